@@ -1,0 +1,31 @@
+/* ringlan socket addresses: a plain value type, family + IP + port.
+ * Used by the sans-I/O core so it never includes socket headers in its API. */
+#ifndef RINGLAN_ADDR_H
+#define RINGLAN_ADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RL_AF_NONE 0
+#define RL_AF_INET 4
+#define RL_AF_INET6 6
+/* Longest text form: "[" v6 "]:" port, plus NUL. */
+#define RL_ADDR_STRLEN 64
+
+struct rl_addr {
+  uint8_t family;  /* RL_AF_INET or RL_AF_INET6; RL_AF_NONE = unset */
+  uint16_t port;   /* host byte order */
+  uint8_t ip[16];  /* network byte order; IPv4 in ip[0..3] */
+};
+
+/* Parses "A.B.C.D:PORT", "[V6]:PORT". Returns 0 or RL_EPARSE. */
+int rl_addr_parse(struct rl_addr *out, const char *text);
+/* Writes the text form into buf (at least RL_ADDR_STRLEN). Returns buf. */
+char *rl_addr_format(const struct rl_addr *a, char *buf, size_t cap);
+bool rl_addr_equal(const struct rl_addr *a, const struct rl_addr *b);
+/* IPv4 address in host byte order (a->family must be RL_AF_INET). */
+uint32_t rl_addr_ipv4(const struct rl_addr *a);
+void rl_addr_set_ipv4(struct rl_addr *a, uint32_t ip_host_order, uint16_t port);
+
+#endif

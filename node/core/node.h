@@ -1,0 +1,109 @@
+/* The node core: one member of a group, sans-I/O.
+ *
+ * Owns the links (secure sessions to other members), the overlay, the DHT,
+ * NAT traversal state and the virtual LAN logic. The driver (node/ with
+ * libuv, or simulations/ with a virtual clock) feeds it datagrams, TAP
+ * frames and timer expiries, and drains datagrams and frames:
+ *
+ *   for each event:  node_recv_udp / node_recv_tap / node_on_timer (now)
+ *   then:            while (node_poll_udp(...)) sendto(...)
+ *                    while (node_poll_tap(...)) write(tap, ...)
+ *                    arm one timer at node_next_timer()
+ *
+ * No globals: many nodes may live in one process (the simulator). */
+#ifndef RL_NODE_CORE_NODE_H
+#define RL_NODE_CORE_NODE_H
+
+#include <ringlan/addr.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/cert.h"
+#include "crypto/dc.h"
+#include "crypto/identity.h"
+#include "util/env.h"
+
+#define NODE_MAX_STATIC_PEERS 64
+#define NODE_MAX_BOOTSTRAP 16
+#define NODE_UDP_MAX 1600   /* largest datagram the core emits or accepts */
+#define NODE_FRAME_MAX 1518 /* largest Ethernet frame (no FCS), 1500 MTU */
+
+struct node_peer_cfg {
+  struct rl_addr endpoint;
+  bool pinned;                 /* only accept this node key there */
+  uint8_t pk[RL_PK_LEN];
+};
+
+struct dht_store; /* dht/store.h: persistent record store (LMDB in node/) */
+
+struct node_config {
+  const struct rl_env *env;    /* randomness, log, unix time offset */
+  struct id_key key;           /* this node's Ed25519 key */
+  struct cert cert;            /* this node's group certificate */
+  uint8_t group_pk[RL_PK_LEN];
+  enum dc_cipher cipher;       /* preferred data-channel cipher */
+  enum dc_format fmt;          /* DC_FMT_V2 (default) or DC_FMT_EPOCH */
+  struct rl_addr listen;       /* the local UDP address (an endpoint) */
+  char tap_name[16];           /* for status only */
+  unsigned n_peers;            /* static [peer] sections */
+  struct node_peer_cfg peers[NODE_MAX_STATIC_PEERS];
+  unsigned n_bootstrap;        /* bootstrap endpoints (overlay join) */
+  struct rl_addr bootstrap[NODE_MAX_BOOTSTRAP];
+  unsigned n_cached;           /* endpoints remembered from earlier runs */
+  struct rl_addr cached[NODE_MAX_BOOTSTRAP];
+  uint64_t keepalive_ns;       /* default 10 s on links */
+  uint64_t link_timeout_ns;    /* no traffic received: link is dead, default 40 s */
+  uint64_t rekey_ns;           /* rekey period, default 3600 s */
+  uint64_t idle_link_ns;       /* on-demand links close after, default 300 s */
+  unsigned dht_replicas;       /* k, default 4 */
+  struct dht_store *store;     /* NULL: in-memory only */
+};
+void node_config_default(struct node_config *cfg);
+
+struct node;
+
+/* Creates a node and starts handshakes toward static peers / bootstrap.
+ * The config is copied. Returns NULL with *err set on failure. */
+struct node *node_new(const struct node_config *cfg, uint64_t now_ns, int *err);
+void node_free(struct node *n);
+
+/* A datagram arrived from `from`. Bad input is counted and dropped. */
+int node_recv_udp(struct node *n, const struct rl_addr *from,
+                  const uint8_t *pkt, size_t len, uint64_t now_ns);
+/* A frame was read from the TAP device. */
+int node_recv_tap(struct node *n, const uint8_t *frame, size_t len, uint64_t now_ns);
+
+/* Next datagram to send: returns its length (0 = none) and its destination. */
+size_t node_poll_udp(struct node *n, struct rl_addr *to, uint8_t *buf, size_t cap);
+/* Next frame to write to the TAP device (0 = none). */
+size_t node_poll_tap(struct node *n, uint8_t *buf, size_t cap);
+
+uint64_t node_next_timer(const struct node *n); /* RL_TIME_NEVER: none */
+void node_on_timer(struct node *n, uint64_t now_ns);
+
+/* SIGHUP: replace the static peer list (existing links to peers still
+ * listed are kept). */
+int node_reload_peers(struct node *n, const struct node_peer_cfg *peers,
+                      unsigned n_peers, uint64_t now_ns);
+/* Graceful leave (SIGTERM): hand records over and tell neighbours. The
+ * driver drains node_poll_udp afterwards, then frees the node. */
+void node_leave(struct node *n, uint64_t now_ns);
+
+/* Status as one JSON object (docs/cli.md lists the stable field names) or
+ * as human-readable text. Returns the length written or RL_ETOOBIG. */
+int node_status_json(const struct node *n, uint64_t now_ns, char *buf, size_t cap);
+int node_status_text(const struct node *n, uint64_t now_ns, char *buf, size_t cap);
+
+/* Asynchronous control requests (ringlan lookup / peers). The answer comes
+ * back as a JSON object from node_poll_control() with the same cookie. */
+int node_control_lookup(struct node *n, const char *what, uint32_t cookie, uint64_t now_ns);
+int node_peers_json(const struct node *n, uint64_t now_ns, char *buf, size_t cap);
+size_t node_poll_control(struct node *n, uint32_t *cookie, char *buf, size_t cap);
+
+/* Identity helpers for the driver: the TAP MAC, MTU and addresses. */
+void node_tap_mac(const struct node *n, uint8_t mac[6]);
+uint16_t node_tap_mtu(const struct node *n);
+const uint8_t *node_id(const struct node *n); /* RL_ID_LEN bytes */
+
+#endif
