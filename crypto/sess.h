@@ -1,0 +1,116 @@
+/* A session: the secure channel to one peer.
+ *
+ * Drives the handshake as initiator (retransmission with backoff), installs
+ * keys from either side's handshake, keeps up to three keys by key_id
+ * (current, previous = lame duck for receive during a switch, and the one
+ * being negotiated), rekeys on a timer and before the packet-id limit
+ * (key_id 0 first, then cycling 1..7 as OpenVPN does), sends keepalives
+ * (OpenVPN ping payload) when idle, and declares the peer dead when nothing
+ * authenticated arrived for timeout_ns. Sans-I/O: packets to send are
+ * polled, the destination is always s->endpoint.
+ *
+ * The caller (node core) owns the index space: it gives each session a
+ * unique 24-bit local_index and routes received packets whose bytes 1..3
+ * equal it to sess_recv(). */
+#ifndef RL_CRYPTO_SESS_H
+#define RL_CRYPTO_SESS_H
+
+#include <ringlan/addr.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/dc.h"
+#include "crypto/hs.h"
+
+#define SESS_NKEYS 3
+#define SESS_OUTQ 4            /* queued handshake/keepalive packets */
+
+struct sess_params {
+  uint64_t rekey_ns;           /* default 3600 s */
+  uint64_t keepalive_ns;       /* send a keepalive after this much tx silence, 10 s */
+  uint64_t timeout_ns;         /* dead after this much rx silence, 40 s */
+  uint64_t hs_retry_ns;        /* first retransmit after 1 s, doubling */
+  unsigned hs_max_tries;       /* give up (state DEAD) after this many, 8 */
+  uint64_t lame_duck_ns;       /* old key kept for receive, 60 s */
+};
+void sess_params_default(struct sess_params *p);
+
+enum sess_state {
+  SESS_IDLE = 0,      /* no keys, no handshake under way */
+  SESS_HANDSHAKE,     /* initiating, no usable key yet */
+  SESS_ESTABLISHED,   /* a current key exists (a rekey may be under way) */
+  SESS_DEAD           /* gave up or timed out; the caller removes it */
+};
+
+struct sess_key {
+  bool used;
+  uint8_t key_id;
+  struct dc_tx tx;
+  struct dc_rx rx;
+  uint32_t remote_index;
+  uint64_t created_ns;
+  uint64_t retire_at_ns;       /* lame duck expiry; 0 = current */
+};
+
+struct sess {
+  /* read-only for callers */
+  enum sess_state state;
+  uint32_t local_index;
+  uint32_t remote_index;
+  struct rl_addr endpoint;     /* where packets go; updated on authenticated rx */
+  bool have_peer;              /* peer_cert/peer_id valid */
+  struct cert peer_cert;
+  uint8_t peer_id[RL_ID_LEN];
+  uint64_t peer_timestamp;     /* last accepted HS_INIT timestamp from peer */
+  enum dc_cipher cipher;
+  enum dc_format fmt;
+  uint8_t cur_key_id;
+  uint64_t established_ns, last_hs_ns, last_rx_ns, last_tx_ns;
+  uint64_t rtt_ns;             /* last handshake RTT sample (initiator), 0 = none */
+  uint64_t rx_bytes, tx_bytes, rx_pkts, tx_pkts;
+  uint64_t rx_auth_fail, rx_replay;
+  unsigned handshakes;         /* completed handshakes (rekeys + 1) */
+  /* private */
+  const struct hs_identity *id;
+  struct sess_params p;
+  struct sess_key keys[SESS_NKEYS];
+  struct hs_initiation hs;
+  unsigned hs_tries;
+  uint64_t hs_next_ns;
+  uint8_t next_key_id;
+  struct {
+    uint16_t len;
+    uint8_t buf[HS_MSG_MAX];
+  } outq[SESS_OUTQ];
+  unsigned outq_head, outq_n;
+};
+
+void sess_init(struct sess *s, const struct hs_identity *id,
+               const struct sess_params *p, uint32_t local_index,
+               const struct rl_addr *endpoint);
+/* Starts a handshake as initiator (no-op when one is under way). */
+int sess_start(struct sess *s, uint64_t now);
+/* Installs the responder's result of hs_resp_finish(); resp/resp_len is the
+ * HS_RESP to send (queued). */
+int sess_accept(struct sess *s, const struct hs_result *res,
+                const uint8_t *resp, size_t resp_len, uint64_t now);
+/* A packet whose receiver index is s->local_index (HS_RESP, HS_COOKIE or
+ * data). Returns the plaintext length (> 0) when pt holds data for the
+ * caller (a frame or a control message), 0 when the packet was consumed
+ * (handshake, keepalive), or a negative RL_E* (RL_EAUTH, RL_EREPLAY, ...).
+ * from: the source address (the endpoint follows authenticated packets). */
+int sess_recv(struct sess *s, const struct rl_addr *from, const uint8_t *pkt,
+              size_t len, uint64_t now, uint8_t *pt, size_t cap);
+/* Encrypts pt with the current key. Returns the packet length, or RL_EAGAIN
+ * when no key is established (the caller queues the data and calls
+ * sess_start). Triggers a rekey by itself when the key wears out. */
+int sess_encrypt(struct sess *s, const uint8_t *pt, size_t len, uint64_t now,
+                 uint8_t *out, size_t cap);
+/* Next queued handshake/keepalive packet for s->endpoint (0 = none). */
+size_t sess_poll(struct sess *s, uint8_t *out, size_t cap);
+uint64_t sess_next_timer(const struct sess *s);
+void sess_on_timer(struct sess *s, uint64_t now);
+void sess_wipe(struct sess *s);
+
+#endif
