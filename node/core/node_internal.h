@@ -1,0 +1,90 @@
+/* Private state of the node core, shared by the files in node/core. */
+#ifndef RL_NODE_CORE_INTERNAL_H
+#define RL_NODE_CORE_INTERNAL_H
+
+#include "crypto/hs.h"
+#include "crypto/sess.h"
+#include "node/core/node.h"
+#include "node/core/pktq.h"
+
+#define NODE_UDPQ_MAX 1024     /* datagrams waiting for the driver */
+#define NODE_TAPQ_MAX 512      /* frames waiting for the TAP device */
+#define NODE_PENDQ_MAX 32      /* frames per link waiting for its handshake */
+#define NODE_CTLQ_MAX 16       /* control answers waiting */
+#define NODE_RETRY_MIN_NS (1 * NS_PER_S)   /* static peer reconnect backoff */
+#define NODE_RETRY_MAX_NS (30 * NS_PER_S)
+#define NODE_HS_LOAD_THRESHOLD 200         /* inits/s before cookie replies */
+#define NODE_LOG_REFUSE_EVERY_NS (5 * NS_PER_S) /* rate limit of refusal logs */
+
+enum link_path { LINK_PATH_DIRECT = 0, LINK_PATH_OVERLAY, LINK_PATH_RELAY };
+
+struct link {
+  bool used;
+  struct sess s;
+  bool was_established;      /* edge detector for "link up" */
+  int static_idx;            /* index into cfg.peers / bootstrap, or -1 */
+  bool bootstrap;
+  bool pinned;
+  uint8_t pin_pk[RL_PK_LEN];
+  uint8_t mac[6];            /* valid when s.have_peer */
+  enum link_path path;
+  uint64_t retry_at_ns;      /* static peer: restart the session then (0: not waiting) */
+  uint64_t retry_backoff_ns;
+  struct pktq pending;       /* frames waiting for keys */
+};
+
+struct node_counters {
+  uint64_t udp_in, udp_bad, udp_no_link, hs_refused, hs_replay, hs_cookie;
+  uint64_t tap_in, tap_too_big, tap_runt, tap_no_route, frame_spoofed;
+  uint64_t pending_overflow, arp_answered;
+};
+
+struct ctl_answer {
+  uint32_t cookie;
+  uint16_t len;
+  char buf[2048];
+};
+
+struct node {
+  struct node_config cfg;
+  const struct rl_env *env;
+  struct hs_identity hid;
+  struct hs_responder resp;
+  struct sess_params sp;
+  uint8_t mac[6];
+  uint16_t tap_mtu;
+  struct link *links;
+  unsigned n_links;          /* slots in use or free below this */
+  unsigned cap_links;
+  struct pktq udpq, tapq;
+  struct node_counters c;
+  uint64_t last_refuse_log_ns;
+  uint64_t started_ns;
+  bool leaving;
+  struct ctl_answer *ctlq;   /* NODE_CTLQ_MAX answers, allocated on first use */
+  unsigned ctl_head, ctl_n;
+  /* scratch buffers (not on the stack: simulator stacks stay small) */
+  uint8_t pt[NODE_UDP_MAX];
+  uint8_t pkt[NODE_UDP_MAX];
+};
+
+/* link.c */
+struct link *link_new(struct node *n, const struct rl_addr *ep, uint64_t now);
+void link_free(struct node *n, struct link *l);
+struct link *link_by_index(struct node *n, uint32_t index);
+struct link *link_by_peer(struct node *n, const uint8_t id[RL_ID_LEN]);
+struct link *link_by_endpoint_unknown(struct node *n, const struct rl_addr *ep);
+struct link *link_by_mac(struct node *n, const uint8_t mac[6]);
+void link_flush_sess(struct node *n, struct link *l);
+void link_after_event(struct node *n, struct link *l, uint64_t now);
+int link_send_plain(struct node *n, struct link *l, const uint8_t *pt, size_t len,
+                    uint64_t now);
+
+/* control.c */
+int ctl_answer(struct node *n, uint32_t cookie, const char *json, size_t len);
+void ctl_free(struct node *n);
+
+/* lan.c */
+void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t len);
+
+#endif
