@@ -38,10 +38,13 @@ static bool frame_source_ok(const struct link *l, const uint8_t *f, size_t len) 
 
 /* Decrypted plaintext from a link: a frame for the TAP device or a control
  * message for the overlay. */
-void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t len) {
+void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t len,
+                       uint64_t now) {
   if (len >= sizeof(DC_CONTROL_MAGIC) &&
-      memcmp(f, DC_CONTROL_MAGIC, sizeof(DC_CONTROL_MAGIC)) == 0)
-    return; /* overlay control: handled once the overlay is wired in */
+      memcmp(f, DC_CONTROL_MAGIC, sizeof(DC_CONTROL_MAGIC)) == 0) {
+    node_ov_control(n, l, f, len, now);
+    return;
+  }
   if (len >= sizeof(DC_OCC_MAGIC) && memcmp(f, DC_OCC_MAGIC, sizeof(DC_OCC_MAGIC)) == 0)
     return; /* OpenVPN OCC: never a frame */
   if (len < ETH_HDR || len > NODE_FRAME_MAX) {
@@ -52,12 +55,14 @@ void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t 
     n->c.frame_spoofed++;
     return;
   }
+  l->last_data_ns = now;
   pktq_put(&n->tapq, NULL, f, len);
 }
 
 static void send_or_queue(struct node *n, struct link *l, const uint8_t *f, size_t len,
                           uint64_t now) {
   int r = RL_EAGAIN;
+  l->last_data_ns = now;
   if (l->s.state == SESS_ESTABLISHED)
     r = link_send_plain(n, l, f, len, now);
   if (r == RL_EAGAIN) {

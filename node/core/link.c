@@ -73,6 +73,16 @@ struct link *link_by_peer(struct node *n, const uint8_t id[RL_ID_LEN]) {
   return NULL;
 }
 
+struct link *link_by_peer_path(struct node *n, const uint8_t id[RL_ID_LEN], bool via_overlay) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = &n->links[i];
+    if (l->used && l->via_overlay == via_overlay && l->s.have_peer &&
+        memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
+      return l;
+  }
+  return NULL;
+}
+
 /* A link toward ep whose peer we do not know yet (a static peer or a
  * bootstrap endpoint still handshaking). */
 struct link *link_by_endpoint_unknown(struct node *n, const struct rl_addr *ep) {
@@ -84,17 +94,28 @@ struct link *link_by_endpoint_unknown(struct node *n, const struct rl_addr *ep) 
   return NULL;
 }
 
+/* Prefers a direct link over an overlay-carried one to the same member. */
 struct link *link_by_mac(struct node *n, const uint8_t mac[6]) {
+  struct link *best = NULL;
   for (unsigned i = 0; i < n->n_links; i++) {
     struct link *l = &n->links[i];
-    if (l->used && l->s.have_peer && memcmp(l->mac, mac, 6) == 0)
-      return l;
+    if (!l->used || !l->s.have_peer || memcmp(l->mac, mac, 6) != 0)
+      continue;
+    if (!best || (best->via_overlay && !l->via_overlay))
+      best = l;
   }
-  return NULL;
+  return best;
 }
 
 /* Moves the session's queued handshake/keepalive packets to the UDP queue. */
-void link_flush_sess(struct node *n, struct link *l) {
+void link_flush_sess(struct node *n, struct link *l, uint64_t now) {
+  if (l->via_overlay) {
+    size_t len;
+    /* Bounded by the session's own small queue. */
+    while ((len = sess_poll(&l->s, n->pkt, sizeof(n->pkt))) > 0)
+      node_ov_send_pkt(n, l, n->pkt, len, now);
+    return;
+  }
   for (;;) {
     struct pktq_slot *slot = pktq_push(&n->udpq);
     if (!slot)
@@ -111,8 +132,19 @@ void link_flush_sess(struct node *n, struct link *l) {
 
 int link_send_plain(struct node *n, struct link *l, const uint8_t *pt, size_t len,
                     uint64_t now) {
-  struct pktq_slot *slot = pktq_push(&n->udpq);
+  struct pktq_slot *slot;
   int r;
+  if (l->via_overlay) {
+    r = sess_encrypt(&l->s, pt, len, now, n->pkt, sizeof(n->pkt));
+    if (r < 0)
+      return r;
+    if ((size_t)r > OV_APP_MAX) {
+      n->c.ov_too_big++; /* the overlay path has a smaller MTU; counted */
+      return RL_ETOOBIG;
+    }
+    return node_ov_send_pkt(n, l, n->pkt, (size_t)r, now);
+  }
+  slot = pktq_push(&n->udpq);
   if (!slot)
     return RL_EFULL;
   r = sess_encrypt(&l->s, pt, len, now, slot->data, sizeof(slot->data));
@@ -144,6 +176,8 @@ static void link_became_established(struct node *n, struct link *l, uint64_t now
     if (o == l || !o->used || !o->s.have_peer ||
         memcmp(o->s.peer_id, l->s.peer_id, RL_ID_LEN) != 0)
       continue;
+    if (l->via_overlay && !o->via_overlay)
+      continue; /* a direct link is never replaced by an overlay-carried one */
     if (l->static_idx < 0) {
       l->static_idx = o->static_idx;
       l->bootstrap = o->bootstrap;
@@ -152,6 +186,8 @@ static void link_became_established(struct node *n, struct link *l, uint64_t now
       pktq_put(&l->pending, NULL, buf, len);
     link_free(n, o);
   }
+  if (!l->via_overlay)
+    node_ov_link_up(n, l, now);
   /* Frames that waited for the keys go out first, in order. */
   while ((len = pktq_pop(&l->pending, NULL, buf, sizeof(buf))) > 0)
     if (link_send_plain(n, l, buf, len, now) != 0)
@@ -160,6 +196,7 @@ static void link_became_established(struct node *n, struct link *l, uint64_t now
 
 static void link_went_down(struct node *n, struct link *l, uint64_t now) {
   char ep[RL_ADDR_STRLEN];
+  node_ov_link_down(n, l, now);
   rl_logf(n->env, RL_LOG_INFO, "link %s: peer at %s",
           l->was_established ? "down" : "handshake gave up",
           rl_addr_format(&l->s.endpoint, ep, sizeof(ep)));
@@ -186,7 +223,7 @@ static void link_went_down(struct node *n, struct link *l, uint64_t now) {
 void link_after_event(struct node *n, struct link *l, uint64_t now) {
   if (!l->used)
     return;
-  link_flush_sess(n, l);
+  link_flush_sess(n, l, now);
   if (l->s.state == SESS_ESTABLISHED && !l->was_established) {
     l->was_established = true;
     link_became_established(n, l, now);

@@ -57,6 +57,10 @@ struct node *node_new(const struct node_config *cfg, uint64_t now, int *err) {
   pktq_init(&n->udpq, NODE_UDPQ_MAX);
   pktq_init(&n->tapq, NODE_TAPQ_MAX);
   n->started_ns = now;
+  n->next_reap_ns = now + NODE_REAP_EVERY_NS;
+  r = node_ov_init(n, now);
+  if (r != 0)
+    goto fail_hs;
   for (unsigned i = 0; i < cfg->n_peers; i++)
     if (!start_static(n, &cfg->peers[i].endpoint, (int)i, false, now)) {
       r = RL_ENOMEM;
@@ -90,6 +94,7 @@ void node_free(struct node *n) {
     if (n->links[i].used)
       link_free(n, &n->links[i]);
   free(n->links);
+  overlay_free(n->ov);
   pktq_free(&n->udpq);
   pktq_free(&n->tapq);
   ctl_free(n);
@@ -112,9 +117,10 @@ static void log_refusal(struct node *n, const struct rl_addr *from, int err, uin
           (unsigned long long)n->c.hs_refused);
 }
 
-/* HS_INIT from anyone: verify, decide which link it belongs to, answer. */
-static void recv_init(struct node *n, const struct rl_addr *from, const uint8_t *pkt, size_t len,
-                      uint64_t now) {
+/* HS_INIT from anyone: verify, decide which link it belongs to, answer.
+ * ov_src != NULL: it came through the overlay (an end-to-end session). */
+void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *pkt, size_t len,
+                    uint64_t now, const uint8_t *ov_src) {
   struct hs_pending p;
   struct hs_result res;
   size_t cookie_len = 0;
@@ -135,8 +141,12 @@ static void recv_init(struct node *n, const struct rl_addr *from, const uint8_t 
     log_refusal(n, from, RL_EREFUSED, now); /* our own key: a loop or a clone */
     goto out;
   }
-  l = link_by_peer(n, p.peer_id);
-  if (!l)
+  if (ov_src && memcmp(ov_src, p.peer_id, RL_ID_LEN) != 0) {
+    log_refusal(n, from, RL_EAUTH, now); /* routed source is not the signer */
+    goto out;
+  }
+  l = ov_src ? link_by_peer_path(n, p.peer_id, true) : link_by_peer_path(n, p.peer_id, false);
+  if (!l && !ov_src)
     l = link_by_endpoint_unknown(n, from);
   if (l && l->s.have_peer && p.peer_timestamp <= l->s.peer_timestamp) {
     n->c.hs_replay++;
@@ -154,6 +164,9 @@ static void recv_init(struct node *n, const struct rl_addr *from, const uint8_t 
     l = link_new(n, from, now);
     if (!l)
       goto out;
+    l->via_overlay = ov_src != NULL;
+    if (l->via_overlay)
+      l->path = LINK_PATH_OVERLAY;
     fresh = true;
   }
   r = hs_resp_finish(&n->resp, &p, l->s.local_index, now, n->pkt, sizeof(n->pkt), &res);
@@ -186,7 +199,7 @@ int node_recv_udp(struct node *n, const struct rl_addr *from, const uint8_t *pkt
   }
   op = pkt[0] >> 3;
   if (op == HS_OP_INIT) {
-    recv_init(n, from, pkt, len, now);
+    node_recv_init(n, from, pkt, len, now, NULL);
     return 0;
   }
   if (op != DC_OP_DATA_V2 && op != HS_OP_RESP && op != HS_OP_COOKIE) {
@@ -200,7 +213,7 @@ int node_recv_udp(struct node *n, const struct rl_addr *from, const uint8_t *pkt
   }
   r = sess_recv(&l->s, from, pkt, len, now, n->pt, sizeof(n->pt));
   if (r > 0)
-    lan_deliver_frame(n, l, n->pt, (size_t)r);
+    lan_deliver_frame(n, l, n->pt, (size_t)r, now);
   link_after_event(n, l, now);
   return r < 0 ? r : 0;
 }
@@ -213,8 +226,28 @@ size_t node_poll_tap(struct node *n, uint8_t *buf, size_t cap) {
   return pktq_pop(&n->tapq, NULL, buf, cap);
 }
 
+/* On-demand links (not configured, not wanted by the overlay) close after
+ * idle_link_ns without frames or overlay messages. */
+static void reap_idle(struct node *n, uint64_t now) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = &n->links[i];
+    uint64_t last;
+    if (!l->used || l->static_idx >= 0 || l->ov_wanted)
+      continue;
+    last = l->last_data_ns > l->s.established_ns ? l->last_data_ns : l->s.established_ns;
+    if (l->s.state == SESS_ESTABLISHED && now - last > n->cfg.idle_link_ns) {
+      n->c.links_idle_closed++;
+      node_ov_link_down(n, l, now);
+      link_free(n, l);
+    }
+  }
+  n->next_reap_ns = now + NODE_REAP_EVERY_NS;
+}
+
 uint64_t node_next_timer(const struct node *n) {
-  uint64_t t = RL_TIME_NEVER;
+  uint64_t t = node_ov_next_timer(n);
+  if (n->next_reap_ns < t)
+    t = n->next_reap_ns;
   for (unsigned i = 0; i < n->n_links; i++) {
     const struct link *l = &n->links[i];
     uint64_t lt;
@@ -228,6 +261,9 @@ uint64_t node_next_timer(const struct node *n) {
 }
 
 void node_on_timer(struct node *n, uint64_t now) {
+  node_ov_on_timer(n, now);
+  if (now >= n->next_reap_ns)
+    reap_idle(n, now);
   for (unsigned i = 0; i < n->n_links; i++) {
     struct link *l = &n->links[i];
     if (!l->used)
@@ -279,8 +315,22 @@ int node_reload_peers(struct node *n, const struct node_peer_cfg *peers, unsigne
 }
 
 void node_leave(struct node *n, uint64_t now) {
-  (void)now;
   n->leaving = true;
+  if (n->ov) {
+    overlay_leave(n->ov, now);
+    node_ov_pump(n, now);
+  }
+}
+
+void node_app_deliver(struct node *n, const struct ov_action *a, uint64_t now) {
+  (void)n;
+  (void)a;
+  (void)now;
+}
+
+void node_ring_changed(struct node *n, uint64_t now) {
+  (void)n;
+  (void)now;
 }
 
 void node_tap_mac(const struct node *n, uint8_t mac[6]) { memcpy(mac, n->mac, 6); }
