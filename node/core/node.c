@@ -51,9 +51,8 @@ struct node *node_new(const struct node_config *cfg, uint64_t now, int *err) {
   n->sp.timeout_ns = cfg->link_timeout_ns;
   n->sp.rekey_ns = cfg->rekey_ns;
   tap_mac_from_id(n->hid.id, n->mac);
-  /* Path MTU 1500 minus IPv4 (20), UDP (8), the data channel (24 for v2,
-   * 28 for epoch) and the inner Ethernet header (14). */
-  n->tap_mtu = (uint16_t)(1500 - 20 - 8 - (cfg->fmt == DC_FMT_EPOCH ? 28 : 24) - 14);
+  /* Every frame the TAP emits must fit one datagram on a 1500-byte path. */
+  n->tap_mtu = tap_mtu(TAP_PATH_MTU_DEFAULT, false, 0);
   pktq_init(&n->udpq, NODE_UDPQ_MAX);
   pktq_init(&n->tapq, NODE_TAPQ_MAX);
   n->started_ns = now;

@@ -79,6 +79,38 @@ static void link_json(struct sb *b, const struct link *l, uint64_t now) {
             l->pending.n);
 }
 
+static void id_list(struct sb *b, const uint8_t (*ids)[RL_ID_LEN], unsigned n) {
+  char hex[2 * RL_ID_LEN + 1];
+  sb_printf(b, "[");
+  for (unsigned i = 0; i < n; i++) {
+    rl_hex_encode(hex, ids[i], RL_ID_LEN);
+    sb_printf(b, "%s\"%s\"", i ? "," : "", hex);
+  }
+  sb_printf(b, "]");
+}
+
+static void ring_json(struct sb *b, const struct node *n) {
+  struct ov_ring_info ri;
+  char hex[2 * RL_ID_LEN + 1];
+  if (!n->ov) {
+    sb_printf(b, "\"ring\":null,");
+    return;
+  }
+  overlay_ring_info(n->ov, &ri);
+  sb_printf(b, "\"ring\":{\"joined\":%s,\"predecessor\":", ri.joined ? "true" : "false");
+  if (ri.has_pred) {
+    rl_hex_encode(hex, ri.pred, RL_ID_LEN);
+    sb_printf(b, "\"%s\"", hex);
+  } else {
+    sb_printf(b, "null");
+  }
+  sb_printf(b, ",\"successors\":");
+  id_list(b, (const uint8_t(*)[RL_ID_LEN])ri.succ, ri.n_succ);
+  sb_printf(b, ",\"shortcuts\":");
+  id_list(b, (const uint8_t(*)[RL_ID_LEN])ri.shortcuts, ri.n_shortcuts);
+  sb_printf(b, ",\"estimated_n\":%llu},", (unsigned long long)ri.estimated_n);
+}
+
 int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) {
   struct sb b = {buf, cap, 0, false};
   char id[2 * RL_ID_LEN + 1], vip[16], ep[RL_ADDR_STRLEN];
@@ -100,8 +132,10 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
     first = false;
     link_json(&b, &n->links[i], now);
   }
+  sb_printf(&b, "],");
+  ring_json(&b, n);
   sb_printf(&b,
-            "],\"counters\":{\"udp_in\":%" PRIu64 ",\"udp_bad\":%" PRIu64
+            "\"counters\":{\"udp_in\":%" PRIu64 ",\"udp_bad\":%" PRIu64
             ",\"udp_no_link\":%" PRIu64 ",\"hs_refused\":%" PRIu64 ",\"hs_replay\":%" PRIu64
             ",\"hs_cookie\":%" PRIu64 ",\"tap_in\":%" PRIu64 ",\"tap_too_big\":%" PRIu64
             ",\"tap_no_route\":%" PRIu64 ",\"frame_spoofed\":%" PRIu64
