@@ -441,7 +441,7 @@ static int cert_show(int argc, char **argv) {
   if (read_text(path, &buf, &len) != 0)
     return 1;
   rc = cert_parse_text(&c, buf, len, err, sizeof(err));
-  free(buf);
+  free_secret_text(buf, len); /* someone may pass a .key file by mistake */
   if (rc != 0) {
     fprintf(stderr, "ringlan: %s: %s\n", path, err);
     return 1;

@@ -30,7 +30,11 @@ run() {
   fi
 }
 # has FILE REGEX [what]: the file matches an extended regex.
-has() { if grep -Eq -- "$2" "$1"; then ok; else bad "${3:-$1} lacks /$2/"; sed 's/^/  | /' "$1" >&2; fi; }
+has() {
+  if grep -Eq -- "$2" "$1"; then ok; else
+    bad "${3:-$1} lacks /$2/"; sed 's/^/  | /' "$1" >&2
+  fi
+}
 hasnt() { if grep -Eq -- "$2" "$1"; then bad "${3:-$1} has /$2/"; else ok; fi; }
 mode_is() {
   local m; m=$(stat -c %a "$1")
@@ -125,7 +129,8 @@ run 2 group sign --group-key group.key --pub alice.pub --ip 100.64.0.2 --days 0 
 run 2 group sign --group-key group.key --pub alice.pub --ip 100.64.0.2 --days -5 --out x.cert
 run 2 group sign --group-key group.key --pub alice.pub --ip 100.64.0.2 --days 1x --out x.cert
 run 2 group sign --group-key group.key --pub alice.pub --ip 100.64.0.2 --subring "a b" --out x.cert
-run 2 group sign --group-key group.key --pub alice.pub --ip 100.64.0.2 --subring a --subring a --out x.cert
+run 2 group sign --group-key group.key --pub alice.pub --ip 100.64.0.2 \
+  --subring a --subring a --out x.cert
 run 2 group sign --group-key group.key --pub alice.pub --ip 100.64.0.2 \
   --subring a --subring b --subring c --subring d --subring e --subring f --subring g \
   --subring h --subring i --out x.cert
