@@ -3,9 +3,9 @@
 #   ringlan keygen | group init | group sign | cert show
 # Runs $RL_BUILD/ringlan (default ./build/ringlan) through the whole
 # contract in docs/cli.md and checks outputs and exit codes.
-set -uo pipefail
 # 'cond && ok || bad' is safe here: ok() always succeeds.
 # shellcheck disable=SC2015
+set -uo pipefail
 
 RL_BUILD=${RL_BUILD:-./build}
 BIN=$(realpath "$RL_BUILD/ringlan" 2>/dev/null || true)
