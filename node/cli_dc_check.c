@@ -83,8 +83,10 @@ static void print_result(unsigned lineno, const struct dc_vec *v, const struct v
   printf("line %u %s: ", lineno, v->name);
   if (res->dec == RL_EUNSUP)
     printf("FAIL (%s not available on this CPU)\n", dc_cipher_name(v->cipher));
+  else if (res->dec == RL_EAUTH)
+    printf("FAIL tag does not verify\n");
   else if (res->dec < 0)
-    printf("FAIL tag does not verify (%s)\n", rl_strerror(res->dec));
+    printf("FAIL cannot decrypt: %s\n", rl_strerror(res->dec));
   else
     printf("%s tag ok, re-encryption %s%s\n", ok ? "ok  " : "FAIL",
            res->identical ? "identical" : "differs", res->keepalive ? ", keepalive" : "");
