@@ -160,7 +160,8 @@ void dc_rx_wipe(struct dc_rx *rx);
  * usage limit) is used up: the caller must rekey. In the epoch format the
  * sender first moves to the next epoch (new key, counter 1) when the 48-bit
  * counter or the AES-GCM limit runs out; RL_EKEYEXHAUSTED only at epoch
- * 0xFFFF. pt and out may not overlap. No allocation. */
+ * 0xFFFF. pt (non-NULL even when ptlen is 0) and out may not overlap.
+ * No allocation. */
 int dc_encrypt(struct dc_tx *tx, uint8_t key_id, uint32_t peer_id,
                const uint8_t *pt, size_t ptlen, uint8_t *out, size_t cap);
 /* Same with an explicit packet id (vectors); does not advance next_pid and
@@ -196,8 +197,8 @@ int dc_peek(const uint8_t *pkt, size_t len, struct dc_hdr *h);
  * RL_EINVAL. On failure the rx state is unchanged and pt holds no plaintext.
  * Epoch format: a packet of a future epoch that verifies makes that epoch
  * current (the old one retires, still accepted). pid_out (optional) gets
- * the packet id as on the wire (epoch: epoch << 48 | counter). pkt and pt
- * may not overlap. No allocation. */
+ * the packet id as on the wire (epoch: epoch << 48 | counter). pt must be
+ * non-NULL; pkt and pt may not overlap. No allocation. */
 int dc_decrypt(struct dc_rx *rx, const uint8_t *pkt, size_t len, uint8_t *pt,
                size_t cap, uint64_t now_ns, uint64_t *pid_out);
 
