@@ -64,9 +64,10 @@ extern const uint8_t DC_CONTROL_MAGIC[16];
 #define DC_EPOCH_FUTURE 16
 /* OpenVPN forces a full renegotiation from this epoch on (ssl.c). */
 #define DC_EPOCH_REKEY_AT 0xF000
-/* Time-rule history: one mark per started second of received traffic; 20
- * marks always reach DC_REPLAY_TIME_S (15 s) back (see dc_replay.c). */
-#define DC_REPLAY_MARKS 20
+/* Time-rule history: one mark per second (of the clock) in which the highest
+ * id grew; DC_REPLAY_TIME_S + 3 marks always reach far enough back (see
+ * dc_replay.c). */
+#define DC_REPLAY_MARKS 18
 
 struct dc_replay {
   uint64_t highest;     /* highest accepted id, 0 = none yet */
@@ -76,8 +77,7 @@ struct dc_replay {
    * (time, highest) so that "highest as of now - DC_REPLAY_TIME_S" is known. */
   uint64_t floor;
   struct {
-    uint64_t start_ns;  /* first update in this mark's 1 s bucket */
-    uint64_t at_ns;     /* last time highest grew in this bucket */
+    uint64_t at_ns;     /* last time highest grew in this mark's second */
     uint64_t highest;   /* highest id at at_ns */
   } marks[DC_REPLAY_MARKS];
   uint8_t nmarks;       /* valid marks */

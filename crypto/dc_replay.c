@@ -9,7 +9,7 @@
  * all older slots. The newest such slot is exactly "the highest id as of
  * now - t" (highest only grows, and it was received no later than then), so
  * instead of 2048 timestamps we keep a short history of (time, highest)
- * marks, one per started second of traffic, and expire every id <= the
+ * marks, one per clock second in which the highest grew, and expire every id <= the
  * highest of the newest mark older than t. That is OpenVPN's rule at 1 s
  * granularity instead of its 5 s reaping interval. */
 #include <ringlan/error.h>
@@ -80,10 +80,14 @@ static void replay_slide(struct dc_replay *r, uint64_t from, uint64_t to) {
   }
 }
 
+/* One mark per clock second: a later update in the same second overwrites
+ * the mark (its at_ns stays truthful: highest arrived at at_ns). With marks
+ * in distinct seconds, TIME_S + 3 of them always include the newest mark
+ * older than TIME_S, if one was ever made. */
 static void replay_mark(struct dc_replay *r, uint64_t now_ns) {
   if (r->nmarks > 0) {
     unsigned h = r->mark_head;
-    if (now_ns >= r->marks[h].start_ns && now_ns - r->marks[h].start_ns < MARK_NS) {
+    if (r->marks[h].at_ns / MARK_NS == now_ns / MARK_NS) {
       r->marks[h].at_ns = now_ns;
       r->marks[h].highest = r->highest;
       return;
@@ -92,7 +96,6 @@ static void replay_mark(struct dc_replay *r, uint64_t now_ns) {
   }
   if (r->nmarks < DC_REPLAY_MARKS)
     r->nmarks++;
-  r->marks[r->mark_head].start_ns = now_ns;
   r->marks[r->mark_head].at_ns = now_ns;
   r->marks[r->mark_head].highest = r->highest;
 }
