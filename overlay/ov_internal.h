@@ -98,8 +98,9 @@ void ov_remember(struct overlay *ov, const struct ov_node *n);
 
 /* ov_route.c */
 enum { OV_NEXT_NONE = 0, OV_NEXT_DELIVER, OV_NEXT_FORWARD };
+/* exclude (may be NULL): a peer never to choose. */
 int ov_next_hop(const struct overlay *ov, const uint8_t key[RL_ID_LEN],
-                uint8_t next[RL_ID_LEN], bool *final);
+                const uint8_t *exclude, uint8_t next[RL_ID_LEN], bool *final);
 int ov_recv_routed(struct overlay *ov, struct ov_msg *m, uint64_t now);
 /* Starts a lookup for target; the answer comes back to ov_lookup_done().
  * first_hop NULL = choose by routing. Returns 0 or RL_E*. */

@@ -11,7 +11,7 @@
  * key (clockwise), which strictly shrinks the remaining distance, so there
  * are no loops; *final tells the receiver it is the owner. */
 int ov_next_hop(const struct overlay *ov, const uint8_t key[RL_ID_LEN],
-                uint8_t next[RL_ID_LEN], bool *final) {
+                const uint8_t *exclude, uint8_t next[RL_ID_LEN], bool *final) {
   *final = false;
   if (ring_eq(key, ov->self.id))
     return OV_NEXT_DELIVER;
@@ -31,7 +31,7 @@ int ov_next_hop(const struct overlay *ov, const uint8_t key[RL_ID_LEN],
   uint8_t best_d[RL_ID_LEN], d[RL_ID_LEN];
   for (unsigned i = 0; i < ov->n_links; i++) {
     const struct ov_link *l = &ov->links[i];
-    if (l->state != OV_LINK_UP)
+    if (l->state != OV_LINK_UP || (exclude && ring_eq(l->id, exclude)))
       continue;
     if (!ring_between(ov->self.id, l->id, key) && !ring_eq(l->id, key))
       continue;
@@ -78,7 +78,7 @@ int ov_recv_routed(struct overlay *ov, struct ov_msg *m, uint64_t now) {
   (void)now;
   bool exact = m->flags & OV_F_EXACT, final;
   uint8_t next[RL_ID_LEN];
-  int d = ov_next_hop(ov, m->target, next, &final);
+  int d = ov_next_hop(ov, m->target, NULL, next, &final);
   if (m->flags & OV_F_FINAL)
     d = OV_NEXT_DELIVER; /* the previous hop knew we are the owner */
   if (d == OV_NEXT_DELIVER) {
@@ -153,7 +153,7 @@ static int route_reply(struct overlay *ov, struct ov_msg *m, uint64_t now) {
     return forward(ov, m, m->dest, false);
   uint8_t next[RL_ID_LEN];
   bool final;
-  int d = ov_next_hop(ov, m->via, next, &final);
+  int d = ov_next_hop(ov, m->via, NULL, next, &final);
   if (ring_eq(m->via, ov->self.id) || (m->flags & OV_F_FINAL) || d != OV_NEXT_FORWARD) {
     ov->stats.dropped_no_route++; /* the origin's link went away */
     return RL_ENOENT;
@@ -204,7 +204,9 @@ int ov_recv_find(struct overlay *ov, struct ov_msg *m, uint64_t now) {
   }
   uint8_t next[RL_ID_LEN];
   bool final;
-  int d = ov_next_hop(ov, m->target, next, &final);
+  /* Never back to the origin: a joiner is linked to its bootstrap node
+   * and, its ID being the target, would look like the perfect next hop. */
+  int d = ov_next_hop(ov, m->target, m->node.id, next, &final);
   if (d == OV_NEXT_DELIVER) {
     find_answer(ov, m->target, true, &r);
     reply_to(ov, m, &r, now);
@@ -235,7 +237,7 @@ int ov_find_start(struct overlay *ov, const uint8_t target[RL_ID_LEN], uint8_t k
       ov_lookup_done(ov, &lk, &m, now); /* we know the answer ourselves */
       return 0;
     }
-    int d = ov_next_hop(ov, target, next, &final);
+    int d = ov_next_hop(ov, target, NULL, next, &final);
     if (d == OV_NEXT_DELIVER && ov->joined) {
       find_answer(ov, target, true, &m);
       ov_lookup_done(ov, &lk, &m, now);

@@ -222,6 +222,13 @@ struct ov_link *ov_connect(struct overlay *ov, const struct ov_node *n, uint64_t
   if (ring_eq(n->id, ov->self.id))
     return NULL;
   struct ov_link *l = ov_link_find(ov, n->id);
+  if (l && l->state == OV_LINK_UP && !l->ours) {
+    /* A link someone else opened (the bootstrap link, a data link) that the
+     * ring now relies on: say so, so the node core keeps it until we send
+     * OV_ACT_DISCONNECT. */
+    l->ours = true;
+    ov_push(ov, OV_ACT_CONNECT, n->id, NULL, 0, 0, n, sizeof(*n));
+  }
   if (l)
     return l;
   l = link_add(ov, n->id);
