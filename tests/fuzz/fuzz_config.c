@@ -9,7 +9,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   struct cfg *c = malloc(sizeof(*c));
-  char err[CFG_ERR_MAX];
+  char err[CFG_ERR_MAX] = "";
   size_t off = 0;
   if (!c || cfg_init(c, "/etc/ringlan") != 0) {
     free(c);
