@@ -118,4 +118,26 @@ int cfg_read_file(struct cfg *c, const char *path, char *err, size_t errcap);
 /* Name of a log level ("error".."debug"). */
 const char *cfg_log_level_name(int level);
 
+/* --- loading what the config points to (node/config_load.c) --- */
+struct node_config;
+struct node_peer_cfg;
+
+/* Fills a struct node_config (node/core/node.h) from a parsed config:
+ * node_config_default(), then reads the key, cert and group files, checks
+ * that the certificate was issued for this key (RL_EAUTH) and verifies it
+ * against the group key and name at unix_s (cert_verify: RL_EFOREIGN,
+ * RL_EAUTH, RL_EEXPIRED), resolves cipher "auto" on this CPU, and loads
+ * the static peers (cfg_load_peers). err gets "PATH: reason". The secret
+ * key is wiped from *out on failure; on success the caller wipes it
+ * (sodium_memzero) once node_new() has copied it. tap_name, store and the
+ * cached endpoints are left to the driver. */
+int cfg_load_node_config(const struct cfg *c, const struct rl_env *env, uint64_t unix_s,
+                         struct node_config *out, char *err, size_t errcap);
+
+/* The [peer] sections as node_peer_cfg entries (out: CFG_MAX_PEERS), reading
+ * pubkey files (NODE.pub). A peer with a key is pinned. Used at start-up
+ * and on SIGHUP. Returns 0 or an RL_E* with "PATH: reason" in err. */
+int cfg_load_peers(const struct cfg *c, struct node_peer_cfg *out, unsigned *n, char *err,
+                   size_t errcap);
+
 #endif
