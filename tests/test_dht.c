@@ -39,6 +39,8 @@ struct net {
   struct dht_store *s[N];
   bool alive[N];
   bool mute[N];             /* in the ring but every message to it is lost */
+  bool outside[N];          /* running but not joined: not in the ring, its
+                               messages go nowhere */
   unsigned k;
   uint64_t ttl_s;
   uint64_t now;
@@ -67,7 +69,7 @@ static int owner_of(const struct net *t, const uint8_t key[RL_ID_LEN]) {
   int first = -1;
   for (unsigned i = 0; i < N; i++) {
     unsigned m = t->order[i];
-    if (!t->alive[m])
+    if (!t->alive[m] || t->outside[m])
       continue;
     if (first < 0)
       first = (int)m;
@@ -79,7 +81,7 @@ static int owner_of(const struct net *t, const uint8_t key[RL_ID_LEN]) {
 
 static int by_id(const struct net *t, const uint8_t id[RL_ID_LEN]) {
   for (unsigned i = 0; i < N; i++)
-    if (t->alive[i] && memcmp(t->m[i].id, id, RL_ID_LEN) == 0)
+    if (t->alive[i] && !t->outside[i] && memcmp(t->m[i].id, id, RL_ID_LEN) == 0)
       return (int)i;
   return -1;
 }
@@ -90,7 +92,7 @@ static void ring_info_of(const struct net *t, unsigned m, struct ov_ring_info *r
   for (unsigned i = 0; i < N; i++) {
     if (t->order[i] == m)
       pos = i;
-    live += t->alive[i];
+    live += t->alive[i] && !t->outside[i];
   }
   ri->joined = true;
   ri->estimated_n = live;
@@ -98,7 +100,7 @@ static void ring_info_of(const struct net *t, unsigned m, struct ov_ring_info *r
     return;
   for (unsigned step = 1; step < N; step++) {
     unsigned x = t->order[(pos + N - step) % N];
-    if (t->alive[x]) {
+    if (t->alive[x] && !t->outside[x]) {
       ri->has_pred = true;
       memcpy(ri->pred, t->m[x].id, RL_ID_LEN);
       break;
@@ -106,14 +108,14 @@ static void ring_info_of(const struct net *t, unsigned m, struct ov_ring_info *r
   }
   for (unsigned step = 1; step < N && ri->n_succ < 8; step++) {
     unsigned x = t->order[(pos + step) % N];
-    if (t->alive[x])
+    if (t->alive[x] && !t->outside[x])
       memcpy(ri->succ[ri->n_succ++], t->m[x].id, RL_ID_LEN);
   }
 }
 
 static void deliver(struct net *t, unsigned from, const struct dht_action *a) {
   int dst = a->mode == OV_ROUTE_OWNER ? owner_of(t, a->key) : by_id(t, a->key);
-  if (dst < 0 || t->mute[dst]) {
+  if (dst < 0 || t->mute[dst] || t->outside[from]) {
     t->lost++;
     return;
   }
@@ -152,7 +154,7 @@ static void pump(struct net *t) {
 static void ring_update(struct net *t) {
   struct ov_ring_info ri;
   for (unsigned i = 0; i < N; i++) {
-    if (!t->alive[i])
+    if (!t->alive[i] || t->outside[i])
       continue;
     ring_info_of(t, i, &ri);
     dht_ring_changed(t->d[i], &ri, t->now);
@@ -680,6 +682,31 @@ static void test_leave_hands_over(void **state) {
   net_free(t);
 }
 
+/* Publishing before the node joined: the STOREs go nowhere and are
+ * retried; the moment the ring includes the node they go out again. */
+static void test_publish_before_join(void **state) {
+  (void)state;
+  struct net *t = net_new(4, DHT_RECORD_TTL_S, N - 1);
+  struct dht_stats st;
+  uint8_t key[DHT_KEY_LEN];
+  start_node(t, N - 1);
+  t->outside[N - 1] = true;
+  assert_int_equal(dht_put_own(t->d[N - 1], DHT_REC_VIP, NULL, 0, t->now), 0);
+  pump(t);
+  advance(t, 20 * NS_PER_S); /* a burst of retries, all lost */
+  dht_stats(t->d[N - 1], &st);
+  assert_int_equal(st.own_acked, 0);
+  assert_true(t->lost >= DHT_STORE_ATTEMPTS);
+  vip_key(N - 1, key);
+  assert_int_equal(holders(t, key, NULL), 0);
+  t->outside[N - 1] = false;
+  ring_update(t); /* joined: published at once, not at the next retry */
+  dht_stats(t->d[N - 1], &st);
+  assert_int_equal(st.own_acked, 1);
+  assert_int_equal(holders(t, key, NULL), 4);
+  net_free(t);
+}
+
 static void test_bad_messages_counted(void **state) {
   (void)state;
   struct net *t = net_new(4, DHT_RECORD_TTL_S, 2);
@@ -713,6 +740,7 @@ int main(void) {
       cmocka_unit_test(test_duplicate_vip_refused),
       cmocka_unit_test(test_get_falls_back_to_replicas),
       cmocka_unit_test(test_leave_hands_over),
+      cmocka_unit_test(test_publish_before_join),
       cmocka_unit_test(test_bad_messages_counted),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
