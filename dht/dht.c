@@ -106,11 +106,14 @@ bool dht_id_in(const uint8_t a[RL_ID_LEN], const uint8_t x[RL_ID_LEN],
 
 bool dht_ring_owns(const struct dht *d, const struct dht_ring *r,
                    const uint8_t key[DHT_KEY_LEN]) {
-  /* Without a predecessor we own everything only when we know no one
-   * else (alone, or not joined yet): then nobody else can take it. */
-  if (!r->has_pred)
-    return r->n_succ == 0;
-  return dht_id_in(r->pred, key, d->cfg.self_id);
+  /* Same rule as overlay_is_owner(): nothing before we joined (a STORE
+   * then waits for the ring instead of being kept where nobody looks);
+   * everything when we are alone on the ring; else (pred, self]. */
+  if (!r->joined)
+    return false;
+  if (r->n_succ == 0 || memcmp(key, d->cfg.self_id, RL_ID_LEN) == 0)
+    return true;
+  return r->has_pred && dht_id_in(r->pred, key, d->cfg.self_id);
 }
 
 unsigned dht_replica_set(const struct dht *d, const struct dht_ring *r,
