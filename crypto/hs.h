@@ -121,6 +121,8 @@ struct hs_responder {
 void hs_pending_wipe(struct hs_pending *p);
 void hs_responder_init(struct hs_responder *r, const struct hs_identity *id,
                        unsigned load_threshold, uint64_t now);
+/* Wipes the cookie secret (addition to the original contract). */
+void hs_responder_wipe(struct hs_responder *r);
 /* Checks mac1, then (under load) mac2, then the handshake itself and the
  * peer's certificate. Returns 0 with *p filled; RL_EAGAIN when a cookie
  * reply was written to cookie_out (*cookie_len set) and nothing else should
