@@ -79,7 +79,8 @@ static void assert_keys_mirror(const struct hs_result *from, const struct hs_res
   uint8_t pkt[128], pt[128];
   static const uint8_t msg[] = "an ethernet frame, more or less";
   int n;
-  assert_int_equal(dc_tx_init(&tx, from->cipher, from->fmt, from->key2, from->initiator ? 0 : 1), 0);
+  assert_int_equal(
+      dc_tx_init(&tx, from->cipher, from->fmt, from->key2, from->initiator ? 0 : 1), 0);
   assert_int_equal(dc_rx_init(&rx, to->cipher, to->fmt, to->key2, to->initiator ? 1 : 0), 0);
   n = dc_encrypt(&tx, from->key_id, from->remote_index, msg, sizeof(msg), pkt, sizeof(pkt));
   assert_true(n > 0);
@@ -218,7 +219,8 @@ static void test_hs_bad_certificates(void **state) {
       int n = hs_init_create(&st, &w->a->hid, 3, 0, now, init, sizeof(init)), m;
       assert_true(n > 0);
       /* c accepts a's (valid) certificate; a refuses c's */
-      assert_int_equal(hs_resp_parse_init(&c->resp, NULL, init, (size_t)n, now, &p, NULL, 0, NULL), 0);
+      assert_int_equal(
+          hs_resp_parse_init(&c->resp, NULL, init, (size_t)n, now, &p, NULL, 0, NULL), 0);
       m = hs_resp_finish(&c->resp, &p, 4, now, resp, sizeof(resp), &rr);
       assert_true(m > 0);
       assert_int_equal(hs_init_consume_resp(&st, &w->a->hid, resp, (size_t)m, now, &ri),
@@ -319,7 +321,8 @@ static void test_hs_tampered_resp_every_offset(void **state) {
   int n = hs_init_create(&st, &w->a->hid, 0x000042, 1, now, init, sizeof(init)), m;
   size_t len;
   assert_true(n > 0);
-  assert_int_equal(hs_resp_parse_init(&w->b->resp, NULL, init, (size_t)n, now, &p, NULL, 0, NULL), 0);
+  assert_int_equal(
+      hs_resp_parse_init(&w->b->resp, NULL, init, (size_t)n, now, &p, NULL, 0, NULL), 0);
   m = hs_resp_finish(&w->b->resp, &p, 0x000777, now, resp, sizeof(resp), &rr);
   assert_true(m > 0);
   len = (size_t)m;
@@ -475,7 +478,8 @@ static void test_hs_timestamp_increases(void **state) {
     if (i == 2)
       w->a->env.unix_offset_s += 60;
     int n = hs_init_create(&st, &w->a->hid, 1, 0, at[i], init, sizeof(init));
-    assert_int_equal(hs_resp_parse_init(&w->b->resp, NULL, init, (size_t)n, at[i], &p, NULL, 0, NULL), 0);
+    assert_int_equal(
+        hs_resp_parse_init(&w->b->resp, NULL, init, (size_t)n, at[i], &p, NULL, 0, NULL), 0);
     ts[i] = p.peer_timestamp;
     hs_pending_wipe(&p);
   }

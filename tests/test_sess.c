@@ -624,6 +624,31 @@ static void test_sess_wrong_peer_refused(void **state) {
   free(z);
 }
 
+/* OpenVPN 2.7 epoch format (and AES-256-GCM where the CPU has it): the
+ * same life cycle, negotiated in the handshake. */
+static void test_sess_epoch_format(void **state) {
+  struct net *w = *state;
+  uint8_t old[256];
+  size_t l;
+  const enum dc_cipher c = dc_aes_available() ? DC_AES256GCM : DC_CHACHA20POLY1305;
+  w->x->n.hid.fmt = DC_FMT_EPOCH;
+  w->y->n.hid.fmt = DC_FMT_EPOCH;
+  w->x->n.hid.cipher = c;
+  w->y->n.hid.cipher = c;
+  establish(w, w->x);
+  assert_int_equal(w->x->s.fmt, DC_FMT_EPOCH);
+  assert_int_equal(w->y->s.fmt, DC_FMT_EPOCH);
+  assert_int_equal(w->x->s.cipher, c);
+  l = hold_data(w, w->y, "old y->x", old);
+  assert_int_equal(sess_rekey(&w->y->s, w->now), 0);
+  pump(w);
+  assert_int_equal(w->x->s.cur_key_id, 1);
+  assert_link_works(w);
+  assert_int_equal(deliver(w, w->y, w->x, old, l), 8); /* lame duck */
+  run_until(w, w->now + 100 * NS_PER_S);
+  assert_link_works(w);
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -636,7 +661,7 @@ int main(void) {
       T(test_sess_pid_limit_rekey),     T(test_sess_rekey_timer),
       T(test_sess_keepalive_and_dead),  T(test_sess_endpoint_follows),
       T(test_sess_cookie_under_load),   T(test_sess_peer_restart),
-      T(test_sess_wrong_peer_refused),
+      T(test_sess_wrong_peer_refused),   T(test_sess_epoch_format),
   };
 #undef T
   if (sodium_init() < 0)
