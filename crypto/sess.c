@@ -242,6 +242,9 @@ static void send_keepalive(struct sess *s, uint64_t now) {
   int n = encrypt_cur(s, DC_KEEPALIVE, sizeof(DC_KEEPALIVE), now, buf, sizeof(buf));
   if (n > 0)
     queue(s, buf, (size_t)n);
+  else
+    s->last_tx_ns = now; /* (exhausted key, rekey under way) retry in
+                          * keepalive_ns, never a timer in the past */
 }
 
 /* Verdict on an HS_INIT from peer_id with timestamp ts (sess_check_init). */

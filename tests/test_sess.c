@@ -183,6 +183,9 @@ static void run_until(struct net *w, uint64_t t) {
       w->now = nt;
     sess_on_timer(&w->x->s, w->now);
     sess_on_timer(&w->y->s, w->now);
+    /* a timer that stays in the past would spin the driver */
+    assert_true(sess_next_timer(&w->x->s) > w->now);
+    assert_true(sess_next_timer(&w->y->s) > w->now);
     pump(w);
   }
   if (w->now < t)
@@ -473,6 +476,20 @@ static void test_sess_pid_limit_rekey(void **state) {
   assert_link_works(w);
 }
 
+/* An exhausted key whose rekey cannot complete: no data goes out, timers
+ * keep moving forward, and the session ends DEAD (no busy loop). */
+static void test_sess_exhausted_key_unreachable_peer(void **state) {
+  struct net *w = *state;
+  uint64_t t0;
+  establish(w, w->x);
+  t0 = w->now;
+  w->x->s.keys[w->x->s.slot_cur].tx.next_pid = DC_PID_MAX_V2 + 1;
+  w->cut = true;
+  run_until(w, t0 + 300 * NS_PER_S);
+  assert_int_equal(w->x->s.state, SESS_DEAD);
+  assert_int_equal(w->y->s.state, SESS_DEAD);
+}
+
 static void test_sess_rekey_timer(void **state) {
   struct net *w = *state;
   uint64_t t0;
@@ -658,7 +675,8 @@ int main(void) {
       T(test_sess_rekey_lame_duck),     T(test_sess_key_id_sequence),
       T(test_sess_simultaneous_rekey),  T(test_sess_simultaneous_rekey_accept_path),
       T(test_sess_simultaneous_open),
-      T(test_sess_pid_limit_rekey),     T(test_sess_rekey_timer),
+      T(test_sess_pid_limit_rekey),     T(test_sess_exhausted_key_unreachable_peer),
+      T(test_sess_rekey_timer),
       T(test_sess_keepalive_and_dead),  T(test_sess_endpoint_follows),
       T(test_sess_cookie_under_load),   T(test_sess_peer_restart),
       T(test_sess_wrong_peer_refused),   T(test_sess_epoch_format),
