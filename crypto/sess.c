@@ -367,7 +367,7 @@ static int recv_resp(struct sess *s, const struct rl_addr *from, const uint8_t *
   s->hs_running = false;
   s->hs_tries = 0;
   adopt_peer(s, &res, now);
-  s->rtt_ns = now - sent_at;
+  s->rtt_ns = now > sent_at ? now - sent_at : 0;
   follow_endpoint(s, from);
   /* Confirms the key to the responder, which sends with it from then on. */
   send_keepalive(s, now);

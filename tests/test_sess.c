@@ -490,6 +490,39 @@ static void test_sess_exhausted_key_unreachable_peer(void **state) {
   assert_int_equal(w->y->s.state, SESS_DEAD);
 }
 
+/* The output queue keeps the newest SESS_OUTQ packets; a too-small poll
+ * buffer drops a packet rather than wedging the queue. */
+static void test_sess_outq(void **state) {
+  struct net *w = *state;
+  uint8_t buf[HS_MSG_MAX], small[8];
+  uint64_t t = w->now;
+  unsigned n = 0;
+  size_t len, last = 0;
+  sess_start(&w->x->s, t);
+  for (int i = 0; i < 4; i++) { /* 5 HS_INITs, nobody polls */
+    t = sess_next_timer(&w->x->s);
+    sess_on_timer(&w->x->s, t);
+  }
+  assert_int_equal(w->x->s.hs_tries, 5);
+  assert_int_equal(w->x->s.outq_n, SESS_OUTQ);
+  assert_int_equal(sess_poll(&w->x->s, small, sizeof(small)), 0); /* all too big */
+  assert_int_equal(w->x->s.outq_n, 0);
+  t = sess_next_timer(&w->x->s);
+  sess_on_timer(&w->x->s, t);
+  while ((len = sess_poll(&w->x->s, buf, sizeof(buf))) > 0) {
+    assert_int_equal(buf[0] >> 3, HS_OP_INIT);
+    last = len;
+    n++;
+  }
+  assert_int_equal(n, 1);
+  /* that newest HS_INIT is the live one: delivering it completes */
+  w->now = t + NS_PER_MS;
+  assert_int_equal(deliver(w, w->x, w->y, buf, last), 0);
+  pump(w);
+  assert_link_works(w);
+  assert_true(w->x->s.rtt_ns == NS_PER_MS + LAT_NS); /* sent at t, answered at t+6ms */
+}
+
 static void test_sess_rekey_timer(void **state) {
   struct net *w = *state;
   uint64_t t0;
@@ -676,7 +709,7 @@ int main(void) {
       T(test_sess_simultaneous_rekey),  T(test_sess_simultaneous_rekey_accept_path),
       T(test_sess_simultaneous_open),
       T(test_sess_pid_limit_rekey),     T(test_sess_exhausted_key_unreachable_peer),
-      T(test_sess_rekey_timer),
+      T(test_sess_rekey_timer),         T(test_sess_outq),
       T(test_sess_keepalive_and_dead),  T(test_sess_endpoint_follows),
       T(test_sess_cookie_under_load),   T(test_sess_peer_restart),
       T(test_sess_wrong_peer_refused),   T(test_sess_epoch_format),
