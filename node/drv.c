@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <ringlan/error.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,6 +378,9 @@ int drv_run(const char *config_path) {
   }
   d->ctlcap = DRV_CTL_BUF_START;
   d->tap_fd = -1;
+  /* A control client that hangs up before its answer must not kill the
+   * daemon: libuv writes to streams without MSG_NOSIGNAL. */
+  signal(SIGPIPE, SIG_IGN);
   d->config_path = config_path;
   if (cfg_read_file(d->cfg, config_path, err, sizeof(err)) != 0) {
     fprintf(stderr, "ringlan: %s\n", err);
