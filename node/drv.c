@@ -433,6 +433,9 @@ int drv_run(const char *config_path) {
   print_startup(d, &cert);
   rl_logf(&d->env, RL_LOG_INFO, "running: %u static peer(s), %u bootstrap endpoint(s)",
           d->cfg->n_peers, d->cfg->n_bootstrap);
+  if (d->cfg->state[0])
+    rl_logf(&d->env, RL_LOG_WARN, "state = %s: persistent storage is not wired into the "
+            "driver yet; DHT records stay in memory", d->cfg->state);
   drv_after_event(d, uv_hrtime());
   d->exit_code = 1; /* unless a signal ends the loop */
   uv_run(&d->loop, UV_RUN_DEFAULT);
