@@ -70,6 +70,10 @@ struct sim_model {
   int (*lookup)(void *node, const uint8_t key[SIM_ID_LEN], uint32_t cookie, uint64_t now);
   void (*id)(const void *node, uint8_t out[SIM_ID_LEN]);            /* ring position */
   bool (*succ)(const void *node, uint8_t out[SIM_ID_LEN]);          /* first successor */
+  /* Shared per-run context (scratch buffers), made by sim_init when the
+   * caller passes no ctx of its own, freed by sim_free. */
+  void *(*ctx_new)(void);
+  void (*ctx_free)(void *ctx);
 };
 
 enum sim_ev_kind {
@@ -121,6 +125,7 @@ struct sim {
   uint64_t seed;
   const struct sim_model *model;
   void *model_ctx;
+  bool own_ctx;
   struct sim_net net;
   struct sim_heap heap;
   struct sim_pool pool;
@@ -182,7 +187,7 @@ void sim_send(struct sim *s, uint32_t from, const struct rl_addr *to, const uint
 
 /* Models built into the library ("overlay", later "node"); NULL if unknown
  * or not available in this build. */
-const struct sim_model *sim_model_find(const char *name, void **ctx);
+const struct sim_model *sim_model_find(const char *name);
 
 /* Churn trace: "time_s node_index up|down" lines ('#' comments). */
 struct sim_trace_ev {

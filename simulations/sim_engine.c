@@ -26,8 +26,17 @@ int sim_init(struct sim *s, const struct sim_scenario *sc, const struct sim_mode
   sim_rng_seed(&s->meas_rng, s->seed, SIM_STREAM_MEASURE);
   if ((rc = sim_scenario_check(sc, err, errcap)))
     return rc;
-  if ((rc = sim_net_init(&s->net, sc, s->seed, err, errcap)))
+  if (!model_ctx && model->ctx_new) {
+    if (!(s->model_ctx = model->ctx_new())) {
+      snprintf(err, errcap, "out of memory");
+      return RL_ENOMEM;
+    }
+    s->own_ctx = true;
+  }
+  if ((rc = sim_net_init(&s->net, sc, s->seed, err, errcap))) {
+    sim_free(s);
     return rc;
+  }
   s->n_nodes = sc->nodes;
   s->nodes = calloc(s->n_nodes, sizeof(*s->nodes));
   if (!s->nodes) {
@@ -76,6 +85,9 @@ void sim_free(struct sim *s) {
   }
   free(s->nodes);
   s->nodes = NULL;
+  if (s->own_ctx && s->model->ctx_free)
+    s->model->ctx_free(s->model_ctx);
+  s->own_ctx = false;
   sim_measure_free(s);
   free(s->trace);
   s->trace = NULL;

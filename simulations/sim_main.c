@@ -136,8 +136,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "ringlan-sim: cannot create %s: %s\n", out, strerror(errno));
     return 1;
   }
-  void *mctx;
-  const struct sim_model *model = sim_model_find(sc.model, &mctx);
+  const struct sim_model *model = sim_model_find(sc.model);
   if (!model) {
     FILE *f = open_out(out, "summary.json");
     const char *why = !strcmp(sc.model, "node")
@@ -155,7 +154,7 @@ int main(int argc, char **argv) {
   long rss0 = vm_kb("VmRSS");
   double t0 = wall_s();
   static struct sim s;
-  if (sim_init(&s, &sc, model, mctx, err, sizeof(err))) {
+  if (sim_init(&s, &sc, model, NULL, err, sizeof(err))) {
     fprintf(stderr, "ringlan-sim: %s\n", err);
     return 1;
   }

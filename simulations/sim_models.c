@@ -10,8 +10,7 @@
 
 #include <string.h>
 
-const struct sim_model *sim_model_find(const char *name, void **ctx) {
-  *ctx = NULL;
+const struct sim_model *sim_model_find(const char *name) {
   (void)name;
   return NULL;
 }
