@@ -116,6 +116,9 @@ struct hs_responder {
   unsigned window_count;
   unsigned load_threshold;         /* inits per second before cookies */
 };
+/* Wipes a pending HS_INIT that will not be answered (hs_resp_finish wipes
+ * p itself). */
+void hs_pending_wipe(struct hs_pending *p);
 void hs_responder_init(struct hs_responder *r, const struct hs_identity *id,
                        unsigned load_threshold, uint64_t now);
 /* Checks mac1, then (under load) mac2, then the handshake itself and the

@@ -128,6 +128,7 @@ bool overlay_is_owner(const struct overlay *ov, const uint8_t key[RL_ID_LEN]);
 struct ov_stats {
   uint64_t routed, delivered, forwarded, dropped_ttl, dropped_no_route,
       dropped_bad;
+  uint64_t dropped_queue; /* actions dropped: queue full (driver not polling) */
 };
 void overlay_stats(const struct overlay *ov, struct ov_stats *out);
 

@@ -1,0 +1,149 @@
+/* Shortcuts (Chord fingers with proximity neighbour selection), releasing
+ * links we no longer need, and the local estimate of the ring size.
+ *
+ * Finger slot k of node s is the ID range [s + 2^k, s + 2^(k+1)). Any node
+ * in the slot halves the remaining distance just as well as Chord's exact
+ * finger, so among the candidates we know for a slot we keep the one with
+ * the lowest RTT (PNS). Slots are derived from the link table, not stored:
+ * every linked node falls in exactly one slot. */
+#include <string.h>
+
+#include "overlay/ov_internal.h"
+
+int ov_slot_of(const struct overlay *ov, const uint8_t id[RL_ID_LEN]) {
+  uint8_t d[RL_ID_LEN];
+  ring_distance(ov->self.id, id, d);
+  return ring_bitlen(d) - 1; /* -1 for ourselves */
+}
+
+static uint64_t rtt_rank(const struct ov_link *l) {
+  return l->rtt_ns ? l->rtt_ns : UINT64_MAX; /* unmeasured ranks last */
+}
+
+const struct ov_link *ov_best_in_slot(const struct overlay *ov, int slot) {
+  const struct ov_link *best = NULL;
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    const struct ov_link *l = &ov->links[i];
+    if (l->state != OV_LINK_UP || ov_slot_of(ov, l->id) != slot)
+      continue;
+    if (!best || rtt_rank(l) < rtt_rank(best) ||
+        (rtt_rank(l) == rtt_rank(best) && ring_cmp(l->id, best->id) < 0))
+      best = l;
+  }
+  return best;
+}
+
+/* Links (up or being set up) per slot, one pass over the link table. */
+static void slot_counts(const struct overlay *ov, uint8_t cnt[OV_SLOTS]) {
+  memset(cnt, 0, OV_SLOTS);
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    int k = ov_slot_of(ov, ov->links[i].id);
+    if (k >= 0 && cnt[k] < UINT8_MAX)
+      cnt[k]++;
+  }
+}
+
+void ov_finger_candidates(struct overlay *ov, int slot, const struct ov_node *c,
+                          unsigned n, uint64_t now) {
+  if (slot < 0 || slot >= OV_SLOTS)
+    return;
+  unsigned have = 0;
+  for (unsigned i = 0; i < ov->n_links; i++)
+    have += ov_slot_of(ov, ov->links[i].id) == slot;
+  const struct ov_node *fresh[OV_MAX_SUCC + 1];
+  unsigned nf = 0;
+  for (unsigned i = 0; i < n && nf < OV_MAX_SUCC + 1; i++)
+    if (ov_slot_of(ov, c[i].id) == slot && !ov_link_find(ov, c[i].id))
+      fresh[nf++] = &c[i];
+  if (!nf)
+    return;
+  if (have == 0) {
+    /* First finger for the slot: the first node after the slot start, as
+     * in Chord; PNS refines it later. */
+    ov_connect(ov, fresh[0], now);
+  } else if (have < OV_PNS_LINKS && ov->pns_probes[slot] < OV_PNS_PROBES) {
+    /* Measure one more candidate; the slower link is released by gc. */
+    ov->pns_probes[slot]++;
+    ov_connect(ov, fresh[rl_rand_uniform(ov->cfg.env, nf)], now);
+  }
+}
+
+void ov_fingers_tick(struct overlay *ov, uint64_t now) {
+  if (!ov->joined || ov->n_succ == 0)
+    return;
+  uint8_t cnt[OV_SLOTS];
+  slot_counts(ov, cnt);
+  /* Slots below succ[0]'s are empty by definition (it is our nearest). */
+  int kmin = ov_slot_of(ov, ov->succ[0].id);
+  if (kmin < 0)
+    return;
+  const uint8_t *last = ov->succ[ov->n_succ - 1].id;
+  unsigned issued = 0;
+  int k = (int)ov->finger_next;
+  if (k < kmin || k >= OV_SLOTS)
+    k = OV_SLOTS - 1;
+  for (int steps = 0; steps < OV_SLOTS - kmin && issued < OV_FINGER_LOOKUPS_PER_TICK; steps++) {
+    bool need = cnt[k] == 0 || (cnt[k] < OV_PNS_LINKS && ov->pns_probes[k] < OV_PNS_PROBES);
+    if (need) {
+      uint8_t target[RL_ID_LEN];
+      ring_add_pow2(ov->self.id, (unsigned)k, target);
+      if (ring_between(ov->self.id, target, last) || ring_eq(target, last)) {
+        /* The slot starts inside our successor list: the candidates are
+         * already known, no lookup needed. */
+        struct ov_node c[OV_MAX_SUCC];
+        unsigned nc = 0;
+        for (unsigned i = 0; i < ov->n_succ; i++)
+          if (ov_slot_of(ov, ov->succ[i].id) == k)
+            c[nc++] = ov->succ[i];
+        ov_finger_candidates(ov, k, c, nc, now);
+      } else if (ov_find_start(ov, target, OV_LK_FINGER, (uint8_t)k, NULL, now) == 0) {
+        issued++;
+      }
+    }
+    k = k - 1 < kmin ? OV_SLOTS - 1 : k - 1;
+  }
+  ov->finger_next = (unsigned)k;
+}
+
+void ov_links_gc(struct overlay *ov, uint64_t now) {
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    struct ov_link *l = &ov->links[i];
+    if (l->state != OV_LINK_UP || !l->ours)
+      continue; /* links the node core opened are not ours to close */
+    bool needed = (ov->has_pred && ring_eq(l->id, ov->pred.id)) || l->want;
+    for (unsigned j = 0; !needed && j < ov->n_succ && j < OV_LINKED_SUCC; j++)
+      needed = ring_eq(l->id, ov->succ[j].id);
+    if (!needed)
+      needed = ov_best_in_slot(ov, ov_slot_of(ov, l->id)) == l;
+    if (needed) {
+      l->t = 0;
+    } else if (l->t == 0) {
+      l->t = now;
+    } else if (now - l->t >= OV_LINK_GRACE_NS) {
+      /* The entry stays while the link is up (the node core may keep it
+       * for data); it is simply no longer ours to keep. */
+      l->ours = false;
+      l->t = 0;
+      ov_push(ov, OV_ACT_DISCONNECT, l->id, NULL, 0, 0, NULL, 0);
+    }
+  }
+}
+
+uint64_t ov_estimate_n(const struct overlay *ov) {
+  if (ov->n_succ == 0)
+    return 1;
+  /* r successors cover distance D of the 2^160 ring, so N ~ r 2^160 / D
+   * (plus ourselves when the ring is smaller than the list). */
+  uint8_t d[RL_ID_LEN];
+  ring_distance(ov->self.id, ov->succ[ov->n_succ - 1].id, d);
+  double dist = ring_to_double(d);
+  if (dist <= 0)
+    return 1;
+  double ring = 1461501637330902918203684832716283019655932542976.0; /* 2^160 */
+  double n = (double)ov->n_succ * ring / dist;
+  if (ov->n_succ < ov->cfg.n_successors)
+    return ov->n_succ + 1; /* the list wrapped: we know the whole ring */
+  if (n > 1e18)
+    return (uint64_t)1e18;
+  return (uint64_t)(n + 0.5);
+}

@@ -1,0 +1,137 @@
+/* Private state of one overlay instance, shared by overlay/ *.c only.
+ *
+ * Memory (the simulator runs 10^5 of these): the fixed part is ~2 KB
+ * (successor list of n_successors descriptors, predecessor, a few
+ * remembered peers, per-slot probe counters); links are a growable array
+ * of ~64-byte entries (about log2(N) + 4 of them); the action queue is
+ * allocated only while actions are pending (see overlay_limits.h). */
+#ifndef RL_OVERLAY_OV_INTERNAL_H
+#define RL_OVERLAY_OV_INTERNAL_H
+
+#include "overlay/ov_msg.h"
+#include "overlay/overlay.h"
+#include "overlay/overlay_limits.h"
+
+#define OV_SLOTS (RL_ID_LEN * 8)
+
+enum { OV_LINK_CONNECTING = 1, OV_LINK_UP = 2 };
+/* Why we asked for a link (struct ov_link.want). */
+#define OV_WANT_HEAL 0x01   /* send a heal lookup through it once up */
+#define OV_WANT_NOTIFY 0x02 /* notify it once up (heal merge) */
+
+struct ov_link {
+  uint8_t id[RL_ID_LEN];
+  struct rl_addr ep;      /* the endpoint the link runs over, if known */
+  uint64_t rtt_ns;        /* 0 = not measured yet */
+  uint64_t t;             /* CONNECTING: deadline; UP: unneeded since (0 = needed) */
+  uint8_t state;          /* OV_LINK_* */
+  bool ours;              /* we emitted OV_ACT_CONNECT for it */
+  uint8_t want;           /* OV_WANT_* */
+};
+
+enum ov_lookup_kind { OV_LK_JOIN = 1, OV_LK_FINGER, OV_LK_HEAL };
+struct ov_lookup {
+  uint32_t nonce;
+  uint8_t kind;
+  uint8_t slot;           /* OV_LK_FINGER */
+  uint64_t deadline;
+};
+
+struct ov_qent {          /* one queued action; bytes live in the arena */
+  uint8_t kind, app, hops;
+  uint8_t peer[RL_ID_LEN];
+  uint8_t key[RL_ID_LEN];
+  uint32_t off, len;
+};
+
+struct overlay {
+  struct ov_config cfg;
+  struct ov_node self;
+  bool joined, left, ring_dirty;
+
+  unsigned n_succ;
+  struct ov_node *succ;   /* cfg.n_successors entries */
+  bool has_pred;
+  struct ov_node pred;
+
+  struct ov_link *links;
+  unsigned n_links, cap_links;
+
+  struct ov_lookup lookups[OV_LOOKUPS_MAX];
+  unsigned n_lookups;
+
+  struct ov_node remember[OV_REMEMBER];
+  unsigned n_remember, remember_next;
+
+  uint8_t pns_probes[OV_SLOTS];
+  unsigned finger_next;   /* round-robin slot cursor */
+
+  uint64_t next_stab, next_fix, next_heal;
+
+  /* action queue */
+  struct ov_qent *q;
+  unsigned q_head, q_len, q_cap;
+  uint8_t *arena;
+  size_t a_len, a_cap;
+
+  struct ov_stats stats;
+};
+
+/* ring.c extras */
+int ring_bitlen(const uint8_t d[RL_ID_LEN]);       /* 0 for d == 0 */
+double ring_to_double(const uint8_t d[RL_ID_LEN]);
+static inline bool ring_eq(const uint8_t *a, const uint8_t *b) {
+  return ring_cmp(a, b) == 0;
+}
+
+/* overlay.c: queue and links */
+void ov_push_send(struct overlay *ov, const uint8_t peer[RL_ID_LEN], const struct ov_msg *m);
+void ov_push(struct overlay *ov, uint8_t kind, const uint8_t peer[RL_ID_LEN],
+             const uint8_t key[RL_ID_LEN], uint8_t app, uint8_t hops,
+             const void *data, size_t len);
+struct ov_link *ov_link_find(const struct overlay *ov, const uint8_t id[RL_ID_LEN]);
+bool ov_linked(const struct overlay *ov, const uint8_t id[RL_ID_LEN]);
+/* Asks the node core for a link to n unless one is up or pending. */
+struct ov_link *ov_connect(struct overlay *ov, const struct ov_node *n, uint64_t now);
+uint64_t ov_jitter(const struct overlay *ov, uint64_t period);
+void ov_remember(struct overlay *ov, const struct ov_node *n);
+
+/* ov_route.c */
+enum { OV_NEXT_NONE = 0, OV_NEXT_DELIVER, OV_NEXT_FORWARD };
+/* exclude (may be NULL): a peer never to choose. */
+int ov_next_hop(const struct overlay *ov, const uint8_t key[RL_ID_LEN],
+                const uint8_t *exclude, uint8_t next[RL_ID_LEN], bool *final);
+int ov_recv_routed(struct overlay *ov, struct ov_msg *m, uint64_t now);
+/* Starts a lookup for target; the answer comes back to ov_lookup_done().
+ * first_hop NULL = choose by routing. Returns 0 or RL_E*. */
+int ov_find_start(struct overlay *ov, const uint8_t target[RL_ID_LEN], uint8_t kind,
+                  uint8_t slot, const uint8_t *first_hop, uint64_t now);
+int ov_recv_find(struct overlay *ov, struct ov_msg *m, uint64_t now);
+int ov_recv_find_reply(struct overlay *ov, struct ov_msg *m, uint64_t now);
+
+/* ov_stab.c */
+void ov_lookup_done(struct overlay *ov, const struct ov_lookup *lk,
+                    const struct ov_msg *reply, uint64_t now);
+void ov_succ_set(struct overlay *ov, const struct ov_node *list, unsigned n);
+void ov_succ_remove(struct overlay *ov, const uint8_t id[RL_ID_LEN]);
+void ov_stabilise_with_succ(struct overlay *ov, uint64_t now);
+void ov_stabilise_tick(struct overlay *ov, uint64_t now);
+void ov_heal_tick(struct overlay *ov, uint64_t now);
+void ov_on_link_up(struct overlay *ov, struct ov_link *l, uint64_t now);
+void ov_on_link_down(struct overlay *ov, const uint8_t id[RL_ID_LEN], uint64_t now);
+int ov_recv_stab(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_msg *m,
+                 uint64_t now);
+void ov_join(struct overlay *ov, uint64_t now);
+void ov_leave(struct overlay *ov, uint64_t now);
+void ov_self_desc(const struct overlay *ov, struct ov_node *out);
+
+/* ov_finger.c */
+int ov_slot_of(const struct overlay *ov, const uint8_t id[RL_ID_LEN]);
+const struct ov_link *ov_best_in_slot(const struct overlay *ov, int slot);
+void ov_fingers_tick(struct overlay *ov, uint64_t now);
+void ov_finger_candidates(struct overlay *ov, int slot, const struct ov_node *c,
+                          unsigned n, uint64_t now);
+void ov_links_gc(struct overlay *ov, uint64_t now);
+uint64_t ov_estimate_n(const struct overlay *ov);
+
+#endif

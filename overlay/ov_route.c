@@ -1,0 +1,260 @@
+/* Greedy routing: ROUTED application messages, FIND lookups and the
+ * FIND_REPLY return path (docs/overlay.md, "Routing"). */
+#include <ringlan/error.h>
+#include <string.h>
+
+#include "overlay/ov_internal.h"
+
+/* The next hop toward key. Ownership is Chord's: a key belongs to its
+ * successor, so we own (pred, self] and our successor owns (self, succ].
+ * Otherwise the next hop is the linked node that most closely precedes the
+ * key (clockwise), which strictly shrinks the remaining distance, so there
+ * are no loops; *final tells the receiver it is the owner. */
+int ov_next_hop(const struct overlay *ov, const uint8_t key[RL_ID_LEN],
+                const uint8_t *exclude, uint8_t next[RL_ID_LEN], bool *final) {
+  *final = false;
+  if (ring_eq(key, ov->self.id))
+    return OV_NEXT_DELIVER;
+  if (ov->joined) {
+    if (ov->n_succ == 0)
+      return OV_NEXT_DELIVER; /* a ring of one */
+    if (ov->has_pred && ring_between(ov->pred.id, key, ov->self.id))
+      return OV_NEXT_DELIVER;
+    const uint8_t *s0 = ov->succ[0].id;
+    if ((ring_between(ov->self.id, key, s0) || ring_eq(key, s0)) && ov_linked(ov, s0)) {
+      memcpy(next, s0, RL_ID_LEN);
+      *final = true;
+      return OV_NEXT_FORWARD;
+    }
+  }
+  const struct ov_link *best = NULL;
+  uint8_t best_d[RL_ID_LEN], d[RL_ID_LEN];
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    const struct ov_link *l = &ov->links[i];
+    if (l->state != OV_LINK_UP || (exclude && ring_eq(l->id, exclude)))
+      continue;
+    if (!ring_between(ov->self.id, l->id, key) && !ring_eq(l->id, key))
+      continue;
+    ring_distance(l->id, key, d);
+    if (!best || memcmp(d, best_d, RL_ID_LEN) < 0) {
+      best = l;
+      memcpy(best_d, d, RL_ID_LEN);
+    }
+  }
+  if (best) {
+    memcpy(next, best->id, RL_ID_LEN);
+    return OV_NEXT_FORWARD;
+  }
+  /* Nothing linked lies between us and the key (our successor is not
+   * linked yet, e.g. during repair): the first linked successor is the
+   * closest live node after the key we know of, so it is the owner. */
+  for (unsigned i = 0; ov->joined && i < ov->n_succ; i++) {
+    if (ov_linked(ov, ov->succ[i].id)) {
+      memcpy(next, ov->succ[i].id, RL_ID_LEN);
+      *final = true;
+      return OV_NEXT_FORWARD;
+    }
+  }
+  return OV_NEXT_NONE;
+}
+
+/* Forwards m (ROUTED, FIND or FIND_REPLY) one hop: TTL and hop count. */
+static int forward(struct overlay *ov, struct ov_msg *m, const uint8_t next[RL_ID_LEN],
+                   bool final) {
+  if (m->ttl == 0) {
+    ov->stats.dropped_ttl++;
+    return RL_ETIMEDOUT;
+  }
+  m->ttl--;
+  if (m->hops < UINT8_MAX)
+    m->hops++;
+  m->flags = (uint8_t)((m->flags & ~OV_F_FINAL) | (final ? OV_F_FINAL : 0));
+  ov->stats.forwarded++;
+  ov_push_send(ov, next, m);
+  return 0;
+}
+
+int ov_recv_routed(struct overlay *ov, struct ov_msg *m, uint64_t now) {
+  (void)now;
+  bool exact = m->flags & OV_F_EXACT, final;
+  uint8_t next[RL_ID_LEN];
+  int d = ov_next_hop(ov, m->target, NULL, next, &final);
+  if (m->flags & OV_F_FINAL)
+    d = OV_NEXT_DELIVER; /* the previous hop knew we are the owner */
+  if (d == OV_NEXT_DELIVER) {
+    if (exact && !ring_eq(m->target, ov->self.id)) {
+      ov->stats.dropped_no_route++; /* no node has exactly this ID */
+      return RL_ENOENT;
+    }
+    ov->stats.delivered++;
+    ov_push(ov, OV_ACT_DELIVER, m->src, m->target, m->app, m->hops, m->payload, m->len);
+    return 0;
+  }
+  if (d == OV_NEXT_NONE || (exact && final && !ring_eq(next, m->target))) {
+    ov->stats.dropped_no_route++;
+    return RL_ENOENT;
+  }
+  return forward(ov, m, next, final);
+}
+
+/* ---- lookups ----------------------------------------------------------- */
+
+/* Answers a FIND for target from local state, if we can: we own it, or it
+ * falls between us and our successor (Chord's find_successor shortcut:
+ * the predecessor of the owner answers, saving the last hop). */
+static bool find_answer(const struct overlay *ov, const uint8_t target[RL_ID_LEN],
+                        bool force_self, struct ov_msg *r) {
+  r->type = OV_MSG_FIND_REPLY;
+  r->flags = 0;
+  r->n_succ = 0;
+  if (force_self || ov->n_succ == 0 || ring_eq(target, ov->self.id) ||
+      (ov->has_pred && ring_between(ov->pred.id, target, ov->self.id))) {
+    r->node = ov->self;
+    if (ov->has_pred) {
+      r->flags |= OV_F_HAS_PRED;
+      r->pred = ov->pred;
+    }
+    for (unsigned i = 0; i < ov->n_succ && i < OV_MAX_SUCC; i++)
+      r->succ[r->n_succ++] = ov->succ[i];
+    return true;
+  }
+  if (ring_between(ov->self.id, target, ov->succ[0].id) || ring_eq(target, ov->succ[0].id)) {
+    r->node = ov->succ[0];
+    r->flags |= OV_F_HAS_PRED;
+    r->pred = ov->self;
+    for (unsigned i = 1; i < ov->n_succ && i < OV_MAX_SUCC; i++)
+      r->succ[r->n_succ++] = ov->succ[i];
+    return true;
+  }
+  return false;
+}
+
+static struct ov_lookup *lookup_take(struct overlay *ov, uint32_t nonce, struct ov_lookup *out) {
+  for (unsigned i = 0; i < ov->n_lookups; i++) {
+    if (ov->lookups[i].nonce == nonce) {
+      *out = ov->lookups[i];
+      ov->lookups[i] = ov->lookups[--ov->n_lookups];
+      return out;
+    }
+  }
+  return NULL;
+}
+
+/* Moves a FIND_REPLY toward its origin: directly if we are linked to it,
+ * else routed to `via` (the origin's first hop, linked to the origin). */
+static int route_reply(struct overlay *ov, struct ov_msg *m, uint64_t now) {
+  if (ring_eq(m->dest, ov->self.id)) {
+    struct ov_lookup lk;
+    if (lookup_take(ov, m->nonce, &lk))
+      ov_lookup_done(ov, &lk, m, now);
+    return 0; /* an unknown nonce is a late answer, not an error */
+  }
+  if (ov_linked(ov, m->dest))
+    return forward(ov, m, m->dest, false);
+  uint8_t next[RL_ID_LEN];
+  bool final;
+  int d = ov_next_hop(ov, m->via, NULL, next, &final);
+  if (ring_eq(m->via, ov->self.id) || (m->flags & OV_F_FINAL) || d != OV_NEXT_FORWARD) {
+    ov->stats.dropped_no_route++; /* the origin's link went away */
+    return RL_ENOENT;
+  }
+  return forward(ov, m, next, final);
+}
+
+int ov_recv_find_reply(struct overlay *ov, struct ov_msg *m, uint64_t now) {
+  return route_reply(ov, m, now);
+}
+
+static void reply_to(struct overlay *ov, const struct ov_msg *q, struct ov_msg *r,
+                     uint64_t now) {
+  r->ttl = ov->cfg.max_ttl;
+  r->hops = 0;
+  r->nonce = q->nonce;
+  memcpy(r->dest, q->node.id, RL_ID_LEN);
+  memcpy(r->via, q->via, RL_ID_LEN);
+  memcpy(r->target, q->target, RL_ID_LEN);
+  route_reply(ov, r, now);
+}
+
+int ov_recv_find(struct overlay *ov, struct ov_msg *m, uint64_t now) {
+  struct ov_msg r;
+  if (!ov->joined) {
+    /* Two fresh nodes bootstrapping off each other would each drop the
+     * other's join: the lower ID becomes the seed and answers. */
+    if (ov->n_succ == 0 && (m->flags & OV_F_JOIN) && ring_cmp(m->node.id, ov->self.id) > 0) {
+      ov->joined = true;
+      ov->ring_dirty = true;
+      for (unsigned i = 0; i < ov->n_lookups;)
+        if (ov->lookups[i].kind == OV_LK_JOIN)
+          ov->lookups[i] = ov->lookups[--ov->n_lookups];
+        else
+          i++;
+    } else {
+      ov->stats.dropped_no_route++;
+      return RL_ESTATE;
+    }
+  }
+  if (ring_eq(m->node.id, ov->self.id)) {
+    ov->stats.dropped_bad++; /* our own lookup came back: ID clash or loop */
+    return RL_EPARSE;
+  }
+  if (find_answer(ov, m->target, m->flags & OV_F_FINAL, &r)) {
+    reply_to(ov, m, &r, now);
+    return 0;
+  }
+  uint8_t next[RL_ID_LEN];
+  bool final;
+  /* Never back to the origin: a joiner is linked to its bootstrap node
+   * and, its ID being the target, would look like the perfect next hop. */
+  int d = ov_next_hop(ov, m->target, m->node.id, next, &final);
+  if (d == OV_NEXT_DELIVER) {
+    find_answer(ov, m->target, true, &r);
+    reply_to(ov, m, &r, now);
+    return 0;
+  }
+  if (d == OV_NEXT_NONE) {
+    ov->stats.dropped_no_route++;
+    return RL_ENOENT;
+  }
+  return forward(ov, m, next, final);
+}
+
+int ov_find_start(struct overlay *ov, const uint8_t target[RL_ID_LEN], uint8_t kind,
+                  uint8_t slot, const uint8_t *first_hop, uint64_t now) {
+  struct ov_msg m;
+  struct ov_lookup lk = {.kind = kind, .slot = slot, .deadline = now + OV_LOOKUP_TIMEOUT_NS};
+  uint8_t next[RL_ID_LEN];
+  bool final = false;
+  if (ov->n_lookups >= OV_LOOKUPS_MAX)
+    return RL_EFULL;
+  lk.nonce = rl_rand_u32(ov->cfg.env);
+  if (first_hop) {
+    if (!ov_linked(ov, first_hop))
+      return RL_ESTATE;
+    memcpy(next, first_hop, RL_ID_LEN);
+  } else {
+    if (ov->joined && find_answer(ov, target, false, &m)) {
+      ov_lookup_done(ov, &lk, &m, now); /* we know the answer ourselves */
+      return 0;
+    }
+    int d = ov_next_hop(ov, target, NULL, next, &final);
+    if (d == OV_NEXT_DELIVER && ov->joined) {
+      find_answer(ov, target, true, &m);
+      ov_lookup_done(ov, &lk, &m, now);
+      return 0;
+    }
+    if (d != OV_NEXT_FORWARD)
+      return RL_ENOENT;
+  }
+  m.type = OV_MSG_FIND;
+  m.flags = (uint8_t)((kind == OV_LK_JOIN ? OV_F_JOIN : 0) | (final ? OV_F_FINAL : 0));
+  m.ttl = ov->cfg.max_ttl;
+  m.hops = 0;
+  m.nonce = lk.nonce;
+  memcpy(m.target, target, RL_ID_LEN);
+  memcpy(m.via, next, RL_ID_LEN);
+  m.node = ov->self;
+  ov->lookups[ov->n_lookups++] = lk;
+  ov_push_send(ov, next, &m);
+  return 0;
+}

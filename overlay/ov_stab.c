@@ -1,0 +1,441 @@
+/* Ring maintenance: join, Chord stabilise/notify, successor-list repair,
+ * graceful leave and partition healing (docs/overlay.md, "Algorithms"). */
+#include <ringlan/error.h>
+#include <string.h>
+
+#include "overlay/ov_internal.h"
+
+void ov_self_desc(const struct overlay *ov, struct ov_node *out) { *out = ov->self; }
+
+/* Replaces the successor list: drops duplicates, stops at ourselves (in a
+ * ring smaller than the list the entries after us repeat), truncates. */
+void ov_succ_set(struct overlay *ov, const struct ov_node *list, unsigned n) {
+  struct ov_node tmp[OV_MAX_SUCC];
+  unsigned m = 0;
+  for (unsigned i = 0; i < n && m < ov->cfg.n_successors; i++) {
+    if (ring_eq(list[i].id, ov->self.id))
+      break;
+    bool dup = false;
+    for (unsigned j = 0; j < m && !dup; j++)
+      dup = ring_eq(tmp[j].id, list[i].id);
+    if (!dup)
+      tmp[m++] = list[i];
+  }
+  bool same = m == ov->n_succ;
+  for (unsigned i = 0; same && i < m; i++)
+    same = ring_eq(tmp[i].id, ov->succ[i].id);
+  if (!same)
+    ov->ring_dirty = true;
+  if (m)
+    memcpy(ov->succ, tmp, m * sizeof(tmp[0]));
+  ov->n_succ = m;
+}
+
+void ov_succ_remove(struct overlay *ov, const uint8_t id[RL_ID_LEN]) {
+  unsigned m = 0;
+  for (unsigned i = 0; i < ov->n_succ; i++)
+    if (!ring_eq(ov->succ[i].id, id))
+      ov->succ[m++] = ov->succ[i];
+  if (m != ov->n_succ)
+    ov->ring_dirty = true;
+  ov->n_succ = m;
+}
+
+static void set_pred(struct overlay *ov, const struct ov_node *p) {
+  if (!p || ring_eq(p->id, ov->self.id)) {
+    if (ov->has_pred)
+      ov->ring_dirty = true;
+    ov->has_pred = false;
+    return;
+  }
+  if (!ov->has_pred || !ring_eq(ov->pred.id, p->id))
+    ov->ring_dirty = true;
+  ov->has_pred = true;
+  ov->pred = *p;
+}
+
+static void send_notify(struct overlay *ov, const uint8_t to[RL_ID_LEN], bool as_succ) {
+  struct ov_msg m;
+  m.type = OV_MSG_NOTIFY;
+  m.flags = as_succ ? OV_F_AS_SUCC : 0;
+  m.node = ov->self;
+  ov_push_send(ov, to, &m);
+}
+
+/* Keeps links to the first OV_LINKED_SUCC successors. */
+static void ensure_succ_links(struct overlay *ov, uint64_t now) {
+  for (unsigned i = 0; i < ov->n_succ && i < OV_LINKED_SUCC; i++) {
+    struct ov_node n = ov->succ[i]; /* ov_connect may move nothing, but copy */
+    ov_connect(ov, &n, now);
+  }
+}
+
+/* Chord's stabilise step toward succ[0]: notify it (so it can adopt us as
+ * predecessor) and ask for its predecessor and successor list. */
+void ov_stabilise_with_succ(struct overlay *ov, uint64_t now) {
+  (void)now;
+  if (!ov->n_succ || !ov_linked(ov, ov->succ[0].id))
+    return;
+  uint8_t to[RL_ID_LEN];
+  memcpy(to, ov->succ[0].id, RL_ID_LEN);
+  send_notify(ov, to, false);
+  struct ov_msg m = {.type = OV_MSG_GET_PRED};
+  ov_push_send(ov, to, &m);
+}
+
+/* With no successor left, the closest linked node clockwise is the best
+ * guess; stabilise corrects it. `skip` (may be NULL) is a node going away. */
+static void fallback_succ(struct overlay *ov, const uint8_t *skip) {
+  const struct ov_link *best = NULL;
+  uint8_t bd[RL_ID_LEN], d[RL_ID_LEN];
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    const struct ov_link *l = &ov->links[i];
+    if (l->state != OV_LINK_UP || (skip && ring_eq(l->id, skip)))
+      continue;
+    ring_distance(ov->self.id, l->id, d);
+    if (!best || memcmp(d, bd, RL_ID_LEN) < 0) {
+      best = l;
+      memcpy(bd, d, RL_ID_LEN);
+    }
+  }
+  if (!best)
+    return;
+  struct ov_node n = {.n_ep = best->ep.family ? 1 : 0};
+  memcpy(n.id, best->id, RL_ID_LEN);
+  n.ep[0] = best->ep;
+  ov_succ_set(ov, &n, 1);
+}
+
+static void repair(struct overlay *ov, const uint8_t *skip, uint64_t now) {
+  if (!ov->joined)
+    return;
+  if (ov->n_succ == 0)
+    fallback_succ(ov, skip);
+  ensure_succ_links(ov, now);
+  ov_stabilise_with_succ(ov, now);
+}
+
+static void join_attempt(struct overlay *ov, uint64_t now) {
+  unsigned up = 0;
+  for (unsigned i = 0; i < ov->n_links; i++)
+    up += ov->links[i].state == OV_LINK_UP;
+  if (!up)
+    return;
+  unsigned pick = rl_rand_uniform(ov->cfg.env, up);
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    if (ov->links[i].state == OV_LINK_UP && pick-- == 0) {
+      uint8_t hop[RL_ID_LEN];
+      memcpy(hop, ov->links[i].id, RL_ID_LEN);
+      ov_find_start(ov, ov->self.id, OV_LK_JOIN, 0, hop, now);
+      return;
+    }
+  }
+}
+
+void ov_join(struct overlay *ov, uint64_t now) {
+  unsigned up = 0;
+  for (unsigned i = 0; i < ov->n_links; i++)
+    up += ov->links[i].state == OV_LINK_UP;
+  if (up == 0) {
+    ov->joined = true; /* nobody to ask: we are the first node */
+    ov->ring_dirty = true;
+    return;
+  }
+  join_attempt(ov, now);
+}
+
+static void join_done(struct overlay *ov, const struct ov_msg *r, uint64_t now) {
+  if (ov->joined || ring_eq(r->node.id, ov->self.id))
+    return;
+  struct ov_node list[OV_MAX_SUCC + 1];
+  unsigned n = 0;
+  list[n++] = r->node;
+  for (unsigned i = 0; i < r->n_succ; i++)
+    list[n++] = r->succ[i];
+  ov_succ_set(ov, list, n);
+  if (ov->n_succ == 0)
+    return;
+  if (r->flags & OV_F_HAS_PRED)
+    set_pred(ov, &r->pred);
+  ov->joined = true;
+  ov->ring_dirty = true;
+  ensure_succ_links(ov, now);
+  if (ov->has_pred) {
+    struct ov_node p = ov->pred;
+    ov_connect(ov, &p, now);
+    if (ov_linked(ov, p.id))
+      send_notify(ov, p.id, true);
+  }
+  ov_stabilise_with_succ(ov, now);
+}
+
+static void heal_done(struct overlay *ov, const struct ov_msg *r, uint64_t now) {
+  const struct ov_node *o = &r->node;
+  if (!ov->joined || ring_eq(o->id, ov->self.id))
+    return; /* the ring we asked already knows us: consistent */
+  if (ov->n_succ && ring_eq(o->id, ov->succ[0].id))
+    return;
+  if (ov->n_succ == 0 || ring_between(ov->self.id, o->id, ov->succ[0].id)) {
+    /* A closer successor we did not know: adopt it; stabilise merges. */
+    struct ov_node list[OV_MAX_SUCC + 1];
+    unsigned n = 0;
+    list[n++] = *o;
+    for (unsigned i = 0; i < ov->n_succ; i++)
+      list[n++] = ov->succ[i];
+    ov_succ_set(ov, list, n);
+    repair(ov, NULL, now);
+    return;
+  }
+  /* Another ring places us before o: tell o, whose predecessor will then
+   * pick us up as its successor via stabilise, zipping the rings. */
+  struct ov_link *l = ov_connect(ov, o, now);
+  if (l && l->state == OV_LINK_UP)
+    send_notify(ov, o->id, false);
+  else if (l)
+    l->want |= OV_WANT_NOTIFY;
+}
+
+void ov_lookup_done(struct overlay *ov, const struct ov_lookup *lk,
+                    const struct ov_msg *reply, uint64_t now) {
+  switch (lk->kind) {
+  case OV_LK_JOIN:
+    join_done(ov, reply, now);
+    break;
+  case OV_LK_HEAL:
+    heal_done(ov, reply, now);
+    break;
+  case OV_LK_FINGER: {
+    struct ov_node c[OV_MAX_SUCC + 1];
+    unsigned n = 0;
+    c[n++] = reply->node;
+    for (unsigned i = 0; i < reply->n_succ; i++)
+      c[n++] = reply->succ[i];
+    ov_finger_candidates(ov, lk->slot, c, n, now);
+    break;
+  }
+  default:
+    break;
+  }
+}
+
+void ov_on_link_up(struct overlay *ov, struct ov_link *l, uint64_t now) {
+  uint8_t id[RL_ID_LEN];
+  uint8_t want = l->want;
+  memcpy(id, l->id, RL_ID_LEN);
+  l->want = 0; /* l may move once we connect elsewhere: no use below */
+  if (!ov->joined)
+    return;
+  if (ov->n_succ && ring_eq(id, ov->succ[0].id))
+    ov_stabilise_with_succ(ov, now);
+  if (ov->has_pred && ring_eq(id, ov->pred.id))
+    send_notify(ov, id, true);
+  if (want & OV_WANT_NOTIFY)
+    send_notify(ov, id, false);
+  if (want & OV_WANT_HEAL)
+    ov_find_start(ov, ov->self.id, OV_LK_HEAL, 0, id, now);
+}
+
+void ov_on_link_down(struct overlay *ov, const uint8_t id[RL_ID_LEN], uint64_t now) {
+  bool was_succ0 = ov->n_succ && ring_eq(ov->succ[0].id, id);
+  ov_succ_remove(ov, id);
+  if (ov->has_pred && ring_eq(ov->pred.id, id))
+    set_pred(ov, NULL); /* Chord's check_predecessor */
+  /* Repair at once: the next successor is promoted, linked if needed and
+   * stabilised with, instead of waiting for the next period. */
+  if (was_succ0 || ov->n_succ == 0)
+    repair(ov, id, now);
+  else
+    ensure_succ_links(ov, now);
+}
+
+static void expire(struct overlay *ov, uint64_t now) {
+  bool join_pending = false;
+  for (unsigned i = 0; i < ov->n_lookups;) {
+    if (ov->lookups[i].deadline <= now) {
+      ov->lookups[i] = ov->lookups[--ov->n_lookups];
+      continue;
+    }
+    join_pending |= ov->lookups[i].kind == OV_LK_JOIN;
+    i++;
+  }
+  if (!ov->joined && !join_pending)
+    join_attempt(ov, now); /* retry through another (random) link */
+  for (unsigned i = 0; i < ov->n_links;) {
+    struct ov_link *l = &ov->links[i];
+    if (l->state == OV_LINK_CONNECTING && l->t <= now) {
+      uint8_t id[RL_ID_LEN];
+      memcpy(id, l->id, RL_ID_LEN);
+      ov->links[i] = ov->links[--ov->n_links];
+      /* Unreachable: drop it from the ring view like a dead link. */
+      ov_on_link_down(ov, id, now);
+      continue;
+    }
+    i++;
+  }
+}
+
+void ov_stabilise_tick(struct overlay *ov, uint64_t now) {
+  expire(ov, now);
+  if (!ov->joined)
+    return;
+  repair(ov, NULL, now);
+  ov_links_gc(ov, now);
+}
+
+void ov_heal_tick(struct overlay *ov, uint64_t now) {
+  if (!ov->joined)
+    return;
+  /* A lookup of our own ID through a peer other than succ/pred: if it ends
+   * at a different successor we are in a partition (or the ring view is
+   * wrong) and heal_done() merges. */
+  unsigned cand = 0;
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    const struct ov_link *l = &ov->links[i];
+    if (l->state != OV_LINK_UP || (ov->n_succ && ring_eq(l->id, ov->succ[0].id)) ||
+        (ov->has_pred && ring_eq(l->id, ov->pred.id)))
+      continue;
+    cand++;
+  }
+  if (cand) {
+    unsigned pick = rl_rand_uniform(ov->cfg.env, cand);
+    for (unsigned i = 0; i < ov->n_links; i++) {
+      const struct ov_link *l = &ov->links[i];
+      if (l->state != OV_LINK_UP || (ov->n_succ && ring_eq(l->id, ov->succ[0].id)) ||
+          (ov->has_pred && ring_eq(l->id, ov->pred.id)))
+        continue;
+      if (pick-- == 0) {
+        uint8_t id[RL_ID_LEN];
+        memcpy(id, l->id, RL_ID_LEN);
+        ov_find_start(ov, ov->self.id, OV_LK_HEAL, 0, id, now);
+        return;
+      }
+    }
+  }
+  /* No other link: reconnect to a remembered peer and ask through it. */
+  unsigned rc = 0;
+  struct ov_node *pool[OV_REMEMBER];
+  for (unsigned i = 0; i < ov->n_remember; i++)
+    if (!ov_link_find(ov, ov->remember[i].id))
+      pool[rc++] = &ov->remember[i];
+  if (!rc)
+    return;
+  struct ov_node n = *pool[rl_rand_uniform(ov->cfg.env, rc)];
+  struct ov_link *l = ov_connect(ov, &n, now);
+  if (l)
+    l->want |= OV_WANT_HEAL;
+}
+
+void ov_leave(struct overlay *ov, uint64_t now) {
+  (void)now;
+  struct ov_msg m;
+  bool pred_linked = ov->has_pred && ov_linked(ov, ov->pred.id);
+  bool succ_linked = ov->n_succ && ov_linked(ov, ov->succ[0].id);
+  if (pred_linked && !(succ_linked && ring_eq(ov->pred.id, ov->succ[0].id))) {
+    /* To the predecessor: here is my successor list, splice past me. */
+    m.type = OV_MSG_LEAVE;
+    m.flags = OV_F_TO_PRED;
+    m.n_succ = 0;
+    for (unsigned i = 0; i < ov->n_succ && i < OV_MAX_SUCC; i++)
+      m.succ[m.n_succ++] = ov->succ[i];
+    ov_push_send(ov, ov->pred.id, &m);
+  }
+  if (succ_linked) {
+    /* To the successor: your new predecessor is mine. */
+    m.type = OV_MSG_LEAVE;
+    m.flags = 0;
+    m.n_succ = 0;
+    if (ov->has_pred) {
+      m.flags |= OV_F_HAS_PRED;
+      m.pred = ov->pred;
+    }
+    ov_push_send(ov, ov->succ[0].id, &m);
+  }
+  ov->left = true;
+  ov->joined = false;
+  if (ov->n_succ || ov->has_pred)
+    ov->ring_dirty = true;
+  ov->n_succ = 0;
+  ov->has_pred = false;
+  ov->n_lookups = 0;
+}
+
+int ov_recv_stab(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_msg *m,
+                 uint64_t now) {
+  if (!ov->joined)
+    return 0; /* not in a ring yet: nothing to say about it */
+  switch (m->type) {
+  case OV_MSG_GET_PRED: {
+    struct ov_msg r;
+    r.type = OV_MSG_PRED_REPLY;
+    r.flags = ov->has_pred ? OV_F_HAS_PRED : 0;
+    if (ov->has_pred)
+      r.pred = ov->pred;
+    r.n_succ = 0;
+    for (unsigned i = 0; i < ov->n_succ && i < OV_MAX_SUCC; i++)
+      r.succ[r.n_succ++] = ov->succ[i];
+    ov_push_send(ov, from, &r);
+    return 0;
+  }
+  case OV_MSG_PRED_REPLY: {
+    if (!ov->n_succ || !ring_eq(from, ov->succ[0].id))
+      return 0; /* stale: our successor changed meanwhile */
+    struct ov_node list[OV_MAX_SUCC + 2];
+    unsigned n = 0;
+    bool adopt = (m->flags & OV_F_HAS_PRED) &&
+                 ring_between(ov->self.id, m->pred.id, from);
+    if (adopt)
+      list[n++] = m->pred;
+    list[n++] = ov->succ[0];
+    for (unsigned i = 0; i < m->n_succ; i++)
+      list[n++] = m->succ[i];
+    ov_succ_set(ov, list, n);
+    ensure_succ_links(ov, now);
+    if (adopt)
+      ov_stabilise_with_succ(ov, now); /* continue at once if already linked */
+    return 0;
+  }
+  case OV_MSG_NOTIFY:
+    if (!ring_eq(m->node.id, from)) {
+      ov->stats.dropped_bad++; /* a node can only speak for itself */
+      return RL_EPARSE;
+    }
+    if (m->flags & OV_F_AS_SUCC) {
+      if (ov->n_succ == 0 || ring_between(ov->self.id, from, ov->succ[0].id)) {
+        struct ov_node list[OV_MAX_SUCC + 1];
+        unsigned n = 0;
+        list[n++] = m->node;
+        for (unsigned i = 0; i < ov->n_succ; i++)
+          list[n++] = ov->succ[i];
+        ov_succ_set(ov, list, n);
+        repair(ov, NULL, now);
+      }
+    } else {
+      if (!ov->has_pred || ring_between(ov->pred.id, from, ov->self.id) ||
+          ring_eq(ov->pred.id, from))
+        set_pred(ov, &m->node);
+      if (ov->n_succ == 0) { /* a ring of one gains its second member */
+        ov_succ_set(ov, &m->node, 1);
+        repair(ov, NULL, now);
+      }
+    }
+    return 0;
+  case OV_MSG_LEAVE:
+    if (m->flags & OV_F_TO_PRED) {
+      if (ov->n_succ && ring_eq(ov->succ[0].id, from)) {
+        ov_succ_set(ov, m->succ, m->n_succ);
+        ov_succ_remove(ov, from);
+      } else {
+        ov_succ_remove(ov, from);
+      }
+    } else {
+      if (ov->has_pred && ring_eq(ov->pred.id, from))
+        set_pred(ov, (m->flags & OV_F_HAS_PRED) ? &m->pred : NULL);
+      ov_succ_remove(ov, from);
+    }
+    repair(ov, from, now);
+    return 0;
+  default:
+    ov->stats.dropped_bad++;
+    return RL_EPARSE;
+  }
+}

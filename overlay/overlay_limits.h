@@ -1,0 +1,59 @@
+/* Overlay timers, sizes and their defaults (docs/overlay.md explains each).
+ * The periods in struct ov_config default to the OV_DEFAULT_* values here;
+ * the rest are fixed protocol constants. */
+#ifndef RL_OVERLAY_LIMITS_H
+#define RL_OVERLAY_LIMITS_H
+
+#include "util/env.h"
+
+/* ov_config defaults (ov_config_default()). */
+#define OV_DEFAULT_N_SUCC 8
+#define OV_DEFAULT_STABILISE_NS (2 * NS_PER_S)
+#define OV_DEFAULT_FIX_FINGERS_NS (5 * NS_PER_S)
+#define OV_DEFAULT_HEAL_NS (60 * NS_PER_S)
+#define OV_DEFAULT_MAX_TTL 64
+
+/* Periods are jittered by +-OV_JITTER_PCT % so that 10^5 simulated nodes
+ * that joined in the same instant do not stabilise in lock step. */
+#define OV_JITTER_PCT 10
+
+/* How many of the first successors we keep links to. succ[0] is needed for
+ * stabilise; succ[1] is linked too so that when succ[0] dies the repair is
+ * one message, not a handshake (repair within one stabilise period). */
+#define OV_LINKED_SUCC 2
+
+/* An OV_ACT_CONNECT that has not produced overlay_link_up() by then is
+ * treated as failed (the node core may also report failure at once with
+ * overlay_link_down()). Also bounds how long an unreachable successor stays
+ * in the list. */
+#define OV_CONNECT_TIMEOUT_NS (6 * NS_PER_S)
+/* A FIND (join, finger or heal lookup) unanswered after this is forgotten;
+ * a join is then retried through another link. */
+#define OV_LOOKUP_TIMEOUT_NS (5 * NS_PER_S)
+/* A link we asked for and no longer need is released (OV_ACT_DISCONNECT)
+ * only after it has been unneeded this long: ring changes are often
+ * transient and a handshake costs more than an idle link. */
+#define OV_LINK_GRACE_NS (30 * NS_PER_S)
+#define OV_LOOKUPS_MAX 16 /* outstanding lookups per node */
+
+/* Fingers and proximity neighbour selection: per finger slot we keep at
+ * most OV_PNS_LINKS links at once (the best plus one being measured) and
+ * probe at most OV_PNS_PROBES extra candidates over the node's lifetime. */
+#define OV_PNS_LINKS 2
+#define OV_PNS_PROBES 3
+#define OV_FINGER_LOOKUPS_PER_TICK 4
+
+/* Peers remembered for partition healing when no other link is up. */
+#define OV_REMEMBER 4
+
+/* Action queue: compact entries plus a byte arena holding the message
+ * bytes, allocated on demand and freed when overlay_poll() drains it, so an
+ * idle overlay holds no queue memory (10^5 simulated nodes) and a burst
+ * costs two allocations, not one per message. A struct ov_action (1.5 KB)
+ * is never stored. Bounded so that a driver that stops polling cannot make
+ * us grow without limit; overflow is counted in ov_stats.dropped_queue. */
+#define OV_QUEUE_MAX 512
+#define OV_QUEUE_BYTES_MAX (256 * 1024)
+
+
+#endif
