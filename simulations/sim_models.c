@@ -3,14 +3,15 @@
  *
  *   overlay  the overlay module alone (overlay/overlay.h) with links
  *            modelled as plain datagrams: sim_model_overlay.c
- *   node     the whole node core (node/core/node.h): not wired up yet --
- *            the node core is still being implemented; sim_model_find
- *            returns NULL and ringlan-sim says so instead of running. */
-#include "simulations/sim.h"
-
+ *   node     the whole node core (node/core/node.h): sim_model_node.c */
 #include <string.h>
 
+#include "simulations/sim.h"
+
+extern const struct sim_model sim_model_overlay;
+
 const struct sim_model *sim_model_find(const char *name) {
-  (void)name;
+  if (!strcmp(name, "overlay"))
+    return &sim_model_overlay;
   return NULL;
 }
