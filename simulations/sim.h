@@ -39,6 +39,11 @@
 
 struct sim;
 
+/* Per-node observations for the link_types metric (established links). */
+struct sim_node_stats {
+  uint32_t links_direct, links_relay, links_overlay;
+};
+
 /* What a model gets when a node comes up. */
 struct sim_node_init {
   uint32_t idx;                    /* node (= host) index */
@@ -70,6 +75,7 @@ struct sim_model {
   int (*lookup)(void *node, const uint8_t key[SIM_ID_LEN], uint32_t cookie, uint64_t now);
   void (*id)(const void *node, uint8_t out[SIM_ID_LEN]);            /* ring position */
   bool (*succ)(const void *node, uint8_t out[SIM_ID_LEN]);          /* first successor */
+  bool (*stats)(void *node, struct sim_node_stats *out);            /* link_types */
   /* Shared per-run context (scratch buffers), made by sim_init when the
    * caller passes no ctx of its own, freed by sim_free. */
   void *(*ctx_new)(void);
@@ -114,6 +120,7 @@ struct sim_outputs {      /* NULL streams are not written */
   FILE *lookups;          /* lookups.csv */
   FILE *joins;            /* joins.csv */
   FILE *snapshots;        /* snapshots.csv */
+  FILE *links;            /* links.csv (models with link_types) */
 };
 
 struct sim_progress {
@@ -154,6 +161,8 @@ struct sim {
   uint64_t up_ns_done, idle_ns_done; /* node-up time of finished sessions */
   uint64_t last_snap_bytes, last_snap_t;
   double ring_ok_last;
+  struct sim_node_stats links_last; /* totals at the last snapshot */
+  bool have_links;
   struct sim_outputs out;
   void (*progress)(void *ctx, const struct sim_progress *p);
   void *progress_ctx;

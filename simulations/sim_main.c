@@ -161,6 +161,8 @@ int main(int argc, char **argv) {
   s.out.lookups = open_out(out, "lookups.csv");
   s.out.joins = open_out(out, "joins.csv");
   s.out.snapshots = open_out(out, "snapshots.csv");
+  if ((sc.metrics & SIM_M_LINK_TYPES) && model->stats)
+    s.out.links = open_out(out, "links.csv");
   int rc = 2;
   if (!s.out.lookups || !s.out.joins || !s.out.snapshots)
     goto done;
@@ -206,6 +208,8 @@ done:
     fclose(s.out.joins);
   if (s.out.snapshots)
     fclose(s.out.snapshots);
+  if (s.out.links)
+    fclose(s.out.links);
   sim_free(&s);
   return rc;
 }

@@ -240,6 +240,21 @@ void sim_measure_snapshot(struct sim *s) {
   }
   s->last_snap_t = s->now;
   s->last_snap_bytes = s->bytes_out;
+  if ((s->sc.metrics & SIM_M_LINK_TYPES) && s->model->stats) {
+    struct sim_node_stats tot = {0}, one;
+    for (uint32_t i = 0; i < s->n_nodes; i++) {
+      if (!s->nodes[i].m || !s->model->stats(s->nodes[i].m, &one))
+        continue;
+      tot.links_direct += one.links_direct;
+      tot.links_relay += one.links_relay;
+      tot.links_overlay += one.links_overlay;
+    }
+    s->links_last = tot;
+    s->have_links = true;
+    if (s->out.links)
+      fprintf(s->out.links, "%.3f,%u,%u,%u,%u\n", (double)s->now / 1e9, s->n_up,
+              tot.links_direct, tot.links_relay, tot.links_overlay);
+  }
 }
 
 void sim_write_headers(struct sim *s) {
@@ -247,6 +262,8 @@ void sim_write_headers(struct sim *s) {
     fprintf(s->out.lookups, "id,t_issue_s,src,delivered_at,owner,hops,latency_s,result\n");
   if (s->out.joins)
     fprintf(s->out.joins, "node,t_up_s,join_time_s\n");
+  if (s->out.links)
+    fprintf(s->out.links, "t_s,nodes_up,direct,relay,overlay\n");
   if (s->out.snapshots)
     fprintf(s->out.snapshots, "t_s,nodes_up,nodes_joined,ring_consistent,bytes_out_total,"
                               "bytes_per_node_per_s,events,in_flight,lookups_ok,"
@@ -326,6 +343,14 @@ int sim_summary_json(struct sim *s, FILE *f) {
     if (sc->idle_from_s >= 0)
       fprintf(f, ",\"idle_bytes_per_node_per_s\":%.3f",
               idle_ns ? (double)s->bytes_idle_out / ((double)idle_ns / 1e9) : 0.0);
+  }
+  if (sc->metrics & SIM_M_LINK_TYPES && s->have_links) {
+    const struct sim_node_stats *l = &s->links_last;
+    double tot = (double)l->links_direct + l->links_relay + l->links_overlay;
+    fprintf(f, ",\"link_types\":{\"direct\":%u,\"relay\":%u,\"overlay\":%u,"
+               "\"fraction_direct\":%.6f}",
+            l->links_direct, l->links_relay, l->links_overlay,
+            tot > 0 ? l->links_direct / tot : 0.0);
   }
   const struct sim_net_stats *st = &s->net.st;
   fprintf(f, ",\"net\":{\"sent\":%llu,\"delivered\":%llu,\"lost\":%llu,\"partitioned\":%llu,"

@@ -9,9 +9,12 @@
 #include "simulations/sim.h"
 
 extern const struct sim_model sim_model_overlay;
+extern const struct sim_model sim_model_node;
 
 const struct sim_model *sim_model_find(const char *name) {
   if (!strcmp(name, "overlay"))
     return &sim_model_overlay;
+  if (!strcmp(name, "node"))
+    return &sim_model_node;
   return NULL;
 }
