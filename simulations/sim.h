@@ -60,6 +60,7 @@ struct sim_node_init {
 struct sim_model {
   const char *name;
   uint32_t caps;  /* SIM_M_* metrics this model can produce */
+  const char *missing; /* why the others are not produced (summary.json) */
   /* Returns the node or NULL with *err set. ctx is sim_set_model's ctx. */
   void *(*create)(void *ctx, struct sim *s, const struct sim_node_init *in, uint64_t now,
                   int *err);

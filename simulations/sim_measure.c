@@ -369,8 +369,9 @@ int sim_summary_json(struct sim *s, FILE *f) {
      * on the allocator and the machine, so it stays out of this file. */
     if (!(sc->metrics & bit) || (s->model->caps & bit) || bit == SIM_M_MEMORY)
       continue;
-    fprintf(f, "%s{\"metric\":\"%s\",\"reason\":\"model '%s' cannot produce it\"}",
-            first ? "" : ",", sim_metric_name(bit), s->model->name);
+    fprintf(f, "%s{\"metric\":\"%s\",\"reason\":\"model '%s' cannot produce it%s%s\"}",
+            first ? "" : ",", sim_metric_name(bit), s->model->name,
+            s->model->missing ? ": " : "", s->model->missing ? s->model->missing : "");
     first = false;
   }
   fprintf(f, "]}\n");

@@ -201,6 +201,8 @@ static bool n_stats(void *node, struct sim_node_stats *out) {
 const struct sim_model sim_model_node = {
     .name = "node",
     .caps = SIM_M_JOIN_TIME | SIM_M_RING | SIM_M_BYTES | SIM_M_LINK_TYPES,
+    .missing = "the node API has no routed test lookup (hops, lookups) and the simulator "
+               "has no TAP traffic generator yet (direct_time)",
     .create = n_create,
     .destroy = n_destroy,
     .leave = n_leave,

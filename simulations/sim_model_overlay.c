@@ -410,6 +410,8 @@ static void *o_ctx_new(void) { return calloc(1, sizeof(struct octx)); }
 const struct sim_model sim_model_overlay = {
     .name = "overlay",
     .caps = SIM_M_HOPS | SIM_M_LOOKUPS | SIM_M_JOIN_TIME | SIM_M_RING | SIM_M_BYTES,
+    .missing = "overlay-only links have no NAT traversal, relays or data traffic; use "
+               "model = node",
     .create = o_create,
     .destroy = o_destroy,
     .leave = o_leave,
