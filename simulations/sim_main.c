@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -27,6 +28,13 @@ static double wall_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+         ru.ru_stime.tv_usec / 1e6;
 }
 
 static long vm_kb(const char *field) {
@@ -50,9 +58,10 @@ static void progress(void *ctx, const struct sim_progress *p) {
     return;
   double rate = (double)(p->events - g->last_events) / (now - g->last);
   fprintf(stderr, "[sim] virtual %.1f s  events %llu (%.0f/s)  up %llu  joined %llu  "
-                  "wall %.0f s\n",
+                  "wall %.0f s  cpu %.0f s\n",
           (double)p->now / 1e9, (unsigned long long)p->events, rate,
-          (unsigned long long)p->nodes_up, (unsigned long long)p->nodes_joined, now - g->t0);
+          (unsigned long long)p->nodes_up, (unsigned long long)p->nodes_joined, now - g->t0,
+          cpu_s());
   g->last = now;
   g->last_events = p->events;
 }
@@ -176,7 +185,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "ringlan-sim: run failed: %s\n", rl_strerror(run));
     goto done;
   }
-  double wall = wall_s() - t0;
+  double wall = wall_s() - t0, cpu = cpu_s();
   FILE *f = open_out(out, "summary.json");
   if (!f || sim_summary_json(&s, f)) {
     if (f)
@@ -188,18 +197,20 @@ int main(int argc, char **argv) {
   f = open_out(out, "perf.json");
   if (f) {
     fprintf(f, "{\"scenario\":\"%s\",\"model\":\"%s\",\"nodes\":%u,\"wall_s\":%.3f,"
-               "\"events\":%llu,\"events_per_wall_s\":%.0f,\"virtual_s\":%.3f,"
+               "\"cpu_s\":%.3f,\"events\":%llu,\"events_per_wall_s\":%.0f,"
+               "\"events_per_cpu_s\":%.0f,\"virtual_s\":%.3f,"
                "\"vm_hwm_kb\":%ld,\"vm_rss_end_kb\":%ld,\"rss_before_kb\":%ld,"
                "\"peak_kb_per_node\":%.3f,\"peak_in_flight_datagrams\":%llu}\n",
-            sc.name, model->name, sc.nodes, wall, (unsigned long long)s.events,
-            wall > 0 ? s.events / wall : 0.0, (double)s.now / 1e9, hwm, rss, rss0,
+            sc.name, model->name, sc.nodes, wall, cpu, (unsigned long long)s.events,
+            wall > 0 ? s.events / wall : 0.0, cpu > 0 ? s.events / cpu : 0.0,
+            (double)s.now / 1e9, hwm, rss, rss0,
             sc.nodes ? (double)(hwm - rss0) / sc.nodes : 0.0,
             (unsigned long long)s.pool.peak_live);
     fclose(f);
   }
-  fprintf(stderr, "[sim] done: %u nodes, %.1f virtual s, %llu events in %.1f wall s, "
-                  "peak RSS %ld kB\n",
-          sc.nodes, (double)s.now / 1e9, (unsigned long long)s.events, wall, hwm);
+  fprintf(stderr, "[sim] done: %u nodes, %.1f virtual s, %llu events in %.1f wall s "
+                  "(%.1f cpu s), peak RSS %ld kB\n",
+          sc.nodes, (double)s.now / 1e9, (unsigned long long)s.events, wall, cpu, hwm);
   rc = 0;
 done:
   if (s.out.lookups)

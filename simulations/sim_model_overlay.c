@@ -39,6 +39,7 @@ enum { T_HELLO = 1, T_ACK, T_MSG, T_KEEPALIVE, T_CLOSE };
 enum { L_CONNECTING = 1, L_UP };
 
 struct olink {
+  uint64_t key;            /* first 8 bytes of id: a cheap pre-compare */
   uint8_t id[RL_ID_LEN];   /* all zero while unknown (bootstrap HELLO) */
   struct rl_addr ep;
   uint8_t state, tries;
@@ -56,6 +57,9 @@ struct onode {
   struct overlay *ov;
   uint8_t id[RL_ID_LEN];
   bool joined, join_called;
+  /* Earliest link deadline (retry, keepalive, timeout), possibly early:
+   * deadlines only move later, so an early value just costs one scan. */
+  uint64_t maint_at;
   uint32_t n_links, cap_links;
   struct olink *links;
   uint32_t q_head, q_len, q_cap;
@@ -66,11 +70,28 @@ struct octx {
   struct ov_action act;    /* 1.5 KB scratch shared by all nodes */
 };
 
+static uint64_t id_key(const uint8_t *id) {
+  uint64_t k;
+  memcpy(&k, id, sizeof(k));
+  return k;
+}
+
+static void link_set_id(struct olink *l, const uint8_t *id) {
+  memcpy(l->id, id, RL_ID_LEN);
+  l->key = id_key(id);
+}
+
 static struct olink *link_by_id(struct onode *n, const uint8_t *id) {
+  uint64_t k = id_key(id);
   for (uint32_t i = 0; i < n->n_links; i++)
-    if (!memcmp(n->links[i].id, id, RL_ID_LEN))
+    if (n->links[i].key == k && !memcmp(n->links[i].id, id, RL_ID_LEN))
       return &n->links[i];
   return NULL;
+}
+
+static void maint_lower(struct onode *n, uint64_t t) {
+  if (t < n->maint_at)
+    n->maint_at = t;
 }
 
 static struct olink *link_by_ep(struct onode *n, const struct rl_addr *ep) {
@@ -156,6 +177,7 @@ static void *o_create(void *ctx, struct sim *s, const struct sim_node_init *in, 
     l->t_start = l->t_retry = now;
     l->tries = 0; /* the first HELLO goes out on the first timer */
   }
+  n->maint_at = in->n_boot ? now : RL_TIME_NEVER;
   if (!in->n_boot) { /* the first seed: a ring of one */
     overlay_join(n->ov, now);
     n->join_called = true;
@@ -187,6 +209,9 @@ static void link_is_up(struct onode *n, struct olink *l, uint64_t now) {
   uint64_t rtt = l->state == L_CONNECTING && now > l->t_start ? now - l->t_start : 0;
   l->state = L_UP;
   l->t_rx = now;
+  if (!l->t_tx)
+    l->t_tx = now;
+  maint_lower(n, l->t_tx + KEEPALIVE_NS);
   overlay_link_up(n->ov, l->id, &l->ep, rtt, now);
   if (!n->join_called) {
     n->join_called = true;
@@ -207,7 +232,7 @@ static int o_recv(void *node, const struct rl_addr *from, const uint8_t *pkt, si
   case T_HELLO:
     if (!l && !(l = link_add(n)))
       return RL_ENOMEM;
-    memcpy(l->id, id, RL_ID_LEN);
+    link_set_id(l, id);
     l->ep = *from;
     ctl(n, from, T_ACK);
     if (l->state != L_UP)
@@ -219,7 +244,7 @@ static int o_recv(void *node, const struct rl_addr *from, const uint8_t *pkt, si
       l = link_by_ep(n, from);
       if (!l || l->state != L_CONNECTING)
         return RL_ESTATE;
-      memcpy(l->id, id, RL_ID_LEN);
+      link_set_id(l, id);
     }
     if (l->state == L_CONNECTING)
       link_is_up(n, l, now);
@@ -261,11 +286,13 @@ static void on_connect(struct onode *n, const struct ov_node *node, uint64_t now
   }
   if (!(l = link_add(n)))
     return;
-  memcpy(l->id, node->id, RL_ID_LEN);
+  link_set_id(l, node->id);
   l->ep = node->ep[0];
   l->state = L_CONNECTING;
-  l->t_start = l->t_retry = now + HELLO_RETRY_NS;
+  l->t_start = now;
+  l->t_retry = now + HELLO_RETRY_NS;
   l->tries = 1;
+  maint_lower(n, l->t_retry);
   ctl(n, &l->ep, T_HELLO);
 }
 
@@ -283,10 +310,7 @@ static size_t o_poll(void *node, struct rl_addr *to, uint8_t *buf, size_t cap) {
       if (!n->q_len)
         n->q_head = 0;
       *to = e->to;
-      write_hdr(n, buf, e->type);
-      for (uint32_t i = 0; i < n->n_links; i++)
-        if (rl_addr_equal(&n->links[i].ep, to))
-          n->links[i].t_tx = now;
+      write_hdr(n, buf, e->type); /* keepalives set t_tx when queued */
       return HDR;
     }
     if (!overlay_poll(n->ov, a))
@@ -333,20 +357,14 @@ static size_t o_poll(void *node, struct rl_addr *to, uint8_t *buf, size_t cap) {
 static uint64_t o_next_timer(const void *node) {
   const struct onode *n = node;
   uint64_t t = overlay_next_timer(n->ov);
-  for (uint32_t i = 0; i < n->n_links; i++) {
-    const struct olink *l = &n->links[i];
-    uint64_t due = l->state == L_CONNECTING ? l->t_retry
-                   : l->t_tx + KEEPALIVE_NS < l->t_rx + LINK_TIMEOUT_NS
-                       ? l->t_tx + KEEPALIVE_NS
-                       : l->t_rx + LINK_TIMEOUT_NS;
-    if (due < t)
-      t = due;
-  }
-  return t;
+  return n->maint_at < t ? n->maint_at : t;
 }
 
 static void o_on_timer(void *node, uint64_t now) {
   struct onode *n = node;
+  uint64_t next = RL_TIME_NEVER;
+  if (n->maint_at > now)
+    goto overlay_timer; /* only the overlay is due */
   for (uint32_t i = 0; i < n->n_links;) {
     struct olink *l = &n->links[i];
     if (l->state == L_CONNECTING && l->t_retry <= now) {
@@ -374,8 +392,16 @@ static void o_on_timer(void *node, uint64_t now) {
       l->t_tx = now;
       ctl(n, &l->ep, T_KEEPALIVE);
     }
+    uint64_t due = l->state == L_CONNECTING ? l->t_retry
+                   : l->t_tx + KEEPALIVE_NS < l->t_rx + LINK_TIMEOUT_NS
+                       ? l->t_tx + KEEPALIVE_NS
+                       : l->t_rx + LINK_TIMEOUT_NS;
+    if (due < next)
+      next = due;
     i++;
   }
+  n->maint_at = next;
+overlay_timer:
   if (overlay_next_timer(n->ov) <= now)
     overlay_on_timer(n->ov, now);
 }
