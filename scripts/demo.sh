@@ -49,26 +49,9 @@ step "Network: namespaces ${T_P}sw (switch), ${T_P}a, ${T_P}b, ${T_P}r (NAT rout
 t_ns sw; t_bridge sw br
 t_ns a; t_attach sw br a 192.0.2.1/24
 t_ns b; t_attach sw br b 192.0.2.2/24
-t_ns r; t_attach sw br r 192.0.2.3/24; WAN=$T_IF
-t_ns c; t_veth r 198.51.100.1/24 c 198.51.100.2/24; LAN=$T_IF1
-t_in c ip route add default via 198.51.100.1
-t_in r sysctl -qw net.ipv4.ip_forward=1
-# a home router: source NAT for the LAN, and only replies come back in
-t_in r nft -f - <<EOF || t_fail "nftables NAT setup in the router namespace"
-table ip nat {
-  chain postrouting { type nat hook postrouting priority srcnat; oifname "$WAN" ip saddr 198.51.100.0/24 masquerade; }
-}
-table ip filter {
-  chain forward {
-    type filter hook forward priority filter; policy drop;
-    ct state established,related accept
-    iifname "$LAN" oifname "$WAN" accept
-  }
-}
-EOF
+t_nat_site sw br r c 192.0.2.3/24 198.51.100
 t_reach a 192.0.2.2
 t_reach c 192.0.2.1
-if t_in a ping -n -c1 -W1 198.51.100.2 >/dev/null 2>&1; then t_fail "the NAT lets unsolicited traffic in"; fi
 echo "alice 192.0.2.1, bob 192.0.2.2 public; carol 198.51.100.2 behind the NAT at 192.0.2.3"
 
 step "Keys and certificates (ringlan group init / keygen / group sign)"

@@ -350,3 +350,30 @@ t_tap_ready() {
   local vip=$2
   ip -n "${T_NODE_NS[$1]}" -4 addr show dev "$(t_tapname "$1")" 2>/dev/null | grep -q "inet $vip/"
 }
+
+# t_nat_site SW BR R H WAN_ADDR/PFX LAN24: a home site. Router namespace R
+# (WAN interface on bridge BR in SW with WAN_ADDR) and host namespace H behind
+# it on LAN24.2/24 (router LAN24.1, H's default route). The router masquerades
+# the LAN behind WAN_ADDR and forwards only replies inbound (port-restricted
+# cone: endpoint-independent mapping, address+port-dependent filtering).
+# Example: t_nat_site sw br r c 192.0.2.3/24 198.51.100
+t_nat_site() {
+  local sw=$1 br=$2 r=$3 h=$4 wan=$5 lan=$6 wif lif
+  t_ns "$r"; t_ns "$h"
+  t_attach "$sw" "$br" "$r" "$wan"; wif=$T_IF
+  t_veth "$r" "$lan.1/24" "$h" "$lan.2/24"; lif=$T_IF1
+  t_in "$h" ip route add default via "$lan.1"
+  t_in "$r" sysctl -qw net.ipv4.ip_forward=1
+  t_in "$r" nft -f - <<NFT || t_fail "nftables NAT setup in $(t_nsname "$r")"
+table ip nat {
+  chain postrouting { type nat hook postrouting priority srcnat; oifname "$wif" ip saddr $lan.0/24 masquerade; }
+}
+table ip filter {
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    iifname "$lif" oifname "$wif" accept
+  }
+}
+NFT
+}
