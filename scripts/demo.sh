@@ -72,8 +72,7 @@ t_up alice a; t_up bob b; t_up carol c
 echo "alice pid ${T_NODE_PID[alice]}, bob pid ${T_NODE_PID[bob]}, carol pid ${T_NODE_PID[carol]}"
 t0=$(date +%s%N)
 for pair in "alice bob" "bob alice" "carol alice" "carol bob" "alice carol" "bob carol"; do
-  set -- $pair
-  t_wait_link 30 "$1" "${VIP[$2]}"
+  t_wait_link 30 "${pair% *}" "${VIP[${pair#* }]}"
 done
 echo "all links up after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 

@@ -187,6 +187,7 @@ t_veth() {
   [ "$ba" = - ] || ip -n "$(t_nsname "$b")" addr add "$ba" dev "$ib"
   ip -n "$(t_nsname "$a")" link set "$ia" up
   ip -n "$(t_nsname "$b")" link set "$ib" up
+  # shellcheck disable=SC2034  # results for the caller
   T_IF1=$ia T_IF2=$ib
 }
 

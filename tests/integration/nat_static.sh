@@ -15,6 +15,7 @@
 # in every direction with 0% loss, including a -> c (only possible through
 # c's NAT binding).
 set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 PORT=51902
@@ -58,9 +59,9 @@ done
 t_log "a sees c at $(t_field a $VC .endpoint)"
 
 for pair in "c $VA" "c $VB" "a $VC" "b $VC" "a $VB"; do
-  set -- $pair
-  wait_until 10 t_in $1 ping -n -c1 -W1 $2 || t_fail "$1 cannot ping $2" a b c
-  t_ping $1 $2 5 || { cat "$T_DIR/ping.log" >&2; t_fail "ping $1 -> $2 lost packets" a b c; }
+  from=${pair%% *} to=${pair#* }
+  wait_until 10 t_in "$from" ping -n -c1 -W1 "$to" || t_fail "$from cannot ping $to" a b c
+  t_ping "$from" "$to" 5 || { cat "$T_DIR/ping.log" >&2; t_fail "ping $from -> $to lost packets" a b c; }
 done
 t_check_alive a b c
 t_log "all pings through the NAT: 0% loss"

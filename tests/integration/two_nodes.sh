@@ -14,6 +14,7 @@
 # that grow with the ping); restart of b gives a new handshake and working
 # ping; c never gets a link, cannot ping or be pinged, and a logs the refusal.
 set -euo pipefail
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 PORT=51901
@@ -45,8 +46,8 @@ t_config c evil 203.0.113.2:$PORT 192.0.2.1:$PORT
 # ---------------------------------------------------------------- link up
 t_up a a
 t_up b b
-t_wait_link $LINK_S a $VB
-t_wait_link $LINK_S b $VA
+t_wait_link "$LINK_S" a $VB
+t_wait_link "$LINK_S" b $VA
 t_check_alive a b
 t_log "link a <-> b up"
 
@@ -85,10 +86,10 @@ t_log "status fields ok: $(t_link a $VB | jq -c '{peer_vip, endpoint, path, ciph
 # ---------------------------------------------------------------- ping
 # The first frames may wait for ARP; warm up, then demand 0% loss.
 wait_until 10 t_in a ping -n -c1 -W1 $VB || t_fail "a cannot ping $VB at all" a b
-rx0=$(t_field a $VB .rx_bytes) && tx0=$(t_field a $VB .tx_bytes) || t_fail "a: no counters for b" a
+if ! rx0=$(t_field a $VB .rx_bytes) || ! tx0=$(t_field a $VB .tx_bytes); then t_fail "a: no counters for b" a; fi
 t_ping a $VB 10 || { cat "$T_DIR/ping.log" >&2; t_fail "ping a -> b lost packets" a b; }
 t_ping b $VA 10 || { cat "$T_DIR/ping.log" >&2; t_fail "ping b -> a lost packets" a b; }
-rx1=$(t_field a $VB .rx_bytes) && tx1=$(t_field a $VB .tx_bytes) || t_fail "a: link to b vanished after ping" a
+if ! rx1=$(t_field a $VB .rx_bytes) || ! tx1=$(t_field a $VB .tx_bytes); then t_fail "a: link to b vanished after ping" a; fi
 # 20 echo requests + 20 replies each way through a's link: >= 20 frames of
 # 98 bytes in each direction
 if [ $((rx1 - rx0)) -lt 1960 ] || [ $((tx1 - tx0)) -lt 1960 ]; then
@@ -104,8 +105,8 @@ wait_until 10 hs_age_at_least 3 ||
   t_fail "a's last_handshake_s for b does not grow (now $(t_field a $VB .last_handshake_s || echo none))" a
 t_down b
 t_up b b
-t_wait_link $LINK_S b $VA
-wait_until $LINK_S hs_age_below 3 ||
+t_wait_link "$LINK_S" b $VA
+wait_until "$LINK_S" hs_age_below 3 ||
   t_fail "after b restarted, a shows no new handshake with b (last_handshake_s $(t_field a $VB .last_handshake_s || echo none))" a b
 wait_until 10 t_in b ping -n -c1 -W1 $VA || t_fail "after restart b cannot ping $VA" a b
 t_ping a $VB 5 || { cat "$T_DIR/ping.log" >&2; t_fail "after restart: ping a -> b lost packets" a b; }
