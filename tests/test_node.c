@@ -163,6 +163,40 @@ static void test_peer_down_then_back(void **state) {
   free(w);
 }
 
+static void setup_pinned(struct net *w, bool right_key) {
+  memset(w, 0, sizeof(*w));
+  w->now = T0;
+  struct prng gp = {99};
+  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
+  assert_int_equal(id_generate(&w->group, &genv), 0);
+  make_member(w, 0, &w->group, "lab", 0x64400001);
+  make_member(w, 1, &w->group, "lab", 0x64400002);
+  make_member(w, 2, &w->group, "lab", 0x64400003); /* only its key is used */
+  w->pin[0] = true;
+  memcpy(w->pin_pk[0], right_key ? w->key[1].pk : w->key[2].pk, RL_PK_LEN);
+  start_node(w, 0, w->group.pk, 1);
+  start_node(w, 1, w->group.pk, -1); /* B does not initiate: A must accept it */
+}
+
+/* [peer] with a pinned key: only that member may answer at the endpoint,
+ * even though any member's certificate would otherwise do. */
+static void test_pinned_peer_key(void **state) {
+  (void)state;
+  struct net *w = calloc(1, sizeof(*w));
+  setup_pinned(w, false);
+  run_until(w, w->now + 10 * NS_PER_S);
+  /* A refuses B's answer (B itself answered a valid member's handshake and
+   * will time the half-open session out). */
+  assert_false(link_established(w, 0));
+  teardown(w);
+  setup_pinned(w, true);
+  run_until(w, w->now + 10 * NS_PER_S);
+  assert_true(link_established(w, 0));
+  assert_true(link_established(w, 1));
+  teardown(w);
+  free(w);
+}
+
 static void test_status_and_lookup(void **state) {
   (void)state;
   struct net *w = calloc(1, sizeof(*w));
@@ -223,6 +257,7 @@ int main(void) {
       cmocka_unit_test(test_foreign_group_refused),
       cmocka_unit_test(test_peer_down_then_back),
       cmocka_unit_test(test_status_and_lookup),
+      cmocka_unit_test(test_pinned_peer_key),
       cmocka_unit_test(test_bad_datagrams_never_crash),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,6 +45,8 @@ struct net {
   struct cert cert[MAXN];
   bool down[MAXN];
   unsigned ring_successors; /* 0: default */
+  bool pin[MAXN];           /* node i pins its static peer's key to pin_pk[i] */
+  uint8_t pin_pk[MAXN][RL_PK_LEN];
   uint64_t now;
   unsigned delivered;
 };
@@ -87,6 +89,8 @@ static void start_node_cfg(struct net *w, int i, const uint8_t *group_pk, int pe
   if (peer >= 0) {
     cfg.n_peers = 1;
     cfg.peers[0].endpoint = w->addr[peer];
+    cfg.peers[0].pinned = w->pin[i];
+    memcpy(cfg.peers[0].pk, w->pin_pk[i], RL_PK_LEN);
   }
   if (boot >= 0) {
     cfg.n_bootstrap = 1;

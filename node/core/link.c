@@ -256,6 +256,8 @@ static void link_went_down(struct node *n, struct link *l, uint64_t now) {
     l->retry_at_ns = now + l->retry_backoff_ns;
     sess_wipe(&l->s);
     sess_init(&l->s, &n->hid, &n->sp, idx, &target);
+    if (l->pinned)
+      sess_pin_peer(&l->s, l->pin_pk);
     l->was_established = false;
     return;
   }

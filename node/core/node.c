@@ -25,9 +25,10 @@ static struct link *start_static(struct node *n, const struct rl_addr *ep, int i
     return NULL;
   l->static_idx = idx;
   l->bootstrap = bootstrap;
-  if (!bootstrap && n->cfg.peers[idx].pinned) {
+  if (!bootstrap && idx >= 0 && n->cfg.peers[idx].pinned) {
     l->pinned = true;
     memcpy(l->pin_pk, n->cfg.peers[idx].pk, RL_PK_LEN);
+    sess_pin_peer(&l->s, l->pin_pk);
   }
   sess_start(&l->s, now);
   link_after_event(n, l, now);
@@ -140,7 +141,6 @@ static void log_refusal(struct node *n, const struct rl_addr *from, int err, uin
 void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *pkt, size_t len,
                     uint64_t now, const uint8_t *ov_src) {
   struct hs_pending p;
-  struct hs_result res;
   size_t cookie_len = 0;
   struct link *l;
   bool fresh = false;
@@ -163,21 +163,9 @@ void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *p
     log_refusal(n, from, RL_EAUTH, now); /* routed source is not the signer */
     goto out;
   }
-  l = ov_src ? link_by_peer_path(n, p.peer_id, true) : link_by_peer_path(n, p.peer_id, false);
+  l = link_by_peer_path(n, p.peer_id, ov_src != NULL);
   if (!l && !ov_src)
     l = link_by_endpoint_unknown(n, from);
-  if (l && l->s.have_peer && p.peer_timestamp <= l->s.peer_timestamp) {
-    n->c.hs_replay++;
-    goto out;
-  }
-  if (l && l->pinned && memcmp(l->pin_pk, p.peer_cert.node_pk, RL_PK_LEN) != 0) {
-    log_refusal(n, from, RL_EREFUSED, now);
-    goto out;
-  }
-  /* Simultaneous open: both sides initiated. The lower overlay ID keeps the
-   * initiator role, so exactly one handshake completes. */
-  if (l && l->s.state == SESS_HANDSHAKE && memcmp(n->hid.id, p.peer_id, RL_ID_LEN) < 0)
-    goto out;
   if (!l) {
     l = link_new(n, from, now);
     if (!l)
@@ -187,19 +175,20 @@ void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *p
       l->path = LINK_PATH_OVERLAY;
     fresh = true;
   }
-  r = hs_resp_finish(&n->resp, &p, l->s.local_index, now, n->pkt, sizeof(n->pkt), &res);
-  if (r < 0) {
+  /* Replay check, pinned key, simultaneous-initiation tie-break (lower
+   * overlay ID keeps the initiator role), keys, and the endpoint follows
+   * the signed HS_INIT (a restarted peer behind a new NAT mapping). */
+  r = sess_respond(&l->s, &n->resp, &p, from, now);
+  if (r != 0) {
+    if (r == RL_EREPLAY)
+      n->c.hs_replay++;
+    else if (r != RL_EEXIST)
+      log_refusal(n, from, r == RL_EAUTH ? RL_EREFUSED : r, now);
     if (fresh)
       link_free(n, l);
     goto out;
   }
   l->retry_at_ns = 0;
-  r = sess_accept(&l->s, &res, n->pkt, (size_t)r, now);
-  sodium_memzero(&res, sizeof(res));
-  if (r != 0 && fresh) {
-    link_free(n, l);
-    goto out;
-  }
   link_after_event(n, l, now);
 out:
   sodium_memzero(&p, sizeof(p));
