@@ -163,6 +163,13 @@ echo "== SIGHUP reloads the peers"
 kill -HUP "$pa"
 wait_for 5 grep -q 'SIGHUP: 1 static peer' a.err && ok || bad "no SIGHUP reload log"
 kill -0 "$pa" 2>/dev/null && ok || bad "a died on SIGHUP"
+cp a.conf a.conf.good
+printf '[peer]\nendpoint = nowhere\n' >>a.conf
+kill -HUP "$pa"
+wait_for 5 grep -q 'SIGHUP: keeping the old peers: .*a.conf: line [0-9]*: bad value for .endpoint.' a.err &&
+  ok || bad "a broken config on SIGHUP was not reported"
+mv a.conf.good a.conf
+kill -0 "$pa" 2>/dev/null && ok || bad "a died on SIGHUP with a broken config"
 
 echo "== SIGTERM: exit 0, socket and TAP gone"
 kill -TERM "$pa"
