@@ -132,7 +132,10 @@ static void log_refusal(struct node *n, const struct rl_addr *from, int err, uin
   n->last_refuse_log_ns = now;
   rl_logf(n->env, RL_LOG_WARN, "refused handshake from %s: %s (%llu refused so far)",
           rl_addr_format(from, ep, sizeof(ep)),
-          err == RL_EFOREIGN ? "certificate belongs to another group" : rl_strerror(err),
+          err == RL_EFOREIGN ? "certificate belongs to another group"
+          : err == RL_EAUTH  ? "authentication failed (not a member of this group, or a "
+                               "forged or corrupted packet)"
+                             : rl_strerror(err),
           (unsigned long long)n->c.hs_refused);
 }
 

@@ -99,8 +99,9 @@ t_log "ping both ways 0% loss; a's link to b: rx +$((rx1 - rx0)) B, tx +$((tx1 -
 
 # ---------------------------------------------------------------- restart b
 # Let the first handshake age, so a new one is recognisable by its age.
-hs_age_at_least() { [ "$(t_field a $VB .last_handshake_s)" -ge "$1" ] 2>/dev/null; }
-hs_age_below() { local v; v=$(t_field a $VB .last_handshake_s) && [ "$v" -lt "$1" ]; }
+# last_handshake_s is fractional: compare as numbers, not with [ -ge ].
+hs_age_at_least() { local v; v=$(t_field a $VB .last_handshake_s) && awk -v v="$v" -v m="$1" 'BEGIN { exit !(v >= m) }'; }
+hs_age_below() { local v; v=$(t_field a $VB .last_handshake_s) && awk -v v="$v" -v m="$1" 'BEGIN { exit !(v >= 0 && v < m) }'; }
 wait_until 10 hs_age_at_least 3 ||
   t_fail "a's last_handshake_s for b does not grow (now $(t_field a $VB .last_handshake_s || echo none))" a
 t_down b
