@@ -350,22 +350,52 @@ static void on_result(struct node *n, const struct dht_action *a, uint64_t now) 
 
 /* ---- publishing and the peer cache ---- */
 
-static void publish(struct node *n, uint64_t now) {
-  struct nat_cand c;
-  uint8_t val[64];
+/* Candidates in order of preference for a peer trying them: a mapped
+ * port (reachable from outside by construction), then the local address.
+ * A wildcard listen address is no candidate. */
+void node_publish_endpoints(struct node *n, uint64_t now) {
+  struct nat_cand c[NAT_CAND_MAX];
+  uint8_t val[NAT_CAND_MAX * 20 + 2];
+  unsigned k = 0;
   int len;
+  if (!n->dht || !n->published)
+    return;
+  if (n->has_mapped) {
+    c[k].kind = NAT_CAND_MAPPED;
+    c[k++].addr = n->mapped;
+  }
+  if (n->cfg.listen.family == RL_AF_INET && rl_addr_ipv4(&n->cfg.listen) != 0) {
+    c[k].kind = NAT_CAND_LOCAL;
+    c[k++].addr = n->cfg.listen;
+  }
+  if (k == 0)
+    return;
+  len = nat_cand_encode(c, k, val, sizeof(val));
+  if (len > 0)
+    dht_put_own(n->dht, DHT_REC_NODE, val, (size_t)len, now);
+  node_dht_pump(n, now);
+}
+
+static void publish(struct node *n, uint64_t now) {
   if (dht_put_own(n->dht, DHT_REC_VIP, NULL, 0, now) != 0)
     return;
   n->published = true;
-  /* A wildcard listen address is no candidate: NAT traversal (reflexive
-   * and mapped addresses) fills those in. */
-  if (n->cfg.listen.family == RL_AF_INET && rl_addr_ipv4(&n->cfg.listen) != 0) {
-    c.kind = NAT_CAND_LOCAL;
-    c.addr = n->cfg.listen;
-    len = nat_cand_encode(&c, 1, val, sizeof(val));
-    if (len > 0)
-      dht_put_own(n->dht, DHT_REC_NODE, val, (size_t)len, now);
-  }
+  node_publish_endpoints(n, now);
+}
+
+void node_set_mapped(struct node *n, const char *method, const struct rl_addr *mapped,
+                     uint64_t now) {
+  char ep[RL_ADDR_STRLEN];
+  bool changed = mapped ? !n->has_mapped || !rl_addr_equal(&n->mapped, mapped) : n->has_mapped;
+  if (!changed)
+    return;
+  n->has_mapped = mapped != NULL;
+  if (mapped)
+    n->mapped = *mapped;
+  snprintf(n->mapped_method, sizeof(n->mapped_method), "%s", method ? method : "");
+  rl_logf(n->env, RL_LOG_INFO, "port mapping %s: %s", mapped ? "up" : "gone",
+          mapped ? rl_addr_format(mapped, ep, sizeof(ep)) : "-");
+  node_publish_endpoints(n, now);
 }
 
 static void save_peer_cache(struct node *n, uint64_t now) {

@@ -125,6 +125,9 @@ struct node {
   unsigned n_vipc;
   uint32_t cookie_seq;
   uint64_t next_peer_cache_ns;
+  bool has_mapped;           /* a router maps a port to us (UPnP/NAT-PMP) */
+  struct rl_addr mapped;
+  char mapped_method[8];
   bool ov_joined_once;
   uint64_t next_reap_ns;     /* idle-link reaper period */
   struct ctl_answer *ctlq;   /* NODE_CTLQ_MAX answers, allocated on first use */
@@ -173,6 +176,8 @@ void node_dht_on_timer(struct node *n, uint64_t now);
 void node_arp_request(struct node *n, const struct tap_frame_info *fi, uint64_t now);
 /* A unicast frame to a MAC with no link: open one on demand. */
 int node_frame_no_link(struct node *n, const uint8_t *f, size_t len, uint64_t now);
+/* (Re)publishes this node's NODE record with its current candidates. */
+void node_publish_endpoints(struct node *n, uint64_t now);
 /* ringlan lookup for something no link knows: through the DHT. */
 int node_dht_lookup(struct node *n, bool by_ip, uint32_t vip, const uint8_t id[RL_ID_LEN],
                     uint32_t ctl_cookie, uint64_t now);
