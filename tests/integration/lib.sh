@@ -122,7 +122,9 @@ t_cleanup() {
   local rc=$? p ns i
   trap - EXIT INT TERM
   set +e
-  for p in "${T_PIDS[@]}"; do t_stop_pid "$p"; done
+  # newest first: daemons stop before the services they use (e.g. a member
+  # removes its port mapping before the test's miniupnpd goes away)
+  for ((i = ${#T_PIDS[@]} - 1; i >= 0; i--)); do t_stop_pid "${T_PIDS[$i]}"; done
   for ((i = ${#T_NS[@]} - 1; i >= 0; i--)); do
     ns=${T_NS[$i]}
     ip netns del "$ns" 2>/dev/null
