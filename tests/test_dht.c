@@ -493,6 +493,16 @@ static void test_seq_ordering(void **state) {
   pump(t);
   dht_stats(t->d[owner], &st);
   assert_int_equal(st.rejected_stale, stale0 + 2);
+  /* Anti-entropy: the owner answered the stale REPLICATE with its newer
+   * copy, so node 9 now holds the current version too. */
+  {
+    uint8_t buf[DHT_REC_MAX];
+    struct dht_record held;
+    int hl = t->s[9]->ops->get(t->s[9], key, buf, sizeof(buf));
+    assert_true(hl > 0);
+    assert_int_equal(dht_record_decode(&held, buf, (size_t)hl), 0);
+    assert_true(held.seq == seq2);
+  }
   dht_forget(t->d[from], key);
   r = get_from(t, from, key, 4, 0);
   assert_int_equal(r->rec.seq, seq2);
@@ -634,6 +644,17 @@ static void test_get_falls_back_to_replicas(void **state) {
   assert_memory_equal(r->rec.value, t->m[12].id, RL_ID_LEN);
   assert_true(t->now - t0 >= DHT_RPC_TIMEOUT_NS);
 
+  /* The owner answers again but lost its copy: its NOT_FOUND names the
+   * replicas, which are asked next. */
+  t->mute[owner] = false;
+  assert_int_equal(t->s[owner]->ops->del(t->s[owner], key), 0);
+  unsigned from2 = t->order[(pos + 5) % N]; /* no hints: routes to the owner */
+  uint64_t nf0 = t->delivered;
+  r = get_from(t, from2, key, 14, 0);
+  assert_int_equal(r->status, 0);
+  assert_memory_equal(r->rec.value, t->m[12].id, RL_ID_LEN);
+  assert_int_equal(t->delivered - nf0, 4); /* GET, NOT_FOUND, GET, GET_REPLY */
+
   /* All holders silent: ETIMEDOUT after DHT_GET_ATTEMPTS timeouts. */
   uint8_t holders_id[N];
   unsigned nh = 0;
@@ -644,6 +665,7 @@ static void test_get_falls_back_to_replicas(void **state) {
   }
   for (unsigned i = 0; i < nh; i++)
     t->mute[holders_id[i]] = true;
+  t->mute[owner] = true; /* it lost its copy above, but must not answer */
   dht_forget(t->d[from], key);
   memset(&t->res[13], 0, sizeof(t->res[13]));
   t0 = t->now;
