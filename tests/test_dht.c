@@ -704,6 +704,60 @@ static void test_leave_hands_over(void **state) {
   net_free(t);
 }
 
+/* A storer whose store is full answers FULL and counts it; replacing a
+ * record it already holds still works. */
+static void test_store_full_counted(void **state) {
+  (void)state;
+  struct net *t = net_new(3, DHT_RECORD_TTL_S, 1); /* member 0, alone: owns all */
+  struct dht_store *small = dht_store_mem_new(2);
+  struct dht_config cfg;
+  struct dht_stats st;
+  struct dht_record rec;
+  struct dht_msg m, ack;
+  uint8_t enc[DHT_REC_MAX], msg[DHT_MSG_MAX];
+  struct ov_ring_info ri = {.joined = true};
+  int err;
+  dht_config_default(&cfg);
+  cfg.env = &t->env;
+  memcpy(cfg.self_id, t->m[0].id, RL_ID_LEN);
+  cfg.key = t->m[0].key;
+  cfg.cert = t->m[0].cert;
+  snprintf(cfg.group, sizeof(cfg.group), "%s", FIX_GROUP);
+  memcpy(cfg.group_pk, t->group.pk, RL_PK_LEN);
+  cfg.store = small;
+  struct dht *d = dht_new(&cfg, &err);
+  assert_non_null(d);
+  dht_ring_changed(d, &ri, t->now);
+  static const uint8_t want[] = {DHT_ST_OK, DHT_ST_OK, DHT_ST_FULL, DHT_ST_OK};
+  for (unsigned i = 0; i < 4; i++) {
+    unsigned who = i == 3 ? 1 : i + 1; /* the 4th replaces member 1's record */
+    assert_int_equal(dht_record_make(&rec, DHT_REC_VIP, &t->m[who].cert, &t->m[who].key,
+                                     10 + i, rl_unix_s(&t->env, t->now) + 600,
+                                     t->m[who].id, RL_ID_LEN),
+                     0);
+    m = (struct dht_msg){.type = DHT_MSG_STORE, .txid = i, .rec = enc,
+                         .rec_len = (size_t)dht_record_encode(&rec, enc, sizeof(enc))};
+    int len = dht_msg_encode(&m, msg, sizeof(msg));
+    assert_int_equal(dht_recv(d, t->m[who].id, rec.key, msg, (size_t)len, t->now), 0);
+    assert_true(dht_poll(d, &t->act));
+    assert_int_equal(t->act.kind, DHT_ACT_ROUTE);
+    assert_int_equal(t->act.mode, OV_ROUTE_EXACT);
+    assert_memory_equal(t->act.key, t->m[who].id, RL_ID_LEN);
+    assert_int_equal(dht_msg_decode(&ack, t->act.data, t->act.len), 0);
+    assert_int_equal(ack.type, DHT_MSG_STORE_ACK);
+    assert_int_equal(ack.txid, i);
+    assert_int_equal(ack.status, want[i]);
+    assert_false(dht_poll(d, &t->act)); /* alone: no replicas to push to */
+  }
+  dht_stats(d, &st);
+  assert_int_equal(st.rejected_full, 1);
+  assert_int_equal(st.stored, 3);
+  assert_int_equal(st.records, 2);
+  dht_free(d);
+  small->ops->close(small);
+  net_free(t);
+}
+
 /* Publishing before the node joined: the STOREs go nowhere and are
  * retried; the moment the ring includes the node they go out again. */
 static void test_publish_before_join(void **state) {
@@ -762,6 +816,7 @@ int main(void) {
       cmocka_unit_test(test_duplicate_vip_refused),
       cmocka_unit_test(test_get_falls_back_to_replicas),
       cmocka_unit_test(test_leave_hands_over),
+      cmocka_unit_test(test_store_full_counted),
       cmocka_unit_test(test_publish_before_join),
       cmocka_unit_test(test_bad_messages_counted),
   };
