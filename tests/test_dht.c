@@ -704,6 +704,52 @@ static void test_leave_hands_over(void **state) {
   net_free(t);
 }
 
+/* Churn: each round up to k-1 = 3 nodes die at once, the ring heals, then
+ * they come back empty (same identity) and publish again. After every
+ * step, every live member's records are held by k live nodes and
+ * resolvable from anywhere; records of dead members too, until they
+ * expire. */
+static void test_churn(void **state) {
+  (void)state;
+  struct net *t = net_new(4, DHT_RECORD_TTL_S, N);
+  uint8_t key[DHT_KEY_LEN];
+  unsigned cookie = 0;
+  publish_all(t);
+  for (unsigned round = 0; round < 12; round++) {
+    unsigned victims[3], nv = 1 + rl_rand_uniform(&t->env, 3);
+    for (unsigned v = 0; v < nv; v++) {
+      do
+        victims[v] = rl_rand_uniform(&t->env, N);
+      while (!t->alive[victims[v]]);
+      kill_node(t, victims[v]);
+    }
+    ring_update(t);
+    advance(t, 5 * NS_PER_S);
+    for (unsigned i = 0; i < N; i++) {
+      vip_key(i, key);
+      assert_true(holders(t, key, NULL) >= 4); /* dead members' too */
+    }
+    for (unsigned v = 0; v < nv; v++) {
+      start_node(t, victims[v]);
+    }
+    ring_update(t);
+    for (unsigned v = 0; v < nv; v++) {
+      assert_int_equal(dht_put_own(t->d[victims[v]], DHT_REC_VIP, NULL, 0, t->now), 0);
+    }
+    pump(t);
+    advance(t, 5 * NS_PER_S);
+    for (unsigned i = 0; i < N; i++) {
+      unsigned from = rl_rand_uniform(&t->env, N);
+      vip_key(i, key);
+      assert_true(holders(t, key, NULL) >= 4);
+      struct result *r = get_from(t, from, key, cookie++ % MAX_RESULTS, 10 * NS_PER_S);
+      assert_int_equal(r->status, 0);
+      assert_memory_equal(r->rec.value, t->m[i].id, RL_ID_LEN);
+    }
+  }
+  net_free(t);
+}
+
 /* A storer whose store is full answers FULL and counts it; replacing a
  * record it already holds still works. */
 static void test_store_full_counted(void **state) {
@@ -816,6 +862,7 @@ int main(void) {
       cmocka_unit_test(test_duplicate_vip_refused),
       cmocka_unit_test(test_get_falls_back_to_replicas),
       cmocka_unit_test(test_leave_hands_over),
+      cmocka_unit_test(test_churn),
       cmocka_unit_test(test_store_full_counted),
       cmocka_unit_test(test_publish_before_join),
       cmocka_unit_test(test_bad_messages_counted),
