@@ -294,6 +294,7 @@ struct ring_walk {
   const struct dht_ring *old;
   uint64_t unix_s;
   bool leave;
+  bool refresh; /* periodic anti-entropy pass */
   size_t n_dead, cap_dead;
   uint8_t (*dead)[DHT_KEY_LEN];
 };
@@ -330,6 +331,20 @@ static int walk_one(void *arg, const uint8_t key[DHT_KEY_LEN], const uint8_t *re
     goto out;
   }
   bool was = dht_ring_owns(d, w->old, key), is = dht_ring_owns(d, &d->ring, key);
+  if (w->refresh) {
+    /* Anti-entropy (DHash-style): hand-overs routed while the ring was
+     * still converging can land at the wrong node. So periodically the
+     * owner pushes to its whole replica set and everyone else routes the
+     * record to the current owner; receivers ignore what they hold. */
+    if (is) {
+      dht_push_replicas(d, key, rec, len, NULL);
+    } else {
+      m.txid = dht_txid(d);
+      if (dht_q_route(d, key, OV_ROUTE_OWNER, &m) == 0)
+        d->st.replicate_sent++;
+    }
+    goto out;
+  }
   if (is) {
     /* Owner: every holder in the new replica set that was not in the old
      * one (all of them if we just became owner) gets the record. */
@@ -346,9 +361,10 @@ out:
   return 0;
 }
 
-static void walk_store(struct dht *d, const struct dht_ring *old, bool leave,
+static void walk_store(struct dht *d, const struct dht_ring *old, bool leave, bool refresh,
                        uint64_t now) {
-  struct ring_walk w = {.d = d, .old = old, .unix_s = dht_unix(d, now), .leave = leave};
+  struct ring_walk w = {.d = d, .old = old, .unix_s = dht_unix(d, now), .leave = leave,
+                        .refresh = refresh};
   d->store->ops->iterate(d->store, walk_one, &w);
   for (size_t i = 0; i < w.n_dead; i++)
     if (d->store->ops->del(d->store, w.dead[i]) == 0)
@@ -369,7 +385,7 @@ void dht_ring_changed(struct dht *d, const struct ov_ring_info *ri, uint64_t now
   ring_from_info(d, ri, &d->ring);
   if (ring_equal(&old, &d->ring))
     return;
-  walk_store(d, &old, false, now);
+  walk_store(d, &old, false, false, now);
   /* Just joined: own records that nobody acknowledged yet go out now
    * instead of at their next retry. */
   if (d->ring.joined && !old.joined) {
@@ -384,7 +400,7 @@ void dht_ring_changed(struct dht *d, const struct ov_ring_info *ri, uint64_t now
 }
 
 void dht_leave(struct dht *d, uint64_t now) {
-  walk_store(d, &d->ring, true, now);
+  walk_store(d, &d->ring, true, false, now);
 }
 
 /* ---- timers ---- */
@@ -409,7 +425,8 @@ void dht_on_timer(struct dht *d, uint64_t now) {
   dht_get_timer(d, now);
   dht_own_timer(d, now);
   if (d->next_sweep <= now) {
-    walk_store(d, &d->ring, false, now); /* same ring: only drops expired */
+    /* Drops expired records and re-replicates the rest. */
+    walk_store(d, &d->ring, false, d->ring.joined, now);
     for (size_t i = 0; i < d->n_cache;) {
       if (cent_until(&d->cache[i]) <= now)
         cache_drop(d, i);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <ringlan/error.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,6 +378,9 @@ int drv_run(const char *config_path) {
   }
   d->ctlcap = DRV_CTL_BUF_START;
   d->tap_fd = -1;
+  /* A control client that hangs up before its answer must not kill the
+   * daemon: libuv writes to streams without MSG_NOSIGNAL. */
+  signal(SIGPIPE, SIG_IGN);
   d->config_path = config_path;
   if (cfg_read_file(d->cfg, config_path, err, sizeof(err)) != 0) {
     fprintf(stderr, "ringlan: %s\n", err);
@@ -429,6 +433,9 @@ int drv_run(const char *config_path) {
   print_startup(d, &cert);
   rl_logf(&d->env, RL_LOG_INFO, "running: %u static peer(s), %u bootstrap endpoint(s)",
           d->cfg->n_peers, d->cfg->n_bootstrap);
+  if (d->cfg->state[0])
+    rl_logf(&d->env, RL_LOG_WARN, "state = %s: persistent storage is not wired into the "
+            "driver yet; DHT records stay in memory", d->cfg->state);
   drv_after_event(d, uv_hrtime());
   d->exit_code = 1; /* unless a signal ends the loop */
   uv_run(&d->loop, UV_RUN_DEFAULT);

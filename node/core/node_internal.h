@@ -6,7 +6,9 @@
 #include "crypto/sess.h"
 #include "node/core/node.h"
 #include "node/core/pktq.h"
+#include "dht/dht.h"
 #include "overlay/overlay.h"
+#include "tap/tap.h"
 
 /* Plaintext control messages inside a link: DC_CONTROL_MAGIC, then one
  * channel byte, then the message. */
@@ -21,6 +23,9 @@
 #define NODE_RETRY_MAX_NS (30 * NS_PER_S)
 #define NODE_HS_LOAD_THRESHOLD 200         /* inits/s before cookie replies */
 #define NODE_REAP_EVERY_NS (5 * NS_PER_S)
+/* An overlay-carried link replaced by a direct one still receives packets
+ * already travelling the longer path for this long. */
+#define NODE_E2E_LINGER_NS (10 * NS_PER_S)
 #define NODE_LOG_REFUSE_EVERY_NS (5 * NS_PER_S) /* rate limit of refusal logs */
 
 enum link_path { LINK_PATH_DIRECT = 0, LINK_PATH_OVERLAY, LINK_PATH_RELAY };
@@ -44,6 +49,7 @@ struct link {
   bool has_expect;           /* opened toward a known overlay ID */
   uint8_t expect_id[RL_ID_LEN];
   uint64_t last_data_ns;     /* last frame sent or received (idle close) */
+  uint64_t retire_at_ns;     /* superseded by a direct link: freed then */
 };
 
 struct node_counters {
@@ -51,6 +57,34 @@ struct node_counters {
   uint64_t tap_in, tap_too_big, tap_runt, tap_no_route, frame_spoofed;
   uint64_t pending_overflow, arp_answered;
   uint64_t ov_send_no_link, ov_too_big, e2e_in, e2e_bad, links_idle_closed;
+  uint64_t resolve_full, resolve_failed, connects_on_demand;
+};
+
+#define NODE_RESOLVE_MAX 64        /* DHT lookups under way for the LAN/CLI */
+#define NODE_VIPC_MAX 1024         /* vip -> member cache */
+#define NODE_VIPC_TTL_NS (120 * NS_PER_S)
+#define NODE_ARP_RETRY_NS (1 * NS_PER_S)
+#define NODE_PEER_CACHE_EVERY_NS (30 * NS_PER_S)
+#define NODE_PEER_CACHE_MAX 16
+
+enum resolve_kind { RS_ARP = 1, RS_CONNECT, RS_CTL_VIP, RS_CTL_NODE };
+
+struct resolve {
+  bool used;
+  uint8_t kind;
+  uint32_t cookie;
+  uint32_t vip;
+  uint8_t id[RL_ID_LEN];
+  uint32_t ctl_cookie;
+  uint64_t started_ns;
+  struct tap_frame_info arp; /* RS_ARP: the request to answer */
+};
+
+struct vip_entry {
+  uint32_t vip;
+  uint8_t id[RL_ID_LEN];
+  uint8_t mac[6];
+  uint64_t expires_ns;
 };
 
 struct ctl_answer {
@@ -67,7 +101,10 @@ struct node {
   struct sess_params sp;
   uint8_t mac[6];
   uint16_t tap_mtu;
-  struct link *links;
+  /* Links are allocated one by one and never moved or released before
+   * node_free, so a pointer held across a call that opens other links
+   * stays valid; a freed link keeps its memory for reuse (used = false). */
+  struct link **links;
   unsigned n_links;          /* slots in use or free below this */
   unsigned cap_links;
   struct pktq udpq, tapq;
@@ -77,6 +114,14 @@ struct node {
   bool leaving;
   struct overlay *ov;
   struct ov_action act;      /* scratch for overlay_poll (large) */
+  struct dht *dht;
+  struct dht_action dact;    /* scratch for dht_poll (large) */
+  bool published;            /* own VIP/NODE records handed to the DHT */
+  struct resolve *rs;        /* NODE_RESOLVE_MAX, allocated on first use */
+  struct vip_entry *vipc;    /* NODE_VIPC_MAX, allocated on first use */
+  unsigned n_vipc;
+  uint32_t cookie_seq;
+  uint64_t next_peer_cache_ns;
   bool ov_joined_once;
   uint64_t next_reap_ns;     /* idle-link reaper period */
   struct ctl_answer *ctlq;   /* NODE_CTLQ_MAX answers, allocated on first use */
@@ -114,6 +159,20 @@ int node_ov_send_pkt(struct node *n, struct link *l, const uint8_t *pkt, size_t 
                      uint64_t now);
 uint64_t node_ov_next_timer(const struct node *n);
 void node_ov_on_timer(struct node *n, uint64_t now);
+
+/* node_dht.c */
+int node_dht_init(struct node *n, uint64_t now);
+void node_dht_free(struct node *n);
+void node_dht_pump(struct node *n, uint64_t now);
+uint64_t node_dht_next_timer(const struct node *n);
+void node_dht_on_timer(struct node *n, uint64_t now);
+/* An ARP request from our TAP: answered now, or after a DHT lookup. */
+void node_arp_request(struct node *n, const struct tap_frame_info *fi, uint64_t now);
+/* A unicast frame to a MAC with no link: open one on demand. */
+int node_frame_no_link(struct node *n, const uint8_t *f, size_t len, uint64_t now);
+/* ringlan lookup for something no link knows: through the DHT. */
+int node_dht_lookup(struct node *n, bool by_ip, uint32_t vip, const uint8_t id[RL_ID_LEN],
+                    uint32_t ctl_cookie, uint64_t now);
 
 /* lan.c */
 void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t len,

@@ -14,6 +14,8 @@ int node_ov_init(struct node *n, uint64_t now) {
   ov_config_default(&oc);
   oc.env = n->env;
   memcpy(oc.self_id, n->hid.id, RL_ID_LEN);
+  if (n->cfg.ring_successors)
+    oc.n_successors = n->cfg.ring_successors;
   n->ov = overlay_new(&oc);
   if (!n->ov)
     return RL_ENOMEM;
@@ -58,7 +60,7 @@ void node_ov_control(struct node *n, struct link *l, const uint8_t *msg, size_t 
 /* A direct, established link to id (overlay messages only travel on those). */
 static struct link *direct_link(struct node *n, const uint8_t id[RL_ID_LEN]) {
   for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = &n->links[i];
+    struct link *l = n->links[i];
     if (l->used && !l->via_overlay && l->s.have_peer &&
         memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
       return l;
@@ -68,7 +70,7 @@ static struct link *direct_link(struct node *n, const uint8_t id[RL_ID_LEN]) {
 
 static struct link *pending_direct_to(struct node *n, const uint8_t id[RL_ID_LEN]) {
   for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = &n->links[i];
+    struct link *l = n->links[i];
     if (l->used && !l->via_overlay && l->has_expect &&
         memcmp(l->expect_id, id, RL_ID_LEN) == 0)
       return l;
