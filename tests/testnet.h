@@ -49,6 +49,7 @@ struct net {
   uint8_t pin_pk[MAXN][RL_PK_LEN];
   uint64_t now;
   unsigned delivered;
+  unsigned pair[MAXN][MAXN]; /* datagrams i -> j (diagnostics) */
 };
 
 static void make_member(struct net *w, int i, const struct id_key *group, const char *gname,
@@ -129,6 +130,7 @@ static void run_until(struct net *w, uint64_t until) {
         if (j >= 0 && !w->down[j] && !w->down[i]) {
           node_recv_udp(w->node[j], &w->addr[i], buf, len, w->now);
           w->delivered++;
+          w->pair[i][j]++;
         }
       }
     }

@@ -26,6 +26,9 @@
 /* An overlay-carried link replaced by a direct one still receives packets
  * already travelling the longer path for this long. */
 #define NODE_E2E_LINGER_NS (10 * NS_PER_S)
+/* Handshake attempts for links the overlay asks for (1+2+4 s): a dead
+ * node must drop out of the ring view in seconds, not minutes. */
+#define NODE_OV_CONNECT_TRIES 3
 #define NODE_LOG_REFUSE_EVERY_NS (5 * NS_PER_S) /* rate limit of refusal logs */
 
 enum link_path { LINK_PATH_DIRECT = 0, LINK_PATH_OVERLAY, LINK_PATH_RELAY };

@@ -39,6 +39,13 @@ void node_ov_link_up(struct node *n, struct link *l, uint64_t now) {
 }
 
 void node_ov_link_down(struct node *n, struct link *l, uint64_t now) {
+  if (n->ov && !l->ov_up && l->ov_wanted && l->has_expect && !l->via_overlay) {
+    /* A link the overlay asked for could not be opened: say so, or the
+     * overlay would wait for it (the node may be dead). */
+    overlay_link_down(n->ov, l->expect_id, now);
+    node_ov_pump(n, now);
+    return;
+  }
   if (!n->ov || !l->ov_up)
     return;
   l->ov_up = false;
@@ -118,6 +125,7 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
   l->ov_wanted = true;
   l->has_expect = true;
   memcpy(l->expect_id, a->node.id, RL_ID_LEN);
+  l->s.p.hs_max_tries = NODE_OV_CONNECT_TRIES;
   sess_start(&l->s, now);
   link_after_event(n, l, now);
 }
