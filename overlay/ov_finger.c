@@ -61,9 +61,9 @@ void ov_finger_candidates(struct overlay *ov, int slot, const struct ov_node *c,
     /* First finger for the slot: the first node after the slot start, as
      * in Chord; PNS refines it later. */
     ov_connect(ov, fresh[0], now);
-  } else if (have < OV_PNS_LINKS && ov->pns_probes[slot] < OV_PNS_PROBES) {
+  } else if (have < OV_PNS_LINKS && ov_probes(ov, slot) < OV_PNS_PROBES) {
     /* Measure one more candidate; the slower link is released by gc. */
-    ov->pns_probes[slot]++;
+    ov_probes_inc(ov, slot);
     ov_connect(ov, fresh[rl_rand_uniform(ov->cfg.env, nf)], now);
   }
 }
@@ -83,7 +83,7 @@ void ov_fingers_tick(struct overlay *ov, uint64_t now) {
   if (k < kmin || k >= OV_SLOTS)
     k = OV_SLOTS - 1;
   for (int steps = 0; steps < OV_SLOTS - kmin && issued < OV_FINGER_LOOKUPS_PER_TICK; steps++) {
-    bool need = cnt[k] == 0 || (cnt[k] < OV_PNS_LINKS && ov->pns_probes[k] < OV_PNS_PROBES);
+    bool need = cnt[k] == 0 || (cnt[k] < OV_PNS_LINKS && ov_probes(ov, k) < OV_PNS_PROBES);
     if (need) {
       uint8_t target[RL_ID_LEN];
       ring_add_pow2(ov->self.id, (unsigned)k, target);

@@ -249,7 +249,9 @@ void ov_on_link_up(struct overlay *ov, struct ov_link *l, uint64_t now) {
     send_notify(ov, id, true);
   if (want & OV_WANT_NOTIFY)
     send_notify(ov, id, false);
-  if (want & OV_WANT_HEAL)
+  if ((want & OV_WANT_HEAL) || ov->n_succ == 0)
+    /* A ring of one that gains a link (e.g. started before its bootstrap
+     * was reachable) asks at once whether a bigger ring is out there. */
     ov_find_start(ov, ov->self.id, OV_LK_HEAL, 0, id, now);
 }
 

@@ -200,7 +200,7 @@ bool ov_linked(const struct overlay *ov, const uint8_t id[RL_ID_LEN]) {
 
 static struct ov_link *link_add(struct overlay *ov, const uint8_t id[RL_ID_LEN]) {
   if (ov->n_links == ov->cap_links) {
-    unsigned cap = ov->cap_links ? 2 * ov->cap_links : 8;
+    unsigned cap = ov->cap_links + 8; /* linear: degree is ~2 log2 N, memory counts */
     struct ov_link *l = realloc(ov->links, cap * sizeof(*l));
     if (!l)
       return NULL;

@@ -745,6 +745,25 @@ static void test_fresh_pair_tie_break(void **state) {
   net_free(net);
 }
 
+static void test_lonely_seed_merges(void **state) {
+  (void)state;
+  /* Node 9 started alone (its bootstrap was unreachable) and became a ring
+   * of one; when a link to a member of the real ring comes up it merges
+   * at once, without waiting for a heal period. */
+  struct net *net = net_new(10, 91, NULL);
+  build_ring(net, 9);
+  run_until(net, net->now + 30 * NS_PER_S);
+  net->alive[9] = true;
+  overlay_join(net->ov[9], net->now);
+  link_up(net, 9, 4);
+  run_until(net, net->now + 3 * net->cfg.stabilise_ns);
+  assert_int_equal(ring_errors(net, false, true), 0); /* succ[0] and pred */
+  /* news of a new node travels one successor-list position per period */
+  run_until(net, net->now + 8 * net->cfg.stabilise_ns);
+  assert_int_equal(ring_errors(net, true, true), 0);
+  net_free(net);
+}
+
 static void test_seed_and_pair(void **state) {
   (void)state;
   /* A ring of one owns everything; a second node joins; the pair is
@@ -775,7 +794,7 @@ int main(void) {
     cmocka_set_test_filter(getenv("OV_TEST"));
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_seed_and_pair),   cmocka_unit_test(test_fresh_pair_tie_break),
-      cmocka_unit_test(test_converge_64),
+      cmocka_unit_test(test_lonely_seed_merges),  cmocka_unit_test(test_converge_64),
       cmocka_unit_test(test_converge_256),    cmocka_unit_test(test_churn_repair),
       cmocka_unit_test(test_graceful_leave),  cmocka_unit_test(test_exact_and_ttl),
       cmocka_unit_test(test_malformed),       cmocka_unit_test(test_partition_heal),
