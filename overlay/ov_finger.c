@@ -132,8 +132,7 @@ void ov_links_gc(struct overlay *ov, uint64_t now) {
 uint64_t ov_estimate_n(const struct overlay *ov) {
   if (ov->n_succ == 0)
     return 1;
-  /* r successors cover distance D of the 2^160 ring, so N ~ r 2^160 / D
-   * (plus ourselves when the ring is smaller than the list). */
+  /* r successors cover distance D of the 2^160 ring, so N ~ r 2^160 / D. */
   uint8_t d[RL_ID_LEN];
   ring_distance(ov->self.id, ov->succ[ov->n_succ - 1].id, d);
   double dist = ring_to_double(d);
@@ -141,8 +140,11 @@ uint64_t ov_estimate_n(const struct overlay *ov) {
     return 1;
   double ring = 1461501637330902918203684832716283019655932542976.0; /* 2^160 */
   double n = (double)ov->n_succ * ring / dist;
-  if (ov->n_succ < ov->cfg.n_successors)
-    return ov->n_succ + 1; /* the list wrapped: we know the whole ring */
+  /* We know at least ourselves and our successors. (A list shorter than
+   * n_successors may be a small ring that wrapped, or one being repaired:
+   * the formula holds for both, so no special case.) */
+  if (n < ov->n_succ + 1)
+    return ov->n_succ + 1;
   if (n > 1e18)
     return (uint64_t)1e18;
   return (uint64_t)(n + 0.5);

@@ -785,7 +785,7 @@ static void test_seed_and_pair(void **state) {
   assert_true(net->ring_changes > 0);
   struct ov_ring_info info;
   overlay_ring_info(net->ov[0], &info);
-  assert_int_equal(info.estimated_n, 2);
+  assert_true(info.estimated_n >= 2); /* 2^160 / distance: >= 2 by the floor */
   net_free(net);
 }
 
