@@ -24,7 +24,7 @@ const struct ov_link *ov_best_in_slot(const struct overlay *ov, int slot) {
   const struct ov_link *best = NULL;
   for (unsigned i = 0; i < ov->n_links; i++) {
     const struct ov_link *l = &ov->links[i];
-    if (l->state != OV_LINK_UP || ov_slot_of(ov, l->id) != slot)
+    if (!ov_link_usable(l) || ov_slot_of(ov, l->id) != slot)
       continue;
     if (!best || rtt_rank(l) < rtt_rank(best) ||
         (rtt_rank(l) == rtt_rank(best) && ring_cmp(l->id, best->id) < 0))

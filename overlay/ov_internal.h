@@ -28,7 +28,17 @@ struct ov_link {
   uint8_t state;          /* OV_LINK_* */
   bool ours;              /* we emitted OV_ACT_CONNECT for it */
   uint8_t want;           /* OV_WANT_* */
+  bool joining;           /* the peer sent its join lookup over it */
 };
+/* Routing, shortcuts, healing and repair skip links to peers that are
+ * still joining: a joiner's link to its bootstrap node is up before the
+ * joiner is in any ring (it would drop what we route through it). Its JOIN
+ * lookup marks the link; any other message from the peer, or our asking
+ * for the link, clears the mark. Links are usable by default so that
+ * links other nodes opened to us (their shortcuts) serve our routing too. */
+static inline bool ov_link_usable(const struct ov_link *l) {
+  return l->state == OV_LINK_UP && !l->joining;
+}
 
 enum ov_lookup_kind { OV_LK_JOIN = 1, OV_LK_FINGER, OV_LK_HEAL };
 struct ov_lookup {

@@ -222,6 +222,8 @@ struct ov_link *ov_connect(struct overlay *ov, const struct ov_node *n, uint64_t
   if (ring_eq(n->id, ov->self.id))
     return NULL;
   struct ov_link *l = ov_link_find(ov, n->id);
+  if (l)
+    l->joining = false;
   if (l && l->state == OV_LINK_UP && !l->ours) {
     /* A link someone else opened (the bootstrap link, a data link) that the
      * ring now relies on: say so, so the node core keeps it until we send
@@ -379,6 +381,9 @@ int overlay_recv(struct overlay *ov, const uint8_t from[RL_ID_LEN],
    * node core has not told us yet (replies go back over it). */
   if (!ov_linked(ov, from))
     link_up(ov, from, NULL, 0, now);
+  struct ov_link *l = ov_link_find(ov, from);
+  if (l)
+    l->joining = m.type == OV_MSG_FIND && (m.flags & OV_F_JOIN) && ring_eq(m.node.id, from);
   switch (m.type) {
   case OV_MSG_FIND:
     rc = ov_recv_find(ov, &m, now);
