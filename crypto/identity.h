@@ -31,11 +31,19 @@ void id_overlay_id(const uint8_t pk[RL_PK_LEN], uint8_t out[RL_ID_LEN]);
 /* Wipes the secret key. */
 void id_wipe(struct id_key *k);
 
-/* Text files. kind is "node" or "group". encode_* write a NUL-terminated
- * text into out (cap >= 512 is always enough) and return its length or
- * RL_ETOOBIG. parse_* accept exactly what encode_* writes (plus comments and
- * blank lines) and return 0, RL_EPARSE (with a reason in err, if given,
- * errcap bytes), or RL_EAUTH when a secret key does not match its public key. */
+/* Text files (docs/files.md). kind is "node" or "group". name: node names
+ * are optional (NULL or ""), group names are required; 1..63 bytes of
+ * [A-Za-z0-9._-]. encode_* write a NUL-terminated text into out (cap >= 512
+ * is always enough) and return its length, RL_ETOOBIG (out is wiped), or
+ * RL_EINVAL (bad kind or name). parse_* accept exactly what encode_*
+ * writes (plus comments and blank lines) and return 0, RL_EPARSE (with a
+ * reason "line N: ..." in err, if given, errcap bytes; also for a key of
+ * the other kind, or a public file where id_key_parse needs the secret),
+ * RL_EAUTH when a secret key does not match its public key, or RL_EINVAL
+ * (bad kind, or name given with namecap < RL_GROUP_NAME_MAX + 1). name
+ * (may be NULL) receives the file's name or "". id_pub_parse also accepts
+ * a secret key file of the kind (and still checks its secret). On any
+ * error the outputs are zeroed. */
 int id_key_encode(const struct id_key *k, const char *kind, const char *name,
                   char *out, size_t cap);
 int id_pub_encode(const uint8_t pk[RL_PK_LEN], const char *kind, const char *name,

@@ -51,6 +51,8 @@ struct sess_key {
   uint32_t remote_index;
   uint64_t created_ns;
   uint64_t retire_at_ns;       /* lame duck expiry; 0 = current */
+  /* private */
+  bool initiated;              /* we were the initiator of this key */
 };
 
 struct sess {
@@ -84,6 +86,13 @@ struct sess {
     uint8_t buf[HS_MSG_MAX];
   } outq[SESS_OUTQ];
   unsigned outq_head, outq_n;
+  int8_t slot_cur, slot_prev, slot_next; /* keys[] index or -1; next = a
+                                          * responder key awaiting the
+                                          * peer's first packet */
+  bool hs_running;             /* initiating (retries pending) */
+  uint8_t hs_key_id;           /* key_id of the handshake under way */
+  bool pinned;                 /* only this peer may answer */
+  uint8_t pinned_id[RL_ID_LEN];
 };
 
 void sess_init(struct sess *s, const struct hs_identity *id,
@@ -92,7 +101,11 @@ void sess_init(struct sess *s, const struct hs_identity *id,
 /* Starts a handshake as initiator (no-op when one is under way). */
 int sess_start(struct sess *s, uint64_t now);
 /* Installs the responder's result of hs_resp_finish(); resp/resp_len is the
- * HS_RESP to send (queued). */
+ * HS_RESP to send (queued). Refuses (nothing queued, no key change) with
+ * the verdicts of sess_check_init: RL_EAUTH (another peer than the
+ * session's), RL_EREPLAY (timestamp not newer), RL_EEXIST (our own
+ * initiation wins the simultaneous-initiation tie-break). The caller still
+ * owns and wipes res. Prefer sess_respond(), which also moves the endpoint. */
 int sess_accept(struct sess *s, const struct hs_result *res,
                 const uint8_t *resp, size_t resp_len, uint64_t now);
 /* A packet whose receiver index is s->local_index (HS_RESP, HS_COOKIE or
@@ -112,5 +125,33 @@ size_t sess_poll(struct sess *s, uint8_t *out, size_t cap);
 uint64_t sess_next_timer(const struct sess *s);
 void sess_on_timer(struct sess *s, uint64_t now);
 void sess_wipe(struct sess *s);
+
+/* ---- additions for the node core (beyond the original contract) ---- */
+
+/* Starts a rekey now (ESTABLISHED only; no-op while a handshake is under
+ * way). sess_start() never rekeys, so calling it "to be sure" is harmless. */
+int sess_rekey(struct sess *s, uint64_t now);
+/* Only a peer with this Ed25519 key may complete a handshake on s
+ * (config [peer] pinned = true); others get RL_EAUTH. */
+void sess_pin_peer(struct sess *s, const uint8_t pk[RL_PK_LEN]);
+/* True when an HS_INIT with timestamp ts is not newer than the last one
+ * accepted (or seen, see sess_respond) from this peer: a replay. */
+bool sess_init_is_replay(const struct sess *s, uint64_t ts);
+/* Should the HS_INIT in p be answered on s? 0 = yes; RL_EREPLAY = old
+ * timestamp; RL_EEXIST = both sides are initiating at once and ours wins
+ * the tie-break (lower overlay ID), so drop theirs and wait for our
+ * HS_RESP; RL_EAUTH = p is not the pinned / known peer of s. */
+int sess_check_init(const struct sess *s, const struct hs_pending *p);
+/* The whole responder path for a parsed HS_INIT on s: sess_check_init,
+ * hs_resp_finish(local_index = s->local_index), sess_accept, and the
+ * endpoint follows `from` (the HS_INIT is signed). The HS_RESP is queued
+ * (sess_poll). Always wipes p. Returns 0 or the RL_E* of the step that
+ * refused. The node core's HS_INIT path is then:
+ *   rc = hs_resp_parse_init(&resp, from, pkt, len, now, &p, ck, cap, &cklen);
+ *   RL_EAGAIN -> send ck (cklen bytes) to from; other rc < 0 -> drop;
+ *   s = session for p.peer_id (or a new one: sess_init(.., from));
+ *   sess_respond(s, &resp, &p, from, now); */
+int sess_respond(struct sess *s, struct hs_responder *r, struct hs_pending *p,
+                 const struct rl_addr *from, uint64_t now);
 
 #endif

@@ -17,7 +17,7 @@ static const struct command commands[] = {
     {"group", cli_group,
      "group init --name NAME --out GROUP.key\n"
      "  group sign --group-key GROUP.key --pub NODE.pub --ip 100.64.0.2/10 "
-     "[--days N] [--subring NAME]... --out NODE.cert"},
+     "[--days N] [--not-before UNIX_S] [--subring NAME]... --out NODE.cert"},
     {"cert", cli_cert, "cert show NODE.cert [--group GROUP.pub]"},
     {"up", cli_up, "up --config NODE.conf"},
     {"status", cli_status, "status [--json] [--config NODE.conf | --control PATH]"},

@@ -1,0 +1,101 @@
+/* mac1 / mac2 / cookie replies: the handshake's DoS filters (cookie.h). */
+#include "crypto/cookie.h"
+
+#include <ringlan/error.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "crypto/hs.h"
+#include "util/wire.h"
+
+static void derive(const char *label, const uint8_t group_pk[32], uint8_t out[32]) {
+  crypto_generichash_state st;
+  crypto_generichash_init(&st, NULL, 0, 32);
+  crypto_generichash_update(&st, (const uint8_t *)label, strlen(label));
+  crypto_generichash_update(&st, group_pk, 32);
+  crypto_generichash_final(&st, out, 32);
+}
+
+void cookie_derive_keys(const uint8_t group_pk[32], uint8_t mac1_key[32],
+                        uint8_t cookie_key[32]) {
+  derive("ringlan mac1----", group_pk, mac1_key);
+  derive("ringlan cookie--", group_pk, cookie_key);
+}
+
+void cookie_mac(uint8_t out[COOKIE_MAC_LEN], const uint8_t *key, size_t klen,
+                const uint8_t *msg, size_t len) {
+  crypto_generichash(out, COOKIE_MAC_LEN, msg, len, key, klen);
+}
+
+bool cookie_under_load(struct hs_responder *r, uint64_t now) {
+  if (now - r->window_start_ns >= NS_PER_S || now < r->window_start_ns) {
+    r->window_start_ns = now;
+    r->window_count = 0;
+  }
+  if (r->window_count < UINT32_MAX)
+    r->window_count++;
+  return r->window_count > r->load_threshold;
+}
+
+void cookie_for(struct hs_responder *r, const struct rl_addr *from, uint64_t now,
+                uint8_t cookie[COOKIE_LEN]) {
+  uint8_t a[19] = {0};
+  if (now - r->cookie_secret_at_ns >= COOKIE_SECRET_ROTATE_NS ||
+      now < r->cookie_secret_at_ns) {
+    rl_rand(r->id->env, r->cookie_secret, sizeof(r->cookie_secret));
+    r->cookie_secret_at_ns = now;
+  }
+  if (from) {
+    a[0] = from->family;
+    a[1] = (uint8_t)(from->port >> 8);
+    a[2] = (uint8_t)from->port;
+    memcpy(a + 3, from->ip, 16);
+  }
+  crypto_generichash(cookie, COOKIE_LEN, a, sizeof(a), r->cookie_secret,
+                     sizeof(r->cookie_secret));
+}
+
+int cookie_reply_write(struct hs_responder *r, uint8_t key_id, uint32_t rcv_index,
+                       const uint8_t mac1[COOKIE_MAC_LEN],
+                       const uint8_t cookie[COOKIE_LEN], uint8_t *out, size_t cap) {
+  struct wire_w w;
+  uint8_t nonce[COOKIE_NONCE_LEN];
+  uint8_t *ct;
+  unsigned long long clen = 0;
+  wire_w_init(&w, out, cap);
+  wire_put_u8(&w, (uint8_t)(HS_OP_COOKIE << 3 | (key_id & 7)));
+  wire_put_u24be(&w, rcv_index);
+  wire_put_u24be(&w, HS_INDEX_UNDEF);
+  rl_rand(r->id->env, nonce, sizeof(nonce));
+  wire_put_bytes(&w, nonce, sizeof(nonce));
+  ct = wire_put_ptr(&w, COOKIE_LEN + 16);
+  if (w.err)
+    return RL_ETOOBIG;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &clen, cookie, COOKIE_LEN, mac1,
+                                             COOKIE_MAC_LEN, NULL, nonce,
+                                             r->id->cookie_key);
+  return (int)w.off;
+}
+
+int cookie_reply_open(const uint8_t cookie_key[32], const uint8_t mac1[COOKIE_MAC_LEN],
+                      const uint8_t *pkt, size_t len, uint8_t cookie[COOKIE_LEN]) {
+  struct wire_r r;
+  const uint8_t *nonce, *ct;
+  unsigned long long plen = 0;
+  wire_r_init(&r, pkt, len);
+  if ((wire_get_u8(&r) >> 3) != HS_OP_COOKIE)
+    return RL_ETRUNC;
+  (void)wire_get_u24be(&r);
+  (void)wire_get_u24be(&r);
+  nonce = wire_get_ptr(&r, COOKIE_NONCE_LEN);
+  ct = wire_get_ptr(&r, COOKIE_LEN + 16);
+  if (!wire_done(&r))
+    return RL_ETRUNC;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(cookie, &plen, NULL, ct, COOKIE_LEN + 16,
+                                                 mac1, COOKIE_MAC_LEN, nonce,
+                                                 cookie_key) != 0) {
+    sodium_memzero(cookie, COOKIE_LEN);
+    return RL_EAUTH;
+  }
+  return 0;
+}

@@ -1,0 +1,526 @@
+/* Sessions: per-peer key state, handshake retries, rekey, keepalive and
+ * dead-peer detection (sess.h). Timer events, by name:
+ *   hs_retry      HS_INIT unanswered: new HS_INIT, interval doubles; DEAD
+ *                 after hs_max_tries
+ *   lame_duck     previous key's receive grace period over: wipe it
+ *   rekey         current key older than rekey_ns (its initiator) or
+ *                 rekey_ns + REKEY_RESPONDER_DELAY (its responder, so both
+ *                 sides rarely start at once)
+ *   keepalive     no packet sent for keepalive_ns: send DC_KEEPALIVE
+ *   dead          nothing authenticated received for timeout_ns: DEAD */
+#include "crypto/sess.h"
+
+#include <ringlan/error.h>
+#include <sodium.h>
+#include <string.h>
+
+/* The responder side of a key waits this fraction of rekey_ns longer than
+ * the initiator before rekeying itself. */
+#define REKEY_RESPONDER_DELAY(p) ((p)->rekey_ns / 16)
+#define HS_BACKOFF_MAX_SHIFT 16
+
+void sess_params_default(struct sess_params *p) {
+  p->rekey_ns = 3600 * NS_PER_S;
+  p->keepalive_ns = 10 * NS_PER_S;
+  p->timeout_ns = 40 * NS_PER_S;
+  p->hs_retry_ns = 1 * NS_PER_S;
+  p->hs_max_tries = 8;
+  p->lame_duck_ns = 60 * NS_PER_S;
+}
+
+void sess_init(struct sess *s, const struct hs_identity *id,
+               const struct sess_params *p, uint32_t local_index,
+               const struct rl_addr *endpoint) {
+  memset(s, 0, sizeof(*s));
+  s->id = id;
+  if (p)
+    s->p = *p;
+  else
+    sess_params_default(&s->p);
+  s->local_index = local_index;
+  s->remote_index = DC_PEER_ID_UNDEF;
+  if (endpoint)
+    s->endpoint = *endpoint;
+  s->state = SESS_IDLE;
+  s->slot_cur = s->slot_prev = s->slot_next = -1;
+}
+
+static uint8_t key_id_after(uint8_t k) { return k >= 7 ? 1 : (uint8_t)(k + 1); }
+
+static void key_wipe(struct sess *s, int slot) {
+  if (slot < 0)
+    return;
+  dc_tx_wipe(&s->keys[slot].tx);
+  dc_rx_wipe(&s->keys[slot].rx);
+  sodium_memzero(&s->keys[slot], sizeof(s->keys[slot]));
+  if (s->slot_cur == slot)
+    s->slot_cur = -1;
+  if (s->slot_prev == slot)
+    s->slot_prev = -1;
+  if (s->slot_next == slot)
+    s->slot_next = -1;
+}
+
+static void keys_wipe_all(struct sess *s) {
+  for (int i = 0; i < SESS_NKEYS; i++)
+    key_wipe(s, i);
+}
+
+static void queue(struct sess *s, const uint8_t *pkt, size_t len) {
+  unsigned slot;
+  if (len == 0 || len > HS_MSG_MAX)
+    return;
+  if (s->outq_n == SESS_OUTQ) { /* full: the oldest is the least useful */
+    s->outq_head = (s->outq_head + 1) % SESS_OUTQ;
+    s->outq_n--;
+  }
+  slot = (s->outq_head + s->outq_n) % SESS_OUTQ;
+  memcpy(s->outq[slot].buf, pkt, len);
+  s->outq[slot].len = (uint16_t)len;
+  s->outq_n++;
+}
+
+static void go_dead(struct sess *s) {
+  s->state = SESS_DEAD;
+  s->hs_running = false;
+  hs_initiation_wipe(&s->hs);
+  keys_wipe_all(s);
+}
+
+static void follow_endpoint(struct sess *s, const struct rl_addr *from) {
+  if (from && from->family != RL_AF_NONE && !rl_addr_equal(from, &s->endpoint))
+    s->endpoint = *from;
+}
+
+/* ------------------------------------------------------------ handshake */
+
+static void send_init(struct sess *s, uint64_t now) {
+  uint8_t buf[HS_MSG_MAX];
+  unsigned shift = s->hs_tries < HS_BACKOFF_MAX_SHIFT ? s->hs_tries : HS_BACKOFF_MAX_SHIFT;
+  int n = hs_init_create(&s->hs, s->id, s->local_index, s->hs_key_id, now, buf, sizeof(buf));
+  if (n > 0)
+    queue(s, buf, (size_t)n);
+  s->hs_tries++;
+  s->hs_next_ns = now + (s->p.hs_retry_ns << shift);
+  sodium_memzero(buf, sizeof(buf));
+}
+
+static void begin_hs(struct sess *s, uint64_t now) {
+  /* key_id: 0 for a first key, then 1..7 cycling (never back to 0, which
+   * means "fresh start" to the peer) */
+  s->hs_key_id = s->slot_cur < 0 && s->slot_next < 0 ? 0 : s->next_key_id;
+  s->hs_running = true;
+  s->hs_tries = 0;
+  send_init(s, now);
+}
+
+int sess_start(struct sess *s, uint64_t now) {
+  if (s->hs_running || s->state == SESS_ESTABLISHED)
+    return 0;
+  s->state = SESS_HANDSHAKE;
+  begin_hs(s, now);
+  return 0;
+}
+
+int sess_rekey(struct sess *s, uint64_t now) {
+  if (s->state != SESS_ESTABLISHED)
+    return RL_ESTATE;
+  if (!s->hs_running)
+    begin_hs(s, now);
+  return 0;
+}
+
+void sess_pin_peer(struct sess *s, const uint8_t pk[RL_PK_LEN]) {
+  s->pinned = true;
+  id_overlay_id(pk, s->pinned_id);
+}
+
+/* Is peer_id allowed on s? A session never changes its peer. */
+static bool peer_ok(const struct sess *s, const uint8_t peer_id[RL_ID_LEN]) {
+  if (s->pinned && memcmp(s->pinned_id, peer_id, RL_ID_LEN) != 0)
+    return false;
+  if (s->have_peer && memcmp(s->peer_id, peer_id, RL_ID_LEN) != 0)
+    return false;
+  return memcmp(s->id->id, peer_id, RL_ID_LEN) != 0; /* not ourselves */
+}
+
+/* ------------------------------------------------------------ key slots */
+
+/* Sets up a key from res in a free slot (or the one it replaces). */
+static int install(struct sess *s, const struct hs_result *res, uint64_t now) {
+  int slot = -1, rc;
+  struct sess_key *k;
+  for (int i = 0; i < SESS_NKEYS && slot < 0; i++)
+    if (s->keys[i].used && s->keys[i].key_id == res->key_id)
+      slot = i; /* same key_id: a retried handshake replaces it */
+  for (int i = 0; i < SESS_NKEYS && slot < 0; i++)
+    if (!s->keys[i].used)
+      slot = i;
+  if (slot < 0)
+    slot = s->slot_prev >= 0 ? s->slot_prev : s->slot_next;
+  if (slot < 0)
+    return RL_EFULL; /* unreachable: at most cur, prev and next */
+  key_wipe(s, slot);
+  k = &s->keys[slot];
+  /* keys[0] = initiator->responder */
+  rc = dc_tx_init(&k->tx, res->cipher, res->fmt, res->key2, res->initiator ? 0 : 1);
+  if (rc == 0)
+    rc = dc_rx_init(&k->rx, res->cipher, res->fmt, res->key2, res->initiator ? 1 : 0);
+  if (rc < 0) {
+    key_wipe(s, slot);
+    return rc;
+  }
+  k->used = true;
+  k->key_id = res->key_id;
+  k->remote_index = res->remote_index;
+  k->created_ns = now;
+  k->retire_at_ns = 0;
+  k->initiated = res->initiator;
+  s->next_key_id = key_id_after(res->key_id);
+  return slot;
+}
+
+/* slot becomes the key we send with; the old one receives for lame_duck_ns. */
+static void promote(struct sess *s, int slot, uint64_t now) {
+  int old = s->slot_cur;
+  if (s->slot_next == slot)
+    s->slot_next = -1;
+  if (s->slot_prev == slot)
+    s->slot_prev = -1;
+  if (old >= 0 && old != slot) {
+    if (s->slot_prev >= 0)
+      key_wipe(s, s->slot_prev);
+    s->slot_prev = (int8_t)old;
+    s->keys[old].retire_at_ns = now + s->p.lame_duck_ns;
+  }
+  s->slot_cur = (int8_t)slot;
+  s->keys[slot].retire_at_ns = 0;
+  s->cur_key_id = s->keys[slot].key_id;
+  s->remote_index = s->keys[slot].remote_index;
+}
+
+static void adopt_peer(struct sess *s, const struct hs_result *res, uint64_t now) {
+  s->have_peer = true;
+  s->peer_cert = res->peer_cert;
+  memcpy(s->peer_id, res->peer_id, RL_ID_LEN);
+  s->cipher = res->cipher;
+  s->fmt = res->fmt;
+  s->state = SESS_ESTABLISHED;
+  s->handshakes++;
+  s->last_hs_ns = now;
+  s->last_rx_ns = now;
+  if (s->established_ns == 0)
+    s->established_ns = now;
+}
+
+/* Encrypts pt with the current key into out; bookkeeping for tx. */
+static int encrypt_cur(struct sess *s, const uint8_t *pt, size_t len, uint64_t now,
+                       uint8_t *out, size_t cap) {
+  struct sess_key *k;
+  int n;
+  if (s->slot_cur < 0)
+    return RL_EAGAIN;
+  k = &s->keys[s->slot_cur];
+  n = dc_encrypt(&k->tx, k->key_id, k->remote_index, pt, len, out, cap);
+  if (n == RL_EKEYEXHAUSTED) {
+    if (!s->hs_running)
+      begin_hs(s, now);
+    return RL_EAGAIN;
+  }
+  if (n < 0)
+    return n;
+  s->last_tx_ns = now;
+  s->tx_pkts++;
+  s->tx_bytes += len;
+  if (!s->hs_running && dc_tx_wants_rekey(&k->tx))
+    begin_hs(s, now);
+  return n;
+}
+
+static void send_keepalive(struct sess *s, uint64_t now) {
+  uint8_t buf[sizeof(DC_KEEPALIVE) + DC_OVERHEAD_MAX];
+  int n = encrypt_cur(s, DC_KEEPALIVE, sizeof(DC_KEEPALIVE), now, buf, sizeof(buf));
+  if (n > 0)
+    queue(s, buf, (size_t)n);
+  else
+    s->last_tx_ns = now; /* (exhausted key, rekey under way) retry in
+                          * keepalive_ns, never a timer in the past */
+}
+
+/* Verdict on an HS_INIT from peer_id with timestamp ts (sess_check_init). */
+static int init_verdict(const struct sess *s, const uint8_t peer_id[RL_ID_LEN], uint64_t ts) {
+  if (!peer_ok(s, peer_id))
+    return RL_EAUTH;
+  if (sess_init_is_replay(s, ts))
+    return RL_EREPLAY;
+  /* Simultaneous initiation (first open or rekey): the lower overlay ID's
+   * handshake goes on, the other side answers it. */
+  if (s->hs_running && memcmp(s->id->id, peer_id, RL_ID_LEN) < 0)
+    return RL_EEXIST;
+  return 0;
+}
+
+int sess_accept(struct sess *s, const struct hs_result *res,
+                const uint8_t *resp, size_t resp_len, uint64_t now) {
+  int slot, rc;
+  if (res->initiator || res->key_id > 7)
+    return RL_EINVAL;
+  /* Checked again here (sess_respond checks before the DH work) so that a
+   * caller that skips sess_check_init still gets replay protection and a
+   * converging tie-break; nothing is queued on refusal. */
+  rc = init_verdict(s, res->peer_id, res->peer_timestamp);
+  if (rc < 0) {
+    /* The HS_INIT was signed, so its timestamp is genuine even when we drop
+     * it: recording it stops a later replay of this very message. */
+    if (rc == RL_EEXIST)
+      s->peer_timestamp = res->peer_timestamp;
+    return rc;
+  }
+  /* The peer's initiation won (tie-break) or it restarted: ours is moot. */
+  if (s->hs_running) {
+    s->hs_running = false;
+    hs_initiation_wipe(&s->hs);
+  }
+  /* key_id 0 = the peer starts from scratch (first key, or it restarted):
+   * nothing we hold is known to it any more. */
+  if (res->key_id == 0)
+    keys_wipe_all(s);
+  slot = install(s, res, now);
+  if (slot < 0)
+    return slot;
+  if (s->slot_cur < 0 || s->keys[s->slot_cur].key_id == res->key_id)
+    promote(s, slot, now);
+  else {
+    /* Rekey: keep sending with the current key until the initiator's first
+     * packet under the new one shows it has the key (it sends a keepalive
+     * right after HS_RESP). */
+    if (s->slot_next >= 0 && s->slot_next != slot)
+      key_wipe(s, s->slot_next);
+    s->slot_next = (int8_t)slot;
+  }
+  if (res->peer_timestamp > s->peer_timestamp)
+    s->peer_timestamp = res->peer_timestamp;
+  adopt_peer(s, res, now);
+  s->last_tx_ns = now; /* the HS_RESP counts as traffic sent */
+  s->hs_tries = 0;
+  queue(s, resp, resp_len);
+  return 0;
+}
+
+bool sess_init_is_replay(const struct sess *s, uint64_t ts) {
+  return ts <= s->peer_timestamp;
+}
+
+int sess_check_init(const struct sess *s, const struct hs_pending *p) {
+  return init_verdict(s, p->peer_id, p->peer_timestamp);
+}
+
+int sess_respond(struct sess *s, struct hs_responder *r, struct hs_pending *p,
+                 const struct rl_addr *from, uint64_t now) {
+  uint8_t resp[HS_MSG_MAX];
+  struct hs_result res;
+  int rc = sess_check_init(s, p), n;
+  memset(&res, 0, sizeof(res));
+  if (rc < 0) {
+    if (rc == RL_EEXIST) /* genuine timestamp: see sess_accept */
+      s->peer_timestamp = p->peer_timestamp;
+    goto out;
+  }
+  n = hs_resp_finish(r, p, s->local_index, now, resp, sizeof(resp), &res);
+  if (n < 0) {
+    rc = n;
+    goto out;
+  }
+  follow_endpoint(s, from);
+  rc = sess_accept(s, &res, resp, (size_t)n, now);
+out:
+  hs_pending_wipe(p);
+  sodium_memzero(&res, sizeof(res));
+  sodium_memzero(resp, sizeof(resp));
+  return rc;
+}
+
+/* ------------------------------------------------------------ receive */
+
+static int recv_resp(struct sess *s, const struct rl_addr *from, const uint8_t *pkt,
+                     size_t len, uint64_t now) {
+  struct hs_result res;
+  uint64_t sent_at = s->hs.sent_at_ns;
+  int rc, slot;
+  if (!s->hs_running || !s->hs.active)
+    return RL_ESTATE; /* duplicate or late HS_RESP: harmless */
+  rc = hs_init_consume_resp(&s->hs, s->id, pkt, len, now, &res);
+  if (rc < 0)
+    return rc;
+  if (!peer_ok(s, res.peer_id)) {
+    /* Someone else answered at this endpoint; hs_retry sends a new
+     * HS_INIT (hs_running stays set). */
+    rc = RL_EAUTH;
+    goto out;
+  }
+  slot = install(s, &res, now);
+  if (slot < 0) {
+    rc = slot;
+    goto out;
+  }
+  promote(s, slot, now);
+  s->hs_running = false;
+  s->hs_tries = 0;
+  adopt_peer(s, &res, now);
+  s->rtt_ns = now > sent_at ? now - sent_at : 0;
+  follow_endpoint(s, from);
+  /* Confirms the key to the responder, which sends with it from then on. */
+  send_keepalive(s, now);
+  rc = 0;
+out:
+  sodium_memzero(&res, sizeof(res));
+  return rc;
+}
+
+static int find_key(struct sess *s, uint8_t key_id, uint64_t now) {
+  for (int i = 0; i < SESS_NKEYS; i++) {
+    struct sess_key *k = &s->keys[i];
+    if (!k->used || k->key_id != key_id)
+      continue;
+    if (k->retire_at_ns && k->retire_at_ns <= now) {
+      key_wipe(s, i); /* lame duck expired even if the timer was late */
+      return -1;
+    }
+    return i;
+  }
+  return -1;
+}
+
+int sess_recv(struct sess *s, const struct rl_addr *from, const uint8_t *pkt,
+              size_t len, uint64_t now, uint8_t *pt, size_t cap) {
+  struct dc_hdr h;
+  int slot, n;
+  if (len < 4)
+    return RL_ETRUNC;
+  switch (pkt[0] >> 3) {
+  case HS_OP_RESP:
+    return recv_resp(s, from, pkt, len, now);
+  case HS_OP_COOKIE:
+    if (!s->hs_running || !s->hs.active)
+      return RL_ESTATE;
+    return hs_init_consume_cookie(&s->hs, s->id, pkt, len, now);
+  case DC_OP_DATA_V2:
+    break;
+  default:
+    return RL_ETRUNC;
+  }
+  n = dc_peek(pkt, len, &h);
+  if (n < 0)
+    return n;
+  slot = find_key(s, h.key_id, now);
+  if (slot < 0) {
+    s->rx_auth_fail++;
+    return RL_EAUTH;
+  }
+  n = dc_decrypt(&s->keys[slot].rx, pkt, len, pt, cap, now, NULL);
+  if (n < 0) {
+    if (n == RL_EAUTH)
+      s->rx_auth_fail++;
+    else if (n == RL_EREPLAY)
+      s->rx_replay++;
+    return n;
+  }
+  s->last_rx_ns = now;
+  s->rx_pkts++;
+  s->rx_bytes += (uint64_t)n;
+  follow_endpoint(s, from);
+  /* Epoch format: the peer moved to a later epoch, follow it as OpenVPN
+   * does, so both directions roll over together. */
+  if (s->keys[slot].rx.fmt == DC_FMT_EPOCH && s->keys[slot].rx.epoch > s->keys[slot].tx.epoch)
+    (void)dc_tx_set_epoch(&s->keys[slot].tx, s->keys[slot].rx.epoch);
+  if (slot == s->slot_next)
+    promote(s, slot, now); /* the initiator has the new key: switch */
+  if (dc_is_keepalive(pt, (size_t)n))
+    return 0;
+  return n;
+}
+
+int sess_encrypt(struct sess *s, const uint8_t *pt, size_t len, uint64_t now,
+                 uint8_t *out, size_t cap) {
+  if (s->state != SESS_ESTABLISHED)
+    return RL_EAGAIN;
+  return encrypt_cur(s, pt, len, now, out, cap);
+}
+
+size_t sess_poll(struct sess *s, uint8_t *out, size_t cap) {
+  while (s->outq_n > 0) {
+    unsigned i = s->outq_head;
+    size_t len = s->outq[i].len;
+    s->outq_head = (s->outq_head + 1) % SESS_OUTQ;
+    s->outq_n--;
+    if (len <= cap) {
+      memcpy(out, s->outq[i].buf, len);
+      sodium_memzero(s->outq[i].buf, len);
+      return len;
+    }
+    sodium_memzero(s->outq[i].buf, len); /* too big for the caller: dropped */
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------ timers */
+
+static uint64_t rekey_at(const struct sess *s) {
+  const struct sess_key *k;
+  if (s->slot_cur < 0)
+    return RL_TIME_NEVER;
+  k = &s->keys[s->slot_cur];
+  return k->created_ns + s->p.rekey_ns + (k->initiated ? 0 : REKEY_RESPONDER_DELAY(&s->p));
+}
+
+static uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+uint64_t sess_next_timer(const struct sess *s) {
+  uint64_t t = RL_TIME_NEVER;
+  if (s->state == SESS_DEAD || s->state == SESS_IDLE)
+    return t;
+  if (s->hs_running)
+    t = min64(t, s->hs_next_ns);
+  for (int i = 0; i < SESS_NKEYS; i++)
+    if (s->keys[i].used && s->keys[i].retire_at_ns)
+      t = min64(t, s->keys[i].retire_at_ns);
+  if (s->state == SESS_ESTABLISHED && s->slot_cur >= 0) {
+    t = min64(t, s->last_rx_ns + s->p.timeout_ns);
+    t = min64(t, s->last_tx_ns + s->p.keepalive_ns);
+    if (!s->hs_running)
+      t = min64(t, rekey_at(s));
+  }
+  return t;
+}
+
+void sess_on_timer(struct sess *s, uint64_t now) {
+  if (s->state == SESS_DEAD || s->state == SESS_IDLE)
+    return;
+  for (int i = 0; i < SESS_NKEYS; i++)
+    if (s->keys[i].used && s->keys[i].retire_at_ns && s->keys[i].retire_at_ns <= now)
+      key_wipe(s, i);
+  if (s->hs_running && now >= s->hs_next_ns) {
+    if (s->hs_tries >= s->p.hs_max_tries) {
+      go_dead(s);
+      return;
+    }
+    send_init(s, now);
+  }
+  if (s->state != SESS_ESTABLISHED || s->slot_cur < 0)
+    return;
+  if (now >= s->last_rx_ns + s->p.timeout_ns) {
+    go_dead(s);
+    return;
+  }
+  if (!s->hs_running &&
+      (now >= rekey_at(s) || dc_tx_wants_rekey(&s->keys[s->slot_cur].tx)))
+    begin_hs(s, now);
+  if (now >= s->last_tx_ns + s->p.keepalive_ns)
+    send_keepalive(s, now);
+}
+
+void sess_wipe(struct sess *s) {
+  keys_wipe_all(s);
+  hs_initiation_wipe(&s->hs);
+  sodium_memzero(s, sizeof(*s));
+}

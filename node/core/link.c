@@ -1,0 +1,279 @@
+/* Links: one secure session per peer, plus what the node needs around it
+ * (static-peer retry, pending frames, the peer's MAC). */
+#include <ringlan/error.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/core/node_internal.h"
+#include "tap/tap.h"
+
+static bool index_in_use(struct node *n, uint32_t idx) {
+  for (unsigned i = 0; i < n->n_links; i++)
+    if (n->links[i]->used && n->links[i]->s.local_index == idx)
+      return true;
+  return false;
+}
+
+static uint32_t new_index(struct node *n) {
+  for (;;) {
+    uint32_t idx = rl_rand_u32(n->env) & 0xFFFFFFu;
+    if (idx != HS_INDEX_UNDEF && idx != 0 && !index_in_use(n, idx))
+      return idx;
+  }
+}
+
+struct link *link_new(struct node *n, const struct rl_addr *ep, uint64_t now) {
+  struct link *l = NULL;
+  (void)now;
+  for (unsigned i = 0; i < n->n_links; i++)
+    if (!n->links[i]->used) {
+      l = n->links[i];
+      break;
+    }
+  if (!l) {
+    if (n->n_links == n->cap_links) {
+      unsigned ncap = n->cap_links ? n->cap_links * 2 : 8;
+      struct link **nl = realloc(n->links, (size_t)ncap * sizeof(*nl));
+      if (!nl)
+        return NULL;
+      n->links = nl;
+      n->cap_links = ncap;
+    }
+    l = malloc(sizeof(*l));
+    if (!l)
+      return NULL;
+    n->links[n->n_links++] = l;
+  }
+  memset(l, 0, sizeof(*l));
+  l->used = true;
+  l->static_idx = -1;
+  sess_init(&l->s, &n->hid, &n->sp, new_index(n), ep);
+  pktq_init(&l->pending, NODE_PENDQ_MAX);
+  return l;
+}
+
+void link_free(struct node *n, struct link *l) {
+  (void)n;
+  sess_wipe(&l->s);
+  pktq_free(&l->pending);
+  l->used = false;
+}
+
+struct link *link_by_index(struct node *n, uint32_t index) {
+  for (unsigned i = 0; i < n->n_links; i++)
+    if (n->links[i]->used && n->links[i]->s.local_index == index)
+      return n->links[i];
+  return NULL;
+}
+
+struct link *link_by_peer(struct node *n, const uint8_t id[RL_ID_LEN]) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && l->s.have_peer && memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
+      return l;
+  }
+  return NULL;
+}
+
+struct link *link_by_peer_path(struct node *n, const uint8_t id[RL_ID_LEN], bool via_overlay) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && l->via_overlay == via_overlay && l->s.have_peer &&
+        memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
+      return l;
+  }
+  return NULL;
+}
+
+/* A link toward ep whose peer we do not know yet (a static peer or a
+ * bootstrap endpoint still handshaking). */
+struct link *link_by_endpoint_unknown(struct node *n, const struct rl_addr *ep) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && !l->s.have_peer && rl_addr_equal(&l->s.endpoint, ep))
+      return l;
+  }
+  return NULL;
+}
+
+/* Prefers a direct link over an overlay-carried one to the same member. */
+struct link *link_by_mac(struct node *n, const uint8_t mac[6]) {
+  struct link *best = NULL;
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (!l->used || !l->s.have_peer || memcmp(l->mac, mac, 6) != 0)
+      continue;
+    if (!best || (best->via_overlay && !l->via_overlay))
+      best = l;
+  }
+  return best;
+}
+
+/* Moves the session's queued handshake/keepalive packets to the UDP queue. */
+void link_flush_sess(struct node *n, struct link *l, uint64_t now) {
+  if (l->via_overlay) {
+    size_t len;
+    /* Bounded by the session's own small queue. */
+    while ((len = sess_poll(&l->s, n->pkt, sizeof(n->pkt))) > 0)
+      node_ov_send_pkt(n, l, n->pkt, len, now);
+    return;
+  }
+  for (;;) {
+    struct pktq_slot *slot = pktq_push(&n->udpq);
+    if (!slot)
+      return; /* counted as a drop; the session retransmits if it matters */
+    size_t len = sess_poll(&l->s, slot->data, sizeof(slot->data));
+    if (len == 0) {
+      pktq_unpush(&n->udpq);
+      return;
+    }
+    slot->len = (uint16_t)len;
+    slot->to = l->s.endpoint;
+  }
+}
+
+int link_send_plain(struct node *n, struct link *l, const uint8_t *pt, size_t len,
+                    uint64_t now) {
+  struct pktq_slot *slot;
+  int r;
+  if (l->via_overlay) {
+    r = sess_encrypt(&l->s, pt, len, now, n->pkt, sizeof(n->pkt));
+    if (r < 0)
+      return r;
+    if ((size_t)r > OV_APP_MAX) {
+      n->c.ov_too_big++; /* the overlay path has a smaller MTU; counted */
+      return RL_ETOOBIG;
+    }
+    return node_ov_send_pkt(n, l, n->pkt, (size_t)r, now);
+  }
+  slot = pktq_push(&n->udpq);
+  if (!slot)
+    return RL_EFULL;
+  r = sess_encrypt(&l->s, pt, len, now, slot->data, sizeof(slot->data));
+  if (r < 0) {
+    pktq_unpush(&n->udpq);
+    return r;
+  }
+  slot->len = (uint16_t)r;
+  slot->to = l->s.endpoint;
+  return 0;
+}
+
+/* Both ends must keep the same one of two sessions between them: the one
+ * whose current key the lower overlay ID initiated. */
+static bool preferred_session(const struct node *n, const struct link *l) {
+  bool me_lower = memcmp(n->hid.id, l->s.peer_id, RL_ID_LEN) < 0;
+  for (int k = 0; k < SESS_NKEYS; k++) {
+    const struct sess_key *key = &l->s.keys[k];
+    if (key->used && key->key_id == l->s.cur_key_id && key->retire_at_ns == 0)
+      return key->initiated == me_lower;
+  }
+  return false;
+}
+
+static void move_pending(struct link *from, struct link *to) {
+  uint8_t buf[NODE_FRAME_MAX];
+  size_t len;
+  while ((len = pktq_pop(&from->pending, NULL, buf, sizeof(buf))) > 0)
+    pktq_put(&to->pending, NULL, buf, len);
+}
+
+static void inherit_role(struct link *to, const struct link *from) {
+  if (to->static_idx < 0) {
+    to->static_idx = from->static_idx;
+    to->bootstrap = from->bootstrap;
+  }
+  to->ov_wanted |= from->ov_wanted;
+}
+
+static void link_became_established(struct node *n, struct link *l, uint64_t now) {
+  char ep[RL_ADDR_STRLEN], idhex[2 * RL_ID_LEN + 1];
+  uint8_t buf[NODE_FRAME_MAX];
+  size_t len;
+  tap_mac_from_id(l->s.peer_id, l->mac);
+  rl_hex_encode(idhex, l->s.peer_id, RL_ID_LEN);
+  rl_logf(n->env, RL_LOG_INFO, "link up: peer %.16s vip %u.%u.%u.%u at %s, %s",
+          idhex, l->s.peer_cert.vip >> 24, (l->s.peer_cert.vip >> 16) & 255,
+          (l->s.peer_cert.vip >> 8) & 255, l->s.peer_cert.vip & 255,
+          rl_addr_format(&l->s.endpoint, ep, sizeof(ep)), dc_cipher_name(l->s.cipher));
+  l->retry_backoff_ns = 0;
+  /* Two handshakes toward the same peer can both complete (ours to its
+   * configured endpoint, its to us from a NAT-mapped one): keep this link,
+   * inherit the other's static role and pending frames, drop the other. */
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *o = n->links[i];
+    if (o == l || !o->used || !o->s.have_peer ||
+        memcmp(o->s.peer_id, l->s.peer_id, RL_ID_LEN) != 0)
+      continue;
+    if (l->via_overlay && !o->via_overlay)
+      continue; /* a direct link is never replaced by an overlay-carried one */
+    if (o->via_overlay && !l->via_overlay) {
+      /* Traffic moves to the direct link now; the overlay-carried one
+       * lingers to receive what is still in flight on the longer path. */
+      move_pending(o, l);
+      if (!o->retire_at_ns)
+        o->retire_at_ns = now + NODE_E2E_LINGER_NS;
+      continue;
+    }
+    if (o->s.state == SESS_ESTABLISHED && preferred_session(n, o) &&
+        !preferred_session(n, l)) {
+      /* The peer keeps the other session: so do we. */
+      inherit_role(o, l);
+      move_pending(l, o);
+      link_free(n, l);
+      return;
+    }
+    inherit_role(l, o);
+    move_pending(o, l);
+    if (o->ov_up)
+      l->ov_up = false; /* re-announce on this link below */
+    link_free(n, o);
+  }
+  if (!l->via_overlay)
+    node_ov_link_up(n, l, now);
+  /* Frames that waited for the keys go out first, in order. */
+  while ((len = pktq_pop(&l->pending, NULL, buf, sizeof(buf))) > 0)
+    if (link_send_plain(n, l, buf, len, now) != 0)
+      break;
+}
+
+static void link_went_down(struct node *n, struct link *l, uint64_t now) {
+  char ep[RL_ADDR_STRLEN];
+  node_ov_link_down(n, l, now);
+  rl_logf(n->env, RL_LOG_INFO, "link %s: peer at %s",
+          l->was_established ? "down" : "handshake gave up",
+          rl_addr_format(&l->s.endpoint, ep, sizeof(ep)));
+  if (l->static_idx >= 0) {
+    /* A configured peer is never forgotten: start over after a backoff. */
+    struct rl_addr target = l->static_idx >= 0 && !l->bootstrap
+                                ? n->cfg.peers[l->static_idx].endpoint
+                                : l->s.endpoint;
+    uint32_t idx = l->s.local_index;
+    l->retry_backoff_ns = l->retry_backoff_ns ? l->retry_backoff_ns * 2 : NODE_RETRY_MIN_NS;
+    if (l->retry_backoff_ns > NODE_RETRY_MAX_NS)
+      l->retry_backoff_ns = NODE_RETRY_MAX_NS;
+    l->retry_at_ns = now + l->retry_backoff_ns;
+    sess_wipe(&l->s);
+    sess_init(&l->s, &n->hid, &n->sp, idx, &target);
+    if (l->pinned)
+      sess_pin_peer(&l->s, l->pin_pk);
+    l->was_established = false;
+    return;
+  }
+  link_free(n, l);
+}
+
+/* Called after anything touched l->s: ships its packets and reacts to state
+ * edges (up: flush pending frames; dead: retry or forget). */
+void link_after_event(struct node *n, struct link *l, uint64_t now) {
+  if (!l->used)
+    return;
+  link_flush_sess(n, l, now);
+  if (l->s.state == SESS_ESTABLISHED && !l->was_established) {
+    l->was_established = true;
+    link_became_established(n, l, now);
+  } else if (l->s.state == SESS_DEAD) {
+    link_went_down(n, l, now);
+  }
+}

@@ -1,0 +1,356 @@
+/* The node core: construction, datagram demultiplexing, timers. */
+#include <ringlan/error.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/core/node_internal.h"
+#include "tap/tap.h"
+
+void node_config_default(struct node_config *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->cipher = dc_aes_available() ? DC_AES256GCM : DC_CHACHA20POLY1305;
+  cfg->fmt = DC_FMT_V2;
+  cfg->keepalive_ns = 10 * NS_PER_S;
+  cfg->link_timeout_ns = 40 * NS_PER_S;
+  cfg->rekey_ns = 3600 * NS_PER_S;
+  cfg->idle_link_ns = 300 * NS_PER_S;
+  cfg->dht_replicas = 4;
+}
+
+static struct link *start_static(struct node *n, const struct rl_addr *ep, int idx,
+                                 bool bootstrap, uint64_t now) {
+  struct link *l = link_new(n, ep, now);
+  if (!l)
+    return NULL;
+  l->static_idx = idx;
+  l->bootstrap = bootstrap;
+  if (!bootstrap && idx >= 0 && n->cfg.peers[idx].pinned) {
+    l->pinned = true;
+    memcpy(l->pin_pk, n->cfg.peers[idx].pk, RL_PK_LEN);
+    sess_pin_peer(&l->s, l->pin_pk);
+  }
+  sess_start(&l->s, now);
+  link_after_event(n, l, now);
+  return l;
+}
+
+struct node *node_new(const struct node_config *cfg, uint64_t now, int *err) {
+  struct node *n = calloc(1, sizeof(*n));
+  int r = RL_ENOMEM;
+  if (!n)
+    goto fail;
+  n->cfg = *cfg;
+  n->env = cfg->env;
+  r = hs_identity_init(&n->hid, n->env, &cfg->key, &cfg->cert, cfg->group_pk, cfg->cipher,
+                       cfg->fmt);
+  if (r != 0)
+    goto fail_free;
+  hs_responder_init(&n->resp, &n->hid, NODE_HS_LOAD_THRESHOLD, now);
+  sess_params_default(&n->sp);
+  n->sp.keepalive_ns = cfg->keepalive_ns;
+  n->sp.timeout_ns = cfg->link_timeout_ns;
+  n->sp.rekey_ns = cfg->rekey_ns;
+  tap_mac_from_id(n->hid.id, n->mac);
+  /* Every frame the TAP emits must fit one datagram on a 1500-byte path. */
+  n->tap_mtu = tap_mtu(TAP_PATH_MTU_DEFAULT, false, 0);
+  pktq_init(&n->udpq, NODE_UDPQ_MAX);
+  pktq_init(&n->tapq, NODE_TAPQ_MAX);
+  n->started_ns = now;
+  n->next_reap_ns = now + NODE_REAP_EVERY_NS;
+  r = node_ov_init(n, now);
+  if (r == 0)
+    r = node_dht_init(n, now);
+  if (r != 0)
+    goto fail_hs;
+  for (unsigned i = 0; i < cfg->n_peers; i++)
+    if (!start_static(n, &cfg->peers[i].endpoint, (int)i, false, now)) {
+      r = RL_ENOMEM;
+      goto fail_hs;
+    }
+  for (unsigned i = 0; i < cfg->n_bootstrap; i++)
+    if (!start_static(n, &cfg->bootstrap[i], (int)i, true, now)) {
+      r = RL_ENOMEM;
+      goto fail_hs;
+    }
+  /* Peers remembered from earlier runs: tried once each (not retried
+   * forever like configured ones), so a member can rejoin while its
+   * bootstrap node is down. */
+  for (unsigned i = 0; i < cfg->n_cached && i < NODE_MAX_BOOTSTRAP; i++) {
+    bool dup = false;
+    for (unsigned j = 0; j < n->n_links; j++)
+      if (n->links[j]->used && rl_addr_equal(&n->links[j]->s.endpoint, &cfg->cached[i]))
+        dup = true;
+    if (!dup && !rl_addr_equal(&cfg->cached[i], &cfg->listen) &&
+        !start_static(n, &cfg->cached[i], -1, true, now)) {
+      r = RL_ENOMEM;
+      goto fail_hs;
+    }
+  }
+  return n;
+
+fail_hs:
+  node_free(n);
+  n = NULL;
+  goto fail;
+fail_free:
+  sodium_memzero(&n->cfg.key, sizeof(n->cfg.key));
+  free(n);
+  n = NULL;
+fail:
+  if (err)
+    *err = r;
+  return NULL;
+}
+
+void node_free(struct node *n) {
+  if (!n)
+    return;
+  for (unsigned i = 0; i < n->n_links; i++) {
+    if (n->links[i]->used)
+      link_free(n, n->links[i]);
+    free(n->links[i]);
+  }
+  free(n->links);
+  node_dht_free(n);
+  overlay_free(n->ov);
+  pktq_free(&n->udpq);
+  pktq_free(&n->tapq);
+  ctl_free(n);
+  hs_identity_wipe(&n->hid);
+  sodium_memzero(&n->cfg.key, sizeof(n->cfg.key));
+  sodium_memzero(n, sizeof(*n));
+  free(n);
+}
+
+static void log_refusal(struct node *n, const struct rl_addr *from, int err, uint64_t now) {
+  char ep[RL_ADDR_STRLEN];
+  n->c.hs_refused++;
+  /* Rate-limited: a flood of bad handshakes must not flood the log. */
+  if (n->last_refuse_log_ns && now - n->last_refuse_log_ns < NODE_LOG_REFUSE_EVERY_NS)
+    return;
+  n->last_refuse_log_ns = now;
+  rl_logf(n->env, RL_LOG_WARN, "refused handshake from %s: %s (%llu refused so far)",
+          rl_addr_format(from, ep, sizeof(ep)),
+          err == RL_EFOREIGN ? "certificate belongs to another group"
+          : err == RL_EAUTH  ? "authentication failed (not a member of this group, or a "
+                               "forged or corrupted packet)"
+                             : rl_strerror(err),
+          (unsigned long long)n->c.hs_refused);
+}
+
+/* HS_INIT from anyone: verify, decide which link it belongs to, answer.
+ * ov_src != NULL: it came through the overlay (an end-to-end session). */
+void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *pkt, size_t len,
+                    uint64_t now, const uint8_t *ov_src) {
+  struct hs_pending p;
+  size_t cookie_len = 0;
+  struct link *l;
+  bool fresh = false;
+  int r = hs_resp_parse_init(&n->resp, from, pkt, len, now, &p, n->pkt, sizeof(n->pkt),
+                             &cookie_len);
+  if (r == RL_EAGAIN) {
+    n->c.hs_cookie++;
+    pktq_put(&n->udpq, from, n->pkt, cookie_len);
+    return;
+  }
+  if (r != 0) {
+    log_refusal(n, from, r, now);
+    return;
+  }
+  if (memcmp(p.peer_id, n->hid.id, RL_ID_LEN) == 0) {
+    log_refusal(n, from, RL_EREFUSED, now); /* our own key: a loop or a clone */
+    goto out;
+  }
+  if (ov_src && memcmp(ov_src, p.peer_id, RL_ID_LEN) != 0) {
+    log_refusal(n, from, RL_EAUTH, now); /* routed source is not the signer */
+    goto out;
+  }
+  l = link_by_peer_path(n, p.peer_id, ov_src != NULL);
+  if (!l && !ov_src)
+    l = link_by_endpoint_unknown(n, from);
+  if (!l) {
+    l = link_new(n, from, now);
+    if (!l)
+      goto out;
+    l->via_overlay = ov_src != NULL;
+    if (l->via_overlay)
+      l->path = LINK_PATH_OVERLAY;
+    fresh = true;
+  }
+  /* Replay check, pinned key, simultaneous-initiation tie-break (lower
+   * overlay ID keeps the initiator role), keys, and the endpoint follows
+   * the signed HS_INIT (a restarted peer behind a new NAT mapping). */
+  r = sess_respond(&l->s, &n->resp, &p, from, now);
+  if (r != 0) {
+    if (r == RL_EREPLAY)
+      n->c.hs_replay++;
+    else if (r != RL_EEXIST)
+      log_refusal(n, from, r == RL_EAUTH ? RL_EREFUSED : r, now);
+    if (fresh)
+      link_free(n, l);
+    goto out;
+  }
+  l->retry_at_ns = 0;
+  link_after_event(n, l, now);
+out:
+  sodium_memzero(&p, sizeof(p));
+}
+
+int node_recv_udp(struct node *n, const struct rl_addr *from, const uint8_t *pkt, size_t len,
+                  uint64_t now) {
+  uint8_t op;
+  struct link *l;
+  int r;
+  n->c.udp_in++;
+  if (len < 4 || len > NODE_UDP_MAX) {
+    n->c.udp_bad++;
+    return RL_ETRUNC;
+  }
+  op = pkt[0] >> 3;
+  if (op == HS_OP_INIT) {
+    node_recv_init(n, from, pkt, len, now, NULL);
+    return 0;
+  }
+  if (op != DC_OP_DATA_V2 && op != HS_OP_RESP && op != HS_OP_COOKIE) {
+    n->c.udp_bad++;
+    return RL_EPARSE;
+  }
+  l = link_by_index(n, hs_pkt_index(pkt));
+  if (!l) {
+    n->c.udp_no_link++;
+    return RL_ENOENT;
+  }
+  r = sess_recv(&l->s, from, pkt, len, now, n->pt, sizeof(n->pt));
+  if (r > 0)
+    lan_deliver_frame(n, l, n->pt, (size_t)r, now);
+  link_after_event(n, l, now);
+  return r < 0 ? r : 0;
+}
+
+size_t node_poll_udp(struct node *n, struct rl_addr *to, uint8_t *buf, size_t cap) {
+  return pktq_pop(&n->udpq, to, buf, cap);
+}
+
+size_t node_poll_tap(struct node *n, uint8_t *buf, size_t cap) {
+  return pktq_pop(&n->tapq, NULL, buf, cap);
+}
+
+/* On-demand links (not configured, not wanted by the overlay) close after
+ * idle_link_ns without frames or overlay messages. */
+static void reap_idle(struct node *n, uint64_t now) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    uint64_t last;
+    if (l->used && l->retire_at_ns && now >= l->retire_at_ns) {
+      link_free(n, l);
+      continue;
+    }
+    if (!l->used || l->static_idx >= 0 || l->ov_wanted)
+      continue;
+    last = l->last_data_ns > l->s.established_ns ? l->last_data_ns : l->s.established_ns;
+    if (l->s.state == SESS_ESTABLISHED && now - last > n->cfg.idle_link_ns) {
+      n->c.links_idle_closed++;
+      node_ov_link_down(n, l, now);
+      link_free(n, l);
+    }
+  }
+  n->next_reap_ns = now + NODE_REAP_EVERY_NS;
+}
+
+uint64_t node_next_timer(const struct node *n) {
+  uint64_t t = node_ov_next_timer(n);
+  uint64_t dt = node_dht_next_timer(n);
+  if (dt < t)
+    t = dt;
+  if (n->next_reap_ns < t)
+    t = n->next_reap_ns;
+  for (unsigned i = 0; i < n->n_links; i++) {
+    const struct link *l = n->links[i];
+    uint64_t lt;
+    if (!l->used)
+      continue;
+    lt = l->retry_at_ns ? l->retry_at_ns : sess_next_timer(&l->s);
+    if (lt < t)
+      t = lt;
+  }
+  return t;
+}
+
+void node_on_timer(struct node *n, uint64_t now) {
+  node_ov_on_timer(n, now);
+  node_dht_on_timer(n, now);
+  if (now >= n->next_reap_ns)
+    reap_idle(n, now);
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (!l->used)
+      continue;
+    if (l->retry_at_ns) {
+      if (now >= l->retry_at_ns) {
+        l->retry_at_ns = 0;
+        sess_start(&l->s, now);
+        link_after_event(n, l, now);
+      }
+      continue;
+    }
+    if (sess_next_timer(&l->s) <= now) {
+      sess_on_timer(&l->s, now);
+      link_after_event(n, l, now);
+    }
+  }
+}
+
+int node_reload_peers(struct node *n, const struct node_peer_cfg *peers, unsigned n_peers,
+                      uint64_t now) {
+  if (n_peers > NODE_MAX_STATIC_PEERS)
+    return RL_ERANGE;
+  /* Links to peers no longer listed lose their static status (they stay up
+   * while used and are forgotten when they die); new ones are started. */
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && !l->bootstrap && l->static_idx >= 0) {
+      int found = -1;
+      for (unsigned j = 0; j < n_peers; j++)
+        if (rl_addr_equal(&peers[j].endpoint, &n->cfg.peers[l->static_idx].endpoint))
+          found = (int)j;
+      l->static_idx = found;
+      if (found < 0 && l->retry_at_ns)
+        link_free(n, l);
+    }
+  }
+  memcpy(n->cfg.peers, peers, n_peers * sizeof(*peers));
+  n->cfg.n_peers = n_peers;
+  for (unsigned j = 0; j < n_peers; j++) {
+    bool have = false;
+    for (unsigned i = 0; i < n->n_links; i++)
+      if (n->links[i]->used && !n->links[i]->bootstrap && n->links[i]->static_idx == (int)j)
+        have = true;
+    if (!have && !start_static(n, &peers[j].endpoint, (int)j, false, now))
+      return RL_ENOMEM;
+  }
+  return 0;
+}
+
+void node_leave(struct node *n, uint64_t now) {
+  n->leaving = true;
+  if (n->dht) {
+    dht_leave(n->dht, now); /* records go to the successor first */
+    node_dht_pump(n, now);
+  }
+  if (n->ov) {
+    overlay_leave(n->ov, now);
+    node_ov_pump(n, now);
+  }
+}
+
+void node_tap_mac(const struct node *n, uint8_t mac[6]) { memcpy(mac, n->mac, 6); }
+uint16_t node_tap_mtu(const struct node *n) { return n->tap_mtu; }
+const uint8_t *node_id(const struct node *n) { return n->hid.id; }
+
+int node_ring_info(const struct node *n, struct ov_ring_info *out) {
+  if (!n->ov)
+    return RL_ESTATE;
+  overlay_ring_info(n->ov, out);
+  return 0;
+}

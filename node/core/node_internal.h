@@ -1,0 +1,196 @@
+/* Private state of the node core, shared by the files in node/core. */
+#ifndef RL_NODE_CORE_INTERNAL_H
+#define RL_NODE_CORE_INTERNAL_H
+
+#include "crypto/hs.h"
+#include "crypto/sess.h"
+#include "node/core/node.h"
+#include "node/core/pktq.h"
+#include "dht/dht.h"
+#include "overlay/overlay.h"
+#include "tap/tap.h"
+
+/* Plaintext control messages inside a link: DC_CONTROL_MAGIC, then one
+ * channel byte, then the message. */
+#define CTL_CH_OVERLAY 1
+#define CTL_HDR (16 + 1)
+
+#define NODE_UDPQ_MAX 1024     /* datagrams waiting for the driver */
+#define NODE_TAPQ_MAX 512      /* frames waiting for the TAP device */
+#define NODE_PENDQ_MAX 32      /* frames per link waiting for its handshake */
+#define NODE_CTLQ_MAX 16       /* control answers waiting */
+#define NODE_RETRY_MIN_NS (1 * NS_PER_S)   /* static peer reconnect backoff */
+#define NODE_RETRY_MAX_NS (30 * NS_PER_S)
+#define NODE_HS_LOAD_THRESHOLD 200         /* inits/s before cookie replies */
+#define NODE_REAP_EVERY_NS (5 * NS_PER_S)
+/* An overlay-carried link replaced by a direct one still receives packets
+ * already travelling the longer path for this long. */
+#define NODE_E2E_LINGER_NS (10 * NS_PER_S)
+/* Handshake attempts for links the overlay asks for (1+2+4 s): a dead
+ * node must drop out of the ring view in seconds, not minutes. */
+#define NODE_OV_CONNECT_TRIES 3
+#define NODE_LOG_REFUSE_EVERY_NS (5 * NS_PER_S) /* rate limit of refusal logs */
+
+enum link_path { LINK_PATH_DIRECT = 0, LINK_PATH_OVERLAY, LINK_PATH_RELAY };
+
+struct link {
+  bool used;
+  struct sess s;
+  bool was_established;      /* edge detector for "link up" */
+  int static_idx;            /* index into cfg.peers / bootstrap, or -1 */
+  bool bootstrap;
+  bool pinned;
+  uint8_t pin_pk[RL_PK_LEN];
+  uint8_t mac[6];            /* valid when s.have_peer */
+  enum link_path path;
+  uint64_t retry_at_ns;      /* static peer: restart the session then (0: not waiting) */
+  uint64_t retry_backoff_ns;
+  struct pktq pending;       /* frames waiting for keys */
+  bool via_overlay;          /* end-to-end session carried by overlay routing */
+  bool ov_up;                /* the overlay was told this link is up */
+  bool ov_wanted;            /* the overlay asked for this link */
+  bool has_expect;           /* opened toward a known overlay ID */
+  uint8_t expect_id[RL_ID_LEN];
+  uint64_t last_data_ns;     /* last frame sent or received (idle close) */
+  uint64_t retire_at_ns;     /* superseded by a direct link: freed then */
+};
+
+struct node_counters {
+  uint64_t udp_in, udp_bad, udp_no_link, hs_refused, hs_replay, hs_cookie;
+  uint64_t tap_in, tap_too_big, tap_runt, tap_no_route, frame_spoofed;
+  uint64_t pending_overflow, arp_answered;
+  uint64_t ov_send_no_link, ov_too_big, e2e_in, e2e_bad, links_idle_closed;
+  uint64_t resolve_full, resolve_failed, connects_on_demand;
+};
+
+#define NODE_RESOLVE_MAX 64        /* DHT lookups under way for the LAN/CLI */
+#define NODE_VIPC_MAX 1024         /* vip -> member cache */
+#define NODE_VIPC_TTL_NS (120 * NS_PER_S)
+#define NODE_ARP_RETRY_NS (1 * NS_PER_S)
+#define NODE_PEER_CACHE_EVERY_NS (30 * NS_PER_S)
+#define NODE_PEER_CACHE_MAX 16
+
+enum resolve_kind { RS_ARP = 1, RS_CONNECT, RS_CTL_VIP, RS_CTL_NODE };
+
+struct resolve {
+  bool used;
+  uint8_t kind;
+  uint32_t cookie;
+  uint32_t vip;
+  uint8_t id[RL_ID_LEN];
+  uint32_t ctl_cookie;
+  uint64_t started_ns;
+  struct tap_frame_info arp; /* RS_ARP: the request to answer */
+};
+
+struct vip_entry {
+  uint32_t vip;
+  uint8_t id[RL_ID_LEN];
+  uint8_t mac[6];
+  uint64_t expires_ns;
+};
+
+struct ctl_answer {
+  uint32_t cookie;
+  uint16_t len;
+  char buf[2048];
+};
+
+struct node {
+  struct node_config cfg;
+  const struct rl_env *env;
+  struct hs_identity hid;
+  struct hs_responder resp;
+  struct sess_params sp;
+  uint8_t mac[6];
+  uint16_t tap_mtu;
+  /* Links are allocated one by one and never moved or released before
+   * node_free, so a pointer held across a call that opens other links
+   * stays valid; a freed link keeps its memory for reuse (used = false). */
+  struct link **links;
+  unsigned n_links;          /* slots in use or free below this */
+  unsigned cap_links;
+  struct pktq udpq, tapq;
+  struct node_counters c;
+  uint64_t last_refuse_log_ns;
+  uint64_t started_ns;
+  bool leaving;
+  struct overlay *ov;
+  struct ov_action act;      /* scratch for overlay_poll (large) */
+  struct dht *dht;
+  struct dht_action dact;    /* scratch for dht_poll (large) */
+  bool published;            /* own VIP/NODE records handed to the DHT */
+  struct resolve *rs;        /* NODE_RESOLVE_MAX, allocated on first use */
+  struct vip_entry *vipc;    /* NODE_VIPC_MAX, allocated on first use */
+  unsigned n_vipc;
+  uint32_t cookie_seq;
+  uint64_t next_peer_cache_ns;
+  bool has_mapped;           /* a router maps a port to us (UPnP/NAT-PMP) */
+  struct rl_addr mapped;
+  char mapped_method[8];
+  bool ov_joined_once;
+  uint64_t next_reap_ns;     /* idle-link reaper period */
+  struct ctl_answer *ctlq;   /* NODE_CTLQ_MAX answers, allocated on first use */
+  unsigned ctl_head, ctl_n;
+  /* scratch buffers (not on the stack: simulator stacks stay small) */
+  uint8_t pt[NODE_UDP_MAX];
+  uint8_t pkt[NODE_UDP_MAX];
+};
+
+/* link.c */
+struct link *link_new(struct node *n, const struct rl_addr *ep, uint64_t now);
+void link_free(struct node *n, struct link *l);
+struct link *link_by_index(struct node *n, uint32_t index);
+struct link *link_by_peer(struct node *n, const uint8_t id[RL_ID_LEN]);
+struct link *link_by_peer_path(struct node *n, const uint8_t id[RL_ID_LEN], bool via_overlay);
+struct link *link_by_endpoint_unknown(struct node *n, const struct rl_addr *ep);
+struct link *link_by_mac(struct node *n, const uint8_t mac[6]);
+void link_flush_sess(struct node *n, struct link *l, uint64_t now);
+void link_after_event(struct node *n, struct link *l, uint64_t now);
+int link_send_plain(struct node *n, struct link *l, const uint8_t *pt, size_t len,
+                    uint64_t now);
+
+/* control.c */
+int ctl_answer(struct node *n, uint32_t cookie, const char *json, size_t len);
+void ctl_free(struct node *n);
+
+/* node_overlay.c */
+int node_ov_init(struct node *n, uint64_t now);
+void node_ov_link_up(struct node *n, struct link *l, uint64_t now);
+void node_ov_link_down(struct node *n, struct link *l, uint64_t now);
+void node_ov_control(struct node *n, struct link *l, const uint8_t *msg, size_t len,
+                     uint64_t now);
+void node_ov_pump(struct node *n, uint64_t now);
+int node_ov_send_pkt(struct node *n, struct link *l, const uint8_t *pkt, size_t len,
+                     uint64_t now);
+uint64_t node_ov_next_timer(const struct node *n);
+void node_ov_on_timer(struct node *n, uint64_t now);
+
+/* node_dht.c */
+int node_dht_init(struct node *n, uint64_t now);
+void node_dht_free(struct node *n);
+void node_dht_pump(struct node *n, uint64_t now);
+uint64_t node_dht_next_timer(const struct node *n);
+void node_dht_on_timer(struct node *n, uint64_t now);
+/* An ARP request from our TAP: answered now, or after a DHT lookup. */
+void node_arp_request(struct node *n, const struct tap_frame_info *fi, uint64_t now);
+/* A unicast frame to a MAC with no link: open one on demand. */
+int node_frame_no_link(struct node *n, const uint8_t *f, size_t len, uint64_t now);
+/* (Re)publishes this node's NODE record with its current candidates. */
+void node_publish_endpoints(struct node *n, uint64_t now);
+/* ringlan lookup for something no link knows: through the DHT. */
+int node_dht_lookup(struct node *n, bool by_ip, uint32_t vip, const uint8_t id[RL_ID_LEN],
+                    uint32_t ctl_cookie, uint64_t now);
+
+/* lan.c */
+void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t len,
+                       uint64_t now);
+
+/* node.c */
+void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *pkt,
+                    size_t len, uint64_t now, const uint8_t *ov_src);
+/* Routed application payloads other than E2E (DHT, ...), and ring changes. */
+void node_app_deliver(struct node *n, const struct ov_action *a, uint64_t now);
+void node_ring_changed(struct node *n, uint64_t now);
+
+#endif

@@ -1,0 +1,217 @@
+/* The node core's side of the overlay: link events in, overlay actions out,
+ * overlay messages inside links, and end-to-end sessions carried by overlay
+ * routing (a link with via_overlay set: its handshake and data packets are
+ * routed as OV_APP_E2E payloads to the peer's overlay ID, so intermediate
+ * hops only ever see ciphertext of a session they are not part of). */
+#include <ringlan/error.h>
+#include <string.h>
+
+#include "node/core/node_internal.h"
+
+int node_ov_init(struct node *n, uint64_t now) {
+  struct ov_config oc;
+  (void)now;
+  ov_config_default(&oc);
+  oc.env = n->env;
+  memcpy(oc.self_id, n->hid.id, RL_ID_LEN);
+  if (n->cfg.ring_successors)
+    oc.n_successors = n->cfg.ring_successors;
+  n->ov = overlay_new(&oc);
+  if (!n->ov)
+    return RL_ENOMEM;
+  if (n->cfg.listen.family != RL_AF_NONE)
+    overlay_set_self_endpoints(n->ov, &n->cfg.listen, 1);
+  return 0;
+}
+
+void node_ov_link_up(struct node *n, struct link *l, uint64_t now) {
+  if (!n->ov || l->via_overlay || l->ov_up)
+    return;
+  l->ov_up = true;
+  overlay_link_up(n->ov, l->s.peer_id, &l->s.endpoint, l->s.rtt_ns, now);
+  /* The first link (a bootstrap node, a static peer or a remembered one)
+   * is enough to join; later links only add to the routing table. */
+  if (!n->ov_joined_once) {
+    n->ov_joined_once = true;
+    overlay_join(n->ov, now);
+  }
+  node_ov_pump(n, now);
+}
+
+void node_ov_link_down(struct node *n, struct link *l, uint64_t now) {
+  if (n->ov && !l->ov_up && l->ov_wanted && l->has_expect && !l->via_overlay) {
+    /* A link the overlay asked for could not be opened: say so, or the
+     * overlay would wait for it (the node may be dead). */
+    overlay_link_down(n->ov, l->expect_id, now);
+    node_ov_pump(n, now);
+    return;
+  }
+  if (!n->ov || !l->ov_up)
+    return;
+  l->ov_up = false;
+  overlay_link_down(n->ov, l->s.peer_id, now);
+  node_ov_pump(n, now);
+}
+
+void node_ov_control(struct node *n, struct link *l, const uint8_t *msg, size_t len,
+                     uint64_t now) {
+  if (!n->ov || len < CTL_HDR || l->via_overlay)
+    return;
+  if (msg[16] == CTL_CH_OVERLAY) {
+    l->last_data_ns = now; /* overlay traffic keeps a link, as data does */
+    overlay_recv(n->ov, l->s.peer_id, msg + CTL_HDR, len - CTL_HDR, now);
+    node_ov_pump(n, now);
+  }
+}
+
+/* A direct, established link to id (overlay messages only travel on those). */
+static struct link *direct_link(struct node *n, const uint8_t id[RL_ID_LEN]) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && !l->via_overlay && l->s.have_peer &&
+        memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
+      return l;
+  }
+  return NULL;
+}
+
+static struct link *pending_direct_to(struct node *n, const uint8_t id[RL_ID_LEN]) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && !l->via_overlay && l->has_expect &&
+        memcmp(l->expect_id, id, RL_ID_LEN) == 0)
+      return l;
+  }
+  return NULL;
+}
+
+static void act_send(struct node *n, const struct ov_action *a, uint64_t now) {
+  struct link *l = direct_link(n, a->peer);
+  uint8_t *buf = n->pt;
+  if (!l || l->s.state != SESS_ESTABLISHED) {
+    n->c.ov_send_no_link++;
+    return;
+  }
+  if (a->len + CTL_HDR > sizeof(n->pt)) {
+    n->c.ov_too_big++;
+    return;
+  }
+  memcpy(buf, DC_CONTROL_MAGIC, 16);
+  buf[16] = CTL_CH_OVERLAY;
+  memcpy(buf + CTL_HDR, a->data, a->len);
+  link_send_plain(n, l, buf, a->len + CTL_HDR, now);
+  link_after_event(n, l, now);
+}
+
+static void act_connect(struct node *n, const struct ov_action *a, uint64_t now) {
+  struct link *l = direct_link(n, a->node.id);
+  if (!l)
+    l = pending_direct_to(n, a->node.id);
+  if (l) {
+    l->ov_wanted = true;
+    if (l->s.state == SESS_ESTABLISHED && !l->ov_up)
+      node_ov_link_up(n, l, now);
+    else if (l->s.state == SESS_ESTABLISHED)
+      /* Already up: the overlay asked again (e.g. after a restart of its
+       * state); repeat the event so it can use the link. */
+      overlay_link_up(n->ov, l->s.peer_id, &l->s.endpoint, l->s.rtt_ns, now);
+    return;
+  }
+  if (memcmp(a->node.id, n->hid.id, RL_ID_LEN) == 0 || a->node.n_ep == 0)
+    return;
+  l = link_new(n, &a->node.ep[0], now);
+  if (!l)
+    return;
+  l->ov_wanted = true;
+  l->has_expect = true;
+  memcpy(l->expect_id, a->node.id, RL_ID_LEN);
+  l->s.p.hs_max_tries = NODE_OV_CONNECT_TRIES;
+  sess_start(&l->s, now);
+  link_after_event(n, l, now);
+}
+
+static void act_disconnect(struct node *n, const struct ov_action *a) {
+  struct link *l = direct_link(n, a->peer);
+  if (l)
+    l->ov_wanted = false; /* closed by the idle reaper unless used for data */
+}
+
+/* OV_APP_E2E: a packet of an end-to-end session, routed to us by src. */
+static void e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *pkt,
+                     size_t len, uint64_t now) {
+  struct rl_addr none;
+  struct link *l;
+  int r;
+  memset(&none, 0, sizeof(none));
+  n->c.e2e_in++;
+  if (len < 4) {
+    n->c.e2e_bad++;
+    return;
+  }
+  if ((pkt[0] >> 3) == HS_OP_INIT) {
+    node_recv_init(n, &none, pkt, len, now, src);
+    return;
+  }
+  l = link_by_index(n, hs_pkt_index(pkt));
+  if (!l || !l->via_overlay ||
+      (l->s.have_peer && memcmp(l->s.peer_id, src, RL_ID_LEN) != 0)) {
+    n->c.e2e_bad++;
+    return;
+  }
+  r = sess_recv(&l->s, &none, pkt, len, now, n->pt, sizeof(n->pt));
+  if (r > 0)
+    lan_deliver_frame(n, l, n->pt, (size_t)r, now);
+  link_after_event(n, l, now);
+}
+
+void node_ov_pump(struct node *n, uint64_t now) {
+  struct ov_action *a = &n->act;
+  /* Bounded: one event cannot make the node loop forever. */
+  for (int i = 0; i < 4096 && n->ov && overlay_poll(n->ov, a); i++) {
+    switch (a->kind) {
+    case OV_ACT_SEND:
+      act_send(n, a, now);
+      break;
+    case OV_ACT_CONNECT:
+      act_connect(n, a, now);
+      break;
+    case OV_ACT_DISCONNECT:
+      act_disconnect(n, a);
+      break;
+    case OV_ACT_DELIVER:
+      if (a->app == OV_APP_E2E)
+        e2e_recv(n, a->peer, a->data, a->len, now);
+      else
+        node_app_deliver(n, a, now);
+      break;
+    case OV_ACT_RING_CHANGED:
+      node_ring_changed(n, now);
+      break;
+    default:
+      break;
+    }
+  }
+}
+
+/* Sends one packet of an overlay-carried session. */
+int node_ov_send_pkt(struct node *n, struct link *l, const uint8_t *pkt, size_t len,
+                     uint64_t now) {
+  int r;
+  if (!n->ov || (!l->s.have_peer && !l->has_expect))
+    return RL_ESTATE;
+  r = overlay_route(n->ov, l->s.have_peer ? l->s.peer_id : l->expect_id, OV_ROUTE_EXACT,
+                    OV_APP_E2E, pkt, len, now);
+  node_ov_pump(n, now);
+  return r;
+}
+
+uint64_t node_ov_next_timer(const struct node *n) {
+  return n->ov ? overlay_next_timer(n->ov) : RL_TIME_NEVER;
+}
+
+void node_ov_on_timer(struct node *n, uint64_t now) {
+  if (n->ov && overlay_next_timer(n->ov) <= now) {
+    overlay_on_timer(n->ov, now);
+    node_ov_pump(n, now);
+  }
+}

@@ -1,0 +1,199 @@
+/* Status and control answers: JSON (stable field names, docs/cli.md) and
+ * human-readable text. Built into caller buffers, no allocation. */
+#include <inttypes.h>
+#include <ringlan/error.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/core/node_internal.h"
+
+struct sb {
+  char *p;
+  size_t cap, len;
+  bool over;
+};
+
+static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sb *b, const char *fmt, ...) {
+  va_list ap;
+  int w;
+  if (b->over)
+    return;
+  va_start(ap, fmt);
+  w = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+  va_end(ap);
+  if (w < 0 || (size_t)w >= b->cap - b->len) {
+    b->over = true;
+    return;
+  }
+  b->len += (size_t)w;
+}
+
+static int sb_done(struct sb *b) { return b->over ? RL_ETOOBIG : (int)b->len; }
+
+static void ip4(char out[16], uint32_t ip) {
+  snprintf(out, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+}
+
+static const char *path_name(enum link_path p) {
+  return p == LINK_PATH_RELAY ? "relay" : p == LINK_PATH_OVERLAY ? "overlay" : "direct";
+}
+
+static const char *state_name(enum sess_state s) {
+  switch (s) {
+  case SESS_IDLE:
+    return "idle";
+  case SESS_HANDSHAKE:
+    return "handshake";
+  case SESS_ESTABLISHED:
+    return "established";
+  default:
+    return "dead";
+  }
+}
+
+static double age_s(uint64_t now, uint64_t then) {
+  return then && now >= then ? (double)(now - then) / (double)NS_PER_S : -1.0;
+}
+
+static void link_json(struct sb *b, const struct link *l, uint64_t now) {
+  char id[2 * RL_ID_LEN + 1] = "", vip[16] = "", ep[RL_ADDR_STRLEN];
+  if (l->s.have_peer) {
+    rl_hex_encode(id, l->s.peer_id, RL_ID_LEN);
+    ip4(vip, l->s.peer_cert.vip);
+  }
+  rl_addr_format(&l->s.endpoint, ep, sizeof(ep));
+  sb_printf(b,
+            "{\"peer_id\":\"%s\",\"peer_vip\":\"%s\",\"endpoint\":\"%s\",\"path\":\"%s\","
+            "\"state\":\"%s\",\"rtt_ms\":%.3f,\"rx_bytes\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
+            ",\"rx_packets\":%" PRIu64 ",\"tx_packets\":%" PRIu64
+            ",\"key_id\":%u,\"cipher\":\"%s\",\"last_handshake_s\":%.3f,\"handshakes\":%u,"
+            "\"static\":%s,\"pending_frames\":%u}",
+            id, vip, ep, path_name(l->path), state_name(l->s.state),
+            (double)l->s.rtt_ns / (double)NS_PER_MS, l->s.rx_bytes, l->s.tx_bytes,
+            l->s.rx_pkts, l->s.tx_pkts, l->s.cur_key_id,
+            l->s.state == SESS_ESTABLISHED ? dc_cipher_name(l->s.cipher) : "",
+            age_s(now, l->s.last_hs_ns), l->s.handshakes, l->static_idx >= 0 ? "true" : "false",
+            l->pending.n);
+}
+
+static void id_list(struct sb *b, const uint8_t (*ids)[RL_ID_LEN], unsigned n) {
+  char hex[2 * RL_ID_LEN + 1];
+  sb_printf(b, "[");
+  for (unsigned i = 0; i < n; i++) {
+    rl_hex_encode(hex, ids[i], RL_ID_LEN);
+    sb_printf(b, "%s\"%s\"", i ? "," : "", hex);
+  }
+  sb_printf(b, "]");
+}
+
+static void ring_json(struct sb *b, const struct node *n) {
+  struct ov_ring_info ri;
+  char hex[2 * RL_ID_LEN + 1];
+  if (!n->ov) {
+    sb_printf(b, "\"ring\":null,");
+    return;
+  }
+  overlay_ring_info(n->ov, &ri);
+  sb_printf(b, "\"ring\":{\"joined\":%s,\"predecessor\":", ri.joined ? "true" : "false");
+  if (ri.has_pred) {
+    rl_hex_encode(hex, ri.pred, RL_ID_LEN);
+    sb_printf(b, "\"%s\"", hex);
+  } else {
+    sb_printf(b, "null");
+  }
+  sb_printf(b, ",\"successors\":");
+  id_list(b, (const uint8_t(*)[RL_ID_LEN])ri.succ, ri.n_succ);
+  sb_printf(b, ",\"shortcuts\":");
+  id_list(b, (const uint8_t(*)[RL_ID_LEN])ri.shortcuts, ri.n_shortcuts);
+  sb_printf(b, ",\"estimated_n\":%llu},", (unsigned long long)ri.estimated_n);
+}
+
+int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) {
+  struct sb b = {buf, cap, 0, false};
+  char id[2 * RL_ID_LEN + 1], vip[16], ep[RL_ADDR_STRLEN];
+  bool first = true;
+  rl_hex_encode(id, n->hid.id, RL_ID_LEN);
+  ip4(vip, n->cfg.cert.vip);
+  sb_printf(&b,
+            "{\"id\":\"%s\",\"vip\":\"%s\",\"prefix\":%u,\"group\":\"%s\",\"tap\":\"%s\","
+            "\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\",\"mtu\":%u,\"listen\":\"%s\","
+            "\"uptime_s\":%.3f,\"links\":[",
+            id, vip, n->cfg.cert.prefix, n->cfg.cert.group, n->cfg.tap_name, n->mac[0],
+            n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5], n->tap_mtu,
+            rl_addr_format(&n->cfg.listen, ep, sizeof(ep)), age_s(now, n->started_ns));
+  for (unsigned i = 0; i < n->n_links; i++) {
+    if (!n->links[i]->used)
+      continue;
+    if (!first)
+      sb_printf(&b, ",");
+    first = false;
+    link_json(&b, n->links[i], now);
+  }
+  sb_printf(&b, "],");
+  ring_json(&b, n);
+  sb_printf(&b,
+            "\"counters\":{\"udp_in\":%" PRIu64 ",\"udp_bad\":%" PRIu64
+            ",\"udp_no_link\":%" PRIu64 ",\"hs_refused\":%" PRIu64 ",\"hs_replay\":%" PRIu64
+            ",\"hs_cookie\":%" PRIu64 ",\"tap_in\":%" PRIu64 ",\"tap_too_big\":%" PRIu64
+            ",\"tap_no_route\":%" PRIu64 ",\"frame_spoofed\":%" PRIu64
+            ",\"pending_overflow\":%" PRIu64 ",\"udp_queue_drops\":%" PRIu64
+            ",\"tap_queue_drops\":%" PRIu64 ",\"arp_answered\":%" PRIu64
+            ",\"resolve_failed\":%" PRIu64 ",\"connects_on_demand\":%" PRIu64
+            ",\"e2e_in\":%" PRIu64 ",\"e2e_bad\":%" PRIu64 ",\"ov_send_no_link\":%" PRIu64
+            ",\"ov_too_big\":%" PRIu64 ",\"links_idle_closed\":%" PRIu64 "}}",
+            n->c.udp_in, n->c.udp_bad, n->c.udp_no_link, n->c.hs_refused, n->c.hs_replay,
+            n->c.hs_cookie, n->c.tap_in, n->c.tap_too_big, n->c.tap_no_route,
+            n->c.frame_spoofed, n->c.pending_overflow, n->udpq.dropped, n->tapq.dropped,
+            n->c.arp_answered, n->c.resolve_failed, n->c.connects_on_demand, n->c.e2e_in,
+            n->c.e2e_bad, n->c.ov_send_no_link, n->c.ov_too_big, n->c.links_idle_closed);
+  return sb_done(&b);
+}
+
+int node_status_text(const struct node *n, uint64_t now, char *buf, size_t cap) {
+  struct sb b = {buf, cap, 0, false};
+  char id[2 * RL_ID_LEN + 1], vip[16], ep[RL_ADDR_STRLEN];
+  rl_hex_encode(id, n->hid.id, RL_ID_LEN);
+  ip4(vip, n->cfg.cert.vip);
+  sb_printf(&b, "node %s\n  group %s, vip %s/%u, tap %s (mtu %u), listen %s\n", id,
+            n->cfg.cert.group, vip, n->cfg.cert.prefix, n->cfg.tap_name, n->tap_mtu,
+            rl_addr_format(&n->cfg.listen, ep, sizeof(ep)));
+  sb_printf(&b, "links:\n");
+  for (unsigned i = 0; i < n->n_links; i++) {
+    const struct link *l = n->links[i];
+    char pid[2 * RL_ID_LEN + 1] = "?", pvip[16] = "?";
+    if (!l->used)
+      continue;
+    if (l->s.have_peer) {
+      rl_hex_encode(pid, l->s.peer_id, RL_ID_LEN);
+      ip4(pvip, l->s.peer_cert.vip);
+    }
+    sb_printf(&b,
+              "  %-15s %.12s %-21s %-7s %-11s rtt %7.3f ms  rx %" PRIu64 " B/%" PRIu64
+              " pkt  tx %" PRIu64 " B/%" PRIu64 " pkt  key %u %s  hs %.0f s ago\n",
+              pvip, pid, rl_addr_format(&l->s.endpoint, ep, sizeof(ep)), path_name(l->path),
+              state_name(l->s.state), (double)l->s.rtt_ns / (double)NS_PER_MS, l->s.rx_bytes,
+              l->s.rx_pkts, l->s.tx_bytes, l->s.tx_pkts, l->s.cur_key_id,
+              l->s.state == SESS_ESTABLISHED ? dc_cipher_name(l->s.cipher) : "-",
+              age_s(now, l->s.last_hs_ns));
+  }
+  return sb_done(&b);
+}
+
+int node_peers_json(const struct node *n, uint64_t now, char *buf, size_t cap) {
+  struct sb b = {buf, cap, 0, false};
+  bool first = true;
+  sb_printf(&b, "{\"peers\":[");
+  for (unsigned i = 0; i < n->n_links; i++) {
+    if (!n->links[i]->used || !n->links[i]->s.have_peer)
+      continue;
+    if (!first)
+      sb_printf(&b, ",");
+    first = false;
+    link_json(&b, n->links[i], now);
+  }
+  sb_printf(&b, "]}");
+  return sb_done(&b);
+}

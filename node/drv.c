@@ -1,0 +1,515 @@
+/* The libuv driver (see node/drv.h): start-up, the event loop, UDP and TAP
+ * I/O, the timer, signals and shutdown. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <ringlan/error.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nat/cand.h"
+#include "node/cli.h"
+#include "node/drv.h"
+#include "node/store_lmdb.h"
+
+/* --- logging: rl_env.log sink, one line to stderr with a UTC timestamp --- */
+
+static void drv_log(void *ctx, int level, const char *line) {
+  static const char *const names[] = {"error", "warn", "info", "debug"};
+  struct timespec ts;
+  struct tm tm;
+  char when[32];
+  (void)ctx;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  gmtime_r(&ts.tv_sec, &tm);
+  strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+  fprintf(stderr, "%s.%03ldZ %-5s %s\n", when, ts.tv_nsec / 1000000,
+          level >= 0 && level <= RL_LOG_DEBUG ? names[level] : "?", line);
+}
+
+/* --- address conversion --- */
+
+static void to_sockaddr(const struct rl_addr *a, struct sockaddr_in *sin) {
+  memset(sin, 0, sizeof(*sin));
+  sin->sin_family = AF_INET;
+  sin->sin_port = htons(a->port);
+  memcpy(&sin->sin_addr, a->ip, 4);
+}
+
+static bool from_sockaddr(const struct sockaddr *sa, struct rl_addr *a) {
+  struct sockaddr_in sin;
+  if (sa->sa_family != AF_INET)
+    return false;
+  memcpy(&sin, sa, sizeof(sin));
+  memset(a, 0, sizeof(*a));
+  a->family = RL_AF_INET;
+  a->port = ntohs(sin.sin_port);
+  memcpy(a->ip, &sin.sin_addr, 4);
+  return true;
+}
+
+/* --- draining the core and the one timer --- */
+
+static void send_udp(struct drv *d, const struct rl_addr *to, size_t len) {
+  struct sockaddr_in sin;
+  uv_buf_t buf = uv_buf_init((char *)d->txbuf, (unsigned)len);
+  if (to->family != RL_AF_INET) {
+    d->udp_v6_skipped++; /* the socket is IPv4 only (docs/config.md) */
+    return;
+  }
+  to_sockaddr(to, &sin);
+  /* try_send: synchronous, no allocation. A full socket buffer drops the
+   * datagram as the network would; the protocol recovers. */
+  int rc = uv_udp_try_send(&d->udp, &buf, 1, (const struct sockaddr *)&sin);
+  if (rc < 0) {
+    d->udp_send_drops++;
+    if (rc != UV_EAGAIN && RL_LOG_ENABLED(&d->env, RL_LOG_DEBUG)) {
+      char a[RL_ADDR_STRLEN];
+      rl_logf(&d->env, RL_LOG_DEBUG, "send to %s: %s", rl_addr_format(to, a, sizeof(a)),
+              uv_strerror(rc));
+    }
+  }
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void drain(struct drv *d) {
+  struct rl_addr to;
+  uint32_t cookie;
+  size_t len;
+  unsigned i;
+  d->more = false;
+  for (i = 0; i < DRV_UDP_DRAIN_MAX; i++) {
+    if (!(len = node_poll_udp(d->node, &to, d->txbuf, NODE_UDP_MAX)))
+      break;
+    send_udp(d, &to, len);
+  }
+  if (i == DRV_UDP_DRAIN_MAX)
+    d->more = true;
+  for (i = 0; i < DRV_TAP_DRAIN_MAX; i++) {
+    if (!(len = node_poll_tap(d->node, d->txbuf, sizeof(d->txbuf))))
+      break;
+    if (write(d->tap_fd, d->txbuf, len) < 0)
+      d->tap_write_drops++; /* EAGAIN: the kernel queue is full; drop like a switch */
+  }
+  if (i == DRV_TAP_DRAIN_MAX)
+    d->more = true;
+  for (i = 0; i < DRV_CTL_DRAIN_MAX; i++) {
+    if (!(len = node_poll_control(d->node, &cookie, d->ctlbuf, d->ctlcap)))
+      break;
+    if (d->ctl && !ctl_server_deliver(d->ctl, cookie, d->ctlbuf, len))
+      rl_logf(&d->env, RL_LOG_DEBUG, "control answer %u: client gone", cookie);
+  }
+  if (i == DRV_CTL_DRAIN_MAX)
+    d->more = true;
+}
+
+static void rearm(struct drv *d, uint64_t now) {
+  uint64_t next = node_next_timer(d->node), ms;
+  if (d->more) {
+    ms = 0;
+  } else if (next == RL_TIME_NEVER) {
+    uv_timer_stop(&d->timer);
+    return;
+  } else {
+    /* Round up: firing early would only cost a spurious wake-up, but a
+     * timer that is always 1 ms early spins. */
+    ms = next <= now ? 0 : (next - now + NS_PER_MS - 1) / NS_PER_MS;
+  }
+  uv_timer_start(&d->timer, on_timer, ms, 0);
+}
+
+void drv_after_event(struct drv *d, uint64_t now_ns) {
+  if (d->leaving)
+    return;
+  drain(d);
+  rearm(d, now_ns);
+}
+
+static void on_timer(uv_timer_t *t) {
+  struct drv *d = t->data;
+  uint64_t now = uv_hrtime();
+  if (node_next_timer(d->node) <= now)
+    node_on_timer(d->node, now);
+  drv_after_event(d, now);
+}
+
+/* --- input --- */
+
+static void on_udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  struct drv *d = h->data;
+  (void)suggested;
+  /* One buffer: libuv hands each datagram to on_udp_recv before the next
+   * alloc, and the core copies what it keeps. */
+  *buf = uv_buf_init((char *)d->rxbuf, sizeof(d->rxbuf));
+}
+
+static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+                        const struct sockaddr *addr, unsigned flags) {
+  struct drv *d = h->data;
+  struct rl_addr from;
+  if (nread < 0) {
+    rl_logf(&d->env, RL_LOG_DEBUG, "udp receive: %s", uv_strerror((int)nread));
+    return;
+  }
+  if (nread == 0 || !addr)
+    return;
+  if (flags & UV_UDP_PARTIAL) {
+    d->udp_truncated++;
+    return;
+  }
+  if (!from_sockaddr(addr, &from))
+    return;
+  uint64_t now = uv_hrtime();
+  node_recv_udp(d->node, &from, (const uint8_t *)buf->base, (size_t)nread, now);
+  drv_after_event(d, now);
+}
+
+static void on_tap(uv_poll_t *p, int status, int events) {
+  struct drv *d = p->data;
+  uint64_t now = uv_hrtime();
+  if (status < 0) {
+    rl_logf(&d->env, RL_LOG_ERROR, "TAP %s: %s", d->tap_name, uv_strerror(status));
+    return;
+  }
+  if (!(events & UV_READABLE))
+    return;
+  /* Bounded: a busy TAP must not starve the UDP socket. Level-triggered
+   * polling brings us back if frames remain. */
+  for (unsigned i = 0; i < DRV_TAP_READ_MAX; i++) {
+    ssize_t n = read(d->tap_fd, d->tapbuf, sizeof(d->tapbuf));
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        rl_logf(&d->env, RL_LOG_WARN, "TAP %s read: %s", d->tap_name, strerror(errno));
+      break;
+    }
+    if (n == 0)
+      break;
+    /* Oversized frames go to the core too: it counts and drops them. */
+    node_recv_tap(d->node, d->tapbuf, (size_t)n, now);
+  }
+  drv_after_event(d, now);
+}
+
+/* --- signals and shutdown --- */
+
+/* Closes whatever start-up got to; safe to call twice. */
+static void close_all(struct drv *d) {
+  if (d->udp_open) {
+    d->udp_open = false;
+    uv_udp_recv_stop(&d->udp);
+    uv_close((uv_handle_t *)&d->udp, NULL);
+  }
+  ctl_server_close(d->ctl);
+  d->ctl = NULL;
+  if (!d->handles_open)
+    return;
+  d->handles_open = false;
+  uv_close((uv_handle_t *)&d->tap_poll, NULL);
+  uv_close((uv_handle_t *)&d->timer, NULL);
+  uv_close((uv_handle_t *)&d->sig_int, NULL);
+  uv_close((uv_handle_t *)&d->sig_term, NULL);
+  uv_close((uv_handle_t *)&d->sig_hup, NULL);
+}
+
+static void leave_and_stop(struct drv *d, const char *why) {
+  struct rl_addr to;
+  size_t len;
+  unsigned i;
+  uint64_t now = uv_hrtime();
+  rl_logf(&d->env, RL_LOG_INFO, "%s: leaving the overlay", why);
+  node_leave(d->node, now);
+  /* Hand-over and goodbye messages: flush them now; try_send puts them in
+   * the kernel before the socket closes. */
+  for (i = 0; i < DRV_LEAVE_DRAIN_MAX; i++) {
+    if (!(len = node_poll_udp(d->node, &to, d->txbuf, NODE_UDP_MAX)))
+      break;
+    send_udp(d, &to, len);
+  }
+  d->leaving = true;
+  d->exit_code = 0;
+  close_all(d);
+}
+
+static void reload_peers(struct drv *d) {
+  struct cfg *c = malloc(sizeof(*c));
+  struct node_peer_cfg *peers = calloc(CFG_MAX_PEERS, sizeof(*peers));
+  char err[CFG_ERR_MAX + CFG_PATH_MAX];
+  unsigned n = 0;
+  int rc;
+  if (!c || !peers) {
+    rl_logf(&d->env, RL_LOG_ERROR, "SIGHUP: out of memory");
+    goto out;
+  }
+  rc = cfg_read_file(c, d->config_path, err, sizeof(err));
+  if (!rc)
+    rc = cfg_load_peers(c, peers, &n, err, sizeof(err));
+  if (rc) {
+    rl_logf(&d->env, RL_LOG_ERROR, "SIGHUP: keeping the old peers: %s", err);
+    goto out;
+  }
+  uint64_t now = uv_hrtime();
+  rc = node_reload_peers(d->node, peers, n, now);
+  if (rc < 0)
+    rl_logf(&d->env, RL_LOG_ERROR, "SIGHUP: reload failed: %s", rl_strerror(rc));
+  else
+    rl_logf(&d->env, RL_LOG_INFO, "SIGHUP: %u static peer(s) loaded (other settings need a "
+            "restart)", n);
+  drv_after_event(d, now);
+out:
+  free(c);
+  free(peers);
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+  struct drv *d = s->data;
+  if (signum == SIGHUP) {
+    reload_peers(d);
+    return;
+  }
+  if (d->leaving)
+    return;
+  leave_and_stop(d, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+/* --- start-up --- */
+
+static int open_udp(struct drv *d, char *err, size_t errcap) {
+  struct sockaddr_in sin;
+  char a[RL_ADDR_STRLEN];
+  uv_os_fd_t fd;
+  int rc, sz = DRV_SOCKBUF_BYTES;
+  to_sockaddr(&d->cfg->listen, &sin);
+  uv_udp_init(&d->loop, &d->udp);
+  d->udp.data = d;
+  d->udp_open = true;
+  rc = uv_udp_bind(&d->udp, (const struct sockaddr *)&sin, 0);
+  if (rc) {
+    snprintf(err, errcap, "cannot listen on UDP %s: %s%s",
+             rl_addr_format(&d->cfg->listen, a, sizeof(a)), uv_strerror(rc),
+             rc == UV_EADDRINUSE ? " (another process uses this port; change 'listen')" : "");
+    return RL_ESYS;
+  }
+  /* Large buffers absorb bursts (many links rekeying, relayed traffic).
+   * FORCE works as root beyond net.core.rmem_max; else take what we get. */
+  if (uv_fileno((uv_handle_t *)&d->udp, &fd) == 0) {
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) != 0)
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+  }
+  return 0;
+}
+
+static int open_tap(struct drv *d, char *err, size_t errcap) {
+  int rc = tap_open(d->cfg->tap, d->tap_name, &d->tap_fd);
+  if (rc == RL_EREFUSED)
+    snprintf(err, errcap, "cannot create TAP device '%s': permission denied (run as root or "
+             "with CAP_NET_ADMIN)", d->cfg->tap);
+  else if (rc == RL_ENOENT)
+    snprintf(err, errcap, "cannot create TAP device: /dev/net/tun is missing (modprobe tun)");
+  else if (rc)
+    snprintf(err, errcap, "cannot create TAP device '%s': %s", d->cfg->tap,
+             rc == RL_ESYS ? strerror(errno) : rl_strerror(rc));
+  return rc;
+}
+
+static int configure_tap(struct drv *d, const struct cert *cert, char *err, size_t errcap) {
+  struct tap_if_config tc = {.ipv4 = cert->vip, .prefix = cert->prefix, .up = true};
+  const char *step = "";
+  node_tap_mac(d->node, tc.mac);
+  tc.mtu = node_tap_mtu(d->node);
+  int rc = tap_configure(d->tap_name, &tc, &step);
+  if (rc)
+    snprintf(err, errcap, "cannot configure %s (%s): %s", d->tap_name, step,
+             rc == RL_ESYS || rc == RL_EREFUSED ? strerror(errno) : rl_strerror(rc));
+  return rc;
+}
+
+static void print_startup(struct drv *d, const struct cert *cert) {
+  char id[2 * RL_ID_LEN + 1], a[RL_ADDR_STRLEN], mac_s[18];
+  uint8_t mac[6];
+  struct in_addr vip = {.s_addr = htonl(cert->vip)};
+  char vip_s[INET_ADDRSTRLEN];
+  rl_hex_encode(id, node_id(d->node), RL_ID_LEN);
+  node_tap_mac(d->node, mac);
+  inet_ntop(AF_INET, &vip, vip_s, sizeof(vip_s));
+  printf("ringlan up: node %s vip %s/%u tap %s (mac %s, mtu %u) listen %s group %s "
+         "control %s\n",
+         id, vip_s, cert->prefix, d->tap_name, tap_mac_format(mac, mac_s, sizeof(mac_s)),
+         node_tap_mtu(d->node), rl_addr_format(&d->cfg->listen, a, sizeof(a)), cert->group,
+         d->cfg->control);
+  fflush(stdout);
+}
+
+static void start_loop_handles(struct drv *d) {
+  uv_poll_init(&d->loop, &d->tap_poll, d->tap_fd);
+  d->tap_poll.data = d;
+  uv_timer_init(&d->loop, &d->timer);
+  d->timer.data = d;
+  uv_signal_init(&d->loop, &d->sig_int);
+  uv_signal_init(&d->loop, &d->sig_term);
+  uv_signal_init(&d->loop, &d->sig_hup);
+  d->sig_int.data = d->sig_term.data = d->sig_hup.data = d;
+  uv_signal_start(&d->sig_int, on_signal, SIGINT);
+  uv_signal_start(&d->sig_term, on_signal, SIGTERM);
+  uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+  uv_udp_recv_start(&d->udp, on_udp_alloc, on_udp_recv);
+  uv_poll_start(&d->tap_poll, UV_READABLE, on_tap);
+  d->handles_open = true;
+}
+
+/* The persistent state: an LMDB store in the `state` directory (DHT
+ * records and the core's peer cache, meta "peers"). The endpoints remembered
+ * there become cfg->cached, so a restarted node finds its way back without
+ * bootstrap. */
+static int open_store(struct drv *d, struct node_config *nc, char *err, size_t errcap) {
+  struct store_lmdb_config sc;
+  struct nat_cand cand[NAT_CAND_MAX];
+  uint8_t buf[DHT_META_VALUE_MAX];
+  size_t dropped = 0;
+  int rc, n;
+  if (!d->cfg->state[0])
+    return 0;
+  if (mkdir(d->cfg->state, 0700) != 0 && errno != EEXIST) {
+    snprintf(err, errcap, "state directory %s: %s", d->cfg->state, strerror(errno));
+    return RL_ESYS;
+  }
+  memset(&sc, 0, sizeof(sc));
+  sc.env = &d->env;
+  sc.dir = d->cfg->state;
+  sc.group = nc->cert.group;
+  memcpy(sc.group_pk, nc->group_pk, RL_PK_LEN);
+  rc = store_lmdb_open(&sc, uv_hrtime(), &d->store, &dropped);
+  if (rc) {
+    snprintf(err, errcap, "state directory %s: cannot open the store: %s", d->cfg->state,
+             rl_strerror(rc));
+    return rc;
+  }
+  if (dropped)
+    rl_logf(&d->env, RL_LOG_WARN, "state: dropped %zu invalid or expired record(s)", dropped);
+  nc->store = d->store;
+  rc = d->store->ops->meta_get(d->store, "peers", buf, sizeof(buf));
+  n = rc > 0 ? nat_cand_decode(cand, NAT_CAND_MAX, buf, (size_t)rc) : 0;
+  for (int i = 0; i < n && nc->n_cached < NODE_MAX_BOOTSTRAP; i++)
+    if (cand[i].addr.family == RL_AF_INET)
+      nc->cached[nc->n_cached++] = cand[i].addr;
+  rl_logf(&d->env, RL_LOG_INFO, "state: %s, %zu record(s), %u remembered endpoint(s)",
+          d->cfg->state, d->store->ops->count(d->store), nc->n_cached);
+  return 0;
+}
+
+int drv_run(const char *config_path) {
+  struct drv *d = calloc(1, sizeof(*d));
+  struct node_config *nc = calloc(1, sizeof(*nc));
+  char err[CFG_ERR_MAX + 2 * CFG_PATH_MAX];
+  struct cert cert;
+  bool loop_ok = false;
+  int rc, status = 1;
+
+  if (!d || !nc || !(d->cfg = malloc(sizeof(*d->cfg))) ||
+      !(d->ctlbuf = malloc(DRV_CTL_BUF_START))) {
+    fprintf(stderr, "ringlan: out of memory\n");
+    goto out;
+  }
+  d->ctlcap = DRV_CTL_BUF_START;
+  d->tap_fd = -1;
+  /* A control client that hangs up before its answer must not kill the
+   * daemon: libuv writes to streams without MSG_NOSIGNAL. */
+  signal(SIGPIPE, SIG_IGN);
+  d->config_path = config_path;
+  if (cfg_read_file(d->cfg, config_path, err, sizeof(err)) != 0) {
+    fprintf(stderr, "ringlan: %s\n", err);
+    goto out;
+  }
+  d->env.rand = cli_sys_rand;
+  d->env.log = drv_log;
+  d->env.log_ctx = d;
+  d->env.log_level = d->cfg->log_level;
+  /* unix_s = unix_offset_s + now_ns / 1e9 with now_ns = uv_hrtime(). */
+  d->env.unix_offset_s = (int64_t)time(NULL) - (int64_t)(uv_hrtime() / NS_PER_S);
+
+  if (cfg_load_node_config(d->cfg, &d->env, (uint64_t)time(NULL), nc, err, sizeof(err)) != 0) {
+    fprintf(stderr, "ringlan: %s\n", err);
+    goto out;
+  }
+  cert = nc->cert;
+  if (uv_loop_init(&d->loop) != 0) {
+    fprintf(stderr, "ringlan: cannot initialise the event loop\n");
+    goto out;
+  }
+  loop_ok = true;
+  /* The control socket first: a second daemon with the same config stops
+   * here, before it touches the TAP device or the port. */
+  if (ctl_server_open(&d->loop, d->cfg->control, 0, drv_ctl_request, d, &d->ctl, err,
+                      sizeof(err)) != 0) {
+    fprintf(stderr, "ringlan: %s\n", err);
+    goto out;
+  }
+  if (open_tap(d, err, sizeof(err)) != 0) {
+    fprintf(stderr, "ringlan: %s\n", err);
+    goto out;
+  }
+  snprintf(nc->tap_name, sizeof(nc->tap_name), "%s", d->tap_name);
+  if (open_udp(d, err, sizeof(err)) != 0) {
+    fprintf(stderr, "ringlan: %s\n", err);
+    goto out;
+  }
+  if (open_store(d, nc, err, sizeof(err)) != 0) {
+    fprintf(stderr, "ringlan: %s\n", err);
+    goto out;
+  }
+  d->node = node_new(nc, uv_hrtime(), &rc);
+  if (!d->node) {
+    fprintf(stderr, "ringlan: cannot start the node: %s\n", rl_strerror(rc));
+    goto out;
+  }
+  sodium_memzero(nc, sizeof(*nc)); /* node_new copied the key */
+  if (configure_tap(d, &cert, err, sizeof(err)) != 0) {
+    fprintf(stderr, "ringlan: %s\n", err);
+    goto out;
+  }
+  start_loop_handles(d);
+  print_startup(d, &cert);
+  rl_logf(&d->env, RL_LOG_INFO, "running: %u static peer(s), %u bootstrap endpoint(s)",
+          d->cfg->n_peers, d->cfg->n_bootstrap);
+
+  drv_after_event(d, uv_hrtime());
+  d->exit_code = 1; /* unless a signal ends the loop */
+  uv_run(&d->loop, UV_RUN_DEFAULT);
+  status = d->exit_code;
+  rl_logf(&d->env, RL_LOG_INFO, "stopped (udp send drops %llu, tap write drops %llu, "
+          "truncated datagrams %llu)", (unsigned long long)d->udp_send_drops,
+          (unsigned long long)d->tap_write_drops, (unsigned long long)d->udp_truncated);
+
+out:
+  if (d && loop_ok) {
+    close_all(d);
+    uv_run(&d->loop, UV_RUN_DEFAULT); /* finish the close callbacks */
+    uv_loop_close(&d->loop);
+  }
+  if (d) {
+    if (d->node)
+      node_free(d->node);
+    if (d->store)
+      d->store->ops->close(d->store); /* after the node: it writes to it */
+    if (d->tap_fd >= 0)
+      close(d->tap_fd);
+    free(d->cfg);
+    free(d->ctlbuf);
+    free(d);
+  }
+  if (nc) {
+    sodium_memzero(nc, sizeof(*nc));
+    free(nc);
+  }
+  sodium_memzero(&cert, sizeof(cert));
+  return status;
+}

@@ -1,0 +1,73 @@
+/* The libuv driver: the one place where the node core meets the OS.
+ *
+ * One loop, one UDP socket (IPv4), the TAP fd in a uv_poll, one timer
+ * re-armed at node_next_timer() after every callback, the control socket,
+ * and signals (SIGINT/SIGTERM: leave and exit 0; SIGHUP: reload [peer]).
+ * Each callback reads the clock once (uv_hrtime) and drains the core's
+ * outputs with fixed bounds; when a bound is hit, the timer is armed at 0
+ * so the rest goes out on the next loop iteration without starving input.
+ *
+ * drv.c: start-up, loop, I/O; drv_ctl.c: control requests -> node_*. */
+#ifndef RL_NODE_DRV_H
+#define RL_NODE_DRV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "node/config.h"
+#include "dht/store.h"
+#include "node/core/node.h"
+#include "node/ctl.h"
+#include "tap/tap.h"
+
+#define DRV_UDP_DRAIN_MAX 256     /* datagrams sent per callback */
+#define DRV_TAP_DRAIN_MAX 256     /* frames written per callback */
+#define DRV_TAP_READ_MAX 64       /* frames read per TAP readiness callback */
+#define DRV_CTL_DRAIN_MAX 16      /* control answers per callback */
+#define DRV_LEAVE_DRAIN_MAX 4096  /* datagrams flushed after node_leave */
+#define DRV_SOCKBUF_BYTES (4 << 20)
+#define DRV_CTL_BUF_START (256u << 10)
+#define DRV_CTL_BUF_MAX (4u << 20)
+#define DRV_IO_BUF 65536          /* larger than any datagram or TAP frame */
+
+struct drv {
+  uv_loop_t loop;
+  uv_udp_t udp;
+  uv_poll_t tap_poll;
+  uv_timer_t timer;
+  uv_signal_t sig_int, sig_term, sig_hup;
+  struct ctl_server *ctl;
+  struct node *node;
+  struct dht_store *store;  /* LMDB in `state`, or NULL */
+  struct rl_env env;
+  const char *config_path;
+  struct cfg *cfg;
+  int tap_fd;
+  char tap_name[TAP_IFNAME_MAX];
+  uint32_t next_cookie;
+  bool more;               /* a drain hit its bound: continue at once */
+  bool leaving;
+  bool udp_open;           /* uv_udp initialised, not closed yet */
+  bool handles_open;       /* poll, timer, signals initialised */
+  int exit_code;
+  /* Counters for the operator (logged at exit). */
+  uint64_t udp_send_drops, tap_write_drops, udp_truncated, udp_v6_skipped;
+  char *ctlbuf;
+  size_t ctlcap;
+  uint8_t rxbuf[DRV_IO_BUF];
+  uint8_t txbuf[DRV_IO_BUF];
+  uint8_t tapbuf[DRV_IO_BUF];
+};
+
+/* `ringlan up`: runs the daemon in the foreground. Returns the process exit
+ * status: 0 after SIGINT/SIGTERM, 1 on a start-up or fatal error (with a
+ * message on stderr). */
+int drv_run(const char *config_path);
+
+/* After any event: drain the core's outputs (bounded) and re-arm the timer. */
+void drv_after_event(struct drv *d, uint64_t now_ns);
+/* Control socket request handler (drv_ctl.c), a ctl_request_fn. */
+void drv_ctl_request(void *ctx, struct ctl_client *cl, const char *line);
+
+#endif

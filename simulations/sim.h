@@ -1,0 +1,211 @@
+/* The discrete-event simulator engine.
+ *
+ * Many nodes live in one process on a virtual clock. The engine knows
+ * nothing of the protocol: a *model* (a small vtable, struct sim_model)
+ * adapts one node implementation to the same sans-I/O calls the libuv
+ * driver uses -- recv a datagram, poll datagrams out, next timer, on timer.
+ * Two models are planned: "node" (the whole node core, node/core/node.h)
+ * and "overlay" (the overlay module alone, overlay/overlay.h, with links
+ * modelled as datagrams over the simulated network); tests plug in tiny
+ * models of their own.
+ *
+ * Event loop: pop the earliest (time, seq) event; for a node event call the
+ * model, then drain its datagrams through the network model (NAT, latency,
+ * loss, partitions) into delivery events, then re-arm its single timer.
+ * Timers are invalidated lazily: each node has one armed time and a
+ * generation; stale heap entries are skipped when popped.
+ *
+ * Determinism: every random draw comes from a seeded stream (sim_rng.h),
+ * every node's rl_env.rand is its own stream, ties are broken by push order,
+ * and no wall-clock value enters the results (progress callbacks may look
+ * at the wall clock; they only print). */
+#ifndef RL_SIM_H
+#define RL_SIM_H
+
+#include <ringlan/addr.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "simulations/sim_heap.h"
+#include "simulations/sim_net.h"
+#include "simulations/sim_pool.h"
+#include "simulations/sim_rng.h"
+#include "simulations/sim_scenario.h"
+#include "util/env.h"
+
+#define SIM_ID_LEN 20
+#define SIM_MAX_BOOT 4
+
+struct sim;
+
+/* Per-node observations for the link_types metric (established links). */
+struct sim_node_stats {
+  uint32_t links_direct, links_relay, links_overlay;
+};
+
+/* What a model gets when a node comes up. */
+struct sim_node_init {
+  uint32_t idx;                    /* node (= host) index */
+  const struct rl_env *env;        /* lives as long as the node */
+  struct rl_addr local;            /* the address it binds */
+  struct rl_addr advertised;       /* its public-looking address (may be a NAT box) */
+  unsigned n_boot;
+  struct rl_addr boot[SIM_MAX_BOOT]; /* bootstrap endpoints (seed nodes) */
+  bool is_seed;
+};
+
+/* The node-driver vtable. Required: create, destroy, recv, poll,
+ * next_timer, on_timer. Optional (NULL): leave, lookup, id, succ. */
+struct sim_model {
+  const char *name;
+  uint32_t caps;  /* SIM_M_* metrics this model can produce */
+  const char *missing; /* why the others are not produced (summary.json) */
+  /* Returns the node or NULL with *err set. ctx is sim_set_model's ctx. */
+  void *(*create)(void *ctx, struct sim *s, const struct sim_node_init *in, uint64_t now,
+                  int *err);
+  void (*destroy)(void *ctx, void *node);
+  void (*leave)(void *node, uint64_t now); /* graceful: the engine drains poll after */
+  int (*recv)(void *node, const struct rl_addr *from, const uint8_t *pkt, size_t len,
+              uint64_t now);
+  size_t (*poll)(void *node, struct rl_addr *to, uint8_t *buf, size_t cap);
+  uint64_t (*next_timer)(const void *node);
+  void (*on_timer)(void *node, uint64_t now);
+  /* Starts a lookup of key; the owner's model calls sim_report_lookup()
+   * with the same cookie when it arrives. Returns 0 or RL_E*. */
+  int (*lookup)(void *node, const uint8_t key[SIM_ID_LEN], uint32_t cookie, uint64_t now);
+  void (*id)(const void *node, uint8_t out[SIM_ID_LEN]);            /* ring position */
+  bool (*succ)(const void *node, uint8_t out[SIM_ID_LEN]);          /* first successor */
+  bool (*stats)(void *node, struct sim_node_stats *out);            /* link_types */
+  /* Shared per-run context (scratch buffers), made by sim_init when the
+   * caller passes no ctx of its own, freed by sim_free. */
+  void *(*ctx_new)(void);
+  void (*ctx_free)(void *ctx);
+};
+
+enum sim_ev_kind {
+  SIM_EV_TIMER = 1,
+  SIM_EV_DELIVER,
+  SIM_EV_UP,
+  SIM_EV_DOWN,      /* arg: 1 = graceful */
+  SIM_EV_LOOKUP,
+  SIM_EV_MEASURE,
+  SIM_EV_PART,      /* node: partition index, arg: 1 = start */
+  SIM_EV_FAIL,      /* mass failure */
+  SIM_EV_END
+};
+
+struct sim_node {
+  void *m;               /* model node; NULL while down */
+  uint64_t timer_at;     /* armed time (RL_TIME_NEVER: none) */
+  uint64_t up_at;        /* last time it came up */
+  uint64_t bytes_out, bytes_in, bytes_idle_out;
+  uint32_t timer_gen;
+  uint32_t churn_gen;    /* invalidates scheduled session ends */
+  bool joined;
+  bool seed;
+  uint8_t id[SIM_ID_LEN];
+  struct sim_rng rng;
+  struct rl_env env;
+};
+
+struct sim_lookup {
+  uint64_t t_issue;
+  uint32_t src;
+  uint8_t state;         /* 0 pending, 1 ok, 2 wrong owner, 3 timeout, 4 no route */
+  uint8_t hops;
+  uint8_t key[SIM_ID_LEN];
+};
+
+struct sim_outputs {      /* NULL streams are not written */
+  FILE *lookups;          /* lookups.csv */
+  FILE *joins;            /* joins.csv */
+  FILE *snapshots;        /* snapshots.csv */
+  FILE *links;            /* links.csv (models with link_types) */
+};
+
+struct sim_progress {
+  uint64_t now, events, nodes_up, nodes_joined;
+};
+
+struct sim {
+  struct sim_scenario sc;
+  uint64_t seed;
+  const struct sim_model *model;
+  void *model_ctx;
+  bool own_ctx;
+  struct sim_net net;
+  struct sim_heap heap;
+  struct sim_pool pool;
+  struct sim_node *nodes;
+  uint32_t n_nodes, n_up, n_joined;
+  uint64_t now, end, events, stale_timers, dropped_down;
+  struct sim_rng churn_rng, meas_rng;
+  /* lookup bookkeeping */
+  struct sim_lookup *lk;
+  uint32_t n_lk, cap_lk, lk_swept;
+  uint64_t lk_ok, lk_wrong, lk_timeout, lk_noroute, lk_unfinished, hops_sum, hops_n;
+  uint32_t hops_hist[256];
+  /* oracle: joined nodes sorted by id, rebuilt lazily */
+  uint32_t *order;
+  uint32_t n_order;
+  bool order_dirty;
+  /* join times */
+  uint64_t join_n, join_sum_ns;
+  double *join_s;          /* every join time, for the summary quantiles */
+  uint32_t cap_join_s;
+  /* trace churn */
+  struct sim_trace_ev *trace;
+  uint32_t n_trace;
+  /* totals */
+  uint64_t bytes_out, bytes_idle_out;
+  uint64_t up_ns_done, idle_ns_done; /* node-up time of finished sessions */
+  uint64_t last_snap_bytes, last_snap_t;
+  double ring_ok_last;
+  struct sim_node_stats links_last; /* totals at the last snapshot */
+  bool have_links;
+  struct sim_outputs out;
+  void (*progress)(void *ctx, const struct sim_progress *p);
+  void *progress_ctx;
+  uint64_t progress_every; /* events between progress callbacks */
+  uint8_t buf[SIM_POOL_DGRAM_MAX];
+};
+
+/* Builds the network, node table and initial schedule from a checked
+ * scenario (seed taken from sc->seed). Models are looked up by name with
+ * sim_model_find(); tests may pass their own. Returns 0 or RL_E* (reason in
+ * err). */
+int sim_init(struct sim *s, const struct sim_scenario *sc, const struct sim_model *model,
+             void *model_ctx, char *err, size_t errcap);
+void sim_free(struct sim *s);
+/* Runs until the scenario's duration (or until `until_ns`, if earlier).
+ * Returns 0 or RL_E* on an engine failure (out of memory). */
+int sim_run(struct sim *s, uint64_t until_ns);
+/* Writes the CSV header lines into the non-NULL s->out streams (call once
+ * before sim_run). */
+void sim_write_headers(struct sim *s);
+/* Writes the deterministic run summary (one JSON object + newline). */
+int sim_summary_json(struct sim *s, FILE *f);
+
+/* ---- for models ---- */
+void sim_report_lookup(struct sim *s, uint32_t at_node, uint32_t cookie, unsigned hops);
+void sim_report_joined(struct sim *s, uint32_t node, bool joined);
+/* Sends a datagram from node as if it had been polled (for models that
+ * produce traffic outside poll(), e.g. a graceful leave in destroy). */
+void sim_send(struct sim *s, uint32_t from, const struct rl_addr *to, const uint8_t *pkt,
+              size_t len);
+
+/* Models built into the library ("overlay", later "node"); NULL if unknown
+ * or not available in this build. */
+const struct sim_model *sim_model_find(const char *name);
+
+/* Churn trace: "time_s node_index up|down" lines ('#' comments). */
+struct sim_trace_ev {
+  double t_s;
+  uint32_t node;
+  bool up;
+};
+int sim_trace_parse(const char *text, size_t len, uint32_t n_nodes, struct sim_trace_ev **out,
+                    uint32_t *n, char *err, size_t errcap);
+
+#endif

@@ -1,0 +1,143 @@
+/* Ethernet frame logic for the virtual LAN, and the Linux TAP device.
+ *
+ * Pure part (tap/frame.c, sans-I/O, fuzzed): the MAC of a member from its
+ * overlay ID, frame classification (destination kind, ethertype behind up to
+ * two VLAN tags, ARP sender/target, IPv4 addresses), ARP replies and the TAP
+ * MTU. OS part (tap/tap_linux.c): opening and configuring the device; only the
+ * driver (node/) calls it, never the node core.
+ *
+ * Frames are raw Ethernet without FCS, as a TAP device with IFF_NO_PI
+ * delivers them and as OpenVPN's TAP mode carries them. */
+#ifndef RL_TAP_TAP_H
+#define RL_TAP_TAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TAP_MAC_LEN 6
+#define TAP_ETH_HDR 14        /* dst(6) src(6) ethertype(2) */
+#define TAP_VLAN_TAG 4        /* TPID(2) TCI(2) */
+#define TAP_MAX_VLAN 2        /* 802.1ad outer + 802.1Q inner (QinQ) */
+#define TAP_ARP_LEN 28        /* Ethernet/IPv4 ARP body */
+#define TAP_IFNAME_MAX 16     /* IFNAMSIZ, NUL included */
+
+#define TAP_ETHERTYPE_IPV4 0x0800
+#define TAP_ETHERTYPE_ARP 0x0806
+#define TAP_ETHERTYPE_VLAN 0x8100  /* 802.1Q */
+#define TAP_ETHERTYPE_QINQ 0x88a8  /* 802.1ad */
+#define TAP_ETHERTYPE_IPV6 0x86dd
+
+#define TAP_ARP_REQUEST 1
+#define TAP_ARP_REPLY 2
+
+/* Encapsulation figures used by tap_mtu(). */
+#define TAP_IPV4_HDR 20
+#define TAP_IPV6_HDR 40
+#define TAP_UDP_HDR 8
+#define TAP_PATH_MTU_DEFAULT 1500
+#define TAP_MTU_MIN 576       /* below this, IPv4 hosts misbehave */
+
+enum tap_dst {
+  TAP_DST_UNICAST = 0,
+  TAP_DST_BROADCAST,   /* ff:ff:ff:ff:ff:ff */
+  TAP_DST_MULTICAST,   /* group bit (bit 0 of byte 0) set, not broadcast */
+};
+
+struct tap_vlan {
+  uint16_t tpid;   /* 0x8100 or 0x88a8 */
+  uint16_t tci;    /* PCP(3) DEI(1) VID(12) */
+};
+
+struct tap_frame_info {
+  enum tap_dst dst_kind;
+  uint8_t dst[TAP_MAC_LEN];
+  uint8_t src[TAP_MAC_LEN];
+  uint8_t n_vlan;                  /* tags in front of the ethertype */
+  struct tap_vlan vlan[TAP_MAX_VLAN];
+  uint16_t ethertype;              /* the innermost one (after VLAN tags) */
+  size_t l3_off;                   /* offset of the payload after ethertype */
+
+  /* ARP (ethertype 0x0806, Ethernet/IPv4 form only). */
+  bool arp;                        /* a well-formed Ethernet/IPv4 ARP body */
+  uint16_t arp_op;                 /* TAP_ARP_REQUEST, TAP_ARP_REPLY, other */
+  uint8_t arp_sha[TAP_MAC_LEN];    /* sender hardware address */
+  uint32_t arp_spa;                /* sender IPv4, host byte order */
+  uint8_t arp_tha[TAP_MAC_LEN];    /* target hardware address */
+  uint32_t arp_tpa;                /* target IPv4, host byte order */
+
+  /* IPv4 (ethertype 0x0800 with a sane header). */
+  bool ipv4;
+  uint32_t ipv4_src;               /* host byte order */
+  uint32_t ipv4_dst;               /* host byte order */
+};
+
+/* The MAC of a member, from its 160-bit overlay ID:
+ *   mac[0] = (id[0] & 0xfc) | 0x02   locally administered, unicast
+ *   mac[1..5] = id[1..5]
+ * 46 bits of the ID survive. With N members, the chance that two share a MAC
+ * is about N^2 / 2^47 (7e-5 for N = 10^5); the node core keys its table by
+ * MAC and must treat a collision as "ambiguous", not trust either. */
+void tap_mac_from_id(const uint8_t id[20], uint8_t mac[TAP_MAC_LEN]);
+
+/* "02:aa:bb:cc:dd:ee" into out (at least 18 bytes). Returns out. */
+char *tap_mac_format(const uint8_t mac[TAP_MAC_LEN], char *out, size_t cap);
+
+/* Classifies a frame of untrusted content. Returns 0, or RL_ETRUNC when the
+ * frame is shorter than its Ethernet header (and VLAN tags). A short or
+ * malformed ARP/IPv4 payload is not an error: info->arp / info->ipv4 stay
+ * false. More than TAP_MAX_VLAN tags: the remaining tag is reported as the
+ * ethertype (0x8100/0x88a8) and nothing further is parsed. */
+int tap_frame_classify(const uint8_t *frame, size_t len, struct tap_frame_info *info);
+
+/* Builds the ARP reply to a classified request (info->arp and arp_op ==
+ * TAP_ARP_REQUEST): "arp_tpa is at mac". The reply goes to the requester
+ * (Ethernet dst = arp_sha), carries the request's VLAN tags unchanged, and is
+ * not padded to 60 bytes (a TAP device accepts short frames). Returns the
+ * frame length (42 + 4 per VLAN tag), RL_EINVAL if info is not an ARP
+ * request, RL_ETOOBIG if cap is too small. */
+int tap_arp_reply(const struct tap_frame_info *req, const uint8_t mac[TAP_MAC_LEN],
+                  uint8_t *out, size_t cap);
+
+/* The MTU to give the TAP device so that every frame it emits, encapsulated,
+ * fits into one datagram of path_mtu bytes:
+ *
+ *   mtu = path_mtu - IP header (20, or 40 over IPv6) - UDP (8)
+ *         - DC_OVERHEAD_MAX (28: the largest data-channel overhead, OpenVPN's
+ *           epoch format; P_DATA_V2 uses 24)
+ *         - inner_overhead (end-to-end/relay wrapping the caller adds)
+ *         - Ethernet header (14) - one VLAN tag (4)
+ *
+ * The VLAN tag is reserved so that a VLAN interface stacked on the TAP (same
+ * MTU) still fits. Default: 1500 over IPv4, no inner overhead -> 1426.
+ * Returns 0 if the result would be below TAP_MTU_MIN. */
+uint16_t tap_mtu(uint16_t path_mtu, bool ipv6_path, uint16_t inner_overhead);
+
+/* --- Linux TAP device (tap/tap_linux.c) --- */
+
+/* Opens /dev/net/tun as a TAP device (IFF_TAP | IFF_NO_PI), non-blocking and
+ * close-on-exec. name: the wanted interface name, or NULL/"" to let the
+ * kernel choose ("tap%d"); a name with "%d" is a template. The actual name is
+ * written to out_name (TAP_IFNAME_MAX bytes). Closing *fd removes the device
+ * (it is not persistent).
+ * Returns 0, RL_EREFUSED (EPERM/EACCES: needs CAP_NET_ADMIN), RL_ENOENT
+ * (/dev/net/tun missing), RL_EINVAL (name too long) or RL_ESYS (errno kept). */
+int tap_open(const char *name, char out_name[TAP_IFNAME_MAX], int *fd);
+
+struct tap_if_config {
+  uint8_t mac[TAP_MAC_LEN];
+  uint16_t mtu;
+  uint32_t ipv4;      /* host byte order; 0 = leave the address alone */
+  uint8_t prefix;     /* 1..32 */
+  bool up;
+};
+
+/* Sets MAC, MTU, IPv4 address/netmask and the UP flag of interface name via
+ * ioctl on an AF_INET datagram socket, in that order (Linux lets a TAP
+ * change its MAC while up, so the order only matters for the UP flag, which
+ * comes last so the interface never runs with the random kernel MAC). Returns 0,
+ * RL_EREFUSED (EPERM), RL_EINVAL (bad prefix or name) or RL_ESYS (errno kept;
+ * *step names the failing step when step is not NULL). */
+int tap_configure(const char *name, const struct tap_if_config *cfg, const char **step);
+
+#endif

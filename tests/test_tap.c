@@ -1,0 +1,205 @@
+/* Unit tests: tap/frame.c (MAC from ID, classification, ARP reply, MTU). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <ringlan/error.h>
+#include <string.h>
+
+#include "tap/tap.h"
+#include "util/env.h"
+
+static size_t unhex(uint8_t *out, size_t cap, const char *hex) {
+  /* Spaces are allowed between bytes for readability. */
+  char clean[4096];
+  size_t n = 0;
+  for (const char *p = hex; *p; p++)
+    if (*p != ' ')
+      clean[n++] = *p;
+  clean[n] = '\0';
+  int r = rl_hex_decode(out, cap, clean, n);
+  assert_true(r >= 0);
+  return (size_t)r;
+}
+
+static void test_mac_from_id(void **state) {
+  (void)state;
+  static const struct {
+    uint8_t id0;
+    uint8_t mac0;
+  } cases[] = {
+      {0x00, 0x02}, {0xff, 0xfe}, {0x01, 0x02}, {0x03, 0x02}, {0xa5, 0xa6}, {0x5a, 0x5a},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    uint8_t id[20], mac[6];
+    for (int j = 0; j < 20; j++)
+      id[j] = (uint8_t)(0x10 + j);
+    id[0] = cases[i].id0;
+    tap_mac_from_id(id, mac);
+    assert_int_equal(mac[0], cases[i].mac0);
+    assert_int_equal(mac[0] & 0x01, 0); /* unicast */
+    assert_int_equal(mac[0] & 0x02, 2); /* locally administered */
+    assert_memory_equal(mac + 1, id + 1, 5);
+  }
+  uint8_t id[20] = {0xde, 0xad, 0xbe, 0xef, 0x01, 0x23};
+  uint8_t mac[6];
+  char s[18];
+  tap_mac_from_id(id, mac);
+  assert_string_equal(tap_mac_format(mac, s, sizeof(s)), "de:ad:be:ef:01:23");
+}
+
+/* ARP request: who has 100.64.0.3? tell 100.64.0.2 (02:11:22:33:44:55). */
+#define ARP_REQ_BODY "0001 0800 06 04 0001 021122334455 64400002 000000000000 64400003"
+#define ETH_BCAST_FROM "ffffffffffff 021122334455"
+
+struct classify_case {
+  const char *name;
+  const char *hex;
+  int rc;
+  enum tap_dst kind;
+  uint16_t ethertype;
+  uint8_t n_vlan;
+  uint16_t vid0;
+  bool arp;
+  uint16_t arp_op;
+  uint32_t spa, tpa;
+  bool ipv4;
+  uint32_t ip_dst;
+};
+
+static const struct classify_case CASES[] = {
+    {"empty", "", RL_ETRUNC, 0, 0, 0, 0, false, 0, 0, 0, false, 0},
+    {"13 bytes", "ffffffffffff 021122334455 08", RL_ETRUNC, 0, 0, 0, 0, false, 0, 0, 0, false, 0},
+    {"header only, broadcast", ETH_BCAST_FROM "0806", 0, TAP_DST_BROADCAST, 0x0806, 0, 0, false,
+     0, 0, 0, false, 0},
+    {"arp request", ETH_BCAST_FROM "0806" ARP_REQ_BODY, 0, TAP_DST_BROADCAST, 0x0806, 0, 0, true,
+     1, 0x64400002, 0x64400003, false, 0},
+    {"arp request padded to 60", ETH_BCAST_FROM "0806" ARP_REQ_BODY
+     "000000000000000000000000000000000000",
+     0, TAP_DST_BROADCAST, 0x0806, 0, 0, true, 1, 0x64400002, 0x64400003, false, 0},
+    {"arp reply unicast", "021122334455 02aabbccddee 0806 0001 0800 06 04 0002 02aabbccddee "
+                          "64400003 021122334455 64400002",
+     0, TAP_DST_UNICAST, 0x0806, 0, 0, true, 2, 0x64400003, 0x64400002, false, 0},
+    {"arp truncated", ETH_BCAST_FROM "0806 0001 0800 06 04 0001 0211223344", 0, TAP_DST_BROADCAST,
+     0x0806, 0, 0, false, 0, 0, 0, false, 0},
+    {"arp over ipv6 ptype", ETH_BCAST_FROM "0806 0001 86dd 06 04 0001 021122334455 64400002 "
+                                           "000000000000 64400003",
+     0, TAP_DST_BROADCAST, 0x0806, 0, 0, false, 0, 0, 0, false, 0},
+    {"ipv4 unicast", "02aabbccddee 021122334455 0800 45000014 00000000 4011 0000 64400002 64400003",
+     0, TAP_DST_UNICAST, 0x0800, 0, 0, false, 0, 0, 0, true, 0x64400003},
+    {"ipv4 multicast", "01005e000001 021122334455 0800 45000014 00000000 0102 0000 64400002 "
+                       "e0000001",
+     0, TAP_DST_MULTICAST, 0x0800, 0, 0, false, 0, 0, 0, true, 0xe0000001},
+    {"ipv4 total length beyond frame", "02aabbccddee 021122334455 0800 45000100 00000000 4011 "
+                                       "0000 64400002 64400003",
+     0, TAP_DST_UNICAST, 0x0800, 0, 0, false, 0, 0, 0, false, 0},
+    {"ipv4 bad version", "02aabbccddee 021122334455 0800 65000014 00000000 4011 0000 64400002 "
+                         "64400003",
+     0, TAP_DST_UNICAST, 0x0800, 0, 0, false, 0, 0, 0, false, 0},
+    {"ipv6 multicast", "333300000001 021122334455 86dd 60000000", 0, TAP_DST_MULTICAST, 0x86dd, 0,
+     0, false, 0, 0, 0, false, 0},
+    {"vlan 5 arp request", ETH_BCAST_FROM "8100 0005 0806" ARP_REQ_BODY, 0, TAP_DST_BROADCAST,
+     0x0806, 1, 5, true, 1, 0x64400002, 0x64400003, false, 0},
+    {"qinq ipv4", "02aabbccddee 021122334455 88a8 0064 8100 2005 0800 45000014 00000000 4011 0000 "
+                  "64400002 64400009",
+     0, TAP_DST_UNICAST, 0x0800, 2, 100, false, 0, 0, 0, true, 0x64400009},
+    {"vlan tag truncated", ETH_BCAST_FROM "8100 00", RL_ETRUNC, 0, 0, 0, 0, false, 0, 0, 0, false,
+     0},
+    {"three tags: third left as ethertype", ETH_BCAST_FROM "88a8 0001 8100 0002 8100 0003 0800",
+     0, TAP_DST_BROADCAST, 0x8100, 2, 1, false, 0, 0, 0, false, 0},
+};
+
+static void test_classify_table(void **state) {
+  (void)state;
+  for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {
+    const struct classify_case *c = &CASES[i];
+    uint8_t frame[1600];
+    struct tap_frame_info info;
+    size_t len = unhex(frame, sizeof(frame), c->hex);
+    int rc = tap_frame_classify(frame, len, &info);
+    print_message("case: %s\n", c->name);
+    assert_int_equal(rc, c->rc);
+    if (rc)
+      continue;
+    assert_int_equal(info.dst_kind, c->kind);
+    assert_int_equal(info.ethertype, c->ethertype);
+    assert_int_equal(info.n_vlan, c->n_vlan);
+    if (c->n_vlan)
+      assert_int_equal(info.vlan[0].tci & 0x0fff, c->vid0);
+    assert_int_equal(info.l3_off, 14 + 4 * (size_t)c->n_vlan);
+    assert_int_equal(info.arp, c->arp);
+    if (c->arp) {
+      assert_int_equal(info.arp_op, c->arp_op);
+      assert_int_equal(info.arp_spa, c->spa);
+      assert_int_equal(info.arp_tpa, c->tpa);
+    }
+    assert_int_equal(info.ipv4, c->ipv4);
+    if (c->ipv4)
+      assert_int_equal(info.ipv4_dst, c->ip_dst);
+  }
+}
+
+static void test_arp_reply_bytes(void **state) {
+  (void)state;
+  uint8_t frame[128], out[128], want[128];
+  const uint8_t mac[6] = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
+  struct tap_frame_info req, rep;
+  size_t len = unhex(frame, sizeof(frame), ETH_BCAST_FROM "0806" ARP_REQ_BODY);
+  assert_int_equal(tap_frame_classify(frame, len, &req), 0);
+  int n = tap_arp_reply(&req, mac, out, sizeof(out));
+  size_t wl = unhex(want, sizeof(want),
+                    "021122334455 02aabbccddee 0806 0001 0800 06 04 0002 02aabbccddee 64400003 "
+                    "021122334455 64400002");
+  assert_int_equal(n, 42);
+  assert_int_equal(wl, 42);
+  assert_memory_equal(out, want, 42);
+  /* The reply classifies back as a reply with swapped roles. */
+  assert_int_equal(tap_frame_classify(out, (size_t)n, &rep), 0);
+  assert_true(rep.arp);
+  assert_int_equal(rep.arp_op, TAP_ARP_REPLY);
+  assert_int_equal(rep.arp_spa, 0x64400003);
+  assert_int_equal(rep.arp_tpa, 0x64400002);
+  assert_int_equal(rep.dst_kind, TAP_DST_UNICAST);
+
+  /* Too small a buffer, and a reply is not a request. */
+  assert_int_equal(tap_arp_reply(&req, mac, out, 41), RL_ETOOBIG);
+  assert_int_equal(tap_arp_reply(&rep, mac, out, sizeof(out)), RL_EINVAL);
+}
+
+static void test_arp_reply_keeps_vlan(void **state) {
+  (void)state;
+  uint8_t frame[128], out[128], want[128];
+  const uint8_t mac[6] = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
+  struct tap_frame_info req;
+  size_t len = unhex(frame, sizeof(frame), ETH_BCAST_FROM "8100 a005 0806" ARP_REQ_BODY);
+  assert_int_equal(tap_frame_classify(frame, len, &req), 0);
+  int n = tap_arp_reply(&req, mac, out, sizeof(out));
+  assert_int_equal(n, 46);
+  unhex(want, sizeof(want),
+        "021122334455 02aabbccddee 8100 a005 0806 0001 0800 06 04 0002 02aabbccddee 64400003 "
+        "021122334455 64400002");
+  assert_memory_equal(out, want, 46);
+}
+
+static void test_mtu(void **state) {
+  (void)state;
+  /* 1500 - 20 - 8 - 28 - 14 - 4 */
+  assert_int_equal(tap_mtu(1500, false, 0), 1426);
+  assert_int_equal(tap_mtu(1500, true, 0), 1406);
+  assert_int_equal(tap_mtu(1500, false, 28), 1398);
+  assert_int_equal(tap_mtu(9000, false, 0), 8926);
+  assert_int_equal(tap_mtu(600, false, 0), 0);  /* below TAP_MTU_MIN */
+  assert_int_equal(tap_mtu(0, true, 65535), 0); /* no wrap-around */
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_mac_from_id),
+      cmocka_unit_test(test_classify_table),
+      cmocka_unit_test(test_arp_reply_bytes),
+      cmocka_unit_test(test_arp_reply_keeps_vlan),
+      cmocka_unit_test(test_mtu),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
