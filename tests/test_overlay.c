@@ -39,7 +39,8 @@ static void xs_rand(void *ctx, uint8_t *buf, size_t len) {
 
 /* ---- the mini network --------------------------------------------------- */
 
-struct msg { /* a message in flight, or (data == NULL) a pending link-up */
+struct msg { /* a message in flight, or (data == NULL) a pending link-up,
+              * or (data == NULL, len == 1) a failed connect being reported */
   uint64_t t, seq;
   unsigned from, to;
   size_t len;
@@ -67,12 +68,14 @@ struct net {
   uint64_t seq;
   bool latency;      /* messages take RTT/2, a CONNECT 1.5 RTT */
   unsigned loss_pct; /* messages lost at random */
+  bool fail_fast;    /* a CONNECT to a dead node is reported (link_down) after 1 s */
   struct dlv *dl;
   size_t n_dl, cap_dl;
   uint64_t now;
   uint64_t rng;
   struct rl_env env;
   unsigned bad_sends, ring_changes, disconnects;
+  uint64_t sent_msgs, sent_bytes;
   struct ov_config cfg;
 };
 
@@ -227,6 +230,8 @@ static struct msg ev_pop(struct net *net) {
 }
 
 static void enqueue(struct net *net, unsigned from, unsigned to, const uint8_t *d, size_t len) {
+  net->sent_msgs++;
+  net->sent_bytes += len;
   if (net->loss_pct && xs_next(&net->rng) % 100 < net->loss_pct)
     return;
   struct msg m = {.t = net->now + (net->latency ? rtt(net, from, to) / 2 : 0),
@@ -257,6 +262,9 @@ static unsigned actions(struct net *net, unsigned i) {
         break; /* a made-up node (test_malformed): it never answers */
       assert_true(a->node.n_ep >= 1); /* real descriptors carry endpoints */
       ASK(net, i, j) = 1;
+      if (!net->alive[j] && net->fail_fast)
+        ev_push(net, (struct msg){.t = net->now + NS_PER_S, .from = i, .to = (unsigned)j,
+                                  .len = 1});
       if (net->alive[j] && !L(net, i, j)) {
         if (net->latency) /* the handshake takes a round trip and a half */
           ev_push(net, (struct msg){.t = net->now + 3 * rtt(net, i, (unsigned)j) / 2,
@@ -305,7 +313,10 @@ static void drain(struct net *net) {
         busy += actions(net, i);
     if (net->q_len && net->q[0].t <= net->now) {
       struct msg m = ev_pop(net);
-      if (!m.data) { /* a handshake completes, if both ends still live */
+      if (!m.data && m.len == 1) { /* the node core gives up on a dead peer */
+        if (net->alive[m.from] && !L(net, m.from, m.to))
+          overlay_link_down(net->ov[m.from], net->id[m.to], net->now);
+      } else if (!m.data) { /* a handshake completes, if both ends still live */
         if (net->alive[m.from] && net->alive[m.to])
           link_up(net, m.from, m.to);
       } else if (net->alive[m.to] && L(net, m.from, m.to)) {
@@ -523,6 +534,15 @@ static void converge_and_route(unsigned n, uint64_t seed) {
   assert_true(per_node <= 2 * lg + OV_LINKED_SUCC + 2);
   assert_true(chosen < 0.75 * random_pick);
   assert_true(net->disconnects > 0); /* PNS losers and stale links were released */
+  /* Steady-state maintenance traffic: stabilise is 3 messages per node per
+   * period, plus shortcut and heal lookups. */
+  uint64_t m0 = net->sent_msgs, b0 = net->sent_bytes;
+  run_until(net, net->now + 60 * NS_PER_S);
+  double per_s = (double)(net->sent_msgs - m0) / n / 60.0;
+  double bytes_s = (double)(net->sent_bytes - b0) / n / 60.0;
+  print_message("N=%u: steady state %.2f messages, %.0f bytes per node per second\n", n,
+                per_s, bytes_s);
+  assert_true(per_s < 3.0);
   /* the size estimate is within a factor of 4 of the truth */
   assert_true(info->estimated_n >= n / 4 && info->estimated_n <= 4 * n);
   free(info);
@@ -587,6 +607,7 @@ static void test_latency_and_loss(void **state) {
   struct net *net = net_new(n, 101, NULL);
   net->latency = true;
   net->loss_pct = 2;
+  net->fail_fast = true;
   build_ring(net, n);
   run_until(net, net->now + 120 * NS_PER_S);
   net->loss_pct = 0;
