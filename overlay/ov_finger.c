@@ -20,17 +20,8 @@ static uint64_t rtt_rank(const struct ov_link *l) {
   return l->rtt_ns ? l->rtt_ns : UINT64_MAX; /* unmeasured ranks last */
 }
 
-const struct ov_link *ov_best_in_slot(const struct overlay *ov, int slot) {
-  const struct ov_link *best = NULL;
-  for (unsigned i = 0; i < ov->n_links; i++) {
-    const struct ov_link *l = &ov->links[i];
-    if (!ov_link_usable(l) || ov_slot_of(ov, l->id) != slot)
-      continue;
-    if (!best || rtt_rank(l) < rtt_rank(best) ||
-        (rtt_rank(l) == rtt_rank(best) && ring_cmp(l->id, best->id) < 0))
-      best = l;
-  }
-  return best;
+bool ov_link_better(const struct ov_link *a, const struct ov_link *b) {
+  return rtt_rank(a) < rtt_rank(b) || (rtt_rank(a) == rtt_rank(b) && ring_cmp(a->id, b->id) < 0);
 }
 
 /* Links (up or being set up) per slot, one pass over the link table. */
@@ -106,6 +97,13 @@ void ov_fingers_tick(struct overlay *ov, uint64_t now) {
 }
 
 void ov_links_gc(struct overlay *ov, uint64_t now) {
+  const struct ov_link *best[OV_SLOTS] = {0};
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    const struct ov_link *l = &ov->links[i];
+    int k = ov_slot_of(ov, l->id);
+    if (k >= 0 && ov_link_usable(l) && (!best[k] || ov_link_better(l, best[k])))
+      best[k] = l;
+  }
   for (unsigned i = 0; i < ov->n_links; i++) {
     struct ov_link *l = &ov->links[i];
     if (l->state != OV_LINK_UP || !l->ours)
@@ -113,8 +111,10 @@ void ov_links_gc(struct overlay *ov, uint64_t now) {
     bool needed = (ov->has_pred && ring_eq(l->id, ov->pred.id)) || l->want;
     for (unsigned j = 0; !needed && j < ov->n_succ && j < OV_LINKED_SUCC; j++)
       needed = ring_eq(l->id, ov->succ[j].id);
-    if (!needed)
-      needed = ov_best_in_slot(ov, ov_slot_of(ov, l->id)) == l;
+    if (!needed) {
+      int k = ov_slot_of(ov, l->id);
+      needed = k >= 0 && best[k] == l;
+    }
     if (needed) {
       l->t = 0;
     } else if (l->t == 0) {

@@ -145,7 +145,8 @@ static inline void ov_probes_inc(struct overlay *ov, int slot) {
     ov->pns_probes[slot / 4] = (uint8_t)(ov->pns_probes[slot / 4] + (1u << (2 * (slot % 4))));
 }
 int ov_slot_of(const struct overlay *ov, const uint8_t id[RL_ID_LEN]);
-const struct ov_link *ov_best_in_slot(const struct overlay *ov, int slot);
+/* PNS order: lower RTT first (unmeasured last), then lower ID. */
+bool ov_link_better(const struct ov_link *a, const struct ov_link *b);
 void ov_fingers_tick(struct overlay *ov, uint64_t now);
 void ov_finger_candidates(struct overlay *ov, int slot, const struct ov_node *c,
                           unsigned n, uint64_t now);

@@ -437,11 +437,17 @@ void overlay_ring_info(const struct overlay *ov, struct ov_ring_info *out) {
   out->n_succ = ov->n_succ;
   for (unsigned i = 0; i < ov->n_succ; i++)
     memcpy(out->succ[i], ov->succ[i].id, RL_ID_LEN);
-  for (int k = OV_SLOTS - 1; k >= 0 && out->n_shortcuts < 64; k--) {
-    const struct ov_link *l = ov_best_in_slot(ov, k);
-    if (l)
-      memcpy(out->shortcuts[out->n_shortcuts++], l->id, RL_ID_LEN);
+  /* One pass over the links (this runs on every ring change). */
+  const struct ov_link *best[OV_SLOTS] = {0};
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    const struct ov_link *l = &ov->links[i];
+    int k = ov_slot_of(ov, l->id);
+    if (k >= 0 && ov_link_usable(l) && (!best[k] || ov_link_better(l, best[k])))
+      best[k] = l;
   }
+  for (int k = OV_SLOTS - 1; k >= 0 && out->n_shortcuts < 64; k--)
+    if (best[k])
+      memcpy(out->shortcuts[out->n_shortcuts++], best[k]->id, RL_ID_LEN);
   out->estimated_n = ov_estimate_n(ov);
 }
 
