@@ -12,8 +12,9 @@
 #        100.64.3.1)         100.64.3.2)         up 192.168.14.2, 100.64.3.3
 #
 # Checks, per method:
-#  - up logs "port mapping up: 203.0.113.14:PORT" (the core published it)
-#    and miniupnpd holds a UDP rule for PORT (upnpc -l lists it for UPnP);
+#  - up logs "port mapping up: 203.0.113.14:PORT" (the core published it),
+#    its status shows nat.mapped / mapped_by, and miniupnpd holds a UDP rule
+#    for PORT (upnpc -l lists it for UPnP);
 #  - a datagram from a host up never talked to is DNAT'ed to up's listen
 #    port (router conntrack), i.e. the mapping forwards unsolicited input;
 #  - pub2 (bootstrap = pub only) pings up's VIP with 0% loss over a direct
@@ -65,6 +66,10 @@ direct_link() {
   status_json "$1" | jq -e --arg v "$2" --arg e "$3" '[.links[]? | select((.peer_vip // "" | split("/")[0]) == $v
     and .path == "direct" and .endpoint == $e and ((.last_handshake_s | type) == "number"))] | length > 0' >/dev/null
 }
+# status_mapped ADDR METHOD: up's status shows the mapping.
+status_mapped() {
+  status_json up | jq -e --arg a "$1" --arg m "$2" '.nat.mapped == $a and .nat.mapped_by == $m' >/dev/null
+}
 mapping_logged() { grep -q "port mapping up: $WAN:$PORT" "$T_DIR/up.log${1:+.$1}"; }
 rule_present() { nl_upnp_rules up | grep -q "dport $PORT"; }
 
@@ -89,6 +94,8 @@ run_method() {
   grep -q "port mapping ($method): UDP $WAN:$PORT" "$log" ||
     t_fail "$method: the mapping was not made with $method" up
   rule_present || t_fail "$method: miniupnpd holds no rule for UDP $PORT"
+  wait_until 5 status_mapped "$WAN:$PORT" "$method" ||
+    t_fail "$method: status does not show the mapping: $(status_json up | jq -c .nat)" up
   if [ "$method" = upnp ]; then
     t_in up timeout 20 upnpc -i -l >"$T_DIR/upnpc.l.$gen" 2>&1 || true
     grep -Eq "UDP +$PORT->$UPLAN:$PORT" "$T_DIR/upnpc.l.$gen" ||
