@@ -11,24 +11,19 @@
 #  .0.2.5   .0.2.10   |        |        |        |
 #  (seed)   (e)      fc (a)   pr (b)   sy (c)   up (d, upnp = yes)
 #
-# What must pass at this commit (EXPECT below; the test fails only on these),
-# as seen on the commit that added this test (several runs):
+# What must pass at this commit (the test fails only on these), as seen on
+# the commit that merged the node core's NAT traversal (reflexive reports,
+# punching, relays) with this test, over several runs:
 #  - every member joins (a link to boot) and up gets its UPnP mapping;
-#  - every pair with the public member pub pings with 0% loss over a
-#    *direct* link (the NATed side dials pub; replies pass its NAT).
-# Recorded only ("info"), to be tightened as the node core's reflexive
-# addresses, candidate choice, hole punching and relays land (move pairs
-# into EXPECT then). Seen at this commit:
-#  - pairs with up (UPnP mapping): direct when the dialling side used up's
-#    DHT NODE record (mapped candidate first); but members also dial the
-#    listen address from the overlay's node descriptor (192.168.14.2, not
-#    reachable) and retry it, so pr->up, sy->up fail in some runs, fc->up
-#    mostly works (up dials fc's full-cone binding);
-#  - fc<->pr, fc<->sy: sometimes over the overlay, often not at all;
-#    pr<->sy: no ping (nobody publishes a reachable candidate yet; pr<->sy
-#    and fc<->sy need a relay or birthday probing: docs/nat.md,
-#    /work/shared/nat/notes.md).
-# A pair recorded as "info" that passes is printed as such (not a failure).
+#  - EXPECT_PING: every pair but fc<->pr (see below) pings (>= 8 of 10 echo
+#    replies: the path may switch from overlay to relay or direct meanwhile);
+#  - EXPECT_DIRECT: pairs with the public member pub use a direct link.
+# Recorded only (the table): the path of the other pairs. Seen so far:
+#    fc<->pr, fc<->sy, fc<->up, pr<->up: mostly direct (punching, mapping);
+#    pr<->sy: relay or overlay (symmetric vs restricted: relayed);
+#    sy<->up: direct, relay or overlay (up's mapped port would admit sy
+#    directly; the core does not always try it first).
+# Move pairs into EXPECT_DIRECT as the core's candidate choice settles.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -41,9 +36,11 @@ PING_S=${PING_S:-20}
 MEMBERS=(pub fc pr sy up)
 declare -A VIP=([boot]=100.64.4.1 [pub]=100.64.4.2 [fc]=100.64.4.3 [pr]=100.64.4.4
                 [sy]=100.64.4.5 [up]=100.64.4.6)
-# Pairs that must ping over a direct link now (unordered, "a b" with a
-# before b in MEMBERS); every other pair is info only.
-EXPECT=("pub fc" "pub pr" "pub sy" "pub up")
+# Unordered pairs, "a b" with a before b in MEMBERS.
+# "fc pr" is left out for now: it failed (no link within 20 s, 0/10) in 1 of 7
+# runs on the merge commit; the other runs were direct 10/10. Reported.
+EXPECT_PING=("pub fc" "pub pr" "pub sy" "pub up" "fc sy" "fc up" "pr sy" "pr up" "sy up")
+EXPECT_DIRECT=("pub fc" "pub pr" "pub sy" "pub up")
 
 t_init nat_pairs
 t_need miniupnpd conntrack
@@ -81,24 +78,30 @@ paths() {
     and ((.last_handshake_s | type) == "number")) | .path] | unique | join(",")'
 }
 
+# ping_count FROM VIP: echo replies out of 10 (prints the number).
+ping_count() {
+  ip netns exec "${T_NODE_NS[$1]}" ping -n -q -c 10 -i 0.2 -W 2 -w 15 "$2" 2>/dev/null |
+    awk '/packets transmitted/ {print $4; exit}'
+}
+in_list() { local x=$1 e; shift; for e in "$@"; do [ "$e" = "$x" ] && return 0; done; return 1; }
+
 fails=0
-printf 'from\tto\tping\tpaths\texpect\n' >"$T_DIR/pairs.tsv"
+printf 'from\tto\treplies\tpaths\texpect\n' >"$T_DIR/pairs.tsv"
 for ((i = 0; i < ${#MEMBERS[@]}; i++)); do
   for ((j = i + 1; j < ${#MEMBERS[@]}; j++)); do
-    a=${MEMBERS[$i]} b=${MEMBERS[$j]} ping=no expect=info
-    for e in "${EXPECT[@]}"; do [ "$e" = "$a $b" ] && expect=ping+direct; done
-    # info pairs get a shorter wait: they are expected to fail today
-    wait_s=$PING_S; [ $expect = info ] && wait_s=$(( PING_S / 2 ))
-    if wait_until "$wait_s" t_in $a ping -n -c1 -W1 "${VIP[$b]}" && t_ping $a "${VIP[$b]}" 5; then
-      ping=yes
+    a=${MEMBERS[$i]} b=${MEMBERS[$j]} got=0 expect=info
+    in_list "$a $b" "${EXPECT_PING[@]}" && expect=ping
+    in_list "$a $b" "${EXPECT_DIRECT[@]}" && expect=ping+direct
+    if wait_until "$PING_S" t_in $a ping -n -c1 -W1 "${VIP[$b]}"; then
+      got=$(ping_count $a "${VIP[$b]}"); got=${got:-0}
     fi
     p=$(paths $a "${VIP[$b]}" || true)
-    printf '%s\t%s\t%s\t%s\t%s\n' $a $b $ping "${p:--}" "$expect" >>"$T_DIR/pairs.tsv"
+    printf '%s\t%s\t%s/10\t%s\t%s\n' $a $b "$got" "${p:--}" "$expect" >>"$T_DIR/pairs.tsv"
     if [ $expect = info ]; then
-      [ $ping = no ] || t_say "note: $a -> $b pings now (paths ${p:--}); consider moving it into EXPECT"
-    elif [ $ping != yes ]; then
-      t_say "FAIL $a -> $b: no ping"; fails=$((fails + 1))
-    elif [[ ",$p," != *,direct,* ]]; then
+      :
+    elif [ "$got" -lt 8 ]; then
+      t_say "FAIL $a -> $b: $got/10 echo replies"; fails=$((fails + 1))
+    elif [ $expect = ping+direct ] && [[ ",$p," != *,direct,* ]]; then
       t_say "FAIL $a -> $b: expected a direct link, paths: ${p:--}"; fails=$((fails + 1))
     fi
   done
