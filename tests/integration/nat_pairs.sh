@@ -55,11 +55,11 @@ nl_selfcheck pub fc pr sy up
 
 t_group lan
 NO_PM=$'[nat]\nupnp = no\nnatpmp = no'
-t_member lan boot ${VIP[boot]}/10
+t_member lan boot "${VIP[boot]}/10"
 T_CONF_EXTRA=$NO_PM t_config boot lan 192.0.2.5:$PORT
 for m in "${MEMBERS[@]}"; do
-  t_member lan $m "${VIP[$m]}/10"
-  nat=$NO_PM; [ $m = up ] && nat=$'[nat]\nupnp = yes\nnatpmp = no'
+  t_member lan "$m" "${VIP[$m]}/10"
+  nat=$NO_PM; [ "$m" = up ] && nat=$'[nat]\nupnp = yes\nnatpmp = no'
   T_CONF_EXTRA=$'bootstrap = 192.0.2.5:'$PORT$'\n'$nat t_config $m lan "${NL_HOST[$m]}:$PORT"
 done
 t_up boot boot

@@ -25,23 +25,26 @@ nl_selfcheck pub fc pr sy up
 nl_helpers
 check_inbound() { # SITE PORT -> 0 if a datagram from e2 to WAN:PORT reaches the host
   local s=$1 p=$2 f=$T_DIR/in.$1.$2
-  nl_bg "$s" "$f" "$NL_TOOLS/udp_probe" ask "$p" 1500 "$NL_E1:$NL_ECHO_PORT"
+  nl_bg "$s" "$f" "$NL_TOOLS/udp_probe" ask "$p" 8000 "$NL_E1:$NL_ECHO_PORT"
   local pid=$NL_PID
   wait_until 3 grep -q '^reflexive\|^timeout' "$f" || true
   t_in e2 "$NL_TOOLS/udp_probe" send 0 "${NL_WAN[$s]}:$p" hello || true
-  t_stop_pid_quiet "$pid"
+  wait_until 2 grep -q '^unsolicited .* hello$' "$f" || true
+  t_stop_pid "$pid"
   grep -q '^unsolicited .* hello$' "$f"
 }
 check_inbound up 40200 && t_fail "site up forwards unsolicited input before any mapping"
 t_in up timeout 20 upnpc -i -a 192.168.14.2 40200 40200 UDP 600 >"$T_DIR/upnpc.add.log" 2>&1 ||
   { cat "$T_DIR/upnpc.add.log" >&2; t_fail "upnpc -a failed"; }
 nl_upnp_rules up | grep -q 'dport 40200' || t_fail "miniupnpd did not install a rule for 40200"
-check_inbound up 40200 || t_fail "UPnP mapping 40200 does not let e2 in"
+# (retried: once in ~10 runs the first datagram after upnpc -a did not get
+# through; the next one did)
+wait_until 8 check_inbound up 40200 || t_fail "UPnP mapping 40200 does not let e2 in"
 t_in up timeout 20 upnpc -i -d 40200 UDP >"$T_DIR/upnpc.del.log" 2>&1 || t_fail "upnpc -d failed"
 check_inbound up 40200 && t_fail "UPnP mapping 40200 still open after upnpc -d"
 t_in up timeout 20 natpmpc -a 40201 40201 udp 600 >"$T_DIR/natpmpc.add.log" 2>&1 ||
   { cat "$T_DIR/natpmpc.add.log" >&2; t_fail "natpmpc -a failed"; }
-check_inbound up 40201 || t_fail "NAT-PMP mapping 40201 does not let e2 in"
+wait_until 8 check_inbound up 40201 || t_fail "NAT-PMP mapping 40201 does not let e2 in"
 t_in up timeout 20 natpmpc -a 40201 40201 udp 0 >"$T_DIR/natpmpc.del.log" 2>&1 || t_fail "natpmpc delete failed"
 check_inbound up 40201 && t_fail "NAT-PMP mapping 40201 still open after deletion"
 t_log "miniupnpd: UPnP and NAT-PMP mappings open and close the port"
