@@ -220,6 +220,8 @@ void hs_responder_init(struct hs_responder *r, const struct hs_identity *id,
   r->window_start_ns = now;
 }
 
+void hs_responder_wipe(struct hs_responder *r) { sodium_memzero(r, sizeof(*r)); }
+
 /* Responder's choice: its own preference if the initiator can run it, else
  * the initiator's preference if we can run it, else the lowest common one. */
 static int pick(unsigned own_pref, uint8_t own_mask, unsigned their_pref,

@@ -1,15 +1,19 @@
 /* The ringlan handshake: authenticated 1-RTT key exchange (X25519), both
  * sides proving group membership with their certificates.
  *
- * Pattern: Noise-IX-like (the initiator may know only an endpoint, not the
- * responder's key; the group certificate proves who answers):
- *   HS_INIT  -> e, s(cert), timestamp       [es? no: responder static unknown]
- *   HS_RESP  <- e, ee, se, s(cert), es      (payload encrypted)
+ * Pattern: Noise IXpsk0-like (the initiator may know only an endpoint, not
+ * the responder's key; the group certificate proves who answers):
+ *   psk0 = derived from the group PUBLIC key (hides message 1 from outsiders)
+ *   HS_INIT  -> e, s(cert) + payload(timestamp, offer, Ed25519 signature)
+ *   HS_RESP  <- e, ee, se, s(cert), es, payload(cipher/format choice)
+ * The signature stands in for the DH with the initiator's static key that
+ * IX lacks in message 1: it makes the timestamp authentic at once.
  * The static X25519 keys are the Ed25519 node keys converted by libsodium,
  * so a certificate (which carries the Ed25519 key) binds the DH key too.
  * Output: an OpenVPN key2-shaped block, keys[0] = initiator->responder,
  * keys[1] = responder->initiator, and each side's receive index (peer-id).
- * Message formats, MACs and the cookie: docs/protocol.md.
+ * Message formats, key schedule, MACs and the cookie: docs/protocol.md
+ * "## Handshake". Every function wipes its secrets on every exit path.
  *
  * Opcodes (byte 0 = op << 3 | key_id; OpenVPN never uses 20..31). */
 #ifndef RL_CRYPTO_HS_H
@@ -86,12 +90,18 @@ struct hs_initiation {
 int hs_init_create(struct hs_initiation *st, const struct hs_identity *id,
                    uint32_t local_index, uint8_t key_id, uint64_t now,
                    uint8_t *out, size_t cap);
-/* Consumes the HS_RESP for st. Returns 0 with res filled, or RL_EAUTH,
- * RL_EFOREIGN, RL_EEXPIRED, RL_ETRUNC. res->remote_index etc. set. */
+/* Consumes the HS_RESP for st. Returns 0 with res filled (st becomes
+ * inactive, its ephemeral wiped), or RL_EAUTH (any MAC/AEAD/DH failure,
+ * wrong index or key_id), RL_EFOREIGN, RL_EEXPIRED, RL_ETRUNC (malformed),
+ * RL_EUNSUP (a choice we cannot run), RL_ESTATE (no initiation under way:
+ * a duplicate). On failure st is unchanged, so a forged or stale HS_RESP
+ * does not disturb the handshake. */
 int hs_init_consume_resp(struct hs_initiation *st, const struct hs_identity *id,
                          const uint8_t *pkt, size_t len, uint64_t now,
                          struct hs_result *res);
-/* Consumes an HS_COOKIE for st (stores the cookie for the next attempt). */
+/* Consumes an HS_COOKIE for st (stores the cookie for the next attempt,
+ * which the caller sends when its retry timer fires). 0, RL_EAUTH,
+ * RL_ETRUNC or RL_ESTATE (no initiation under way). */
 int hs_init_consume_cookie(struct hs_initiation *st, const struct hs_identity *id,
                            const uint8_t *pkt, size_t len, uint64_t now);
 void hs_initiation_wipe(struct hs_initiation *st);
@@ -121,10 +131,14 @@ struct hs_responder {
 void hs_pending_wipe(struct hs_pending *p);
 void hs_responder_init(struct hs_responder *r, const struct hs_identity *id,
                        unsigned load_threshold, uint64_t now);
+/* Wipes the cookie secret (addition to the original contract). */
+void hs_responder_wipe(struct hs_responder *r);
 /* Checks mac1, then (under load) mac2, then the handshake itself and the
  * peer's certificate. Returns 0 with *p filled; RL_EAGAIN when a cookie
  * reply was written to cookie_out (*cookie_len set) and nothing else should
- * happen; or RL_EAUTH / RL_EFOREIGN / RL_EEXPIRED / RL_ETRUNC. Replay of
+ * happen; or RL_EAUTH / RL_EFOREIGN / RL_EEXPIRED / RL_ETRUNC, or
+ * RL_EUNSUP (no common cipher/format). from may be NULL (cookie bound to
+ * no address); cookie_out may be NULL (RL_EAGAIN, nothing written). Replay of
  * an old HS_INIT is for the caller to judge with p->peer_timestamp against
  * the last one it accepted from p->peer_id. */
 int hs_resp_parse_init(struct hs_responder *r, const struct rl_addr *from,

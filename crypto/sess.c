@@ -242,15 +242,40 @@ static void send_keepalive(struct sess *s, uint64_t now) {
   int n = encrypt_cur(s, DC_KEEPALIVE, sizeof(DC_KEEPALIVE), now, buf, sizeof(buf));
   if (n > 0)
     queue(s, buf, (size_t)n);
+  else
+    s->last_tx_ns = now; /* (exhausted key, rekey under way) retry in
+                          * keepalive_ns, never a timer in the past */
+}
+
+/* Verdict on an HS_INIT from peer_id with timestamp ts (sess_check_init). */
+static int init_verdict(const struct sess *s, const uint8_t peer_id[RL_ID_LEN], uint64_t ts) {
+  if (!peer_ok(s, peer_id))
+    return RL_EAUTH;
+  if (sess_init_is_replay(s, ts))
+    return RL_EREPLAY;
+  /* Simultaneous initiation (first open or rekey): the lower overlay ID's
+   * handshake goes on, the other side answers it. */
+  if (s->hs_running && memcmp(s->id->id, peer_id, RL_ID_LEN) < 0)
+    return RL_EEXIST;
+  return 0;
 }
 
 int sess_accept(struct sess *s, const struct hs_result *res,
                 const uint8_t *resp, size_t resp_len, uint64_t now) {
-  int slot;
+  int slot, rc;
   if (res->initiator || res->key_id > 7)
     return RL_EINVAL;
-  if (!peer_ok(s, res->peer_id))
-    return RL_EAUTH;
+  /* Checked again here (sess_respond checks before the DH work) so that a
+   * caller that skips sess_check_init still gets replay protection and a
+   * converging tie-break; nothing is queued on refusal. */
+  rc = init_verdict(s, res->peer_id, res->peer_timestamp);
+  if (rc < 0) {
+    /* The HS_INIT was signed, so its timestamp is genuine even when we drop
+     * it: recording it stops a later replay of this very message. */
+    if (rc == RL_EEXIST)
+      s->peer_timestamp = res->peer_timestamp;
+    return rc;
+  }
   /* The peer's initiation won (tie-break) or it restarted: ours is moot. */
   if (s->hs_running) {
     s->hs_running = false;
@@ -287,14 +312,7 @@ bool sess_init_is_replay(const struct sess *s, uint64_t ts) {
 }
 
 int sess_check_init(const struct sess *s, const struct hs_pending *p) {
-  if (!peer_ok(s, p->peer_id))
-    return RL_EAUTH;
-  if (sess_init_is_replay(s, p->peer_timestamp))
-    return RL_EREPLAY;
-  /* Simultaneous initiation: the lower overlay ID's handshake goes on. */
-  if (s->hs_running && memcmp(s->id->id, p->peer_id, RL_ID_LEN) < 0)
-    return RL_EEXIST;
-  return 0;
+  return init_verdict(s, p->peer_id, p->peer_timestamp);
 }
 
 int sess_respond(struct sess *s, struct hs_responder *r, struct hs_pending *p,
@@ -304,9 +322,7 @@ int sess_respond(struct sess *s, struct hs_responder *r, struct hs_pending *p,
   int rc = sess_check_init(s, p), n;
   memset(&res, 0, sizeof(res));
   if (rc < 0) {
-    /* The HS_INIT is signed, so its timestamp is genuine even when we drop
-     * it: recording it stops a later replay of this very message. */
-    if (rc == RL_EEXIST && p->peer_timestamp > s->peer_timestamp)
+    if (rc == RL_EEXIST) /* genuine timestamp: see sess_accept */
       s->peer_timestamp = p->peer_timestamp;
     goto out;
   }
@@ -351,7 +367,7 @@ static int recv_resp(struct sess *s, const struct rl_addr *from, const uint8_t *
   s->hs_running = false;
   s->hs_tries = 0;
   adopt_peer(s, &res, now);
-  s->rtt_ns = now - sent_at;
+  s->rtt_ns = now > sent_at ? now - sent_at : 0;
   follow_endpoint(s, from);
   /* Confirms the key to the responder, which sends with it from then on. */
   send_keepalive(s, now);
@@ -413,6 +429,10 @@ int sess_recv(struct sess *s, const struct rl_addr *from, const uint8_t *pkt,
   s->rx_pkts++;
   s->rx_bytes += (uint64_t)n;
   follow_endpoint(s, from);
+  /* Epoch format: the peer moved to a later epoch, follow it as OpenVPN
+   * does, so both directions roll over together. */
+  if (s->keys[slot].rx.fmt == DC_FMT_EPOCH && s->keys[slot].rx.epoch > s->keys[slot].tx.epoch)
+    (void)dc_tx_set_epoch(&s->keys[slot].tx, s->keys[slot].rx.epoch);
   if (slot == s->slot_next)
     promote(s, slot, now); /* the initiator has the new key: switch */
   if (dc_is_keepalive(pt, (size_t)n))

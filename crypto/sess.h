@@ -101,7 +101,11 @@ void sess_init(struct sess *s, const struct hs_identity *id,
 /* Starts a handshake as initiator (no-op when one is under way). */
 int sess_start(struct sess *s, uint64_t now);
 /* Installs the responder's result of hs_resp_finish(); resp/resp_len is the
- * HS_RESP to send (queued). */
+ * HS_RESP to send (queued). Refuses (nothing queued, no key change) with
+ * the verdicts of sess_check_init: RL_EAUTH (another peer than the
+ * session's), RL_EREPLAY (timestamp not newer), RL_EEXIST (our own
+ * initiation wins the simultaneous-initiation tie-break). The caller still
+ * owns and wipes res. Prefer sess_respond(), which also moves the endpoint. */
 int sess_accept(struct sess *s, const struct hs_result *res,
                 const uint8_t *resp, size_t resp_len, uint64_t now);
 /* A packet whose receiver index is s->local_index (HS_RESP, HS_COOKIE or

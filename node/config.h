@@ -118,16 +118,24 @@ int cfg_read_file(struct cfg *c, const char *path, char *err, size_t errcap);
 /* Name of a log level ("error".."debug"). */
 const char *cfg_log_level_name(int level);
 
-/* --- loading what the config points to (node/config_load.c) --- */
+/* --- loading what the config points to (node/config_ident.c, config_load.c) --- */
 struct node_config;
 struct node_peer_cfg;
+struct id_key;
+struct cert;
+
+/* Reads the key, cert and group files named by c, checks that the
+ * certificate was issued for this key (RL_EAUTH) and verifies it against the
+ * group key and the group's name at unix_s (cert_verify: RL_EFOREIGN,
+ * RL_EAUTH, RL_EEXPIRED). Missing files: RL_ENOENT; malformed: RL_EPARSE.
+ * err gets "PATH: reason". The key is wiped on failure. */
+int cfg_load_identity(const struct cfg *c, uint64_t unix_s, struct id_key *key,
+                      struct cert *cert, uint8_t group_pk[32], char *err, size_t errcap);
 
 /* Fills a struct node_config (node/core/node.h) from a parsed config:
- * node_config_default(), then reads the key, cert and group files, checks
- * that the certificate was issued for this key (RL_EAUTH) and verifies it
- * against the group key and name at unix_s (cert_verify: RL_EFOREIGN,
- * RL_EAUTH, RL_EEXPIRED), resolves cipher "auto" on this CPU, and loads
- * the static peers (cfg_load_peers). err gets "PATH: reason". The secret
+ * node_config_default(), cfg_load_identity(), cipher "auto" resolved on
+ * this CPU (RL_EUNSUP if aes-256-gcm is forced without AES-NI), the
+ * timers, bootstrap list and the static peers (cfg_load_peers). err gets "PATH: reason". The secret
  * key is wiped from *out on failure; on success the caller wipes it
  * (sodium_memzero) once node_new() has copied it. tap_name, store and the
  * cached endpoints are left to the driver. */

@@ -14,7 +14,9 @@
  * mode was changed or the connection raced the chmod.
  *
  * The server half (node/ctl_server.c) runs on the daemon's libuv loop; the
- * client half (node/ctl_client.c) is plain blocking sockets for the CLI. */
+ * client half (node/ctl_client.c) is plain blocking sockets for the CLI.
+ * The server's process must ignore SIGPIPE (libuv writes without
+ * MSG_NOSIGNAL; a client may hang up before its answer). */
 #ifndef RL_NODE_CTL_H
 #define RL_NODE_CTL_H
 

@@ -147,7 +147,7 @@ int ov_msg_decode(struct ov_msg *m, const uint8_t *buf, size_t len) {
   m->n_succ = 0;
   m->payload = NULL;
   m->len = 0;
-  if (len > OV_MSG_MAX)
+  if (len == 0 || len > OV_MSG_MAX)
     return RL_ETRUNC;
   wire_r_init(&r, buf, len);
   m->type = wire_get_u8(&r);

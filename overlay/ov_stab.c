@@ -62,22 +62,40 @@ static void send_notify(struct overlay *ov, const uint8_t to[RL_ID_LEN], bool as
   ov_push_send(ov, to, &m);
 }
 
-/* Keeps links to the first OV_LINKED_SUCC successors. */
+/* Keeps links to the first OV_LINKED_SUCC successors, and further down
+ * the list until one of them is up: after a crash of several consecutive
+ * nodes the first entries may all be dead, and waiting for each connect to
+ * time out in turn would stall stabilise for many periods. */
 static void ensure_succ_links(struct overlay *ov, uint64_t now) {
-  for (unsigned i = 0; i < ov->n_succ && i < OV_LINKED_SUCC; i++) {
-    struct ov_node n = ov->succ[i]; /* ov_connect may move nothing, but copy */
-    ov_connect(ov, &n, now);
+  unsigned up = 0;
+  for (unsigned i = 0; i < ov->n_succ; i++) {
+    if (i >= OV_LINKED_SUCC && up)
+      break;
+    struct ov_node n = ov->succ[i];
+    const struct ov_link *l = ov_connect(ov, &n, now);
+    up += l && l->state == OV_LINK_UP;
   }
 }
 
-/* Chord's stabilise step toward succ[0]: notify it (so it can adopt us as
- * predecessor) and ask for its predecessor and successor list. */
+/* The first successor we have a link to (-1: none). Entries before it are
+ * links being set up; a dead one would otherwise stall stabilise for the
+ * whole connect timeout. */
+static int first_linked_succ(const struct overlay *ov) {
+  for (unsigned i = 0; i < ov->n_succ; i++)
+    if (ov_linked(ov, ov->succ[i].id))
+      return (int)i;
+  return -1;
+}
+
+/* Chord's stabilise step toward the successor: notify it (so it can adopt
+ * us as predecessor) and ask for its predecessor and successor list. */
 void ov_stabilise_with_succ(struct overlay *ov, uint64_t now) {
   (void)now;
-  if (!ov->n_succ || !ov_linked(ov, ov->succ[0].id))
+  int i = first_linked_succ(ov);
+  if (i < 0)
     return;
   uint8_t to[RL_ID_LEN];
-  memcpy(to, ov->succ[0].id, RL_ID_LEN);
+  memcpy(to, ov->succ[i].id, RL_ID_LEN);
   send_notify(ov, to, false);
   struct ov_msg m = {.type = OV_MSG_GET_PRED};
   ov_push_send(ov, to, &m);
@@ -237,7 +255,15 @@ void ov_on_link_up(struct overlay *ov, struct ov_link *l, uint64_t now) {
 
 void ov_on_link_down(struct overlay *ov, const uint8_t id[RL_ID_LEN], uint64_t now) {
   bool was_succ0 = ov->n_succ && ring_eq(ov->succ[0].id, id);
-  ov_succ_remove(ov, id);
+  /* Only the successors we keep links to are judged by their link: a link
+   * to a farther one may close for other reasons (the peer released it),
+   * and if that node did die, its own predecessor drops it and the next
+   * stabilise copies the corrected list from succ[0]. */
+  for (unsigned i = 0; i < ov->n_succ && i < OV_LINKED_SUCC; i++)
+    if (ring_eq(ov->succ[i].id, id)) {
+      ov_succ_remove(ov, id);
+      break;
+    }
   if (ov->has_pred && ring_eq(ov->pred.id, id))
     set_pred(ov, NULL); /* Chord's check_predecessor */
   /* Repair at once: the next successor is promoted, linked if needed and
@@ -377,21 +403,34 @@ int ov_recv_stab(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_ms
     return 0;
   }
   case OV_MSG_PRED_REPLY: {
-    if (!ov->n_succ || !ring_eq(from, ov->succ[0].id))
+    int f = first_linked_succ(ov);
+    if (f < 0 || !ring_eq(from, ov->succ[f].id))
       return 0; /* stale: our successor changed meanwhile */
-    struct ov_node list[OV_MAX_SUCC + 2];
+    struct ov_node list[2 * OV_MAX_SUCC + 2];
     unsigned n = 0;
-    bool adopt = (m->flags & OV_F_HAS_PRED) &&
-                 ring_between(ov->self.id, m->pred.id, from);
+    bool has_x = m->flags & OV_F_HAS_PRED;
+    bool adopt = has_x && ring_between(ov->self.id, m->pred.id, from);
+    /* Successors before `from` are still being linked. Keep those that
+     * can still be right: none if `from` says we are its predecessor, else
+     * those before its predecessor x (x itself knows better than us about
+     * anything between x and from). */
+    bool self_is_pred = has_x && ring_eq(m->pred.id, ov->self.id);
+    for (int i = 0; i < f && !self_is_pred; i++)
+      if (!adopt || ring_between(ov->self.id, ov->succ[i].id, m->pred.id))
+        list[n++] = ov->succ[i];
     if (adopt)
       list[n++] = m->pred;
-    list[n++] = ov->succ[0];
+    list[n++] = ov->succ[f];
     for (unsigned i = 0; i < m->n_succ; i++)
       list[n++] = m->succ[i];
     ov_succ_set(ov, list, n);
     ensure_succ_links(ov, now);
-    if (adopt)
-      ov_stabilise_with_succ(ov, now); /* continue at once if already linked */
+    /* Continue at once only through a link that is up: otherwise the next
+     * linked successor would be asked again right away and, if its view is
+     * stale (it still names a dead predecessor), the two nodes would
+     * ping-pong GET_PRED/PRED_REPLY with no delay. */
+    if (adopt && ov_linked(ov, m->pred.id))
+      ov_stabilise_with_succ(ov, now);
     return 0;
   }
   case OV_MSG_NOTIFY:

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <ringlan/error.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,8 +255,30 @@ static void test_error_json_escapes(void **state) {
   assert_string_equal(buf + n - 3, "\"}\n");
 }
 
+/* The client hangs up right after asking; the late answer must not take
+ * the server (this process) down with SIGPIPE, and the client is cleaned. */
+static void test_client_hangs_up(void **state) {
+  struct fx *f = *state;
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", f->path);
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  assert_int_equal(write(fd, "lookup x\n", 9), 9);
+  f->deliver_later = true;
+  for (int i = 0; i < 100 && f->requests == 0; i++)
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+  assert_int_equal(f->requests, 1);
+  close(fd);
+  /* Run until the delivery timer fired and the client is closed. */
+  for (int i = 0; i < 1000 && ctl_server_clients(f->srv) > 0; i++)
+    uv_run(&f->loop, UV_RUN_ONCE);
+  assert_int_equal(ctl_server_clients(f->srv), 0);
+}
+
 int main(void) {
+  signal(SIGPIPE, SIG_IGN); /* as the daemon does (node/ctl.h) */
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_client_hangs_up, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sync_answer_and_mode, setup, teardown),
       cmocka_unit_test_setup_teardown(test_async_answer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_async_timeout, setup, teardown),

@@ -19,139 +19,7 @@
 #include "node/core/node.h"
 #include "tap/tap.h"
 
-#define MAXN 4
-#define T0 (1000 * NS_PER_S)
-
-struct prng {
-  uint64_t s;
-};
-static void prng_rand(void *ctx, uint8_t *buf, size_t len) {
-  struct prng *p = ctx;
-  for (size_t i = 0; i < len; i++) {
-    p->s = p->s * 6364136223846793005ULL + 1442695040888963407ULL;
-    buf[i] = (uint8_t)(p->s >> 56);
-  }
-}
-
-struct net {
-  struct prng prng[MAXN];
-  struct rl_env env[MAXN];
-  struct node *node[MAXN];
-  struct rl_addr addr[MAXN];
-  struct id_key group, other_group;
-  struct id_key key[MAXN];
-  struct cert cert[MAXN];
-  bool down[MAXN];
-  uint64_t now;
-  unsigned delivered;
-};
-
-static void make_member(struct net *w, int i, const struct id_key *group, const char *gname,
-                        uint32_t vip) {
-  struct cert *c = &w->cert[i];
-  w->prng[i].s = 0x1234 + (uint64_t)i * 77;
-  w->env[i].rand = prng_rand;
-  w->env[i].rand_ctx = &w->prng[i];
-  w->env[i].unix_offset_s = 1800000000;
-  assert_int_equal(id_generate(&w->key[i], &w->env[i]), 0);
-  memset(c, 0, sizeof(*c));
-  c->version = 1;
-  snprintf(c->group, sizeof(c->group), "%s", gname);
-  memcpy(c->node_pk, w->key[i].pk, RL_PK_LEN);
-  c->vip = vip;
-  c->prefix = 10;
-  c->not_before = 1700000000;
-  c->not_after = 1900000000;
-  assert_int_equal(cert_sign(c, group), 0);
-  rl_addr_set_ipv4(&w->addr[i], 0xC0000201 + (uint32_t)i, 4000);
-}
-
-static void start_node(struct net *w, int i, const uint8_t *group_pk, int peer) {
-  struct node_config cfg;
-  int err = 0;
-  node_config_default(&cfg);
-  cfg.env = &w->env[i];
-  cfg.key = w->key[i];
-  cfg.cert = w->cert[i];
-  memcpy(cfg.group_pk, group_pk, RL_PK_LEN);
-  cfg.listen = w->addr[i];
-  snprintf(cfg.tap_name, sizeof(cfg.tap_name), "rl%d", i);
-  if (peer >= 0) {
-    cfg.n_peers = 1;
-    cfg.peers[0].endpoint = w->addr[peer];
-  }
-  w->node[i] = node_new(&cfg, w->now, &err);
-  assert_non_null(w->node[i]);
-  assert_int_equal(err, 0);
-}
-
-static int addr_to_node(struct net *w, const struct rl_addr *a) {
-  for (int i = 0; i < MAXN; i++)
-    if (w->node[i] && rl_addr_equal(&w->addr[i], a))
-      return i;
-  return -1;
-}
-
-/* Moves every queued datagram (1 ms one-way) and fires due timers, until
- * quiet or `until`. */
-static void run_until(struct net *w, uint64_t until) {
-  uint8_t buf[NODE_UDP_MAX];
-  for (int guard = 0; guard < 100000 && w->now <= until; guard++) {
-    bool moved = false;
-    for (int i = 0; i < MAXN; i++) {
-      struct rl_addr to;
-      size_t len;
-      if (!w->node[i])
-        continue;
-      while ((len = node_poll_udp(w->node[i], &to, buf, sizeof(buf))) > 0) {
-        int j = addr_to_node(w, &to);
-        moved = true;
-        if (j >= 0 && !w->down[j] && !w->down[i]) {
-          node_recv_udp(w->node[j], &w->addr[i], buf, len, w->now);
-          w->delivered++;
-        }
-      }
-    }
-    if (moved) {
-      w->now += NS_PER_MS;
-      continue;
-    }
-    uint64_t next = RL_TIME_NEVER;
-    for (int i = 0; i < MAXN; i++)
-      if (w->node[i]) {
-        uint64_t t = node_next_timer(w->node[i]);
-        if (t < next)
-          next = t;
-      }
-    if (next == RL_TIME_NEVER || next > until) {
-      w->now = until + 1;
-      return;
-    }
-    if (next > w->now)
-      w->now = next;
-    for (int i = 0; i < MAXN; i++)
-      if (w->node[i] && node_next_timer(w->node[i]) <= w->now)
-        node_on_timer(w->node[i], w->now);
-  }
-}
-
-static size_t make_frame(uint8_t *f, const struct net *w, int from, int to, uint8_t fill) {
-  uint8_t smac[6], dmac[6];
-  node_tap_mac(w->node[from], smac);
-  node_tap_mac(w->node[to], dmac);
-  memcpy(f, dmac, 6);
-  memcpy(f + 6, smac, 6);
-  f[12] = 0x08;
-  f[13] = 0x00; /* IPv4 */
-  memset(f + 14, fill, 86);
-  f[14] = 0x45;
-  uint32_t src = w->cert[from].vip, dst = w->cert[to].vip;
-  for (int k = 0; k < 4; k++) {
-    f[14 + 12 + k] = (uint8_t)(src >> (24 - 8 * k));
-    f[14 + 16 + k] = (uint8_t)(dst >> (24 - 8 * k));
-  }
-  return 100;
-}
+#include "testnet.h"
 
 static bool link_established(struct net *w, int i) {
   char js[8192];
@@ -172,10 +40,6 @@ static void setup_pair(struct net *w) {
   start_node(w, 1, w->group.pk, 0);
 }
 
-static void teardown(struct net *w) {
-  for (int i = 0; i < MAXN; i++)
-    node_free(w->node[i]);
-}
 
 static void test_pair_links_and_frames_pass(void **state) {
   (void)state;
@@ -187,7 +51,7 @@ static void test_pair_links_and_frames_pass(void **state) {
   assert_true(link_established(w, 0));
   assert_true(link_established(w, 1));
   /* A unicast frame from A's TAP comes out of B's TAP unchanged. */
-  len = make_frame(f, w, 0, 1, 0xab);
+  len = make_frame_ring(f, w, 0, 1, 0xab);
   assert_int_equal(node_recv_tap(w->node[0], f, len, w->now), 0);
   run_until(w, w->now + 10 * NS_PER_MS);
   olen = node_poll_tap(w->node[1], out, sizeof(out));
@@ -195,7 +59,7 @@ static void test_pair_links_and_frames_pass(void **state) {
   assert_memory_equal(out, f, len);
   assert_int_equal(node_poll_tap(w->node[1], out, sizeof(out)), 0);
   /* And back. */
-  len = make_frame(f, w, 1, 0, 0xcd);
+  len = make_frame_ring(f, w, 1, 0, 0xcd);
   assert_int_equal(node_recv_tap(w->node[1], f, len, w->now), 0);
   run_until(w, w->now + 10 * NS_PER_MS);
   assert_int_equal(node_poll_tap(w->node[0], out, sizeof(out)), len);
@@ -211,7 +75,7 @@ static void test_spoofed_source_dropped(void **state) {
   char js[8192];
   setup_pair(w);
   run_until(w, w->now + 3 * NS_PER_S);
-  size_t len = make_frame(f, w, 0, 1, 0x11);
+  size_t len = make_frame_ring(f, w, 0, 1, 0x11);
   f[14 + 15] ^= 1; /* IPv4 source no longer A's certified address */
   node_recv_tap(w->node[0], f, len, w->now);
   run_until(w, w->now + 10 * NS_PER_MS);
@@ -230,7 +94,7 @@ static void test_oversized_frame_counted_not_sent(void **state) {
   setup_pair(w);
   run_until(w, w->now + 3 * NS_PER_S);
   size_t big = node_tap_mtu(w->node[0]) + 14 + 1;
-  make_frame(f, w, 0, 1, 0);
+  make_frame_ring(f, w, 0, 1, 0);
   assert_int_equal(node_recv_tap(w->node[0], f, big, w->now), RL_ETOOBIG);
   assert_true(node_status_json(w->node[0], w->now, js, sizeof(js)) > 0);
   assert_non_null(strstr(js, "\"tap_too_big\":1"));
@@ -252,7 +116,7 @@ static void test_peer_restart_fresh_keys(void **state) {
   start_node(w, 1, w->group.pk, 0);
   run_until(w, w->now + 3 * NS_PER_S);
   assert_true(link_established(w, 1));
-  size_t len = make_frame(f, w, 0, 1, 0x77);
+  size_t len = make_frame_ring(f, w, 0, 1, 0x77);
   node_recv_tap(w->node[0], f, len, w->now);
   run_until(w, w->now + 50 * NS_PER_MS);
   assert_int_equal(node_poll_tap(w->node[1], out, sizeof(out)), len);
@@ -291,10 +155,44 @@ static void test_peer_down_then_back(void **state) {
   w->down[1] = false;
   run_until(w, w->now + 60 * NS_PER_S);
   assert_true(link_established(w, 0));
-  size_t len = make_frame(f, w, 0, 1, 0x42);
+  size_t len = make_frame_ring(f, w, 0, 1, 0x42);
   node_recv_tap(w->node[0], f, len, w->now);
   run_until(w, w->now + 50 * NS_PER_MS);
   assert_int_equal(node_poll_tap(w->node[1], out, sizeof(out)), len);
+  teardown(w);
+  free(w);
+}
+
+static void setup_pinned(struct net *w, bool right_key) {
+  memset(w, 0, sizeof(*w));
+  w->now = T0;
+  struct prng gp = {99};
+  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
+  assert_int_equal(id_generate(&w->group, &genv), 0);
+  make_member(w, 0, &w->group, "lab", 0x64400001);
+  make_member(w, 1, &w->group, "lab", 0x64400002);
+  make_member(w, 2, &w->group, "lab", 0x64400003); /* only its key is used */
+  w->pin[0] = true;
+  memcpy(w->pin_pk[0], right_key ? w->key[1].pk : w->key[2].pk, RL_PK_LEN);
+  start_node(w, 0, w->group.pk, 1);
+  start_node(w, 1, w->group.pk, -1); /* B does not initiate: A must accept it */
+}
+
+/* [peer] with a pinned key: only that member may answer at the endpoint,
+ * even though any member's certificate would otherwise do. */
+static void test_pinned_peer_key(void **state) {
+  (void)state;
+  struct net *w = calloc(1, sizeof(*w));
+  setup_pinned(w, false);
+  run_until(w, w->now + 10 * NS_PER_S);
+  /* A refuses B's answer (B itself answered a valid member's handshake and
+   * will time the half-open session out). */
+  assert_false(link_established(w, 0));
+  teardown(w);
+  setup_pinned(w, true);
+  run_until(w, w->now + 10 * NS_PER_S);
+  assert_true(link_established(w, 0));
+  assert_true(link_established(w, 1));
   teardown(w);
   free(w);
 }
@@ -318,7 +216,9 @@ static void test_status_and_lookup(void **state) {
   assert_int_equal(cookie, 7);
   assert_non_null(strstr(ans, "\"found\":true"));
   assert_int_equal(node_control_lookup(w->node[0], "100.64.0.77", 8, w->now), 0);
+  run_until(w, w->now + 20 * NS_PER_S); /* asked through the DHT: no such member */
   assert_true(node_poll_control(w->node[0], &cookie, ans, sizeof(ans)) > 0);
+  assert_int_equal(cookie, 8);
   assert_non_null(strstr(ans, "\"found\":false"));
   assert_int_equal(node_control_lookup(w->node[0], "nonsense", 9, w->now), 0);
   assert_true(node_poll_control(w->node[0], &cookie, ans, sizeof(ans)) > 0);
@@ -357,6 +257,7 @@ int main(void) {
       cmocka_unit_test(test_foreign_group_refused),
       cmocka_unit_test(test_peer_down_then_back),
       cmocka_unit_test(test_status_and_lookup),
+      cmocka_unit_test(test_pinned_peer_key),
       cmocka_unit_test(test_bad_datagrams_never_crash),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,7 +57,6 @@ int node_control_lookup(struct node *n, const char *what, uint32_t cookie, uint6
   uint32_t vip = 0;
   char out[1024], hex[2 * RL_ID_LEN + 1], ep[RL_ADDR_STRLEN];
   int len;
-  (void)now;
   if (inet_pton(AF_INET, what, &ia) == 1) {
     by_ip = true;
     vip = ntohl(ia.s_addr);
@@ -68,8 +67,18 @@ int node_control_lookup(struct node *n, const char *what, uint32_t cookie, uint6
                    "or a 40-digit overlay ID\"}");
     return ctl_answer(n, cookie, out, (size_t)len);
   }
+  if (by_ip ? vip == n->cfg.cert.vip : memcmp(id, n->hid.id, RL_ID_LEN) == 0) {
+    rl_hex_encode(hex, n->hid.id, RL_ID_LEN);
+    len = snprintf(out, sizeof(out),
+                   "{\"query\":\"%s\",\"found\":true,\"source\":\"self\",\"id\":\"%s\","
+                   "\"vip\":\"%u.%u.%u.%u\",\"endpoints\":[\"%s\"]}",
+                   what, hex, n->cfg.cert.vip >> 24, (n->cfg.cert.vip >> 16) & 255,
+                   (n->cfg.cert.vip >> 8) & 255, n->cfg.cert.vip & 255,
+                   rl_addr_format(&n->cfg.listen, ep, sizeof(ep)));
+    return ctl_answer(n, cookie, out, (size_t)len);
+  }
   for (unsigned i = 0; i < n->n_links; i++) {
-    const struct link *l = &n->links[i];
+    const struct link *l = n->links[i];
     if (!l->used || !l->s.have_peer)
       continue;
     if (by_ip ? l->s.peer_cert.vip != vip : memcmp(l->s.peer_id, id, RL_ID_LEN) != 0)
@@ -83,6 +92,8 @@ int node_control_lookup(struct node *n, const char *what, uint32_t cookie, uint6
                    rl_addr_format(&l->s.endpoint, ep, sizeof(ep)));
     return ctl_answer(n, cookie, out, (size_t)len);
   }
+  if (node_dht_lookup(n, by_ip, vip, by_ip ? NULL : id, cookie, now) == 0)
+    return 0; /* answered when the DHT replies */
   len = snprintf(out, sizeof(out), "{\"query\":\"%s\",\"found\":false}", what);
   return ctl_answer(n, cookie, out, (size_t)len);
 }

@@ -87,18 +87,24 @@ int node_recv_tap(struct node *n, const uint8_t *frame, size_t len, uint64_t now
     return RL_ETOOBIG;
   }
   if (frame[0] & 1) { /* group bit: broadcast or multicast */
+    struct tap_frame_info fi;
+    if (tap_frame_classify(frame, len, &fi) == 0 && fi.arp && fi.arp_op == TAP_ARP_REQUEST &&
+        fi.n_vlan == 0) {
+      /* ARP for a member's virtual IP is answered here, from links and the
+       * DHT; the request never floods the group. */
+      node_arp_request(n, &fi, now);
+      return 0;
+    }
     for (unsigned i = 0; i < n->n_links; i++) {
-      struct link *l = &n->links[i];
+      struct link *l = n->links[i];
       if (l->used && l->s.state == SESS_ESTABLISHED)
         link_send_plain(n, l, frame, len, now);
     }
     return 0;
   }
   struct link *l = link_by_mac(n, frame);
-  if (!l) {
-    n->c.tap_no_route++;
-    return RL_ENOENT;
-  }
+  if (!l)
+    return node_frame_no_link(n, frame, len, now);
   send_or_queue(n, l, frame, len, now);
   return 0;
 }

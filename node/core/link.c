@@ -10,7 +10,7 @@
 
 static bool index_in_use(struct node *n, uint32_t idx) {
   for (unsigned i = 0; i < n->n_links; i++)
-    if (n->links[i].used && n->links[i].s.local_index == idx)
+    if (n->links[i]->used && n->links[i]->s.local_index == idx)
       return true;
   return false;
 }
@@ -27,20 +27,23 @@ struct link *link_new(struct node *n, const struct rl_addr *ep, uint64_t now) {
   struct link *l = NULL;
   (void)now;
   for (unsigned i = 0; i < n->n_links; i++)
-    if (!n->links[i].used) {
-      l = &n->links[i];
+    if (!n->links[i]->used) {
+      l = n->links[i];
       break;
     }
   if (!l) {
     if (n->n_links == n->cap_links) {
       unsigned ncap = n->cap_links ? n->cap_links * 2 : 8;
-      struct link *nl = realloc(n->links, (size_t)ncap * sizeof(*nl));
+      struct link **nl = realloc(n->links, (size_t)ncap * sizeof(*nl));
       if (!nl)
         return NULL;
       n->links = nl;
       n->cap_links = ncap;
     }
-    l = &n->links[n->n_links++];
+    l = malloc(sizeof(*l));
+    if (!l)
+      return NULL;
+    n->links[n->n_links++] = l;
   }
   memset(l, 0, sizeof(*l));
   l->used = true;
@@ -59,14 +62,14 @@ void link_free(struct node *n, struct link *l) {
 
 struct link *link_by_index(struct node *n, uint32_t index) {
   for (unsigned i = 0; i < n->n_links; i++)
-    if (n->links[i].used && n->links[i].s.local_index == index)
-      return &n->links[i];
+    if (n->links[i]->used && n->links[i]->s.local_index == index)
+      return n->links[i];
   return NULL;
 }
 
 struct link *link_by_peer(struct node *n, const uint8_t id[RL_ID_LEN]) {
   for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = &n->links[i];
+    struct link *l = n->links[i];
     if (l->used && l->s.have_peer && memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
       return l;
   }
@@ -75,7 +78,7 @@ struct link *link_by_peer(struct node *n, const uint8_t id[RL_ID_LEN]) {
 
 struct link *link_by_peer_path(struct node *n, const uint8_t id[RL_ID_LEN], bool via_overlay) {
   for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = &n->links[i];
+    struct link *l = n->links[i];
     if (l->used && l->via_overlay == via_overlay && l->s.have_peer &&
         memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
       return l;
@@ -87,7 +90,7 @@ struct link *link_by_peer_path(struct node *n, const uint8_t id[RL_ID_LEN], bool
  * bootstrap endpoint still handshaking). */
 struct link *link_by_endpoint_unknown(struct node *n, const struct rl_addr *ep) {
   for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = &n->links[i];
+    struct link *l = n->links[i];
     if (l->used && !l->s.have_peer && rl_addr_equal(&l->s.endpoint, ep))
       return l;
   }
@@ -98,7 +101,7 @@ struct link *link_by_endpoint_unknown(struct node *n, const struct rl_addr *ep) 
 struct link *link_by_mac(struct node *n, const uint8_t mac[6]) {
   struct link *best = NULL;
   for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = &n->links[i];
+    struct link *l = n->links[i];
     if (!l->used || !l->s.have_peer || memcmp(l->mac, mac, 6) != 0)
       continue;
     if (!best || (best->via_overlay && !l->via_overlay))
@@ -157,6 +160,33 @@ int link_send_plain(struct node *n, struct link *l, const uint8_t *pt, size_t le
   return 0;
 }
 
+/* Both ends must keep the same one of two sessions between them: the one
+ * whose current key the lower overlay ID initiated. */
+static bool preferred_session(const struct node *n, const struct link *l) {
+  bool me_lower = memcmp(n->hid.id, l->s.peer_id, RL_ID_LEN) < 0;
+  for (int k = 0; k < SESS_NKEYS; k++) {
+    const struct sess_key *key = &l->s.keys[k];
+    if (key->used && key->key_id == l->s.cur_key_id && key->retire_at_ns == 0)
+      return key->initiated == me_lower;
+  }
+  return false;
+}
+
+static void move_pending(struct link *from, struct link *to) {
+  uint8_t buf[NODE_FRAME_MAX];
+  size_t len;
+  while ((len = pktq_pop(&from->pending, NULL, buf, sizeof(buf))) > 0)
+    pktq_put(&to->pending, NULL, buf, len);
+}
+
+static void inherit_role(struct link *to, const struct link *from) {
+  if (to->static_idx < 0) {
+    to->static_idx = from->static_idx;
+    to->bootstrap = from->bootstrap;
+  }
+  to->ov_wanted |= from->ov_wanted;
+}
+
 static void link_became_established(struct node *n, struct link *l, uint64_t now) {
   char ep[RL_ADDR_STRLEN], idhex[2 * RL_ID_LEN + 1];
   uint8_t buf[NODE_FRAME_MAX];
@@ -172,22 +202,47 @@ static void link_became_established(struct node *n, struct link *l, uint64_t now
    * configured endpoint, its to us from a NAT-mapped one): keep this link,
    * inherit the other's static role and pending frames, drop the other. */
   for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *o = &n->links[i];
+    struct link *o = n->links[i];
     if (o == l || !o->used || !o->s.have_peer ||
         memcmp(o->s.peer_id, l->s.peer_id, RL_ID_LEN) != 0)
       continue;
     if (l->via_overlay && !o->via_overlay)
       continue; /* a direct link is never replaced by an overlay-carried one */
-    if (l->static_idx < 0) {
-      l->static_idx = o->static_idx;
-      l->bootstrap = o->bootstrap;
+    if (o->via_overlay && !l->via_overlay) {
+      /* Traffic moves to the direct link now; the overlay-carried one
+       * lingers to receive what is still in flight on the longer path. */
+      move_pending(o, l);
+      if (!o->retire_at_ns)
+        o->retire_at_ns = now + NODE_E2E_LINGER_NS;
+      continue;
     }
-    while ((len = pktq_pop(&o->pending, NULL, buf, sizeof(buf))) > 0)
-      pktq_put(&l->pending, NULL, buf, len);
+    if (o->s.state == SESS_ESTABLISHED && preferred_session(n, o) &&
+        !preferred_session(n, l)) {
+      /* The peer keeps the other session: so do we. */
+      inherit_role(o, l);
+      move_pending(l, o);
+      link_free(n, l);
+      return;
+    }
+    inherit_role(l, o);
+    move_pending(o, l);
+    if (o->ov_up)
+      l->ov_up = false; /* re-announce on this link below */
     link_free(n, o);
   }
-  if (!l->via_overlay)
+  /* Handshakes still trying other candidates of this peer are moot. */
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *o = n->links[i];
+    if (o != l && o->used && !o->via_overlay && !o->s.have_peer && o->has_expect &&
+        o->static_idx < 0 && memcmp(o->expect_id, l->s.peer_id, RL_ID_LEN) == 0) {
+      l->ov_wanted |= o->ov_wanted;
+      link_free(n, o);
+    }
+  }
+  if (!l->via_overlay) {
+    node_nat_link_up(n, l, now);
     node_ov_link_up(n, l, now);
+  }
   /* Frames that waited for the keys go out first, in order. */
   while ((len = pktq_pop(&l->pending, NULL, buf, sizeof(buf))) > 0)
     if (link_send_plain(n, l, buf, len, now) != 0)
@@ -212,6 +267,8 @@ static void link_went_down(struct node *n, struct link *l, uint64_t now) {
     l->retry_at_ns = now + l->retry_backoff_ns;
     sess_wipe(&l->s);
     sess_init(&l->s, &n->hid, &n->sp, idx, &target);
+    if (l->pinned)
+      sess_pin_peer(&l->s, l->pin_pk);
     l->was_established = false;
     return;
   }

@@ -16,6 +16,8 @@ void node_config_default(struct node_config *cfg) {
   cfg->rekey_ns = 3600 * NS_PER_S;
   cfg->idle_link_ns = 300 * NS_PER_S;
   cfg->dht_replicas = 4;
+  cfg->relay_rate_kbps = 20000;
+  cfg->relay_after_ns = 5 * NS_PER_S;
 }
 
 static struct link *start_static(struct node *n, const struct rl_addr *ep, int idx,
@@ -25,9 +27,10 @@ static struct link *start_static(struct node *n, const struct rl_addr *ep, int i
     return NULL;
   l->static_idx = idx;
   l->bootstrap = bootstrap;
-  if (!bootstrap && n->cfg.peers[idx].pinned) {
+  if (!bootstrap && idx >= 0 && n->cfg.peers[idx].pinned) {
     l->pinned = true;
     memcpy(l->pin_pk, n->cfg.peers[idx].pk, RL_PK_LEN);
+    sess_pin_peer(&l->s, l->pin_pk);
   }
   sess_start(&l->s, now);
   link_after_event(n, l, now);
@@ -57,7 +60,11 @@ struct node *node_new(const struct node_config *cfg, uint64_t now, int *err) {
   pktq_init(&n->tapq, NODE_TAPQ_MAX);
   n->started_ns = now;
   n->next_reap_ns = now + NODE_REAP_EVERY_NS;
+  n->next_nat_tick_ns = now + NODE_NAT_TICK_NS;
+  nat_obs_init(&n->obs);
   r = node_ov_init(n, now);
+  if (r == 0)
+    r = node_dht_init(n, now);
   if (r != 0)
     goto fail_hs;
   for (unsigned i = 0; i < cfg->n_peers; i++)
@@ -70,6 +77,20 @@ struct node *node_new(const struct node_config *cfg, uint64_t now, int *err) {
       r = RL_ENOMEM;
       goto fail_hs;
     }
+  /* Peers remembered from earlier runs: tried once each (not retried
+   * forever like configured ones), so a member can rejoin while its
+   * bootstrap node is down. */
+  for (unsigned i = 0; i < cfg->n_cached && i < NODE_MAX_BOOTSTRAP; i++) {
+    bool dup = false;
+    for (unsigned j = 0; j < n->n_links; j++)
+      if (n->links[j]->used && rl_addr_equal(&n->links[j]->s.endpoint, &cfg->cached[i]))
+        dup = true;
+    if (!dup && !rl_addr_equal(&cfg->cached[i], &cfg->listen) &&
+        !start_static(n, &cfg->cached[i], -1, true, now)) {
+      r = RL_ENOMEM;
+      goto fail_hs;
+    }
+  }
   return n;
 
 fail_hs:
@@ -89,14 +110,18 @@ fail:
 void node_free(struct node *n) {
   if (!n)
     return;
-  for (unsigned i = 0; i < n->n_links; i++)
-    if (n->links[i].used)
-      link_free(n, &n->links[i]);
+  for (unsigned i = 0; i < n->n_links; i++) {
+    if (n->links[i]->used)
+      link_free(n, n->links[i]);
+    free(n->links[i]);
+  }
   free(n->links);
+  node_dht_free(n);
   overlay_free(n->ov);
   pktq_free(&n->udpq);
   pktq_free(&n->tapq);
   ctl_free(n);
+  free(n->rb);
   hs_identity_wipe(&n->hid);
   sodium_memzero(&n->cfg.key, sizeof(n->cfg.key));
   sodium_memzero(n, sizeof(*n));
@@ -112,7 +137,10 @@ static void log_refusal(struct node *n, const struct rl_addr *from, int err, uin
   n->last_refuse_log_ns = now;
   rl_logf(n->env, RL_LOG_WARN, "refused handshake from %s: %s (%llu refused so far)",
           rl_addr_format(from, ep, sizeof(ep)),
-          err == RL_EFOREIGN ? "certificate belongs to another group" : rl_strerror(err),
+          err == RL_EFOREIGN ? "certificate belongs to another group"
+          : err == RL_EAUTH  ? "authentication failed (not a member of this group, or a "
+                               "forged or corrupted packet)"
+                             : rl_strerror(err),
           (unsigned long long)n->c.hs_refused);
 }
 
@@ -121,7 +149,6 @@ static void log_refusal(struct node *n, const struct rl_addr *from, int err, uin
 void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *pkt, size_t len,
                     uint64_t now, const uint8_t *ov_src) {
   struct hs_pending p;
-  struct hs_result res;
   size_t cookie_len = 0;
   struct link *l;
   bool fresh = false;
@@ -144,21 +171,9 @@ void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *p
     log_refusal(n, from, RL_EAUTH, now); /* routed source is not the signer */
     goto out;
   }
-  l = ov_src ? link_by_peer_path(n, p.peer_id, true) : link_by_peer_path(n, p.peer_id, false);
+  l = link_by_peer_path(n, p.peer_id, ov_src != NULL);
   if (!l && !ov_src)
     l = link_by_endpoint_unknown(n, from);
-  if (l && l->s.have_peer && p.peer_timestamp <= l->s.peer_timestamp) {
-    n->c.hs_replay++;
-    goto out;
-  }
-  if (l && l->pinned && memcmp(l->pin_pk, p.peer_cert.node_pk, RL_PK_LEN) != 0) {
-    log_refusal(n, from, RL_EREFUSED, now);
-    goto out;
-  }
-  /* Simultaneous open: both sides initiated. The lower overlay ID keeps the
-   * initiator role, so exactly one handshake completes. */
-  if (l && l->s.state == SESS_HANDSHAKE && memcmp(n->hid.id, p.peer_id, RL_ID_LEN) < 0)
-    goto out;
   if (!l) {
     l = link_new(n, from, now);
     if (!l)
@@ -168,19 +183,20 @@ void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *p
       l->path = LINK_PATH_OVERLAY;
     fresh = true;
   }
-  r = hs_resp_finish(&n->resp, &p, l->s.local_index, now, n->pkt, sizeof(n->pkt), &res);
-  if (r < 0) {
+  /* Replay check, pinned key, simultaneous-initiation tie-break (lower
+   * overlay ID keeps the initiator role), keys, and the endpoint follows
+   * the signed HS_INIT (a restarted peer behind a new NAT mapping). */
+  r = sess_respond(&l->s, &n->resp, &p, from, now);
+  if (r != 0) {
+    if (r == RL_EREPLAY)
+      n->c.hs_replay++;
+    else if (r != RL_EEXIST)
+      log_refusal(n, from, r == RL_EAUTH ? RL_EREFUSED : r, now);
     if (fresh)
       link_free(n, l);
     goto out;
   }
   l->retry_at_ns = 0;
-  r = sess_accept(&l->s, &res, n->pkt, (size_t)r, now);
-  sodium_memzero(&res, sizeof(res));
-  if (r != 0 && fresh) {
-    link_free(n, l);
-    goto out;
-  }
   link_after_event(n, l, now);
 out:
   sodium_memzero(&p, sizeof(p));
@@ -229,8 +245,12 @@ size_t node_poll_tap(struct node *n, uint8_t *buf, size_t cap) {
  * idle_link_ns without frames or overlay messages. */
 static void reap_idle(struct node *n, uint64_t now) {
   for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = &n->links[i];
+    struct link *l = n->links[i];
     uint64_t last;
+    if (l->used && l->retire_at_ns && now >= l->retire_at_ns) {
+      link_free(n, l);
+      continue;
+    }
     if (!l->used || l->static_idx >= 0 || l->ov_wanted)
       continue;
     last = l->last_data_ns > l->s.established_ns ? l->last_data_ns : l->s.established_ns;
@@ -245,10 +265,15 @@ static void reap_idle(struct node *n, uint64_t now) {
 
 uint64_t node_next_timer(const struct node *n) {
   uint64_t t = node_ov_next_timer(n);
+  uint64_t dt = node_dht_next_timer(n), nt = node_nat_next_timer(n);
+  if (dt < t)
+    t = dt;
+  if (nt < t)
+    t = nt;
   if (n->next_reap_ns < t)
     t = n->next_reap_ns;
   for (unsigned i = 0; i < n->n_links; i++) {
-    const struct link *l = &n->links[i];
+    const struct link *l = n->links[i];
     uint64_t lt;
     if (!l->used)
       continue;
@@ -261,10 +286,12 @@ uint64_t node_next_timer(const struct node *n) {
 
 void node_on_timer(struct node *n, uint64_t now) {
   node_ov_on_timer(n, now);
+  node_dht_on_timer(n, now);
+  node_nat_on_timer(n, now);
   if (now >= n->next_reap_ns)
     reap_idle(n, now);
   for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = &n->links[i];
+    struct link *l = n->links[i];
     if (!l->used)
       continue;
     if (l->retry_at_ns) {
@@ -289,7 +316,7 @@ int node_reload_peers(struct node *n, const struct node_peer_cfg *peers, unsigne
   /* Links to peers no longer listed lose their static status (they stay up
    * while used and are forgotten when they die); new ones are started. */
   for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = &n->links[i];
+    struct link *l = n->links[i];
     if (l->used && !l->bootstrap && l->static_idx >= 0) {
       int found = -1;
       for (unsigned j = 0; j < n_peers; j++)
@@ -305,7 +332,7 @@ int node_reload_peers(struct node *n, const struct node_peer_cfg *peers, unsigne
   for (unsigned j = 0; j < n_peers; j++) {
     bool have = false;
     for (unsigned i = 0; i < n->n_links; i++)
-      if (n->links[i].used && !n->links[i].bootstrap && n->links[i].static_idx == (int)j)
+      if (n->links[i]->used && !n->links[i]->bootstrap && n->links[i]->static_idx == (int)j)
         have = true;
     if (!have && !start_static(n, &peers[j].endpoint, (int)j, false, now))
       return RL_ENOMEM;
@@ -315,23 +342,23 @@ int node_reload_peers(struct node *n, const struct node_peer_cfg *peers, unsigne
 
 void node_leave(struct node *n, uint64_t now) {
   n->leaving = true;
+  if (n->dht) {
+    dht_leave(n->dht, now); /* records go to the successor first */
+    node_dht_pump(n, now);
+  }
   if (n->ov) {
     overlay_leave(n->ov, now);
     node_ov_pump(n, now);
   }
 }
 
-void node_app_deliver(struct node *n, const struct ov_action *a, uint64_t now) {
-  (void)n;
-  (void)a;
-  (void)now;
-}
-
-void node_ring_changed(struct node *n, uint64_t now) {
-  (void)n;
-  (void)now;
-}
-
 void node_tap_mac(const struct node *n, uint8_t mac[6]) { memcpy(mac, n->mac, 6); }
 uint16_t node_tap_mtu(const struct node *n) { return n->tap_mtu; }
 const uint8_t *node_id(const struct node *n) { return n->hid.id; }
+
+int node_ring_info(const struct node *n, struct ov_ring_info *out) {
+  if (!n->ov)
+    return RL_ESTATE;
+  overlay_ring_info(n->ov, out);
+  return 0;
+}

@@ -125,12 +125,12 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
             n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5], n->tap_mtu,
             rl_addr_format(&n->cfg.listen, ep, sizeof(ep)), age_s(now, n->started_ns));
   for (unsigned i = 0; i < n->n_links; i++) {
-    if (!n->links[i].used)
+    if (!n->links[i]->used)
       continue;
     if (!first)
       sb_printf(&b, ",");
     first = false;
-    link_json(&b, &n->links[i], now);
+    link_json(&b, n->links[i], now);
   }
   sb_printf(&b, "],");
   ring_json(&b, n);
@@ -140,10 +140,15 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
             ",\"hs_cookie\":%" PRIu64 ",\"tap_in\":%" PRIu64 ",\"tap_too_big\":%" PRIu64
             ",\"tap_no_route\":%" PRIu64 ",\"frame_spoofed\":%" PRIu64
             ",\"pending_overflow\":%" PRIu64 ",\"udp_queue_drops\":%" PRIu64
-            ",\"tap_queue_drops\":%" PRIu64 "}}",
+            ",\"tap_queue_drops\":%" PRIu64 ",\"arp_answered\":%" PRIu64
+            ",\"resolve_failed\":%" PRIu64 ",\"connects_on_demand\":%" PRIu64
+            ",\"e2e_in\":%" PRIu64 ",\"e2e_bad\":%" PRIu64 ",\"ov_send_no_link\":%" PRIu64
+            ",\"ov_too_big\":%" PRIu64 ",\"links_idle_closed\":%" PRIu64 "}}",
             n->c.udp_in, n->c.udp_bad, n->c.udp_no_link, n->c.hs_refused, n->c.hs_replay,
             n->c.hs_cookie, n->c.tap_in, n->c.tap_too_big, n->c.tap_no_route,
-            n->c.frame_spoofed, n->c.pending_overflow, n->udpq.dropped, n->tapq.dropped);
+            n->c.frame_spoofed, n->c.pending_overflow, n->udpq.dropped, n->tapq.dropped,
+            n->c.arp_answered, n->c.resolve_failed, n->c.connects_on_demand, n->c.e2e_in,
+            n->c.e2e_bad, n->c.ov_send_no_link, n->c.ov_too_big, n->c.links_idle_closed);
   return sb_done(&b);
 }
 
@@ -157,7 +162,7 @@ int node_status_text(const struct node *n, uint64_t now, char *buf, size_t cap) 
             rl_addr_format(&n->cfg.listen, ep, sizeof(ep)));
   sb_printf(&b, "links:\n");
   for (unsigned i = 0; i < n->n_links; i++) {
-    const struct link *l = &n->links[i];
+    const struct link *l = n->links[i];
     char pid[2 * RL_ID_LEN + 1] = "?", pvip[16] = "?";
     if (!l->used)
       continue;
@@ -182,12 +187,12 @@ int node_peers_json(const struct node *n, uint64_t now, char *buf, size_t cap) {
   bool first = true;
   sb_printf(&b, "{\"peers\":[");
   for (unsigned i = 0; i < n->n_links; i++) {
-    if (!n->links[i].used || !n->links[i].s.have_peer)
+    if (!n->links[i]->used || !n->links[i]->s.have_peer)
       continue;
     if (!first)
       sb_printf(&b, ",");
     first = false;
-    link_json(&b, &n->links[i], now);
+    link_json(&b, n->links[i], now);
   }
   sb_printf(&b, "]}");
   return sb_done(&b);

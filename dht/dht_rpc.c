@@ -1,0 +1,574 @@
+/* The DHT's requests and answers: accepting records (verify, seq order,
+ * duplicate VIP claims, bounds), own records (publish, retry, refresh),
+ * lookups with fallback to replicas, and the message dispatcher. */
+#include <ringlan/error.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dht/dht.h"
+#include "dht/dht_int.h"
+
+#define STALE_BUMPS_MAX 3 /* seq raises after STALE answers per publication */
+
+static void arm_sweep(struct dht *d, uint64_t now) {
+  if (d->next_sweep == RL_TIME_NEVER)
+    d->next_sweep = now + DHT_SWEEP_NS;
+}
+
+/* The key of an encoded record without decoding it all (offset 2). */
+static bool rec_key(const uint8_t *rec, size_t len, uint8_t key[DHT_KEY_LEN]) {
+  if (len < 2 + DHT_KEY_LEN)
+    return false;
+  memcpy(key, rec + 2, DHT_KEY_LEN);
+  return true;
+}
+
+/* ---- accepting records ---- */
+
+struct accept_buf {
+  struct dht_record rec, old;
+  struct cert c, oc;
+  uint8_t held[DHT_REC_MAX];
+};
+
+int dht_accept(struct dht *d, const uint8_t *rec, size_t len, uint64_t now,
+               bool *is_new, uint64_t *held_seq) {
+  struct accept_buf *b = malloc(sizeof(*b)); /* ~4 KB: keep it off the stack */
+  uint64_t unix_s = dht_unix(d, now);
+  int n, rc, st = DHT_ST_OK;
+  *is_new = false;
+  *held_seq = 0;
+  if (!b)
+    return DHT_ST_FULL;
+  if (dht_record_decode(&b->rec, rec, len) < 0) {
+    d->st.rejected_invalid++;
+    st = DHT_ST_INVALID;
+    goto out;
+  }
+  rc = dht_record_verify(&b->rec, d->cfg.group, d->cfg.group_pk, unix_s, &b->c);
+  if (rc < 0) {
+    if (rc == RL_EEXPIRED)
+      d->st.rejected_expired++;
+    else
+      d->st.rejected_invalid++;
+    rl_logf(d->cfg.env, RL_LOG_DEBUG, "dht: record refused: %s", rl_strerror(rc));
+    st = DHT_ST_INVALID;
+    goto out;
+  }
+  n = d->store->ops->get(d->store, b->rec.key, b->held, sizeof(b->held));
+  if (n > 0 && dht_record_decode(&b->old, b->held, (size_t)n) == 0 &&
+      b->old.expiry_s > unix_s) {
+    *held_seq = b->old.seq;
+    /* First claim wins while it lives: another member (a different node
+     * key) certified for the same VIP by mistake cannot take it over. */
+    if (b->rec.type == DHT_REC_VIP &&
+        (cert_decode_bin(&b->oc, b->old.cert, b->old.cert_len) < 0 ||
+         memcmp(b->oc.node_pk, b->c.node_pk, RL_PK_LEN) != 0)) {
+      d->st.rejected_conflict++;
+      st = DHT_ST_CONFLICT;
+      goto out;
+    }
+    if (b->old.seq > b->rec.seq ||
+        (b->old.seq == b->rec.seq && !dht_record_same(&b->old, &b->rec))) {
+      d->st.rejected_stale++;
+      st = DHT_ST_STALE;
+      goto out;
+    }
+    if (b->old.seq == b->rec.seq)
+      goto out; /* the very same record: nothing to do */
+  }
+  rc = d->store->ops->put(d->store, b->rec.key, rec, len);
+  if (rc < 0) {
+    d->st.rejected_full++;
+    st = DHT_ST_FULL;
+    goto out;
+  }
+  d->st.stored++;
+  *is_new = true;
+  *held_seq = b->rec.seq;
+  arm_sweep(d, now);
+out:
+  free(b);
+  return st;
+}
+
+void dht_push_replicas(struct dht *d, const uint8_t key[DHT_KEY_LEN],
+                       const uint8_t *rec, size_t len, const struct dht_ring *skip_from) {
+  uint8_t set[DHT_MAX_REPLICAS][RL_ID_LEN], old[DHT_MAX_REPLICAS][RL_ID_LEN];
+  unsigned n = dht_replica_set(d, &d->ring, set), n_old = 0;
+  struct dht_msg m = {.type = DHT_MSG_REPLICATE, .rec = rec, .rec_len = len};
+  (void)key;
+  if (skip_from)
+    n_old = dht_replica_set(d, skip_from, old);
+  for (unsigned i = 1; i < n; i++) { /* set[0] is ourselves */
+    bool had = false;
+    for (unsigned j = 1; j < n_old && !had; j++)
+      had = memcmp(set[i], old[j], RL_ID_LEN) == 0;
+    if (had)
+      continue;
+    m.txid = dht_txid(d);
+    if (dht_q_route(d, set[i], OV_ROUTE_EXACT, &m) == 0)
+      d->st.replicate_sent++;
+  }
+}
+
+/* ---- own records ---- */
+
+static struct dht_own *own_slot(struct dht *d, uint8_t type) {
+  return type == DHT_REC_VIP ? &d->own[0] : type == DHT_REC_NODE ? &d->own[1] : NULL;
+}
+
+/* Sends (or stores locally) the current version of o: same seq and expiry
+ * as the last send, so a retry is byte-identical (Ed25519 is deterministic)
+ * and a duplicate is a no-op at the storer. */
+void dht_own_publish(struct dht *d, struct dht_own *o, uint64_t now) {
+  struct dht_record *r = malloc(sizeof(*r));
+  uint8_t buf[DHT_REC_MAX];
+  struct dht_msg m = {.type = DHT_MSG_STORE};
+  bool is_new;
+  uint64_t held;
+  int n, st;
+  if (!r)
+    goto retry_later;
+  if (dht_record_make(r, o->type, &d->cfg.cert, &d->cfg.key, o->seq, o->expiry_s,
+                      o->value, o->value_len) < 0 ||
+      (n = dht_record_encode(r, buf, sizeof(buf))) < 0) {
+    free(r);
+    o->deadline = RL_TIME_NEVER; /* cannot happen with a checked config */
+    return;
+  }
+  if (dht_ring_owns(d, &d->ring, r->key)) {
+    /* We are the owner of our own key: store here, push to replicas. */
+    st = dht_accept(d, buf, (size_t)n, now, &is_new, &held);
+    if (st == DHT_ST_OK) {
+      if (is_new)
+        dht_push_replicas(d, r->key, buf, (size_t)n, NULL);
+      o->acked = true;
+      o->deadline = RL_TIME_NEVER;
+      d->st.own_acked++;
+    } else if (st == DHT_ST_STALE && o->stale_bumps++ < STALE_BUMPS_MAX) {
+      o->seq = held + 1;
+      free(r);
+      dht_own_publish(d, o, now);
+      return;
+    } else {
+      free(r);
+      goto retry_later;
+    }
+    free(r);
+    return;
+  }
+  m.txid = o->txid = dht_txid(d);
+  m.rec = buf;
+  m.rec_len = (size_t)n;
+  dht_q_route(d, r->key, OV_ROUTE_OWNER, &m);
+  free(r);
+  o->attempts++;
+  o->deadline = now + d->cfg.rpc_timeout_ns;
+  return;
+retry_later:
+  o->attempts = 0;
+  o->deadline = now + DHT_STORE_RETRY_NS;
+}
+
+/* New version: seq up, expiry renewed (never past our certificate). */
+static int own_renew(struct dht *d, struct dht_own *o, uint64_t now) {
+  uint64_t unix_s = dht_unix(d, now), seq_floor = unix_s << 20;
+  uint64_t expiry = unix_s + d->cfg.record_ttl_s;
+  if (d->cfg.cert.not_after < expiry)
+    expiry = d->cfg.cert.not_after;
+  if (expiry <= unix_s || d->cfg.cert.not_before > unix_s)
+    return RL_EEXPIRED;
+  /* Seq from the clock (2^20 per second) so it keeps growing across
+   * restarts; +1 covers several updates within one second. */
+  o->seq = o->seq + 1 > seq_floor ? o->seq + 1 : seq_floor;
+  o->expiry_s = expiry;
+  o->acked = false;
+  o->attempts = 0;
+  o->stale_bumps = 0;
+  o->refresh_at = now + (expiry - unix_s) * NS_PER_S / 2;
+  return 0;
+}
+
+int dht_put_own(struct dht *d, uint8_t type, const uint8_t *value, size_t len,
+                uint64_t now) {
+  struct dht_own *o = own_slot(d, type);
+  int rc;
+  if (!o)
+    return RL_EINVAL;
+  if (type == DHT_REC_VIP) {
+    value = d->cfg.self_id;
+    len = RL_ID_LEN;
+  }
+  if (len > DHT_VALUE_MAX)
+    return RL_ETOOBIG;
+  if (len && !value)
+    return RL_EINVAL;
+  o->type = type;
+  o->value_len = (uint16_t)len;
+  if (len)
+    memcpy(o->value, value, len);
+  if ((rc = own_renew(d, o, now)) < 0) {
+    o->active = false;
+    return rc;
+  }
+  o->active = true;
+  dht_own_publish(d, o, now);
+  return 0;
+}
+
+void dht_own_timer(struct dht *d, uint64_t now) {
+  for (unsigned i = 0; i < DHT_OWN_SLOTS; i++) {
+    struct dht_own *o = &d->own[i];
+    if (!o->active)
+      continue;
+    if (o->refresh_at <= now) {
+      if (own_renew(d, o, now) < 0) {
+        rl_logf(d->cfg.env, RL_LOG_WARN, "dht: certificate expired, own record not renewed");
+        o->active = false;
+        continue;
+      }
+      dht_own_publish(d, o, now);
+    } else if (o->deadline <= now) {
+      if (o->attempts >= DHT_STORE_ATTEMPTS) {
+        /* A burst went unanswered: pause, the ring may be healing. */
+        o->attempts = 0;
+        o->deadline = now + DHT_STORE_RETRY_NS;
+      } else {
+        dht_own_publish(d, o, now);
+      }
+    }
+  }
+}
+
+static void on_store_ack(struct dht *d, const uint8_t src[RL_ID_LEN],
+                         const struct dht_msg *m, uint64_t now) {
+  struct dht_own *o = NULL;
+  char hex[2 * RL_ID_LEN + 1];
+  for (unsigned i = 0; i < DHT_OWN_SLOTS; i++)
+    if (d->own[i].active && !d->own[i].acked && d->own[i].txid == m->txid &&
+        d->own[i].deadline != RL_TIME_NEVER)
+      o = &d->own[i];
+  if (!o) {
+    d->st.msgs_bad++; /* late duplicate or unsolicited */
+    return;
+  }
+  switch (m->status) {
+  case DHT_ST_OK:
+    o->acked = true;
+    o->deadline = RL_TIME_NEVER;
+    d->st.own_acked++;
+    return;
+  case DHT_ST_STALE:
+    if (m->seq >= o->seq && o->stale_bumps++ < STALE_BUMPS_MAX) {
+      /* The storer holds a newer version (we restarted with a clock that
+       * went back): continue above it. */
+      o->seq = m->seq + 1;
+      o->attempts = 0;
+      dht_own_publish(d, o, now);
+      return;
+    }
+    break;
+  case DHT_ST_CONFLICT:
+    rl_hex_encode(hex, src, RL_ID_LEN);
+    rl_logf(d->cfg.env, RL_LOG_WARN,
+            "dht: our VIP is claimed by another member (storer %.16s); retrying", hex);
+    break;
+  case DHT_ST_INVALID:
+    rl_logf(d->cfg.env, RL_LOG_ERROR, "dht: our own record was refused as invalid");
+    o->deadline = RL_TIME_NEVER; /* try again at the next refresh */
+    return;
+  default:
+    break;
+  }
+  o->attempts = 0;
+  o->deadline = now + DHT_STORE_RETRY_NS;
+}
+
+/* ---- lookups ---- */
+
+static void cand_add(struct dht *d, struct dht_pending *p, const uint8_t id[RL_ID_LEN]) {
+  if (memcmp(id, d->cfg.self_id, RL_ID_LEN) == 0 || p->n_cand >= DHT_MAX_REPLICAS)
+    return;
+  for (unsigned i = 0; i < p->n_cand; i++)
+    if (memcmp(p->cand[i], id, RL_ID_LEN) == 0)
+      return;
+  memcpy(p->cand[p->n_cand++], id, RL_ID_LEN);
+}
+
+/* The node that answered is done: move it into the tried prefix. */
+static void cand_tried(struct dht *d, struct dht_pending *p, const uint8_t id[RL_ID_LEN]) {
+  uint8_t tmp[RL_ID_LEN];
+  unsigned i;
+  cand_add(d, p, id);
+  for (i = 0; i < p->n_cand; i++)
+    if (memcmp(p->cand[i], id, RL_ID_LEN) == 0)
+      break;
+  if (i == p->n_cand || i < p->next_cand)
+    return;
+  memcpy(tmp, p->cand[i], RL_ID_LEN);
+  memcpy(p->cand[i], p->cand[p->next_cand], RL_ID_LEN);
+  memcpy(p->cand[p->next_cand], tmp, RL_ID_LEN);
+  p->next_cand++;
+}
+
+static void get_send(struct dht *d, struct dht_pending *p, uint64_t now) {
+  struct dht_msg m = {.type = DHT_MSG_GET, .txid = p->txid};
+  memcpy(m.key, p->key, DHT_KEY_LEN);
+  if (p->next_cand < p->n_cand)
+    dht_q_route(d, p->cand[p->next_cand++], OV_ROUTE_EXACT, &m);
+  else
+    dht_q_route(d, p->key, OV_ROUTE_OWNER, &m);
+  p->attempts++;
+  p->deadline = now + d->cfg.rpc_timeout_ns;
+}
+
+static void get_finish(struct dht *d, size_t i, int status, const uint8_t *rec,
+                       size_t len) {
+  struct dht_pending *p = &d->pend[i];
+  if (status == 0)
+    d->st.gets_ok++;
+  else if (status == RL_ENOENT)
+    d->st.gets_not_found++;
+  else
+    d->st.gets_timeout++;
+  dht_q_result(d, p->cookie, status, rec, len);
+  d->pend[i] = d->pend[--d->n_pend];
+}
+
+/* A live record at key in our own store (len, or 0). */
+static int local_live(struct dht *d, const uint8_t key[DHT_KEY_LEN], uint8_t *buf,
+                      uint64_t now) {
+  struct dht_record *r;
+  int n = d->store->ops->get(d->store, key, buf, DHT_REC_MAX), live = 0;
+  if (n <= 0 || !(r = malloc(sizeof(*r))))
+    return 0;
+  if (dht_record_decode(r, buf, (size_t)n) == 0 && r->expiry_s > dht_unix(d, now))
+    live = n;
+  free(r);
+  return live;
+}
+
+int dht_get(struct dht *d, const uint8_t key[DHT_KEY_LEN], uint32_t cookie, uint64_t now) {
+  struct dht_cent *c = dht_cache_find(d, key);
+  struct dht_pending *p;
+  uint8_t buf[DHT_REC_MAX];
+  int n;
+  if (c && c->rec && c->rec_until > now) {
+    d->st.gets_ok++;
+    dht_q_result(d, cookie, 0, c->rec, c->rec_len);
+    return 0;
+  }
+  if (dht_ring_owns(d, &d->ring, key)) {
+    /* We are the authority for key: answer from the store. */
+    n = local_live(d, key, buf, now);
+    if (n > 0)
+      d->st.gets_ok++;
+    else
+      d->st.gets_not_found++;
+    dht_q_result(d, cookie, n > 0 ? 0 : RL_ENOENT, buf, n > 0 ? (size_t)n : 0);
+    return 0;
+  }
+  if (d->n_pend >= DHT_PENDING_MAX)
+    return RL_EFULL;
+  if (d->n_pend == d->cap_pend) {
+    size_t nc = d->cap_pend ? d->cap_pend * 2 : 4;
+    struct dht_pending *np = realloc(d->pend, nc * sizeof(*np));
+    if (!np)
+      return RL_ENOMEM;
+    d->pend = np;
+    d->cap_pend = nc;
+  }
+  p = &d->pend[d->n_pend++];
+  memset(p, 0, sizeof(*p));
+  p->txid = dht_txid(d);
+  p->cookie = cookie;
+  memcpy(p->key, key, DHT_KEY_LEN);
+  /* Candidates we can name ourselves: when key falls within our successor
+   * list, its owner and replicas are right there. Then hints learned from
+   * earlier answers. Otherwise the overlay routes to the owner. */
+  for (unsigned j = 0; j < d->ring.n_succ; j++) {
+    /* key in (prev, succ[j]]: succ[j] owns it */
+    if (dht_id_in(j ? d->ring.succ[j - 1] : d->cfg.self_id, key, d->ring.succ[j])) {
+      for (unsigned i = j; i < d->ring.n_succ && i < j + d->cfg.replicas; i++)
+        cand_add(d, p, d->ring.succ[i]);
+      break;
+    }
+  }
+  if (c && c->hint_until > now)
+    for (unsigned i = 0; i < c->n_hint; i++)
+      cand_add(d, p, c->hint[i]);
+  get_send(d, p, now);
+  return 0;
+}
+
+void dht_get_timer(struct dht *d, uint64_t now) {
+  for (size_t i = 0; i < d->n_pend;) {
+    struct dht_pending *p = &d->pend[i];
+    if (p->deadline > now) {
+      i++;
+      continue;
+    }
+    if (p->attempts < d->cfg.get_attempts) {
+      get_send(d, p, now);
+      i++;
+    } else {
+      get_finish(d, i, RL_ETIMEDOUT, NULL, 0); /* swaps in the last: same i */
+    }
+  }
+}
+
+static void learn_hints(struct dht *d, const uint8_t key[DHT_KEY_LEN],
+                        const struct dht_msg *m, uint64_t now) {
+  struct dht_cent *c;
+  if (!m->n_replicas || !(c = dht_cache_slot(d, key, now)))
+    return;
+  c->n_hint = 0;
+  for (unsigned i = 0; i < m->n_replicas; i++)
+    if (memcmp(m->replicas[i], d->cfg.self_id, RL_ID_LEN) != 0)
+      memcpy(c->hint[c->n_hint++], m->replicas[i], RL_ID_LEN);
+  c->hint_until = now + d->cfg.cache_ttl_ns;
+}
+
+static void cache_record(struct dht *d, const struct dht_record *r, const uint8_t *rec,
+                         size_t len, uint64_t now) {
+  struct dht_cent *c = dht_cache_slot(d, r->key, now);
+  uint64_t until = now + d->cfg.cache_ttl_ns, rec_end = dht_unix_to_ns(d, r->expiry_s);
+  uint8_t *copy;
+  if (!c || !(copy = malloc(len)))
+    return;
+  memcpy(copy, rec, len);
+  free(c->rec);
+  c->rec = copy;
+  c->rec_len = (uint16_t)len;
+  c->rec_until = until < rec_end ? until : rec_end;
+}
+
+static void on_get_reply(struct dht *d, const uint8_t src[RL_ID_LEN],
+                         const struct dht_msg *m, uint64_t now) {
+  struct dht_record *r;
+  size_t i;
+  int rc;
+  for (i = 0; i < d->n_pend; i++)
+    if (d->pend[i].txid == m->txid && memcmp(d->pend[i].key, m->key, DHT_KEY_LEN) == 0)
+      break;
+  if (i == d->n_pend) {
+    d->st.msgs_bad++;
+    return;
+  }
+  learn_hints(d, m->key, m, now);
+  struct dht_pending *p = &d->pend[i];
+  if (m->status == DHT_ST_OK && m->rec_len && (r = malloc(sizeof(*r)))) {
+    rc = dht_record_decode(r, m->rec, m->rec_len);
+    if (rc == 0)
+      rc = dht_record_verify(r, d->cfg.group, d->cfg.group_pk, dht_unix(d, now), NULL);
+    if (rc == 0 && memcmp(r->key, p->key, DHT_KEY_LEN) != 0)
+      rc = RL_EREFUSED;
+    if (rc == 0) {
+      cache_record(d, r, m->rec, m->rec_len, now);
+      free(r);
+      get_finish(d, i, 0, m->rec, m->rec_len);
+      return;
+    }
+    free(r);
+    d->st.rejected_invalid++;
+  }
+  /* Not found (or a bad answer): ask the replicas it named, if any are
+   * left and the attempt budget allows; the answering node itself is
+   * done. */
+  cand_tried(d, p, src);
+  for (unsigned j = 0; j < m->n_replicas; j++)
+    cand_add(d, p, m->replicas[j]);
+  if (p->next_cand < p->n_cand && p->attempts < d->cfg.get_attempts)
+    get_send(d, p, now);
+  else
+    get_finish(d, i, RL_ENOENT, NULL, 0);
+}
+
+/* ---- requests from other nodes ---- */
+
+static void on_get(struct dht *d, const uint8_t src[RL_ID_LEN], const struct dht_msg *m,
+                   uint64_t now) {
+  uint8_t buf[DHT_REC_MAX];
+  struct dht_msg a = {.type = DHT_MSG_GET_REPLY, .txid = m->txid};
+  int n = local_live(d, m->key, buf, now);
+  memcpy(a.key, m->key, DHT_KEY_LEN);
+  a.status = n > 0 ? DHT_ST_OK : DHT_ST_NOT_FOUND;
+  a.rec = n > 0 ? buf : NULL;
+  a.rec_len = n > 0 ? (size_t)n : 0;
+  a.n_replicas = (uint8_t)dht_replica_set(d, &d->ring, a.replicas);
+  dht_q_route(d, src, OV_ROUTE_EXACT, &a);
+}
+
+static void on_store(struct dht *d, const uint8_t src[RL_ID_LEN], const struct dht_msg *m,
+                     uint64_t now) {
+  struct dht_msg a = {.type = DHT_MSG_STORE_ACK, .txid = m->txid};
+  bool is_new;
+  if (!rec_key(m->rec, m->rec_len, a.key)) {
+    d->st.msgs_bad++;
+    return;
+  }
+  a.status = (uint8_t)dht_accept(d, m->rec, m->rec_len, now, &is_new, &a.seq);
+  /* The overlay delivered the STORE to us as the key's owner: we hold the
+   * primary copy and fill the replica set. */
+  if (is_new)
+    dht_push_replicas(d, a.key, m->rec, m->rec_len, NULL);
+  a.n_replicas = (uint8_t)dht_replica_set(d, &d->ring, a.replicas);
+  dht_q_route(d, src, OV_ROUTE_EXACT, &a);
+}
+
+static void on_replicate(struct dht *d, const uint8_t src[RL_ID_LEN],
+                         const struct dht_msg *m, uint64_t now) {
+  uint8_t key[DHT_KEY_LEN], buf[DHT_REC_MAX];
+  uint64_t held;
+  bool is_new;
+  int st, n;
+  if (!rec_key(m->rec, m->rec_len, key)) {
+    d->st.msgs_bad++;
+    return;
+  }
+  st = dht_accept(d, m->rec, m->rec_len, now, &is_new, &held);
+  if (st == DHT_ST_STALE && (n = local_live(d, key, buf, now)) > 0) {
+    /* Anti-entropy: the sender pushed an older version than ours (it kept
+     * a copy from before a ring change). Send ours back so the holder of
+     * the old one, possibly the owner now, catches up. It terminates: the
+     * sender then holds our version and has nothing older to push. */
+    struct dht_msg back = {.type = DHT_MSG_REPLICATE, .txid = dht_txid(d), .rec = buf,
+                           .rec_len = (size_t)n};
+    if (dht_q_route(d, src, OV_ROUTE_EXACT, &back) == 0)
+      d->st.replicate_sent++;
+  }
+  /* Handed over to us as the new owner: fill our replica set. Only when
+   * the record was new to us, so pushes always terminate. */
+  if (is_new && dht_ring_owns(d, &d->ring, key))
+    dht_push_replicas(d, key, m->rec, m->rec_len, NULL);
+}
+
+int dht_recv(struct dht *d, const uint8_t src[RL_ID_LEN], const uint8_t key[RL_ID_LEN],
+             const uint8_t *payload, size_t len, uint64_t now) {
+  struct dht_msg m;
+  int rc = dht_msg_decode(&m, payload, len);
+  (void)key; /* every message names the key it is about itself */
+  if (rc < 0) {
+    d->st.msgs_bad++;
+    return rc;
+  }
+  switch (m.type) {
+  case DHT_MSG_STORE:
+    on_store(d, src, &m, now);
+    break;
+  case DHT_MSG_STORE_ACK:
+    on_store_ack(d, src, &m, now);
+    break;
+  case DHT_MSG_GET:
+    on_get(d, src, &m, now);
+    break;
+  case DHT_MSG_GET_REPLY:
+    on_get_reply(d, src, &m, now);
+    break;
+  case DHT_MSG_REPLICATE:
+    on_replicate(d, src, &m, now);
+    break;
+  }
+  return 0;
+}

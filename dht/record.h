@@ -1,0 +1,102 @@
+/* Signed DHT records.
+ *
+ * A record is written by one member (its *owner*) and signed with the
+ * owner's node key. It carries the owner's group certificate, so any storer
+ * can check, without asking anyone, that (1) the owner is a member of the
+ * group, (2) the owner wrote these bytes, and (3) the owner may write this
+ * key at all: a VIP record sits at H(group, "ip", vip) only for the vip in
+ * the owner's certificate, a NODE record at H(group, "node", id) only for
+ * the owner's own overlay ID. So one member cannot claim another member's
+ * address or endpoints. Byte layout and key derivation: docs/dht.md. */
+#ifndef RL_DHT_RECORD_H
+#define RL_DHT_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/cert.h"
+#include "crypto/identity.h"
+
+#define DHT_KEY_LEN RL_ID_LEN   /* keys live in the overlay ID space */
+#define DHT_VALUE_MAX 256       /* bytes of payload per record */
+#define DHT_REC_VERSION 1
+/* Largest encoded record: fixed part + certificate + value + signature.
+ * Chosen so a GET_REPLY with a full replica list still fits OV_APP_MAX. */
+#define DHT_REC_FIXED (1 + 1 + DHT_KEY_LEN + 8 + 8 + 2 + 2 + RL_SIG_LEN)
+#define DHT_REC_MAX (DHT_REC_FIXED + CERT_BIN_MAX + DHT_VALUE_MAX)
+/* A record may not claim to live longer than this past the verifier's
+ * clock, so a stolen key cannot plant an everlasting record. */
+#define DHT_REC_MAX_TTL_S (24 * 3600)
+
+enum dht_rec_type {
+  DHT_REC_VIP = 1,        /* virtual IPv4 -> member (value: 20-byte overlay ID) */
+  DHT_REC_NODE = 2,       /* overlay ID -> endpoint candidates (opaque value) */
+  DHT_REC_SUBRING = 3,    /* reserved: subring membership (not accepted yet) */
+  DHT_REC_REVOCATION = 4  /* reserved: signed by the group key (not accepted yet) */
+};
+
+struct dht_record {
+  uint8_t type;                  /* enum dht_rec_type */
+  uint8_t key[DHT_KEY_LEN];
+  uint64_t seq;                  /* higher replaces lower */
+  uint64_t expiry_s;             /* unix seconds; dropped after */
+  uint16_t cert_len;
+  uint8_t cert[CERT_BIN_MAX];    /* owner certificate, binary form */
+  uint16_t value_len;
+  uint8_t value[DHT_VALUE_MAX];
+  uint8_t sig[RL_SIG_LEN];       /* Ed25519 by cert.node_pk over the rest */
+};
+
+/* Keys: the first 20 bytes of BLAKE2b-256(len(group) || group || tag || x)
+ * with tag "ip" (x = vip, 4 bytes big-endian) or "node" (x = 20-byte ID). */
+void dht_key_vip(const char *group, uint32_t vip, uint8_t key[DHT_KEY_LEN]);
+void dht_key_node(const char *group, const uint8_t id[RL_ID_LEN],
+                  uint8_t key[DHT_KEY_LEN]);
+
+/* Fills r (type, key derived from cert and type, seq, expiry, cert, value)
+ * and signs it with `key`, which must be the key certified by `cert`.
+ * Returns 0, RL_EINVAL (unknown type, key/cert mismatch, VIP value not 20
+ * bytes), RL_ETOOBIG (value longer than DHT_VALUE_MAX). */
+int dht_record_make(struct dht_record *r, uint8_t type, const struct cert *cert,
+                    const struct id_key *key, uint64_t seq, uint64_t expiry_s,
+                    const uint8_t *value, size_t value_len);
+
+/* (Re)signs r as it stands with key (no consistency checks: tests use it
+ * to build records a storer must refuse). 0 or RL_ETOOBIG. */
+int dht_record_sign(struct dht_record *r, const struct id_key *key);
+
+/* Encoded form (docs/dht.md). Returns bytes written or RL_ETOOBIG. */
+int dht_record_encode(const struct dht_record *r, uint8_t *out, size_t cap);
+/* Parses exactly one record (trailing bytes rejected). Returns 0 or
+ * RL_ETRUNC; checks structure only, not the signature. */
+int dht_record_decode(struct dht_record *r, const uint8_t *in, size_t len);
+
+/* What a storer checks before it keeps a record:
+ *   - the certificate parses and cert_verify()s for (group, group_pk) at
+ *     unix_s: RL_ETRUNC, RL_EFOREIGN, RL_EAUTH, RL_EEXPIRED;
+ *   - expiry_s > unix_s (else RL_EEXPIRED) and expiry_s <= unix_s +
+ *     DHT_REC_MAX_TTL_S (else RL_ERANGE);
+ *   - the signature by the certified node key: RL_EAUTH;
+ *   - the record is consistent with the certificate (key derived from the
+ *     cert's vip / node ID; VIP value = the owner's overlay ID):
+ *     RL_EREFUSED; SUBRING/REVOCATION/unknown types: RL_EUNSUP.
+ * On success returns 0 and, if cert_out is not NULL, the decoded cert. */
+int dht_record_verify(const struct dht_record *r, const char *group,
+                      const uint8_t group_pk[RL_PK_LEN], uint64_t unix_s,
+                      struct cert *cert_out);
+
+/* The same checks without the clock (certificate validity period and
+ * record expiry are not judged): for a store re-reading its own data,
+ * which has no notion of time. The DHT checks expiry itself. */
+int dht_record_verify_untimed(const struct dht_record *r, const char *group,
+                              const uint8_t group_pk[RL_PK_LEN]);
+
+/* Overlay ID of the record's owner (from its certificate). RL_ETRUNC when
+ * the embedded certificate does not parse. */
+int dht_record_owner_id(const struct dht_record *r, uint8_t id[RL_ID_LEN]);
+
+/* Byte-identical records (same signature over the same fields). */
+bool dht_record_same(const struct dht_record *a, const struct dht_record *b);
+
+#endif

@@ -1,0 +1,55 @@
+#include "nat/cand.h"
+
+#include <ringlan/error.h>
+#include <string.h>
+
+#include "util/wire.h"
+
+static int kind_ok(uint8_t k) { return k >= NAT_CAND_LOCAL && k <= NAT_CAND_REFLEXIVE; }
+
+int nat_cand_encode(const struct nat_cand *c, unsigned n, uint8_t *out, size_t cap) {
+  struct wire_w w;
+  if (n > NAT_CAND_MAX)
+    return RL_EINVAL;
+  wire_w_init(&w, out, cap);
+  wire_put_u8(&w, NAT_CAND_VERSION);
+  wire_put_u8(&w, (uint8_t)n);
+  for (unsigned i = 0; i < n; i++) {
+    const struct rl_addr *a = &c[i].addr;
+    if (!kind_ok(c[i].kind) || (a->family != RL_AF_INET && a->family != RL_AF_INET6))
+      return RL_EINVAL;
+    wire_put_u8(&w, c[i].kind);
+    wire_put_u8(&w, a->family);
+    wire_put_u16be(&w, a->port);
+    wire_put_bytes(&w, a->ip, a->family == RL_AF_INET ? 4 : 16);
+  }
+  return w.err ? RL_ETOOBIG : (int)w.off;
+}
+
+int nat_cand_decode(struct nat_cand *c, unsigned max, const uint8_t *in, size_t len) {
+  struct wire_r r;
+  unsigned n, kept = 0;
+  wire_r_init(&r, in, len);
+  if (wire_get_u8(&r) != NAT_CAND_VERSION)
+    return RL_ETRUNC;
+  n = wire_get_u8(&r);
+  if (n > NAT_CAND_MAX)
+    return RL_ETRUNC;
+  for (unsigned i = 0; i < n; i++) {
+    struct nat_cand t;
+    memset(&t, 0, sizeof(t));
+    t.kind = wire_get_u8(&r);
+    t.addr.family = wire_get_u8(&r);
+    t.addr.port = wire_get_u16be(&r);
+    if (!kind_ok(t.kind) || (t.addr.family != RL_AF_INET && t.addr.family != RL_AF_INET6))
+      return RL_ETRUNC;
+    wire_get_bytes(&r, t.addr.ip, t.addr.family == RL_AF_INET ? 4 : 16);
+    if (!wire_ok(&r))
+      return RL_ETRUNC;
+    if (kept < max)
+      c[kept++] = t;
+  }
+  if (!wire_done(&r))
+    return RL_ETRUNC;
+  return (int)kept;
+}

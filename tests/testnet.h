@@ -1,0 +1,259 @@
+/* An in-test network for node cores: datagrams carried by a FIFO with a
+ * 1 ms one-way delay, timers fired in order, time advanced by hand.
+ * Header-only (static functions) so each test executable has its own. */
+#ifndef RL_TESTS_TESTNET_H
+#define RL_TESTS_TESTNET_H
+
+#include <ringlan/ringlan.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/cert.h"
+#include "node/core/node.h"
+
+#pragma GCC diagnostic ignored "-Wunused-function"
+
+#ifndef MAXN
+#define MAXN 4
+#endif
+#define T0 (1000 * NS_PER_S)
+
+struct prng {
+  uint64_t s;
+};
+static void prng_rand(void *ctx, uint8_t *buf, size_t len) {
+  struct prng *p = ctx;
+  for (size_t i = 0; i < len; i++) {
+    p->s = p->s * 6364136223846793005ULL + 1442695040888963407ULL;
+    buf[i] = (uint8_t)(p->s >> 56);
+  }
+}
+
+static void test_log(void *ctx, int level, const char *line) {
+  (void)ctx;
+  fprintf(stderr, "[%d] %s\n", level, line);
+}
+
+/* NAT boxes in front of single nodes (RFC 4787 terms):
+ *   TN_CONE      endpoint-independent mapping, address-and-port-dependent
+ *                filtering (the common home router, "port-restricted cone")
+ *   TN_FULLCONE  endpoint-independent mapping and filtering
+ *   TN_SYM       a new public port per destination ("symmetric")
+ * A NAT'd node i listens on 192.168.(i+1).2:4000 and appears outside as
+ * 203.0.113.(i+1):port. */
+enum tn_nat { TN_NONE = 0, TN_CONE, TN_FULLCONE, TN_SYM };
+#define TN_MAPS 256
+struct tn_map {
+  struct rl_addr dst;
+  uint16_t pub_port;
+};
+
+struct net {
+  struct prng prng[MAXN];
+  struct rl_env env[MAXN];
+  struct node *node[MAXN];
+  struct rl_addr addr[MAXN];
+  struct id_key group, other_group;
+  struct id_key key[MAXN];
+  struct cert cert[MAXN];
+  bool down[MAXN];
+  unsigned ring_successors; /* 0: default */
+  bool pin[MAXN];           /* node i pins its static peer's key to pin_pk[i] */
+  uint8_t pin_pk[MAXN][RL_PK_LEN];
+  uint64_t now;
+  unsigned delivered;
+  unsigned pair[MAXN][MAXN]; /* datagrams i -> j (diagnostics) */
+  enum tn_nat nat[MAXN];
+  struct rl_addr pub[MAXN];  /* NAT'd node: its public IP (port unused) */
+  struct tn_map maps[MAXN][TN_MAPS];
+  unsigned n_maps[MAXN];
+  uint16_t next_port[MAXN];
+  unsigned nat_dropped;
+};
+
+static void make_member(struct net *w, int i, const struct id_key *group, const char *gname,
+                        uint32_t vip) {
+  struct cert *c = &w->cert[i];
+  w->prng[i].s = 0x1234 + (uint64_t)i * 77;
+  w->env[i].rand = prng_rand;
+  w->env[i].rand_ctx = &w->prng[i];
+  w->env[i].unix_offset_s = 1800000000;
+  if (getenv("RL_TEST_LOG")) {
+    w->env[i].log = test_log;
+    w->env[i].log_level = atoi(getenv("RL_TEST_LOG"));
+  }
+  assert_int_equal(id_generate(&w->key[i], &w->env[i]), 0);
+  memset(c, 0, sizeof(*c));
+  c->version = 1;
+  snprintf(c->group, sizeof(c->group), "%s", gname);
+  memcpy(c->node_pk, w->key[i].pk, RL_PK_LEN);
+  c->vip = vip;
+  c->prefix = 10;
+  c->not_before = 1700000000;
+  c->not_after = 1900000000;
+  assert_int_equal(cert_sign(c, group), 0);
+  rl_addr_set_ipv4(&w->addr[i], 0xC0000201 + (uint32_t)i, 4000);
+}
+
+static void start_node_cfg(struct net *w, int i, const uint8_t *group_pk, int peer, int boot) {
+  struct node_config cfg;
+  int err = 0;
+  node_config_default(&cfg);
+  cfg.env = &w->env[i];
+  cfg.key = w->key[i];
+  cfg.cert = w->cert[i];
+  memcpy(cfg.group_pk, group_pk, RL_PK_LEN);
+  cfg.listen = w->addr[i];
+  cfg.ring_successors = w->ring_successors;
+  snprintf(cfg.tap_name, sizeof(cfg.tap_name), "rl%d", i);
+  if (peer >= 0) {
+    cfg.n_peers = 1;
+    cfg.peers[0].endpoint = w->addr[peer];
+    cfg.peers[0].pinned = w->pin[i];
+    memcpy(cfg.peers[0].pk, w->pin_pk[i], RL_PK_LEN);
+  }
+  if (boot >= 0) {
+    cfg.n_bootstrap = 1;
+    cfg.bootstrap[0] = w->addr[boot];
+  }
+  w->node[i] = node_new(&cfg, w->now, &err);
+  assert_non_null(w->node[i]);
+  assert_int_equal(err, 0);
+}
+
+static void start_node(struct net *w, int i, const uint8_t *group_pk, int peer) {
+  start_node_cfg(w, i, group_pk, peer, -1);
+}
+
+/* Puts node i behind a NAT box of the given type (after make_member,
+ * before start_node). */
+static void tn_set_nat(struct net *w, int i, enum tn_nat t) {
+  w->nat[i] = t;
+  rl_addr_set_ipv4(&w->addr[i], 0xC0A80002 + ((uint32_t)(i + 1) << 8), 4000);
+  rl_addr_set_ipv4(&w->pub[i], 0xCB007101 + (uint32_t)i, 0);
+  w->next_port[i] = 40000;
+}
+
+/* The source address node i's packet to `to` carries outside its NAT. */
+static struct rl_addr tn_outbound(struct net *w, int i, const struct rl_addr *to) {
+  struct rl_addr from = w->addr[i];
+  struct tn_map *m = NULL;
+  if (w->nat[i] == TN_NONE)
+    return from;
+  for (unsigned k = 0; k < w->n_maps[i] && !m; k++)
+    if (rl_addr_equal(&w->maps[i][k].dst, to))
+      m = &w->maps[i][k];
+  if (!m && w->n_maps[i] < TN_MAPS) {
+    m = &w->maps[i][w->n_maps[i]++];
+    m->dst = *to;
+    /* Cone NATs keep the source port (as Linux does when it is free). */
+    m->pub_port = w->nat[i] == TN_SYM ? w->next_port[i]++ : 4000;
+  }
+  from = w->pub[i];
+  from.port = m ? m->pub_port : 0;
+  return from;
+}
+
+/* Which node receives a packet from `from` to `to`, after NAT filtering. */
+static int tn_inbound(struct net *w, const struct rl_addr *from, const struct rl_addr *to) {
+  for (int j = 0; j < MAXN; j++) {
+    if (!w->node[j])
+      continue;
+    if (w->nat[j] == TN_NONE) {
+      if (rl_addr_equal(&w->addr[j], to))
+        return j;
+      continue;
+    }
+    if (memcmp(w->pub[j].ip, to->ip, 4) != 0)
+      continue;
+    for (unsigned k = 0; k < w->n_maps[j]; k++) {
+      const struct tn_map *m = &w->maps[j][k];
+      if (m->pub_port != to->port)
+        continue;
+      if (w->nat[j] == TN_FULLCONE || rl_addr_equal(&m->dst, from))
+        return j;
+    }
+    w->nat_dropped++;
+    return -1;
+  }
+  return -1;
+}
+
+static int addr_to_node(struct net *w, const struct rl_addr *a) {
+  for (int i = 0; i < MAXN; i++)
+    if (w->node[i] && rl_addr_equal(&w->addr[i], a))
+      return i;
+  return -1;
+}
+
+/* Moves every queued datagram (1 ms one-way) and fires due timers, until
+ * quiet or `until`. */
+static void run_until(struct net *w, uint64_t until) {
+  uint8_t buf[NODE_UDP_MAX];
+  for (int guard = 0; guard < 100000 && w->now <= until; guard++) {
+    bool moved = false;
+    for (int i = 0; i < MAXN; i++) {
+      struct rl_addr to;
+      size_t len;
+      if (!w->node[i])
+        continue;
+      while ((len = node_poll_udp(w->node[i], &to, buf, sizeof(buf))) > 0) {
+        struct rl_addr from = tn_outbound(w, i, &to);
+        int j = tn_inbound(w, &from, &to);
+        moved = true;
+        if (j >= 0 && !w->down[j] && !w->down[i]) {
+          node_recv_udp(w->node[j], &from, buf, len, w->now);
+          w->delivered++;
+          w->pair[i][j]++;
+        }
+      }
+    }
+    if (moved) {
+      w->now += NS_PER_MS;
+      continue;
+    }
+    uint64_t next = RL_TIME_NEVER;
+    for (int i = 0; i < MAXN; i++)
+      if (w->node[i]) {
+        uint64_t t = node_next_timer(w->node[i]);
+        if (t < next)
+          next = t;
+      }
+    if (next == RL_TIME_NEVER || next > until) {
+      w->now = until + 1;
+      return;
+    }
+    if (next > w->now)
+      w->now = next;
+    for (int i = 0; i < MAXN; i++)
+      if (w->node[i] && node_next_timer(w->node[i]) <= w->now)
+        node_on_timer(w->node[i], w->now);
+  }
+}
+
+
+static size_t make_frame_ring(uint8_t *f, const struct net *w, int from, int to, uint8_t fill) {
+  uint8_t smac[6], dmac[6];
+  node_tap_mac(w->node[from], smac);
+  node_tap_mac(w->node[to], dmac);
+  memcpy(f, dmac, 6);
+  memcpy(f + 6, smac, 6);
+  f[12] = 0x08;
+  f[13] = 0x00; /* IPv4 */
+  memset(f + 14, fill, 86);
+  f[14] = 0x45;
+  uint32_t src = w->cert[from].vip, dst = w->cert[to].vip;
+  for (int k = 0; k < 4; k++) {
+    f[14 + 12 + k] = (uint8_t)(src >> (24 - 8 * k));
+    f[14 + 16 + k] = (uint8_t)(dst >> (24 - 8 * k));
+  }
+  return 100;
+}
+
+static void teardown(struct net *w) {
+  for (int i = 0; i < MAXN; i++)
+    node_free(w->node[i]);
+}
+
+#endif
