@@ -36,7 +36,9 @@
 #
 # Environment (besides lib.sh's): N (members, default 12, >= 6),
 # JOIN_S (default 60), PING_S (default 110, whole matrix), REPAIR_S
-# (default 90), LEAVE_S (default 60), REJOIN_S (default 60).
+# (default 90), LEAVE_S (default 60; 0 = restart at once without waiting
+# for the graceful-leave repair), LEAVE_STRICT=1 (fail when that repair
+# takes more than 10 s instead of warning), REJOIN_S (default 60).
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -307,14 +309,25 @@ t_check_alive "${OTHERS[@]}"
 # others should close the ring at once; a member that keeps a departed one
 # as successor only drops it when the link times out (40 s). Reported, not
 # fatal unless it exceeds LEAVE_S.
-t0=$(ms_now)
-wait_ring "$LEAVE_S" "${OTHERS[@]}" ||
-  ring_fail "ring of the ${#OTHERS[@]} members left after SIGTERM of m1 and $M_RESTART not consistent within $LEAVE_S s" "${OTHERS[@]}"
-t_leave=$(ms_now)
-LEAVE_FIG="ring of ${#OTHERS[@]} consistent $(secs "$t0" "$t_leave") s after SIGTERM of m1 and $M_RESTART"
-t_say "graceful leave: $LEAVE_FIG"
-if [ $((t_leave - t0)) -gt 10000 ]; then
-  t_say "WARNING: slow repair after a graceful leave (a departed member stayed a successor until its link timed out)"
+# LEAVE_S=0 skips this wait: the member restarts right away (the others
+# may then still be repairing).
+if [ "$LEAVE_S" = 0 ]; then
+  LEAVE_FIG="not waited for (LEAVE_S=0)"
+else
+  t0=$(ms_now)
+  wait_ring "$LEAVE_S" "${OTHERS[@]}" ||
+    ring_fail "ring of the ${#OTHERS[@]} members left after SIGTERM of m1 and $M_RESTART not consistent within $LEAVE_S s" "${OTHERS[@]}"
+  t_leave=$(ms_now)
+  LEAVE_FIG="ring of ${#OTHERS[@]} consistent $(secs "$t0" "$t_leave") s after SIGTERM of m1 and $M_RESTART"
+  t_say "graceful leave: $LEAVE_FIG"
+  if [ $((t_leave - t0)) -gt 10000 ]; then
+    # known core problem (see the branch report): the leaving member's
+    # predecessor sometimes keeps it as first successor until the link
+    # times out
+    [ "${LEAVE_STRICT:-0}" = 0 ] ||
+      t_fail "graceful leave took $(secs "$t0" "$t_leave") s (LEAVE_STRICT=1: more than 10 s fails)" "${OTHERS[@]}"
+    t_say "WARNING: slow repair after a graceful leave: a departed member stayed a successor until its link timed out (set LEAVE_STRICT=1 to fail on this)"
+  fi
 fi
 [ -n "$(ls -A "$T_DIR/$M_RESTART.state" 2>/dev/null)" ] || t_fail "$M_RESTART's state dir $T_DIR/$M_RESTART.state is empty"
 t0=$(ms_now)
