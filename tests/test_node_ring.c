@@ -197,6 +197,28 @@ static void test_records_survive_owner_failure(void **state) {
   free(w);
 }
 
+/* A member that leaves (SIGTERM) says goodbye on its links (OCC_EXIT) and
+ * hands over: the ring closes in seconds, not after the 40 s link timeout. */
+static void test_graceful_leave_repairs_at_once(void **state) {
+  (void)state;
+  struct net *w = make_ring();
+  for (int k = 3; k <= 9; k += 3) { /* three leaves, one after another */
+    node_leave(w->node[k], w->now);
+    run_until(w, w->now + 50 * NS_PER_MS); /* the goodbyes go out */
+    w->down[k] = true;
+    run_until(w, w->now + 1 * NS_PER_S);
+    for (int i = 0; i < MAXN; i++) { /* nobody holds a session to it now */
+      if (w->down[i])
+        continue;
+      assert_false(path_to(w, i, k, "direct"));
+    }
+    run_until(w, w->now + 7 * NS_PER_S);
+    assert_ring_consistent(w);
+  }
+  teardown(w);
+  free(w);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -204,6 +226,7 @@ int main(void) {
       cmocka_unit_test(test_ring_forms_from_one_bootstrap),
       cmocka_unit_test(test_lan_resolves_through_dht_and_links_on_demand),
       cmocka_unit_test(test_records_survive_owner_failure),
+      cmocka_unit_test(test_graceful_leave_repairs_at_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -342,6 +342,7 @@ int node_reload_peers(struct node *n, const struct node_peer_cfg *peers, unsigne
 }
 
 void node_leave(struct node *n, uint64_t now) {
+  uint8_t bye[sizeof(DC_OCC_MAGIC) + 1];
   n->leaving = true;
   if (n->dht) {
     dht_leave(n->dht, now); /* records go to the successor first */
@@ -350,6 +351,17 @@ void node_leave(struct node *n, uint64_t now) {
   if (n->ov) {
     overlay_leave(n->ov, now);
     node_ov_pump(n, now);
+  }
+  /* Then goodbye on every link, as OpenVPN's explicit-exit-notify: the
+   * peers drop us now instead of after their link timeout. */
+  memcpy(bye, DC_OCC_MAGIC, sizeof(DC_OCC_MAGIC));
+  bye[sizeof(DC_OCC_MAGIC)] = 6; /* OCC_EXIT */
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && l->s.state == SESS_ESTABLISHED && !l->via_overlay) {
+      link_send_plain(n, l, bye, sizeof(bye), now);
+      link_flush_sess(n, l, now);
+    }
   }
 }
 

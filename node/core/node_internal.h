@@ -77,7 +77,7 @@ struct node_counters {
 };
 
 #define NODE_PUNCH_TRIES 5         /* handshake tries per candidate (31 s) */
-#define NODE_DIRECT_RETRY_MIN_NS (30 * NS_PER_S)
+#define NODE_DIRECT_RETRY_MIN_NS (5 * NS_PER_S)
 #define NODE_DIRECT_RETRY_MAX_NS (600 * NS_PER_S)
 #define NODE_RELAY_BUCKETS 64
 #define NODE_NAT_TICK_NS (1 * NS_PER_S)
@@ -194,6 +194,7 @@ struct link *link_by_endpoint_unknown(struct node *n, const struct rl_addr *ep);
 struct link *link_to_endpoint(struct node *n, const struct rl_addr *ep);
 struct link *link_by_mac(struct node *n, const uint8_t mac[6]);
 void link_flush_sess(struct node *n, struct link *l, uint64_t now);
+void link_peer_exited(struct node *n, struct link *l, uint64_t now);
 void link_after_event(struct node *n, struct link *l, uint64_t now);
 int link_send_plain(struct node *n, struct link *l, const uint8_t *pt, size_t len,
                     uint64_t now);

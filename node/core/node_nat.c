@@ -34,7 +34,7 @@ unsigned node_nat_candidates(const struct node *n, struct nat_cand *c, unsigned 
     c[k].kind = NAT_CAND_MAPPED;
     c[k++].addr = n->mapped;
   }
-  if (n->has_reflexive && n->nat_class == NAT_CLASS_EIM && k < max &&
+  if (n->has_reflexive && n->nat_class != NAT_CLASS_NONE && k < max &&
       !(n->has_mapped && rl_addr_equal(&n->mapped, &n->reflexive))) {
     c[k].kind = NAT_CAND_REFLEXIVE;
     c[k++].addr = n->reflexive;
@@ -55,6 +55,13 @@ static void endpoints_changed(struct node *n, uint64_t now) {
   if (n->ov && m)
     overlay_set_self_endpoints(n->ov, ep, m);
   node_publish_endpoints(n, now);
+  /* New candidates (a reflexive address, a mapped port) may make a direct
+   * path possible where punching failed before: retry at the next tick. */
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *e = n->links[i];
+    if (e->used && e->via_overlay && !e->retire_at_ns && e->next_direct_ns > now)
+      e->next_direct_ns = now;
+  }
 }
 
 static void send_ctl(struct node *n, struct link *l, uint8_t ch, const uint8_t *msg, size_t len,
@@ -106,7 +113,11 @@ static void on_observed(struct node *n, struct link *l, const struct rl_addr *se
   if (c == n->nat_class && (!n->has_reflexive || rl_addr_equal(&refl, &n->reflexive)))
     return;
   n->nat_class = c;
-  n->has_reflexive = c == NAT_CLASS_EIM || c == NAT_CLASS_NONE;
+  /* Behind an endpoint-independent NAT the reflexive address is everyone's
+   * way in. With a single report (class still unknown) it is worth a try
+   * too; behind a symmetric NAT it is nobody's. */
+  n->has_reflexive = c == NAT_CLASS_EIM || c == NAT_CLASS_NONE ||
+                     (c == NAT_CLASS_UNKNOWN && refl.family != RL_AF_NONE);
   if (n->has_reflexive)
     n->reflexive = refl;
   rl_logf(n->env, RL_LOG_INFO, "nat: %s%s%s", nat_class_name(c),

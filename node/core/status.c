@@ -73,7 +73,8 @@ static void link_json(struct sb *b, const struct link *l, uint64_t now) {
             ",\"rx_packets\":%" PRIu64 ",\"tx_packets\":%" PRIu64
             ",\"key_id\":%u,\"cipher\":\"%s\",\"last_handshake_s\":%.3f,\"handshakes\":%u,"
             "\"static\":%s,\"pending_frames\":%u",
-            id, vip, ep, path_name(l->path), state_name(l->s.state),
+            id, vip, ep, path_name(l->path),
+            l->retire_at_ns ? "retiring" : state_name(l->s.state),
             (double)l->s.rtt_ns / (double)NS_PER_MS, l->s.rx_bytes, l->s.tx_bytes,
             l->s.rx_pkts, l->s.tx_pkts, l->s.cur_key_id,
             l->s.state == SESS_ESTABLISHED ? dc_cipher_name(l->s.cipher) : "",
