@@ -8,6 +8,9 @@
  * valid from a day before the simulated epoch for ten years. Virtual IPs are
  * 100.64.0.0/10 + index + 1.
  *
+ * UPnP: a host behind a box with UPnP gets a static forward and the core
+ * is told through node_set_mapped(), as the driver's port mapper would.
+ *
  * What the node core's public API lets us observe: ring membership and the
  * first successor (node_status_json "ring"), link paths (direct, relay,
  * overlay) of established links, and frames on the TAP side. It has no
@@ -81,6 +84,26 @@ static void n_ctx_free(void *p) {
   free(c);
 }
 
+/* What the libuv driver's port mapper would do: if the host's NAT box
+ * offers UPnP, forward an external port to our listen port (the listen
+ * port itself if free, else the next ones) and tell the core. */
+static void upnp_map(struct nnode *nn, uint64_t now) {
+  struct sim_net *net = &nn->s->net;
+  const struct sim_host *h = &net->hosts[nn->idx];
+  if (h->box == SIM_NO_BOX || !net->boxes[h->box].upnp)
+    return;
+  struct sim_nat *b = &net->boxes[h->box];
+  for (uint16_t k = 0; k < 256; k++) {
+    uint16_t ext = (uint16_t)(SIM_HOST_PORT + k);
+    if (sim_nat_forward(b, h->ip, SIM_HOST_PORT, &ext) == 0) {
+      struct rl_addr mapped;
+      rl_addr_set_ipv4(&mapped, b->ext_ip, ext);
+      node_set_mapped(nn->n, "upnp", &mapped, now);
+      return;
+    }
+  }
+}
+
 static void *n_create(void *ctx, struct sim *s, const struct sim_node_init *in, uint64_t now,
                       int *err) {
   struct nctx *c = ctx;
@@ -118,6 +141,7 @@ static void *n_create(void *ctx, struct sim *s, const struct sim_node_init *in, 
   nn->n = node_new(cfg, now, &rc);
   if (!nn->n)
     goto fail;
+  upnp_map(nn, now);
   sodium_memzero(cfg, sizeof(*cfg));
   free(cfg);
   return nn;
