@@ -10,6 +10,7 @@
 # second over time), link_types (links.csv, node model only),
 # direct_time_cdf (flows.csv, node model only), each as .png and .svg. Compare: path_length_vs_n (mean hops and 0.5*log2 N against N),
 # lookup_failure (failure fraction per run), memory_per_node (perf.json).
+# Also ring_over_time (snapshots.csv ring consistency, e.g. for partitions).
 # Plots a metric only when its file has data, and says which it skipped.
 set -euo pipefail
 
@@ -64,6 +65,12 @@ set logscale x; set yrange [0:1.05]
 plot '$tmp/join.csv' using 1:2 with steps lw 2 title 'join time'" "$out"
   else
     echo "skip join_time_cdf: no joins in $d/joins.csv"
+  fi
+  if [ -s "$d/snapshots.csv" ] && awk -F, 'NR>1 && $4!=""{f=1} END{exit !f}' "$d/snapshots.csv"; then
+    render ring_over_time "set xlabel 'virtual time (s)'; set ylabel 'ring consistency'; set yrange [0:1.05]
+set y2label 'nodes up'; set y2tics; set ytics nomirror; set y2range [0:*]; set key bottom right
+plot '$d/snapshots.csv' using 1:4 with lines lw 2 title 'joined nodes with the true successor', \
+     '' using 1:2 axes x1y2 with lines title 'nodes up'" "$out"
   fi
   if [ -s "$d/snapshots.csv" ] && [ "$(wc -l <"$d/snapshots.csv")" -gt 2 ]; then
     render bytes_per_node "set xlabel 'virtual time (s)'; set ylabel 'bytes sent per node per second'
