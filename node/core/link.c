@@ -298,7 +298,7 @@ static void link_went_down(struct node *n, struct link *l, uint64_t now) {
 void link_peer_exited(struct node *n, struct link *l, uint64_t now) {
   if (!l->used || l->s.state != SESS_ESTABLISHED)
     return;
-  rl_logf(n->env, RL_LOG_INFO, "link peer left (exit notify)");
+  rl_logf(n->env, RL_LOG_INFO, "link peer %s", l->probe_sent_ns ? "does not answer" : "left (exit notify)");
   l->s.state = SESS_DEAD;
   link_went_down(n, l, now);
 }
