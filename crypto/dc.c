@@ -150,9 +150,10 @@ static void tx_set_key(struct dc_tx *tx, const uint8_t key[32], const uint8_t *i
 
 int dc_tx_init_raw(struct dc_tx *tx, enum dc_cipher c, enum dc_format f, const uint8_t key[32],
                    const uint8_t *iv) {
+  if (tx)
+    sodium_memzero(tx, sizeof(*tx)); /* wipe-safe whatever follows */
   if (!tx || !key || !iv)
     return RL_EINVAL;
-  sodium_memzero(tx, sizeof(*tx));
   int r = check_params(c, f);
   if (r < 0)
     return r;
@@ -168,8 +169,11 @@ int dc_tx_init_raw(struct dc_tx *tx, enum dc_cipher c, enum dc_format f, const u
 
 int dc_tx_init(struct dc_tx *tx, enum dc_cipher c, enum dc_format f,
                const uint8_t key2[DC_KEY2_LEN], int dir) {
-  if (!key2 || (dir != 0 && dir != 1))
+  if (!key2 || (dir != 0 && dir != 1)) {
+    if (tx)
+      sodium_memzero(tx, sizeof(*tx));
     return RL_EINVAL;
+  }
   const uint8_t *k = key2 + (size_t)dir * KEY2_HALF;
   if (f != DC_FMT_EPOCH)
     return dc_tx_init_raw(tx, c, f, k, k + KEY2_HMAC_OFF);
@@ -227,9 +231,10 @@ static void rx_fill_future(struct dc_rx *rx, unsigned from_idx) {
 
 int dc_rx_init_raw(struct dc_rx *rx, enum dc_cipher c, enum dc_format f, const uint8_t key[32],
                    const uint8_t *iv) {
+  if (rx)
+    sodium_memzero(rx, sizeof(*rx)); /* wipe-safe whatever follows */
   if (!rx || !key || !iv)
     return RL_EINVAL;
-  sodium_memzero(rx, sizeof(*rx));
   int r = check_params(c, f);
   if (r < 0)
     return r;
@@ -248,8 +253,11 @@ int dc_rx_init_raw(struct dc_rx *rx, enum dc_cipher c, enum dc_format f, const u
 
 int dc_rx_init(struct dc_rx *rx, enum dc_cipher c, enum dc_format f,
                const uint8_t key2[DC_KEY2_LEN], int dir) {
-  if (!key2 || (dir != 0 && dir != 1))
+  if (!key2 || (dir != 0 && dir != 1)) {
+    if (rx)
+      sodium_memzero(rx, sizeof(*rx));
     return RL_EINVAL;
+  }
   const uint8_t *k = key2 + (size_t)dir * KEY2_HALF;
   if (f != DC_FMT_EPOCH)
     return dc_rx_init_raw(rx, c, f, k, k + KEY2_HMAC_OFF);

@@ -155,8 +155,8 @@ int dc_cipher_parse(const char *name, enum dc_cipher *out);
  * Returns 0, RL_EINVAL (bad cipher/format/dir) or RL_EUNSUP if AES-GCM is
  * asked for and not available, RL_ENOMEM. tx/rx must be fresh (never
  * initialised) or wiped: init does not free what an earlier init
- * allocated. On failure nothing stays allocated and the struct is zeroed
- * (dc_*_wipe on it is harmless). Release with dc_tx_wipe / dc_rx_wipe
+ * allocated. On failure nothing stays allocated and the struct (if not
+ * NULL) is zeroed, so dc_*_wipe on it is harmless. Release with dc_tx_wipe / dc_rx_wipe
  * (see "Ownership" above). key2 is not retained. */
 int dc_tx_init(struct dc_tx *tx, enum dc_cipher c, enum dc_format f,
                const uint8_t key2[DC_KEY2_LEN], int dir);
