@@ -256,6 +256,15 @@ static void reap_idle(struct node *n, uint64_t now) {
       continue;
     last = l->last_data_ns > l->s.established_ns ? l->last_data_ns : l->s.established_ns;
     if (l->s.state == SESS_ESTABLISHED && now - last > n->cfg.idle_link_ns) {
+      /* Close both ends: the peer may hold this link as configured or as
+       * a relay path, and must not keep sending into a session we drop. */
+      uint8_t bye[sizeof(DC_OCC_MAGIC) + 1];
+      memcpy(bye, DC_OCC_MAGIC, sizeof(DC_OCC_MAGIC));
+      bye[sizeof(DC_OCC_MAGIC)] = 6; /* OCC_EXIT */
+      if (!l->via_overlay) {
+        link_send_plain(n, l, bye, sizeof(bye), now);
+        link_flush_sess(n, l, now);
+      }
       n->c.links_idle_closed++;
       node_ov_link_down(n, l, now);
       link_free(n, l);

@@ -19,7 +19,7 @@
 #include "node/core/node_internal.h"
 #include "util/wire.h"
 
-enum { LINK_MSG_OBSERVED = 1 };
+enum { LINK_MSG_OBSERVED = 1, LINK_MSG_PROBE = 2, LINK_MSG_PROBE_REPLY = 3 };
 enum { RELAY_MSG_FWD = 1, RELAY_MSG_DLV = 2 };
 enum { PUNCH_REQ = 1, PUNCH_ACK = 2 };
 
@@ -223,6 +223,7 @@ static void on_relay(struct node *n, struct link *from, const uint8_t *msg, size
       return;
     }
     n->c.relay_forwarded++;
+    to->last_data_ns = now;
     relay_wrap(n, to, RELAY_MSG_DLV, from->s.peer_id, pkt, plen, now);
     link_after_event(n, to, now);
   } else if (msg[0] == RELAY_MSG_DLV) {
@@ -243,7 +244,29 @@ void node_nat_control(struct node *n, struct link *l, const uint8_t *msg, size_t
                       uint64_t now) {
   if (l->via_overlay || len < CTL_HDR + 1)
     return;
-  if (msg[16] == CTL_CH_LINK && msg[CTL_HDR] == LINK_MSG_OBSERVED) {
+  if (msg[16] == CTL_CH_RELAY)
+    l->last_data_ns = now; /* relaying is use: the idle reaper keeps the link */
+  if (msg[16] == CTL_CH_LINK &&
+      (msg[CTL_HDR] == LINK_MSG_PROBE || msg[CTL_HDR] == LINK_MSG_PROBE_REPLY)) {
+    if (len != CTL_HDR + 5) {
+      n->c.ctl_bad++;
+      return;
+    }
+    if (msg[CTL_HDR] == LINK_MSG_PROBE) {
+      uint8_t reply[5];
+      memcpy(reply, msg + CTL_HDR, 5);
+      reply[0] = LINK_MSG_PROBE_REPLY;
+      send_ctl(n, l, CTL_CH_LINK, reply, sizeof(reply), now);
+    } else if (l->probe_sent_ns &&
+               memcmp(msg + CTL_HDR + 1, &l->probe_nonce, 4) == 0) {
+      /* An RTT sample for proximity neighbour selection, for free. */
+      l->s.rtt_ns = now - l->probe_sent_ns;
+      if (n->ov && l->ov_up)
+        overlay_link_rtt(n->ov, l->s.peer_id, l->s.rtt_ns);
+      l->probe_sent_ns = 0;
+      l->probe_phase = 0;
+    }
+  } else if (msg[16] == CTL_CH_LINK && msg[CTL_HDR] == LINK_MSG_OBSERVED) {
     struct wire_r r;
     struct rl_addr seen;
     wire_r_init(&r, msg + CTL_HDR + 1, len - CTL_HDR - 1);
@@ -492,10 +515,53 @@ bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t n
 
 uint64_t node_nat_next_timer(const struct node *n) { return n->next_nat_tick_ns; }
 
+/* Liveness of direct links: a peer that stops answering is found in
+ * seconds (the session's own timeout is 40 s of silence). Only links we
+ * sent on since we last heard from the peer are suspected; an idle link is
+ * left alone (keepalives hold it). Escalation: a probe (answered at once by
+ * a live peer); then a fresh handshake, which also heals a session the
+ * peer has lost (restart, a duplicate it dropped); then the link is dead. */
+static void check_liveness(struct node *n, uint64_t now) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    uint8_t probe[5];
+    if (!l->used || l->via_overlay || l->s.state != SESS_ESTABLISHED)
+      continue;
+    if (l->probe_sent_ns && l->s.last_rx_ns > l->probe_sent_ns) {
+      l->probe_sent_ns = 0; /* heard from it: alive */
+      l->probe_phase = 0;
+    }
+    if (l->probe_phase == 1 && now - l->probe_sent_ns >= NODE_PROBE_WAIT_NS) {
+      l->probe_phase = 2;
+      l->probe_sent_ns = now;
+      sess_rekey(&l->s, now);
+      link_after_event(n, l, now);
+      continue;
+    }
+    if (l->probe_phase == 2 && now - l->probe_sent_ns >= NODE_REHANDSHAKE_WAIT_NS) {
+      n->c.links_failed_fast++;
+      link_peer_exited(n, l, now);
+      continue;
+    }
+    if (!l->probe_sent_ns && l->s.last_tx_ns > l->s.last_rx_ns &&
+        now - l->s.last_rx_ns >= NODE_SUSPECT_NS) {
+      l->probe_nonce = rl_rand_u32(n->env);
+      probe[0] = LINK_MSG_PROBE;
+      memcpy(probe + 1, &l->probe_nonce, 4);
+      l->probe_sent_ns = now;
+      l->probe_phase = 1;
+      n->c.probes_sent++;
+      send_ctl(n, l, CTL_CH_LINK, probe, sizeof(probe), now);
+      link_after_event(n, l, now);
+    }
+  }
+}
+
 void node_nat_on_timer(struct node *n, uint64_t now) {
   if (now < n->next_nat_tick_ns)
     return;
   n->next_nat_tick_ns = now + NODE_NAT_TICK_NS;
+  check_liveness(n, now);
   for (unsigned i = 0; i < n->n_links; i++) {
     struct link *e = n->links[i];
     if (!e->used || !e->via_overlay || e->retire_at_ns || e->s.state != SESS_ESTABLISHED ||
