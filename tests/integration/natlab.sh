@@ -56,6 +56,12 @@ nl_need_tools() {
   done
 }
 
+# nl_sysctl NS KEY VALUE: sets KEY (dotted) inside namespace NS through
+# /proc/sys (no dependency on procps' sysctl).
+nl_sysctl() {
+  t_in "$1" sh -c "echo $3 > /proc/sys/$(printf '%s' "$2" | tr . /)" || t_fail "sysctl $2 in $1"
+}
+
 # The core's own address in the /24 of a public address.
 nl_gw_for() { printf '%s.1' "${1%.*}"; }
 
@@ -72,10 +78,10 @@ nl_core() {
   for a in 192.0.2.1/24 198.51.100.1/24 203.0.113.1/24; do
     ip -n "$(t_nsname core)" addr add "$a" dev "$br"
   done
-  t_in core sysctl -qw net.ipv4.ip_forward=1
+  nl_sysctl core "net.ipv4.ip_forward" 1
   # hosts share one segment but must talk through the router: no redirects
-  t_in core sysctl -qw net.ipv4.conf.all.send_redirects=0
-  t_in core sysctl -qw "net.ipv4.conf.$br.send_redirects=0"
+  nl_sysctl core "net.ipv4.conf.all.send_redirects" 0
+  nl_sysctl core "net.ipv4.conf.$br.send_redirects" 0
   NL_CORE_UP=1
 }
 
@@ -108,7 +114,7 @@ nl_site() {
   nl_wan "$r" "$wan"; wif=$NL_IF
   t_veth "$r" "$lan.1/24" "$s" "$lan.2/24"; lif=$T_IF1
   t_in "$s" ip route add default via "$lan.1"
-  t_in "$r" sysctl -qw net.ipv4.ip_forward=1
+  nl_sysctl "$r" "net.ipv4.ip_forward" 1
   NL_KIND[$s]=$kind NL_WAN[$s]=$wan NL_HOST[$s]=$lan.2
   case $kind in
   prc | sym)
