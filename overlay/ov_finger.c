@@ -20,14 +20,29 @@ static uint64_t rtt_rank(const struct ov_link *l) {
   return l->rtt_ns ? l->rtt_ns : UINT64_MAX; /* unmeasured ranks last */
 }
 
+void ov_best_per_slot(const struct overlay *ov, const struct ov_link *best[OV_SLOTS]) {
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    const struct ov_link *l = &ov->links[i];
+    if (!l->ours || !ov_link_usable(l))
+      continue;
+    int k = ov_slot_of(ov, l->id);
+    if (k >= 0 && (!best[k] || ov_link_better(l, best[k])))
+      best[k] = l;
+  }
+}
+
 bool ov_link_better(const struct ov_link *a, const struct ov_link *b) {
   return rtt_rank(a) < rtt_rank(b) || (rtt_rank(a) == rtt_rank(b) && ring_cmp(a->id, b->id) < 0);
 }
 
-/* Links (up or being set up) per slot, one pass over the link table. */
+/* Our own links (up or being set up) per slot, one pass over the table.
+ * Links other nodes opened to us are used for routing but never count as
+ * our shortcuts: their owner may release them at any time. */
 static void slot_counts(const struct overlay *ov, uint8_t cnt[OV_SLOTS]) {
   memset(cnt, 0, OV_SLOTS);
   for (unsigned i = 0; i < ov->n_links; i++) {
+    if (!ov->links[i].ours)
+      continue;
     int k = ov_slot_of(ov, ov->links[i].id);
     if (k >= 0 && cnt[k] < UINT8_MAX)
       cnt[k]++;
@@ -40,7 +55,7 @@ void ov_finger_candidates(struct overlay *ov, int slot, const struct ov_node *c,
     return;
   unsigned have = 0;
   for (unsigned i = 0; i < ov->n_links; i++)
-    have += ov_slot_of(ov, ov->links[i].id) == slot;
+    have += ov->links[i].ours && ov_slot_of(ov, ov->links[i].id) == slot;
   const struct ov_node *fresh[OV_MAX_SUCC + 1];
   unsigned nf = 0;
   for (unsigned i = 0; i < n && nf < OV_MAX_SUCC + 1; i++)
@@ -98,12 +113,7 @@ void ov_fingers_tick(struct overlay *ov, uint64_t now) {
 
 void ov_links_gc(struct overlay *ov, uint64_t now) {
   const struct ov_link *best[OV_SLOTS] = {0};
-  for (unsigned i = 0; i < ov->n_links; i++) {
-    const struct ov_link *l = &ov->links[i];
-    int k = ov_slot_of(ov, l->id);
-    if (k >= 0 && ov_link_usable(l) && (!best[k] || ov_link_better(l, best[k])))
-      best[k] = l;
-  }
+  ov_best_per_slot(ov, best);
   for (unsigned i = 0; i < ov->n_links; i++) {
     struct ov_link *l = &ov->links[i];
     if (l->state != OV_LINK_UP || !l->ours)

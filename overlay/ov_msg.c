@@ -108,6 +108,7 @@ int ov_msg_encode(const struct ov_msg *m, uint8_t *buf, size_t cap) {
     put_succ_list(&w, m);
     break;
   case OV_MSG_GET_PRED:
+  case OV_MSG_HELLO:
     break;
   case OV_MSG_PRED_REPLY:
   case OV_MSG_LEAVE:
@@ -176,6 +177,7 @@ int ov_msg_decode(struct ov_msg *m, const uint8_t *buf, size_t len) {
       return wire_ok(&r) ? RL_EPARSE : RL_ETRUNC;
     break;
   case OV_MSG_GET_PRED:
+  case OV_MSG_HELLO:
     break;
   case OV_MSG_PRED_REPLY:
   case OV_MSG_LEAVE:

@@ -29,6 +29,11 @@ void ov_succ_set(struct overlay *ov, const struct ov_node *list, unsigned n) {
   if (m)
     memcpy(ov->succ, tmp, m * sizeof(tmp[0]));
   ov->n_succ = m;
+  for (unsigned i = 0; i < m; i++) {
+    struct ov_link *l = ov_link_find(ov, tmp[i].id);
+    if (l)
+      l->in_ring = true;
+  }
 }
 
 void ov_succ_remove(struct overlay *ov, const uint8_t id[RL_ID_LEN]) {
@@ -52,6 +57,9 @@ static void set_pred(struct overlay *ov, const struct ov_node *p) {
     ov->ring_dirty = true;
   ov->has_pred = true;
   ov->pred = *p;
+  struct ov_link *l = ov_link_find(ov, p->id);
+  if (l)
+    l->in_ring = true;
 }
 
 static void send_notify(struct overlay *ov, const uint8_t to[RL_ID_LEN], bool as_succ) {
@@ -177,6 +185,10 @@ static void join_done(struct overlay *ov, const struct ov_msg *r, uint64_t now) 
     set_pred(ov, &r->pred);
   ov->joined = true;
   ov->ring_dirty = true;
+  /* Joins that overlap can hand out stale answers and leave two
+   * interleaved cycles that stabilise alone never untangles; an early
+   * heal lookup (through a long link, once we have one) catches that. */
+  ov->next_heal = now + ov_jitter(ov, OV_EARLY_HEAL_NS);
   ensure_succ_links(ov, now);
   if (ov->has_pred) {
     struct ov_node p = ov->pred;
@@ -239,10 +251,17 @@ void ov_lookup_done(struct overlay *ov, const struct ov_lookup *lk,
 void ov_on_link_up(struct overlay *ov, struct ov_link *l, uint64_t now) {
   uint8_t id[RL_ID_LEN];
   uint8_t want = l->want;
+  bool ours = l->ours;
   memcpy(id, l->id, RL_ID_LEN);
   l->want = 0; /* l may move once we connect elsewhere: no use below */
   if (!ov->joined)
     return;
+  if (ours) {
+    /* Tell the peer we are a ring member, so that it routes over the link
+     * too (it cannot tell a shortcut of ours from a joiner's link). */
+    struct ov_msg h = {.type = OV_MSG_HELLO};
+    ov_push_send(ov, id, &h);
+  }
   if (ov->n_succ && ring_eq(id, ov->succ[0].id))
     ov_stabilise_with_succ(ov, now);
   if (ov->has_pred && ring_eq(id, ov->pred.id))
@@ -315,11 +334,14 @@ void ov_heal_tick(struct overlay *ov, uint64_t now) {
     return;
   /* A lookup of our own ID through a peer other than succ/pred: if it ends
    * at a different successor we are in a partition (or the ring view is
-   * wrong) and heal_done() merges. */
+   * wrong) and heal_done() merges. Any link will do, including ones not
+   * (yet) known to lead into a ring: a link the node core opened to a
+   * member of another partition is exactly what healing needs; a peer that
+   * is not in a ring just drops the lookup. */
   unsigned cand = 0;
   for (unsigned i = 0; i < ov->n_links; i++) {
     const struct ov_link *l = &ov->links[i];
-    if (!ov_link_usable(l) || (ov->n_succ && ring_eq(l->id, ov->succ[0].id)) ||
+    if (l->state != OV_LINK_UP || (ov->n_succ && ring_eq(l->id, ov->succ[0].id)) ||
         (ov->has_pred && ring_eq(l->id, ov->pred.id)))
       continue;
     cand++;
@@ -328,7 +350,7 @@ void ov_heal_tick(struct overlay *ov, uint64_t now) {
     unsigned pick = rl_rand_uniform(ov->cfg.env, cand);
     for (unsigned i = 0; i < ov->n_links; i++) {
       const struct ov_link *l = &ov->links[i];
-      if (!ov_link_usable(l) || (ov->n_succ && ring_eq(l->id, ov->succ[0].id)) ||
+      if (l->state != OV_LINK_UP || (ov->n_succ && ring_eq(l->id, ov->succ[0].id)) ||
           (ov->has_pred && ring_eq(l->id, ov->pred.id)))
         continue;
       if (pick-- == 0) {
@@ -392,6 +414,8 @@ int ov_recv_stab(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_ms
   if (!ov->joined)
     return 0; /* not in a ring yet: nothing to say about it */
   switch (m->type) {
+  case OV_MSG_HELLO:
+    return 0; /* overlay_recv() already marked the link as a ring member's */
   case OV_MSG_GET_PRED: {
     struct ov_msg r;
     r.type = OV_MSG_PRED_REPLY;

@@ -43,6 +43,9 @@
 #define OV_PNS_PROBES 3 /* at most 3: a 2-bit counter per slot */
 #define OV_FINGER_LOOKUPS_PER_TICK 4
 
+/* The first heal lookup after a join comes this soon (then every heal_ns). */
+#define OV_EARLY_HEAL_NS (10 * NS_PER_S)
+
 /* Peers remembered for partition healing when no other link is up. */
 #define OV_REMEMBER 4
 

@@ -40,7 +40,8 @@ static void xs_rand(void *ctx, uint8_t *buf, size_t len) {
 /* ---- the mini network --------------------------------------------------- */
 
 struct msg { /* a message in flight, or (data == NULL) a pending link-up,
-              * or (data == NULL, len == 1) a failed connect being reported */
+              * or (data == NULL, len == 1) a failed connect being reported,
+              * or (data == NULL, len == 2) an idle link being closed */
   uint64_t t, seq;
   unsigned from, to;
   size_t len;
@@ -62,6 +63,7 @@ struct net {
   uint8_t *link;    /* n*n: link up */
   uint8_t *asked;   /* n*n: i emitted CONNECT to j */
   uint8_t *ever;    /* n*n: a link i-j existed at some point */
+  uint64_t *used;   /* n*n: last time a message was sent i -> j */
   unsigned *sorted; /* node indices sorted by ID */
   struct msg *q; /* binary min-heap on (t, seq) */
   size_t q_len, q_cap;
@@ -75,7 +77,7 @@ struct net {
   uint64_t rng;
   struct rl_env env;
   unsigned bad_sends, ring_changes, disconnects;
-  uint64_t sent_msgs, sent_bytes;
+  uint64_t sent_msgs, sent_bytes, lost_on_down_link;
   struct ov_config cfg;
 };
 
@@ -114,6 +116,7 @@ static struct net *net_new(unsigned n, uint64_t seed, const struct ov_config *cf
   net->link = calloc((size_t)n * n, 1);
   net->asked = calloc((size_t)n * n, 1);
   net->ever = calloc((size_t)n * n, 1);
+  net->used = calloc((size_t)n * n, sizeof(uint64_t));
   net->sorted = calloc(n, sizeof(unsigned));
   net->now = 1000 * NS_PER_S;
   if (cfg)
@@ -155,6 +158,7 @@ static void net_free(struct net *net) {
   free(net->link);
   free(net->asked);
   free(net->ever);
+  free(net->used);
   free(net->sorted);
   free(net);
 }
@@ -232,6 +236,7 @@ static struct msg ev_pop(struct net *net) {
 static void enqueue(struct net *net, unsigned from, unsigned to, const uint8_t *d, size_t len) {
   net->sent_msgs++;
   net->sent_bytes += len;
+  net->used[(size_t)from * net->n + to] = net->used[(size_t)to * net->n + from] = net->now;
   if (net->loss_pct && xs_next(&net->rng) % 100 < net->loss_pct)
     return;
   struct msg m = {.t = net->now + (net->latency ? rtt(net, from, to) / 2 : 0),
@@ -278,7 +283,10 @@ static unsigned actions(struct net *net, unsigned i) {
       assert_true(ASK(net, i, j)); /* only links it asked for */
       ASK(net, i, j) = 0;
       net->disconnects++;
-      if (!ASK(net, j, i)) /* the other side still wants it: keep */
+      if (net->latency) /* like a node core's idle reaper: close a bit later */
+        ev_push(net, (struct msg){.t = net->now + 2 * NS_PER_S, .from = i, .to = (unsigned)j,
+                                  .len = 2});
+      else if (!ASK(net, j, i)) /* the other side still wants it: keep */
         link_down(net, i, (unsigned)j);
       break;
     case OV_ACT_DELIVER:
@@ -313,7 +321,16 @@ static void drain(struct net *net) {
         busy += actions(net, i);
     if (net->q_len && net->q[0].t <= net->now) {
       struct msg m = ev_pop(net);
-      if (!m.data && m.len == 1) { /* the node core gives up on a dead peer */
+      if (!m.data && m.len == 2) { /* idle close, unless someone asked again */
+        uint64_t last = net->used[(size_t)m.from * net->n + m.to];
+        if (ASK(net, m.from, m.to) || ASK(net, m.to, m.from))
+          ; /* wanted again */
+        else if (last + 2 * NS_PER_S > net->now) /* still carrying traffic */
+          ev_push(net, (struct msg){.t = last + 2 * NS_PER_S, .from = m.from, .to = m.to,
+                                    .len = 2});
+        else
+          link_down(net, m.from, m.to);
+      } else if (!m.data && m.len == 1) { /* the node core gives up on a dead peer */
         if (net->alive[m.from] && !L(net, m.from, m.to))
           overlay_link_down(net->ov[m.from], net->id[m.to], net->now);
       } else if (!m.data) { /* a handshake completes, if both ends still live */
@@ -321,6 +338,8 @@ static void drain(struct net *net) {
           link_up(net, m.from, m.to);
       } else if (net->alive[m.to] && L(net, m.from, m.to)) {
         overlay_recv(net->ov[m.to], net->id[m.from], m.data, m.len, net->now);
+      } else {
+        net->lost_on_down_link++;
       }
       free(m.data);
       busy++;
@@ -465,7 +484,24 @@ static double route_check(struct net *net, unsigned samples, unsigned keys) {
                        0);
     }
   }
+  uint64_t lost0 = net->lost_on_down_link;
+  struct ov_stats st;
+  uint64_t drops0 = 0, drops1 = 0;
+  for (unsigned i = 0; i < net->n; i++) {
+    overlay_stats(net->ov[i], &st);
+    drops0 += st.dropped_ttl + st.dropped_no_route;
+  }
   settle(net);
+  if (net->n_dl != total) {
+    for (unsigned i = 0; i < net->n; i++) {
+      overlay_stats(net->ov[i], &st);
+      drops1 += st.dropped_ttl + st.dropped_no_route;
+    }
+    print_message("route_check: %zu of %u delivered; lost on down links %llu, "
+                  "ttl/no-route drops %llu\n", net->n_dl, total,
+                  (unsigned long long)(net->lost_on_down_link - lost0),
+                  (unsigned long long)(drops1 - drops0));
+  }
   assert_int_equal(net->n_dl, total);
   unsigned long hops = 0;
   for (unsigned i = 0; i < total; i++) {
@@ -636,6 +672,41 @@ static void test_latency_and_loss(void **state) {
   net_free(net);
 }
 
+static void test_concurrent_joins(void **state) {
+  (void)state;
+  /* Joins overlap: with latency, a new node starts joining every 20 ms
+   * through a random member of the first 8, so many joins are in flight
+   * at once and join replies are often stale. The ring must still settle. */
+  const unsigned n = 400;
+  struct net *net = net_new(n, 111, NULL);
+  net->latency = true;
+  net->fail_fast = true;
+  build_ring(net, 8);
+  run_until(net, net->now + 20 * NS_PER_S);
+  for (unsigned i = 8; i < n; i++) {
+    unsigned b = (unsigned)(xs_next(&net->rng) % 8);
+    net->alive[i] = true;
+    link_up(net, i, b);
+    overlay_join(net->ov[i], net->now);
+    run_until(net, net->now + 20 * NS_PER_MS);
+  }
+  unsigned periods = 0;
+  while (ring_errors(net, false, false) && periods < 60) {
+    if (getenv("OV_DEBUG"))
+      print_message("-- period %u: %u wrong\n", periods, ring_errors(net, false, periods > 3));
+    run_until(net, net->now + net->cfg.stabilise_ns);
+    periods++;
+  }
+  print_message("concurrent joins: succ/pred right after %u periods (%u wrong)\n", periods,
+                ring_errors(net, false, periods == 60));
+  assert_int_equal(ring_errors(net, false, false), 0);
+  assert_true(periods <= 10);
+  run_until(net, net->now + 10 * net->cfg.stabilise_ns);
+  assert_int_equal(ring_errors(net, true, true), 0);
+  (void)route_check(net, 16, 8);
+  net_free(net);
+}
+
 static void test_graceful_leave(void **state) {
   (void)state;
   const unsigned n = 32;
@@ -723,7 +794,8 @@ static void test_exact_and_ttl(void **state) {
   assert_int_equal(after.dropped_ttl, before.dropped_ttl + 1);
   /* TTL 1 on real routes: a message injected at `at` with ttl 1 may take
    * one more hop. Keyed to node IDs, it arrives exactly when that node is
-   * `at` itself or linked to it; everything else dies of TTL one hop on. */
+   * `at` itself or one of the ring members `at` is linked to; everything
+   * else dies of TTL one hop on. */
   uint64_t ttl_before = 0, ttl_after = 0, got = 0, expect = 0;
   for (unsigned i = 0; i < n; i++) {
     overlay_stats(net->ov[i], &before);
@@ -736,7 +808,8 @@ static void test_exact_and_ttl(void **state) {
     net->n_dl = 0;
     overlay_recv(net->ov[at], net->id[peer], buf, (size_t)len, net->now);
     drain(net);
-    bool reach = j == at || L(net, at, j);
+    const struct ov_link *l = ov_link_find(net->ov[at], net->id[j]);
+    bool reach = j == at || (l && ov_link_usable(l)); /* links `at` routes over */
     expect += reach;
     assert_int_equal(net->n_dl, reach ? 1 : 0);
     got += net->n_dl;
@@ -766,7 +839,7 @@ static void test_malformed(void **state) {
   struct ov_msg *m = calloc(1, sizeof(*m));
   uint8_t buf[OV_MSG_MAX];
   uint8_t types[] = {OV_MSG_FIND,   OV_MSG_FIND_REPLY, OV_MSG_GET_PRED, OV_MSG_PRED_REPLY,
-                     OV_MSG_NOTIFY, OV_MSG_LEAVE,      OV_MSG_ROUTED};
+                     OV_MSG_NOTIFY, OV_MSG_LEAVE,      OV_MSG_ROUTED,   OV_MSG_HELLO};
   struct ov_stats st;
   for (size_t t = 0; t < sizeof(types); t++) {
     memset(m, 0, sizeof(*m));
@@ -814,7 +887,7 @@ static void test_malformed(void **state) {
     size_t l = xs_next(&net->rng) % 200;
     xs_rand(&net->rng, buf, l);
     if (l)
-      buf[0] = (uint8_t)(1 + i % 7);
+      buf[0] = (uint8_t)(1 + i % 8);
     overlay_recv(ov, from, buf, l, net->now);
   }
   free(m);
@@ -919,7 +992,8 @@ int main(void) {
       cmocka_unit_test(test_seed_and_pair),   cmocka_unit_test(test_fresh_pair_tie_break),
       cmocka_unit_test(test_lonely_seed_merges),  cmocka_unit_test(test_converge_64),
       cmocka_unit_test(test_converge_256),    cmocka_unit_test(test_churn_repair),
-      cmocka_unit_test(test_latency_and_loss), cmocka_unit_test(test_graceful_leave),  cmocka_unit_test(test_exact_and_ttl),
+      cmocka_unit_test(test_latency_and_loss), cmocka_unit_test(test_concurrent_joins),
+      cmocka_unit_test(test_graceful_leave),  cmocka_unit_test(test_exact_and_ttl),
       cmocka_unit_test(test_malformed),       cmocka_unit_test(test_partition_heal),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
