@@ -23,8 +23,8 @@
  * first OV_LINKED_SUCC, not the predecessor, not the best shortcut of its
  * slot) for OV_LINK_GRACE_NS; it means "the overlay no longer needs it",
  * not "close it": the node core keeps links it uses for data (and any
- * link it opened itself) and closes the rest. Every link that is up, for
- * whatever reason, is used for greedy routing.
+ * link it opened itself) and closes the rest. Every link that is up to a
+ * known ring member, whoever opened it, is used for greedy routing.
  *
  * A CONNECT that fails may be reported with overlay_link_down(); if
  * nothing is reported the overlay gives up after OV_CONNECT_TIMEOUT_NS.
