@@ -86,6 +86,19 @@ struct link *link_by_peer_path(struct node *n, const uint8_t id[RL_ID_LEN], bool
   return NULL;
 }
 
+/* Any direct link (handshaking or up) to endpoint ep. Two links to one
+ * endpoint would race: the peer keeps the keys of whichever HS_INIT it
+ * accepted last, and we might keep the other session. */
+struct link *link_to_endpoint(struct node *n, const struct rl_addr *ep) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && !l->via_overlay && !l->retry_at_ns && l->s.state != SESS_DEAD &&
+        rl_addr_equal(&l->s.endpoint, ep))
+      return l;
+  }
+  return NULL;
+}
+
 /* A link toward ep whose peer we do not know yet (a static peer or a
  * bootstrap endpoint still handshaking). */
 struct link *link_by_endpoint_unknown(struct node *n, const struct rl_addr *ep) {
@@ -230,8 +243,19 @@ static void link_became_established(struct node *n, struct link *l, uint64_t now
       l->ov_up = false; /* re-announce on this link below */
     link_free(n, o);
   }
+  /* Once a direct link is up, handshakes still trying other candidates
+   * of this peer are moot (an overlay-carried link is no reason to stop). */
+  for (unsigned i = 0; i < n->n_links && !l->via_overlay; i++) {
+    struct link *o = n->links[i];
+    if (o != l && o->used && !o->via_overlay && !o->s.have_peer && o->has_expect &&
+        o->static_idx < 0 && memcmp(o->expect_id, l->s.peer_id, RL_ID_LEN) == 0) {
+      l->ov_wanted |= o->ov_wanted;
+      link_free(n, o);
+    }
+  }
   if (!l->via_overlay)
-    node_ov_link_up(n, l, now);
+    node_nat_link_up(n, l, now);
+  node_ov_link_up(n, l, now); /* direct, or relayed: both can carry the overlay */
   /* Frames that waited for the keys go out first, in order. */
   while ((len = pktq_pop(&l->pending, NULL, buf, sizeof(buf))) > 0)
     if (link_send_plain(n, l, buf, len, now) != 0)

@@ -58,6 +58,8 @@ struct node_config {
   uint64_t idle_link_ns;       /* on-demand links close after, default 300 s */
   unsigned dht_replicas;       /* k, default 4 */
   unsigned ring_successors;    /* successor list length, 0 = overlay default (8) */
+  uint32_t relay_rate_kbps;    /* what we forward per pair as a relay; 0 = refuse */
+  uint64_t relay_after_ns;     /* no direct link this long: use a relay, default 5 s */
   struct dht_store *store;     /* NULL: in-memory only */
 };
 void node_config_default(struct node_config *cfg);

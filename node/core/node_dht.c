@@ -198,23 +198,23 @@ static void connect_direct(struct node *n, const uint8_t id[RL_ID_LEN],
                            const struct dht_record *rec, uint64_t now) {
   struct nat_cand c[NAT_CAND_MAX];
   int nc = nat_cand_decode(c, NAT_CAND_MAX, rec->value, rec->value_len);
-  if (nc <= 0 || have_direct(n, id))
+  if (nc <= 0)
     return;
-  for (int i = 0; i < nc; i++) {
-    struct link *l;
-    if (c[i].addr.family != n->cfg.listen.family)
-      continue;
-    l = link_new(n, &c[i].addr, now);
-    if (!l)
-      return;
-    l->has_expect = true;
-    memcpy(l->expect_id, id, RL_ID_LEN);
-    l->last_data_ns = now;
-    n->c.connects_on_demand++;
-    sess_start(&l->s, now);
-    link_after_event(n, l, now);
-    return; /* one candidate at a time; NAT traversal tries the others */
-  }
+  node_nat_connect(n, id, c, (unsigned)nc, now);
+}
+
+void node_retry_direct(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
+  struct resolve *r;
+  uint8_t key[DHT_KEY_LEN];
+  if (!n->dht || rs_find(n, RS_CONNECT, 0, id))
+    return;
+  dht_key_node(n->cfg.cert.group, id, key);
+  dht_forget(n->dht, key); /* the candidates may have changed */
+  r = rs_new(n, RS_CONNECT, now);
+  if (!r)
+    return;
+  memcpy(r->id, id, RL_ID_LEN);
+  rs_start(n, r, now);
 }
 
 /* ---- ARP ---- */
@@ -356,18 +356,11 @@ static void on_result(struct node *n, const struct dht_action *a, uint64_t now) 
 void node_publish_endpoints(struct node *n, uint64_t now) {
   struct nat_cand c[NAT_CAND_MAX];
   uint8_t val[NAT_CAND_MAX * 20 + 2];
-  unsigned k = 0;
+  unsigned k;
   int len;
   if (!n->dht || !n->published)
     return;
-  if (n->has_mapped) {
-    c[k].kind = NAT_CAND_MAPPED;
-    c[k++].addr = n->mapped;
-  }
-  if (n->cfg.listen.family == RL_AF_INET && rl_addr_ipv4(&n->cfg.listen) != 0) {
-    c[k].kind = NAT_CAND_LOCAL;
-    c[k++].addr = n->cfg.listen;
-  }
+  k = node_nat_candidates(n, c, NAT_CAND_MAX);
   if (k == 0)
     return;
   len = nat_cand_encode(c, k, val, sizeof(val));
@@ -423,6 +416,9 @@ static void save_peer_cache(struct node *n, uint64_t now) {
 
 void node_dht_pump(struct node *n, uint64_t now) {
   struct dht_action *a = &n->dact;
+  if (n->dht_pumping)
+    return; /* see node_internal.h: the outer loop drains what we add */
+  n->dht_pumping = true;
   for (int i = 0; i < 4096 && n->dht && dht_poll(n->dht, a); i++) {
     if (a->kind == DHT_ACT_ROUTE) {
       if (n->ov)
@@ -431,6 +427,7 @@ void node_dht_pump(struct node *n, uint64_t now) {
       on_result(n, a, now);
     }
   }
+  n->dht_pumping = false;
   node_ov_pump(n, now);
 }
 

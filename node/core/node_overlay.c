@@ -24,8 +24,12 @@ int node_ov_init(struct node *n, uint64_t now) {
   return 0;
 }
 
+/* Links the overlay may use: direct ones, and end-to-end sessions through
+ * a relay (overlay-routed sessions would route the overlay over itself). */
+static bool ov_capable(const struct link *l) { return !l->via_overlay || l->has_relay; }
+
 void node_ov_link_up(struct node *n, struct link *l, uint64_t now) {
-  if (!n->ov || l->via_overlay || l->ov_up)
+  if (!n->ov || !ov_capable(l) || l->ov_up || !l->s.have_peer)
     return;
   l->ov_up = true;
   overlay_link_up(n->ov, l->s.peer_id, &l->s.endpoint, l->s.rtt_ns, now);
@@ -38,10 +42,28 @@ void node_ov_link_up(struct node *n, struct link *l, uint64_t now) {
   node_ov_pump(n, now);
 }
 
+static bool other_attempt(struct node *n, const struct link *l, const uint8_t id[RL_ID_LEN]) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *o = n->links[i];
+    if (o == l || !o->used || o->retire_at_ns)
+      continue;
+    if ((o->s.have_peer && memcmp(o->s.peer_id, id, RL_ID_LEN) == 0 && ov_capable(o)) ||
+        (o->has_expect && memcmp(o->expect_id, id, RL_ID_LEN) == 0 && o->s.state != SESS_DEAD))
+      return true;
+  }
+  return false;
+}
+
 void node_ov_link_down(struct node *n, struct link *l, uint64_t now) {
-  if (n->ov && !l->ov_up && l->ov_wanted && l->has_expect && !l->via_overlay) {
-    /* A link the overlay asked for could not be opened: say so, or the
-     * overlay would wait for it (the node may be dead). */
+  if (n->ov && !l->ov_up && l->ov_wanted && l->has_expect) {
+    /* A link the overlay asked for could not be opened. While other
+     * attempts run, wait for them; when the direct ones are all gone, try
+     * a relay (NAT pairs that cannot punch); else tell the overlay (the
+     * node may be dead). */
+    if (other_attempt(n, l, l->expect_id))
+      return;
+    if (!l->via_overlay && node_nat_relay_link(n, l->expect_id, now))
+      return;
     overlay_link_down(n->ov, l->expect_id, now);
     node_ov_pump(n, now);
     return;
@@ -55,12 +77,14 @@ void node_ov_link_down(struct node *n, struct link *l, uint64_t now) {
 
 void node_ov_control(struct node *n, struct link *l, const uint8_t *msg, size_t len,
                      uint64_t now) {
-  if (!n->ov || len < CTL_HDR || l->via_overlay)
+  if (!n->ov || len < CTL_HDR || !ov_capable(l))
     return;
   if (msg[16] == CTL_CH_OVERLAY) {
     l->last_data_ns = now; /* overlay traffic keeps a link, as data does */
     overlay_recv(n->ov, l->s.peer_id, msg + CTL_HDR, len - CTL_HDR, now);
     node_ov_pump(n, now);
+  } else if (!l->via_overlay) {
+    node_nat_control(n, l, msg, len, now);
   }
 }
 
@@ -85,8 +109,23 @@ static struct link *pending_direct_to(struct node *n, const uint8_t id[RL_ID_LEN
   return NULL;
 }
 
+static struct link *relayed_link(struct node *n, const uint8_t id[RL_ID_LEN]) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && l->via_overlay && l->has_relay && !l->retire_at_ns && l->s.have_peer &&
+        l->s.state == SESS_ESTABLISHED && memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
+      return l;
+  }
+  return NULL;
+}
+
 static void act_send(struct node *n, const struct ov_action *a, uint64_t now) {
   struct link *l = direct_link(n, a->peer);
+  if (!l || l->s.state != SESS_ESTABLISHED) {
+    struct link *r = relayed_link(n, a->peer);
+    if (r)
+      l = r;
+  }
   uint8_t *buf = n->pt;
   if (!l || l->s.state != SESS_ESTABLISHED) {
     n->c.ov_send_no_link++;
@@ -107,6 +146,11 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
   struct link *l = direct_link(n, a->node.id);
   if (!l)
     l = pending_direct_to(n, a->node.id);
+  if (!l || l->s.state != SESS_ESTABLISHED) {
+    struct link *r = relayed_link(n, a->node.id);
+    if (r)
+      l = r;
+  }
   if (l) {
     l->ov_wanted = true;
     if (l->s.state == SESS_ESTABLISHED && !l->ov_up)
@@ -119,15 +163,28 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
   }
   if (memcmp(a->node.id, n->hid.id, RL_ID_LEN) == 0 || a->node.n_ep == 0)
     return;
-  l = link_new(n, &a->node.ep[0], now);
-  if (!l)
-    return;
-  l->ov_wanted = true;
-  l->has_expect = true;
-  memcpy(l->expect_id, a->node.id, RL_ID_LEN);
-  l->s.p.hs_max_tries = NODE_OV_CONNECT_TRIES;
-  sess_start(&l->s, now);
-  link_after_event(n, l, now);
+  /* Every advertised endpoint at once (mapped, reflexive, local): the
+   * first handshake to complete wins, the others are dropped. */
+  for (unsigned i = 0; i < a->node.n_ep && i < OV_MAX_ENDPOINTS; i++) {
+    if (a->node.ep[i].family != RL_AF_INET || rl_addr_equal(&a->node.ep[i], &n->cfg.listen))
+      continue;
+    if ((l = link_to_endpoint(n, &a->node.ep[i])) != NULL) {
+      l->ov_wanted = true; /* already dialling there (a static peer, a punch) */
+      continue;
+    }
+    l = link_new(n, &a->node.ep[i], now);
+    if (!l)
+      return;
+    l->ov_wanted = true;
+    l->has_expect = true;
+    memcpy(l->expect_id, a->node.id, RL_ID_LEN);
+    l->s.p.hs_max_tries = NODE_OV_CONNECT_TRIES;
+    sess_start(&l->s, now);
+    link_after_event(n, l, now);
+  }
+  /* The node may sit behind a NAT that drops our handshakes until it has
+   * sent toward us: ask it to (routed over the overlay). */
+  node_nat_punch_request(n, a->node.id, now);
 }
 
 static void act_disconnect(struct node *n, const struct ov_action *a) {
@@ -136,9 +193,10 @@ static void act_disconnect(struct node *n, const struct ov_action *a) {
     l->ov_wanted = false; /* closed by the idle reaper unless used for data */
 }
 
-/* OV_APP_E2E: a packet of an end-to-end session, routed to us by src. */
-static void e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *pkt,
-                     size_t len, uint64_t now) {
+/* A packet of an end-to-end session from src: routed to us over the
+ * overlay (OV_APP_E2E), or delivered by a relay (relay != NULL). */
+void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *pkt, size_t len,
+                   uint64_t now, const uint8_t *relay) {
   struct rl_addr none;
   struct link *l;
   int r;
@@ -150,14 +208,26 @@ static void e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t
   }
   if ((pkt[0] >> 3) == HS_OP_INIT) {
     node_recv_init(n, &none, pkt, len, now, src);
-    return;
+    l = link_by_peer_path(n, src, true);
+  } else {
+    l = link_by_index(n, hs_pkt_index(pkt));
+    if (!l || !l->via_overlay ||
+        (l->s.have_peer && memcmp(l->s.peer_id, src, RL_ID_LEN) != 0)) {
+      n->c.e2e_bad++;
+      return;
+    }
   }
-  l = link_by_index(n, hs_pkt_index(pkt));
-  if (!l || !l->via_overlay ||
-      (l->s.have_peer && memcmp(l->s.peer_id, src, RL_ID_LEN) != 0)) {
-    n->c.e2e_bad++;
-    return;
+  /* Answer the way the peer chose: through the same relay. A relayed
+   * session is also a link the overlay may use. */
+  if (l && relay && (!l->has_relay || memcmp(l->relay_id, relay, RL_ID_LEN) != 0)) {
+    l->has_relay = true;
+    memcpy(l->relay_id, relay, RL_ID_LEN);
+    l->path = LINK_PATH_RELAY;
   }
+  if (l && l->has_relay && l->s.state == SESS_ESTABLISHED && !l->ov_up)
+    node_ov_link_up(n, l, now);
+  if (!l || (pkt[0] >> 3) == HS_OP_INIT)
+    return;
   r = sess_recv(&l->s, &none, pkt, len, now, n->pt, sizeof(n->pt));
   if (r > 0)
     lan_deliver_frame(n, l, n->pt, (size_t)r, now);
@@ -166,6 +236,9 @@ static void e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t
 
 void node_ov_pump(struct node *n, uint64_t now) {
   struct ov_action *a = &n->act;
+  if (n->ov_pumping)
+    return;
+  n->ov_pumping = true;
   /* Bounded: one event cannot make the node loop forever. */
   for (int i = 0; i < 4096 && n->ov && overlay_poll(n->ov, a); i++) {
     switch (a->kind) {
@@ -180,7 +253,9 @@ void node_ov_pump(struct node *n, uint64_t now) {
       break;
     case OV_ACT_DELIVER:
       if (a->app == OV_APP_E2E)
-        e2e_recv(n, a->peer, a->data, a->len, now);
+        node_e2e_recv(n, a->peer, a->data, a->len, now, NULL);
+      else if (a->app == OV_APP_PUNCH)
+        node_nat_punch_recv(n, a->peer, a->data, a->len, now);
       else
         node_app_deliver(n, a, now);
       break;
@@ -191,6 +266,7 @@ void node_ov_pump(struct node *n, uint64_t now) {
       break;
     }
   }
+  n->ov_pumping = false;
 }
 
 /* Sends one packet of an overlay-carried session. */
@@ -199,6 +275,8 @@ int node_ov_send_pkt(struct node *n, struct link *l, const uint8_t *pkt, size_t 
   int r;
   if (!n->ov || (!l->s.have_peer && !l->has_expect))
     return RL_ESTATE;
+  if (l->has_relay && node_nat_relay_send(n, l, pkt, len, now) == 0)
+    return 0;
   r = overlay_route(n->ov, l->s.have_peer ? l->s.peer_id : l->expect_id, OV_ROUTE_EXACT,
                     OV_APP_E2E, pkt, len, now);
   node_ov_pump(n, now);
