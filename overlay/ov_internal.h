@@ -25,6 +25,7 @@ struct ov_link {
   struct rl_addr ep;      /* the endpoint the link runs over, if known */
   uint64_t rtt_ns;        /* 0 = not measured yet */
   uint64_t t;             /* CONNECTING: deadline; UP: unneeded since (0 = needed) */
+  uint64_t last_rx;       /* UP: link up or last overlay message from the peer */
   uint8_t state;          /* OV_LINK_* */
   bool ours;              /* we emitted OV_ACT_CONNECT for it */
   uint8_t want;           /* OV_WANT_* */

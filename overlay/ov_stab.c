@@ -321,10 +321,40 @@ static void expire(struct overlay *ov, uint64_t now) {
   }
 }
 
+/* Chord's RPC timeouts: our successor answers GET_PRED every period and
+ * our predecessor notifies us every period. One silent for
+ * OV_SILENT_PERIODS periods is treated as failed even though the link
+ * layer has not said so yet: it leaves the ring view and is not routed
+ * through until it speaks again. */
+static void check_silent(struct overlay *ov, uint64_t now) {
+  uint64_t limit = OV_SILENT_PERIODS * ov->cfg.stabilise_ns;
+  int f = first_linked_succ(ov);
+  if (f >= 0) {
+    struct ov_link *l = ov_link_find(ov, ov->succ[f].id);
+    if (l && l->in_ring && now - l->last_rx > limit) {
+      uint8_t id[RL_ID_LEN];
+      memcpy(id, l->id, RL_ID_LEN);
+      l->in_ring = false;
+      ov_succ_remove(ov, id);
+      if (ov->has_pred && ring_eq(ov->pred.id, id))
+        set_pred(ov, NULL);
+      repair(ov, id, now);
+    }
+  }
+  if (ov->has_pred) {
+    struct ov_link *l = ov_link_find(ov, ov->pred.id);
+    if (l && l->state == OV_LINK_UP && now - l->last_rx > limit) {
+      l->in_ring = false;
+      set_pred(ov, NULL);
+    }
+  }
+}
+
 void ov_stabilise_tick(struct overlay *ov, uint64_t now) {
   expire(ov, now);
   if (!ov->joined)
     return;
+  check_silent(ov, now);
   repair(ov, NULL, now);
   ov_links_gc(ov, now);
 }

@@ -272,6 +272,8 @@ static void link_up(struct overlay *ov, const uint8_t peer[RL_ID_LEN],
   bool was_up = l->state == OV_LINK_UP;
   l->state = OV_LINK_UP;
   l->t = 0;
+  if (!was_up)
+    l->last_rx = now;
   if (rtt_ns)
     l->rtt_ns = rtt_ns;
   if (ep && ep->family != RL_AF_NONE) {
@@ -383,8 +385,10 @@ int overlay_recv(struct overlay *ov, const uint8_t from[RL_ID_LEN],
   if (!ov_linked(ov, from))
     link_up(ov, from, NULL, 0, now);
   struct ov_link *l = ov_link_find(ov, from);
-  if (l)
+  if (l) {
     l->in_ring |= !(m.type == OV_MSG_FIND && (m.flags & OV_F_JOIN) && ring_eq(m.node.id, from));
+    l->last_rx = now;
+  }
   switch (m.type) {
   case OV_MSG_FIND:
     rc = ov_recv_find(ov, from, &m, now);

@@ -43,6 +43,12 @@
 #define OV_PNS_PROBES 3 /* at most 3: a 2-bit counter per slot */
 #define OV_FINGER_LOOKUPS_PER_TICK 4
 
+/* Failure detection above the link layer (which may take much longer to
+ * notice a dead peer): the successor we stabilise with answers every
+ * period, and the predecessor notifies us every period, so a neighbour
+ * silent for this many stabilise periods is taken as failed. */
+#define OV_SILENT_PERIODS 3
+
 /* The first heal lookup after a join comes this soon (then every heal_ns). */
 #define OV_EARLY_HEAL_NS (10 * NS_PER_S)
 

@@ -707,6 +707,36 @@ static void test_concurrent_joins(void **state) {
   net_free(net);
 }
 
+static void test_silent_failures(void **state) {
+  (void)state;
+  /* 15% of the nodes hang: their links stay up (the link layer has not
+   * noticed) but they never answer. Stabilise's own timeouts must take
+   * them out of the ring. */
+  const unsigned n = 128;
+  struct net *net = net_new(n, 121, NULL);
+  build_ring(net, n);
+  run_until(net, net->now + 60 * NS_PER_S);
+  assert_int_equal(ring_errors(net, true, true), 0);
+  for (unsigned hung = 0; hung < n * 15 / 100;) {
+    unsigned v = (unsigned)(xs_next(&net->rng) % n);
+    if (!net->alive[v] || v == 0)
+      continue;
+    net->alive[v] = false; /* no link_down anywhere */
+    hung++;
+  }
+  unsigned periods = 0;
+  while (ring_errors(net, false, false) && periods < 30) {
+    run_until(net, net->now + net->cfg.stabilise_ns);
+    periods++;
+  }
+  print_message("hung nodes: succ/pred right after %u stabilise periods\n", periods);
+  assert_int_equal(ring_errors(net, false, true), 0);
+  assert_true(periods <= OV_SILENT_PERIODS + 4);
+  run_until(net, net->now + 16 * net->cfg.stabilise_ns);
+  assert_int_equal(ring_errors(net, true, true), 0);
+  net_free(net);
+}
+
 static void test_graceful_leave(void **state) {
   (void)state;
   const unsigned n = 32;
@@ -993,7 +1023,7 @@ int main(void) {
       cmocka_unit_test(test_lonely_seed_merges),  cmocka_unit_test(test_converge_64),
       cmocka_unit_test(test_converge_256),    cmocka_unit_test(test_churn_repair),
       cmocka_unit_test(test_latency_and_loss), cmocka_unit_test(test_concurrent_joins),
-      cmocka_unit_test(test_graceful_leave),  cmocka_unit_test(test_exact_and_ttl),
+      cmocka_unit_test(test_silent_failures), cmocka_unit_test(test_graceful_leave),  cmocka_unit_test(test_exact_and_ttl),
       cmocka_unit_test(test_malformed),       cmocka_unit_test(test_partition_heal),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
