@@ -74,9 +74,28 @@ void ov_finger_candidates(struct overlay *ov, int slot, const struct ov_node *c,
   }
 }
 
+/* Liveness of idle links (see OV_PING_IDLE_TICKS). */
+static void ping_idle(struct overlay *ov, uint64_t now) {
+  uint64_t ping_after = OV_PING_IDLE_TICKS * ov->cfg.fix_fingers_ns;
+  uint64_t dead_after = OV_DEAD_IDLE_TICKS * ov->cfg.fix_fingers_ns;
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    struct ov_link *l = &ov->links[i];
+    if (!ov_link_usable(l))
+      continue;
+    uint64_t idle = now - l->last_rx;
+    if (idle >= dead_after) {
+      l->in_ring = false;
+    } else if (idle >= ping_after && l->ours) {
+      struct ov_msg m = {.type = OV_MSG_PING};
+      ov_push_send(ov, l->id, &m);
+    }
+  }
+}
+
 void ov_fingers_tick(struct overlay *ov, uint64_t now) {
   if (!ov->joined || ov->n_succ == 0)
     return;
+  ping_idle(ov, now);
   uint8_t cnt[OV_SLOTS];
   slot_counts(ov, cnt);
   /* Slots below succ[0]'s are empty by definition (it is our nearest). */

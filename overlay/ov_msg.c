@@ -109,6 +109,8 @@ int ov_msg_encode(const struct ov_msg *m, uint8_t *buf, size_t cap) {
     break;
   case OV_MSG_GET_PRED:
   case OV_MSG_HELLO:
+  case OV_MSG_PING:
+  case OV_MSG_PONG:
     break;
   case OV_MSG_PRED_REPLY:
   case OV_MSG_LEAVE:
@@ -178,6 +180,8 @@ int ov_msg_decode(struct ov_msg *m, const uint8_t *buf, size_t len) {
     break;
   case OV_MSG_GET_PRED:
   case OV_MSG_HELLO:
+  case OV_MSG_PING:
+  case OV_MSG_PONG:
     break;
   case OV_MSG_PRED_REPLY:
   case OV_MSG_LEAVE:

@@ -445,7 +445,13 @@ int ov_recv_stab(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_ms
     return 0; /* not in a ring yet: nothing to say about it */
   switch (m->type) {
   case OV_MSG_HELLO:
-    return 0; /* overlay_recv() already marked the link as a ring member's */
+  case OV_MSG_PONG:
+    return 0; /* overlay_recv() already noted that the peer is alive */
+  case OV_MSG_PING: {
+    struct ov_msg r = {.type = OV_MSG_PONG};
+    ov_push_send(ov, from, &r);
+    return 0;
+  }
   case OV_MSG_GET_PRED: {
     struct ov_msg r;
     r.type = OV_MSG_PRED_REPLY;

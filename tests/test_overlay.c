@@ -578,7 +578,7 @@ static void converge_and_route(unsigned n, uint64_t seed) {
   double bytes_s = (double)(net->sent_bytes - b0) / n / 60.0;
   print_message("N=%u: steady state %.2f messages, %.0f bytes per node per second\n", n,
                 per_s, bytes_s);
-  assert_true(per_s < 3.0);
+  assert_true(per_s < 4.0); /* 1.5 stabilise + lookups + idle-link pings */
   /* the size estimate is within a factor of 4 of the truth */
   assert_true(info->estimated_n >= n / 4 && info->estimated_n <= 4 * n);
   free(info);
@@ -734,6 +734,9 @@ static void test_silent_failures(void **state) {
   assert_true(periods <= OV_SILENT_PERIODS + 4);
   run_until(net, net->now + 16 * net->cfg.stabilise_ns);
   assert_int_equal(ring_errors(net, true, true), 0);
+  /* Shortcuts to hung nodes went quiet (no PONG) and are no longer used:
+   * every key still reaches its owner, with the hung links still "up". */
+  (void)route_check(net, 16, 16);
   net_free(net);
 }
 
@@ -869,7 +872,8 @@ static void test_malformed(void **state) {
   struct ov_msg *m = calloc(1, sizeof(*m));
   uint8_t buf[OV_MSG_MAX];
   uint8_t types[] = {OV_MSG_FIND,   OV_MSG_FIND_REPLY, OV_MSG_GET_PRED, OV_MSG_PRED_REPLY,
-                     OV_MSG_NOTIFY, OV_MSG_LEAVE,      OV_MSG_ROUTED,   OV_MSG_HELLO};
+                     OV_MSG_NOTIFY, OV_MSG_LEAVE,      OV_MSG_ROUTED,   OV_MSG_HELLO,
+                     OV_MSG_PING,   OV_MSG_PONG};
   struct ov_stats st;
   for (size_t t = 0; t < sizeof(types); t++) {
     memset(m, 0, sizeof(*m));
@@ -917,7 +921,7 @@ static void test_malformed(void **state) {
     size_t l = xs_next(&net->rng) % 200;
     xs_rand(&net->rng, buf, l);
     if (l)
-      buf[0] = (uint8_t)(1 + i % 8);
+      buf[0] = (uint8_t)(1 + i % 10);
     overlay_recv(ov, from, buf, l, net->now);
   }
   free(m);
