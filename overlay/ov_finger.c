@@ -80,12 +80,17 @@ static void ping_idle(struct overlay *ov, uint64_t now) {
   uint64_t dead_after = OV_DEAD_IDLE_TICKS * ov->cfg.fix_fingers_ns;
   for (unsigned i = 0; i < ov->n_links; i++) {
     struct ov_link *l = &ov->links[i];
-    if (!ov_link_usable(l))
+    /* Links we route over or asked for; a link already taken out of
+     * routing is still pinged if ours, so that it comes back (any message
+     * from the peer restores it) when the silence was only loss. */
+    if (l->state != OV_LINK_UP || !(l->in_ring || l->ours))
       continue;
     uint64_t idle = now - l->last_rx;
-    if (idle >= dead_after) {
+    if (idle >= dead_after)
       l->in_ring = false;
-    } else if (idle >= ping_after && l->ours) {
+    /* Both ends may ping; whoever's tick comes first refreshes the other
+     * end too, so an idle link costs about one PING/PONG per period. */
+    if (idle >= ping_after) {
       struct ov_msg m = {.type = OV_MSG_PING};
       ov_push_send(ov, l->id, &m);
     }

@@ -50,11 +50,10 @@
 #define OV_SILENT_PERIODS 3
 
 /* Shortcut links carry no regular traffic, so their liveness is checked
- * with PING/PONG: a link of ours idle for OV_PING_IDLE_TICKS shortcut
- * periods (fix_fingers_ns) is pinged; any usable link silent for
- * OV_DEAD_IDLE_TICKS periods is no longer routed through (until the peer
- * speaks again), and its slot is looked up afresh. Links others opened to
- * us are pinged by their owner. */
+ * with PING/PONG: a link we route over or asked for, silent (from our side)
+ * for OV_PING_IDLE_TICKS shortcut periods (fix_fingers_ns), is pinged; one
+ * silent for OV_DEAD_IDLE_TICKS periods is no longer routed through (until
+ * the peer speaks again), and its slot is looked up afresh. */
 #define OV_PING_IDLE_TICKS 2
 #define OV_DEAD_IDLE_TICKS 4
 
