@@ -81,6 +81,11 @@ struct overlay {
   unsigned finger_next;   /* round-robin slot cursor */
 
   uint64_t next_stab, next_fix, next_heal;
+  /* Silence is measured from when we started expecting to hear from a
+   * neighbour, not from its last message (an idle link promoted to
+   * successor has an old last_rx but owes us nothing yet). */
+  uint8_t stab_peer[RL_ID_LEN];
+  uint64_t stab_since, pred_since;
 
   /* action queue */
   struct ov_qent *q;

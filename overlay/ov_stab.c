@@ -46,6 +46,11 @@ void ov_succ_remove(struct overlay *ov, const uint8_t id[RL_ID_LEN]) {
   ov->n_succ = m;
 }
 
+static void set_pred_at(struct overlay *ov, const struct ov_node *p, uint64_t now) {
+  if (p && (!ov->has_pred || !ring_eq(ov->pred.id, p->id)))
+    ov->pred_since = now;
+}
+
 static void set_pred(struct overlay *ov, const struct ov_node *p) {
   if (!p || ring_eq(p->id, ov->self.id)) {
     if (ov->has_pred)
@@ -98,12 +103,15 @@ static int first_linked_succ(const struct overlay *ov) {
 /* Chord's stabilise step toward the successor: notify it (so it can adopt
  * us as predecessor) and ask for its predecessor and successor list. */
 void ov_stabilise_with_succ(struct overlay *ov, uint64_t now) {
-  (void)now;
   int i = first_linked_succ(ov);
   if (i < 0)
     return;
   uint8_t to[RL_ID_LEN];
   memcpy(to, ov->succ[i].id, RL_ID_LEN);
+  if (!ring_eq(ov->stab_peer, to)) {
+    memcpy(ov->stab_peer, to, RL_ID_LEN);
+    ov->stab_since = now;
+  }
   send_notify(ov, to, false);
   struct ov_msg m = {.type = OV_MSG_GET_PRED};
   ov_push_send(ov, to, &m);
@@ -181,8 +189,10 @@ static void join_done(struct overlay *ov, const struct ov_msg *r, uint64_t now) 
   ov_succ_set(ov, list, n);
   if (ov->n_succ == 0)
     return;
-  if (r->flags & OV_F_HAS_PRED)
+  if (r->flags & OV_F_HAS_PRED) {
+    set_pred_at(ov, &r->pred, now);
     set_pred(ov, &r->pred);
+  }
   ov->joined = true;
   ov->ring_dirty = true;
   /* Joins that overlap can hand out stale answers and leave two
@@ -328,10 +338,17 @@ static void expire(struct overlay *ov, uint64_t now) {
  * through until it speaks again. */
 static void check_silent(struct overlay *ov, uint64_t now) {
   uint64_t limit = OV_SILENT_PERIODS * ov->cfg.stabilise_ns;
+  /* A neighbour we just started to rely on gets one period to speak up; an
+   * old silence before that still counts (chains of hung nodes go fast). */
+  uint64_t grace = limit - ov->cfg.stabilise_ns;
   int f = first_linked_succ(ov);
   if (f >= 0) {
     struct ov_link *l = ov_link_find(ov, ov->succ[f].id);
-    if (l && l->in_ring && now - l->last_rx > limit) {
+    uint64_t since = ring_eq(ov->stab_peer, l ? l->id : ov->self.id) ? ov->stab_since : now;
+    since = since > grace ? since - grace : 0;
+    if (l && l->last_rx > since)
+      since = l->last_rx;
+    if (l && now - since > limit) {
       uint8_t id[RL_ID_LEN];
       memcpy(id, l->id, RL_ID_LEN);
       l->in_ring = false;
@@ -343,7 +360,10 @@ static void check_silent(struct overlay *ov, uint64_t now) {
   }
   if (ov->has_pred) {
     struct ov_link *l = ov_link_find(ov, ov->pred.id);
-    if (l && l->state == OV_LINK_UP && now - l->last_rx > limit) {
+    uint64_t since = ov->pred_since > grace ? ov->pred_since - grace : 0;
+    if (l && l->last_rx > since)
+      since = l->last_rx;
+    if (l && l->state == OV_LINK_UP && now - since > limit) {
       l->in_ring = false;
       set_pred(ov, NULL);
     }
@@ -513,7 +533,10 @@ int ov_recv_stab(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_ms
     } else {
       if (!ov->has_pred || ring_between(ov->pred.id, from, ov->self.id) ||
           ring_eq(ov->pred.id, from))
+      {
+        set_pred_at(ov, &m->node, now);
         set_pred(ov, &m->node);
+      }
       if (ov->n_succ == 0) { /* a ring of one gains its second member */
         ov_succ_set(ov, &m->node, 1);
         repair(ov, NULL, now);
@@ -530,7 +553,10 @@ int ov_recv_stab(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_ms
       }
     } else {
       if (ov->has_pred && ring_eq(ov->pred.id, from))
+      {
+        set_pred_at(ov, (m->flags & OV_F_HAS_PRED) ? &m->pred : NULL, now);
         set_pred(ov, (m->flags & OV_F_HAS_PRED) ? &m->pred : NULL);
+      }
       ov_succ_remove(ov, from);
     }
     repair(ov, from, now);
