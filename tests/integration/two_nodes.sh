@@ -99,8 +99,9 @@ t_log "ping both ways 0% loss; a's link to b: rx +$((rx1 - rx0)) B, tx +$((tx1 -
 
 # ---------------------------------------------------------------- restart b
 # Let the first handshake age, so a new one is recognisable by its age.
-hs_age_at_least() { [ "$(t_field a $VB .last_handshake_s)" -ge "$1" ] 2>/dev/null; }
-hs_age_below() { local v; v=$(t_field a $VB .last_handshake_s) && [ "$v" -lt "$1" ]; }
+# (last_handshake_s may be fractional: compare in jq)
+hs_age_at_least() { t_link a $VB | jq -e --argjson s "$1" '.last_handshake_s >= $s' >/dev/null; }
+hs_age_below() { t_link a $VB | jq -e --argjson s "$1" '.last_handshake_s < $s' >/dev/null; }
 wait_until 10 hs_age_at_least 3 ||
   t_fail "a's last_handshake_s for b does not grow (now $(t_field a $VB .last_handshake_s || echo none))" a
 t_down b
