@@ -38,6 +38,7 @@ T_P=""                    # unique name prefix of this run
 T_DIR=""                  # temp dir: keys, certs, configs, logs
 T_NS=()                   # namespaces we created (full names)
 T_PIDS=()                 # background processes we started and not yet reaped
+T_LAST_RC=0               # exit status of the last process t_stop_pid reaped
 T_START=$(date +%s)
 declare -A T_NODE_NS=()   # node -> full namespace name
 declare -A T_NODE_PID=()  # node -> daemon PID (while running)
@@ -96,7 +97,8 @@ t_init() {
   t_log "prefix $T_P, files in $T_DIR, binary $RL_BIN"
 }
 
-# Stops one PID we started: SIGTERM, up to 5 s, then SIGKILL; reaps it.
+# Stops one PID we started: SIGTERM, up to 5 s, then SIGKILL; reaps it and
+# leaves its exit status in T_LAST_RC.
 t_stop_pid() {
   local pid=$1 i
   if kill -0 "$pid" 2>/dev/null; then
@@ -112,17 +114,33 @@ t_stop_pid() {
       kill -KILL "$pid" 2>/dev/null || true
     fi
   fi
-  wait "$pid" 2>/dev/null || true
+  T_LAST_RC=0
+  wait "$pid" 2>/dev/null || T_LAST_RC=$?
   local keep=() p
   for p in "${T_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
   T_PIDS=("${keep[@]}")
 }
 
 t_cleanup() {
-  local rc=$? p ns i
+  local rc=$? p ns i n
   trap - EXIT INT TERM
   set +e
+  # daemons first: each must exit 0 on SIGTERM
+  for n in "${!T_NODE_PID[@]}"; do
+    t_stop_pid "${T_NODE_PID[$n]}"
+    if [ "$T_LAST_RC" != 0 ] && [ $rc = 0 ]; then
+      t_say "FAIL: daemon $n exited with status $T_LAST_RC on SIGTERM"; rc=1
+    fi
+  done
   for p in "${T_PIDS[@]}"; do t_stop_pid "$p"; done
+  # sanitizer reports (ASan/UBSan builds: RL_BUILD=build-asan)
+  local san="ERROR: (Address|Leak)Sanitizer|runtime error:"
+  if [ -n "$T_DIR" ] && [ $rc = 0 ] && grep -qE "$san" "$T_DIR"/*.log* 2>/dev/null; then
+    while IFS= read -r p; do
+      t_say "FAIL: sanitizer report in ${p##*/}:"; grep -m5 -A15 -E "$san" "$p" >&2
+    done < <(grep -lE "$san" "$T_DIR"/*.log*)
+    rc=1
+  fi
   for ((i = ${#T_NS[@]} - 1; i >= 0; i--)); do
     ns=${T_NS[$i]}
     ip netns del "$ns" 2>/dev/null
@@ -288,6 +306,7 @@ t_down() {
   [ -n "$pid" ] || return 0
   t_stop_pid "$pid"
   unset "T_NODE_PID[$n]"
+  [ "$T_LAST_RC" = 0 ] || t_fail "daemon $n exited with status $T_LAST_RC on SIGTERM" "$n"
   t_log "stopped $n (pid $pid)"
 }
 
