@@ -55,6 +55,10 @@ t_fail() {
   local nodes=("$@")
   [ ${#nodes[@]} -gt 0 ] || nodes=("${!T_NODE_NS[@]}")
   for n in "${nodes[@]}"; do
+    if t_alive "$n"; then
+      printf -- '---- %s: links in status --json\n' "$n" >&2
+      status_json "$n" 2>/dev/null | jq -c '.links[]?' >&2 || echo "(no answer)" >&2
+    fi
     for f in "$T_DIR/$n".log*; do
       [ -f "$f" ] || continue
       printf -- '---- %s (last 40 lines)\n' "${f##*/}" >&2
