@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "nat/cand.h"
 #include "node/cli.h"
 #include "node/drv.h"
+#include "node/store_lmdb.h"
 
 /* --- logging: rl_env.log sink, one line to stderr with a UTC timestamp --- */
 
@@ -363,6 +366,46 @@ static void start_loop_handles(struct drv *d) {
   d->handles_open = true;
 }
 
+/* The persistent state: an LMDB store in the `state` directory (DHT
+ * records and the core's peer cache, meta "peers"). The endpoints remembered
+ * there become cfg->cached, so a restarted node finds its way back without
+ * bootstrap. */
+static int open_store(struct drv *d, struct node_config *nc, char *err, size_t errcap) {
+  struct store_lmdb_config sc;
+  struct nat_cand cand[NAT_CAND_MAX];
+  uint8_t buf[DHT_META_VALUE_MAX];
+  size_t dropped = 0;
+  int rc, n;
+  if (!d->cfg->state[0])
+    return 0;
+  if (mkdir(d->cfg->state, 0700) != 0 && errno != EEXIST) {
+    snprintf(err, errcap, "state directory %s: %s", d->cfg->state, strerror(errno));
+    return RL_ESYS;
+  }
+  memset(&sc, 0, sizeof(sc));
+  sc.env = &d->env;
+  sc.dir = d->cfg->state;
+  sc.group = nc->cert.group;
+  memcpy(sc.group_pk, nc->group_pk, RL_PK_LEN);
+  rc = store_lmdb_open(&sc, uv_hrtime(), &d->store, &dropped);
+  if (rc) {
+    snprintf(err, errcap, "state directory %s: cannot open the store: %s", d->cfg->state,
+             rl_strerror(rc));
+    return rc;
+  }
+  if (dropped)
+    rl_logf(&d->env, RL_LOG_WARN, "state: dropped %zu invalid or expired record(s)", dropped);
+  nc->store = d->store;
+  rc = d->store->ops->meta_get(d->store, "peers", buf, sizeof(buf));
+  n = rc > 0 ? nat_cand_decode(cand, NAT_CAND_MAX, buf, (size_t)rc) : 0;
+  for (int i = 0; i < n && nc->n_cached < NODE_MAX_BOOTSTRAP; i++)
+    if (cand[i].addr.family == RL_AF_INET)
+      nc->cached[nc->n_cached++] = cand[i].addr;
+  rl_logf(&d->env, RL_LOG_INFO, "state: %s, %zu record(s), %u remembered endpoint(s)",
+          d->cfg->state, d->store->ops->count(d->store), nc->n_cached);
+  return 0;
+}
+
 int drv_run(const char *config_path) {
   struct drv *d = calloc(1, sizeof(*d));
   struct node_config *nc = calloc(1, sizeof(*nc));
@@ -419,6 +462,10 @@ int drv_run(const char *config_path) {
     fprintf(stderr, "ringlan: %s\n", err);
     goto out;
   }
+  if (open_store(d, nc, err, sizeof(err)) != 0) {
+    fprintf(stderr, "ringlan: %s\n", err);
+    goto out;
+  }
   d->node = node_new(nc, uv_hrtime(), &rc);
   if (!d->node) {
     fprintf(stderr, "ringlan: cannot start the node: %s\n", rl_strerror(rc));
@@ -433,9 +480,7 @@ int drv_run(const char *config_path) {
   print_startup(d, &cert);
   rl_logf(&d->env, RL_LOG_INFO, "running: %u static peer(s), %u bootstrap endpoint(s)",
           d->cfg->n_peers, d->cfg->n_bootstrap);
-  if (d->cfg->state[0])
-    rl_logf(&d->env, RL_LOG_WARN, "state = %s: persistent storage is not wired into the "
-            "driver yet; DHT records stay in memory", d->cfg->state);
+
   drv_after_event(d, uv_hrtime());
   d->exit_code = 1; /* unless a signal ends the loop */
   uv_run(&d->loop, UV_RUN_DEFAULT);
@@ -453,6 +498,8 @@ out:
   if (d) {
     if (d->node)
       node_free(d->node);
+    if (d->store)
+      d->store->ops->close(d->store); /* after the node: it writes to it */
     if (d->tap_fd >= 0)
       close(d->tap_fd);
     free(d->cfg);

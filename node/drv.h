@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "node/config.h"
+#include "dht/store.h"
 #include "node/core/node.h"
 #include "node/ctl.h"
 #include "tap/tap.h"
@@ -38,6 +39,7 @@ struct drv {
   uv_signal_t sig_int, sig_term, sig_hup;
   struct ctl_server *ctl;
   struct node *node;
+  struct dht_store *store;  /* LMDB in `state`, or NULL */
   struct rl_env env;
   const char *config_path;
   struct cfg *cfg;

@@ -425,8 +425,12 @@ int ov_recv_stab(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_ms
       list[n++] = m->succ[i];
     ov_succ_set(ov, list, n);
     ensure_succ_links(ov, now);
-    if (adopt)
-      ov_stabilise_with_succ(ov, now); /* continue at once if already linked */
+    /* Continue at once only through a link that is up: otherwise the next
+     * linked successor would be asked again right away and, if its view is
+     * stale (it still names a dead predecessor), the two nodes would
+     * ping-pong GET_PRED/PRED_REPLY with no delay. */
+    if (adopt && ov_linked(ov, m->pred.id))
+      ov_stabilise_with_succ(ov, now);
     return 0;
   }
   case OV_MSG_NOTIFY:

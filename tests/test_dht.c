@@ -493,6 +493,16 @@ static void test_seq_ordering(void **state) {
   pump(t);
   dht_stats(t->d[owner], &st);
   assert_int_equal(st.rejected_stale, stale0 + 2);
+  /* Anti-entropy: the owner answered the stale REPLICATE with its newer
+   * copy, so node 9 now holds the current version too. */
+  {
+    uint8_t buf[DHT_REC_MAX];
+    struct dht_record held;
+    int hl = t->s[9]->ops->get(t->s[9], key, buf, sizeof(buf));
+    assert_true(hl > 0);
+    assert_int_equal(dht_record_decode(&held, buf, (size_t)hl), 0);
+    assert_true(held.seq == seq2);
+  }
   dht_forget(t->d[from], key);
   r = get_from(t, from, key, 4, 0);
   assert_int_equal(r->rec.seq, seq2);
@@ -634,6 +644,17 @@ static void test_get_falls_back_to_replicas(void **state) {
   assert_memory_equal(r->rec.value, t->m[12].id, RL_ID_LEN);
   assert_true(t->now - t0 >= DHT_RPC_TIMEOUT_NS);
 
+  /* The owner answers again but lost its copy: its NOT_FOUND names the
+   * replicas, which are asked next. */
+  t->mute[owner] = false;
+  assert_int_equal(t->s[owner]->ops->del(t->s[owner], key), 0);
+  unsigned from2 = t->order[(pos + 5) % N]; /* no hints: routes to the owner */
+  uint64_t nf0 = t->delivered;
+  r = get_from(t, from2, key, 14, 0);
+  assert_int_equal(r->status, 0);
+  assert_memory_equal(r->rec.value, t->m[12].id, RL_ID_LEN);
+  assert_int_equal(t->delivered - nf0, 4); /* GET, NOT_FOUND, GET, GET_REPLY */
+
   /* All holders silent: ETIMEDOUT after DHT_GET_ATTEMPTS timeouts. */
   uint8_t holders_id[N];
   unsigned nh = 0;
@@ -644,6 +665,7 @@ static void test_get_falls_back_to_replicas(void **state) {
   }
   for (unsigned i = 0; i < nh; i++)
     t->mute[holders_id[i]] = true;
+  t->mute[owner] = true; /* it lost its copy above, but must not answer */
   dht_forget(t->d[from], key);
   memset(&t->res[13], 0, sizeof(t->res[13]));
   t0 = t->now;
@@ -679,6 +701,106 @@ static void test_leave_hands_over(void **state) {
   /* Everything the leaver held is at its successor now. */
   check_all_resolvable(t, 3, true);
   assert_true(t->s[succ]->ops->count(t->s[succ]) > 0);
+  net_free(t);
+}
+
+/* Churn: each round up to k-1 = 3 nodes die at once, the ring heals, then
+ * they come back empty (same identity) and publish again. After every
+ * step, every live member's records are held by k live nodes and
+ * resolvable from anywhere; records of dead members too, until they
+ * expire. */
+static void test_churn(void **state) {
+  (void)state;
+  struct net *t = net_new(4, DHT_RECORD_TTL_S, N);
+  uint8_t key[DHT_KEY_LEN];
+  unsigned cookie = 0;
+  publish_all(t);
+  for (unsigned round = 0; round < 12; round++) {
+    unsigned victims[3], nv = 1 + rl_rand_uniform(&t->env, 3);
+    for (unsigned v = 0; v < nv; v++) {
+      do
+        victims[v] = rl_rand_uniform(&t->env, N);
+      while (!t->alive[victims[v]]);
+      kill_node(t, victims[v]);
+    }
+    ring_update(t);
+    advance(t, 5 * NS_PER_S);
+    for (unsigned i = 0; i < N; i++) {
+      vip_key(i, key);
+      assert_true(holders(t, key, NULL) >= 4); /* dead members' too */
+    }
+    for (unsigned v = 0; v < nv; v++) {
+      start_node(t, victims[v]);
+    }
+    ring_update(t);
+    for (unsigned v = 0; v < nv; v++) {
+      assert_int_equal(dht_put_own(t->d[victims[v]], DHT_REC_VIP, NULL, 0, t->now), 0);
+    }
+    pump(t);
+    advance(t, 5 * NS_PER_S);
+    for (unsigned i = 0; i < N; i++) {
+      unsigned from = rl_rand_uniform(&t->env, N);
+      vip_key(i, key);
+      assert_true(holders(t, key, NULL) >= 4);
+      struct result *r = get_from(t, from, key, cookie++ % MAX_RESULTS, 10 * NS_PER_S);
+      assert_int_equal(r->status, 0);
+      assert_memory_equal(r->rec.value, t->m[i].id, RL_ID_LEN);
+    }
+  }
+  net_free(t);
+}
+
+/* A storer whose store is full answers FULL and counts it; replacing a
+ * record it already holds still works. */
+static void test_store_full_counted(void **state) {
+  (void)state;
+  struct net *t = net_new(3, DHT_RECORD_TTL_S, 1); /* member 0, alone: owns all */
+  struct dht_store *small = dht_store_mem_new(2);
+  struct dht_config cfg;
+  struct dht_stats st;
+  struct dht_record rec;
+  struct dht_msg m, ack;
+  uint8_t enc[DHT_REC_MAX], msg[DHT_MSG_MAX];
+  struct ov_ring_info ri = {.joined = true};
+  int err;
+  dht_config_default(&cfg);
+  cfg.env = &t->env;
+  memcpy(cfg.self_id, t->m[0].id, RL_ID_LEN);
+  cfg.key = t->m[0].key;
+  cfg.cert = t->m[0].cert;
+  snprintf(cfg.group, sizeof(cfg.group), "%s", FIX_GROUP);
+  memcpy(cfg.group_pk, t->group.pk, RL_PK_LEN);
+  cfg.store = small;
+  struct dht *d = dht_new(&cfg, &err);
+  assert_non_null(d);
+  dht_ring_changed(d, &ri, t->now);
+  static const uint8_t want[] = {DHT_ST_OK, DHT_ST_OK, DHT_ST_FULL, DHT_ST_OK};
+  for (unsigned i = 0; i < 4; i++) {
+    unsigned who = i == 3 ? 1 : i + 1; /* the 4th replaces member 1's record */
+    assert_int_equal(dht_record_make(&rec, DHT_REC_VIP, &t->m[who].cert, &t->m[who].key,
+                                     10 + i, rl_unix_s(&t->env, t->now) + 600,
+                                     t->m[who].id, RL_ID_LEN),
+                     0);
+    m = (struct dht_msg){.type = DHT_MSG_STORE, .txid = i, .rec = enc,
+                         .rec_len = (size_t)dht_record_encode(&rec, enc, sizeof(enc))};
+    int len = dht_msg_encode(&m, msg, sizeof(msg));
+    assert_int_equal(dht_recv(d, t->m[who].id, rec.key, msg, (size_t)len, t->now), 0);
+    assert_true(dht_poll(d, &t->act));
+    assert_int_equal(t->act.kind, DHT_ACT_ROUTE);
+    assert_int_equal(t->act.mode, OV_ROUTE_EXACT);
+    assert_memory_equal(t->act.key, t->m[who].id, RL_ID_LEN);
+    assert_int_equal(dht_msg_decode(&ack, t->act.data, t->act.len), 0);
+    assert_int_equal(ack.type, DHT_MSG_STORE_ACK);
+    assert_int_equal(ack.txid, i);
+    assert_int_equal(ack.status, want[i]);
+    assert_false(dht_poll(d, &t->act)); /* alone: no replicas to push to */
+  }
+  dht_stats(d, &st);
+  assert_int_equal(st.rejected_full, 1);
+  assert_int_equal(st.stored, 3);
+  assert_int_equal(st.records, 2);
+  dht_free(d);
+  small->ops->close(small);
   net_free(t);
 }
 
@@ -740,6 +862,8 @@ int main(void) {
       cmocka_unit_test(test_duplicate_vip_refused),
       cmocka_unit_test(test_get_falls_back_to_replicas),
       cmocka_unit_test(test_leave_hands_over),
+      cmocka_unit_test(test_churn),
+      cmocka_unit_test(test_store_full_counted),
       cmocka_unit_test(test_publish_before_join),
       cmocka_unit_test(test_bad_messages_counted),
   };

@@ -35,6 +35,20 @@ static void test_log(void *ctx, int level, const char *line) {
   fprintf(stderr, "[%d] %s\n", level, line);
 }
 
+/* NAT boxes in front of single nodes (RFC 4787 terms):
+ *   TN_CONE      endpoint-independent mapping, address-and-port-dependent
+ *                filtering (the common home router, "port-restricted cone")
+ *   TN_FULLCONE  endpoint-independent mapping and filtering
+ *   TN_SYM       a new public port per destination ("symmetric")
+ * A NAT'd node i listens on 192.168.(i+1).2:4000 and appears outside as
+ * 203.0.113.(i+1):port. */
+enum tn_nat { TN_NONE = 0, TN_CONE, TN_FULLCONE, TN_SYM };
+#define TN_MAPS 256
+struct tn_map {
+  struct rl_addr dst;
+  uint16_t pub_port;
+};
+
 struct net {
   struct prng prng[MAXN];
   struct rl_env env[MAXN];
@@ -49,6 +63,13 @@ struct net {
   uint8_t pin_pk[MAXN][RL_PK_LEN];
   uint64_t now;
   unsigned delivered;
+  unsigned pair[MAXN][MAXN]; /* datagrams i -> j (diagnostics) */
+  enum tn_nat nat[MAXN];
+  struct rl_addr pub[MAXN];  /* NAT'd node: its public IP (port unused) */
+  struct tn_map maps[MAXN][TN_MAPS];
+  unsigned n_maps[MAXN];
+  uint16_t next_port[MAXN];
+  unsigned nat_dropped;
 };
 
 static void make_member(struct net *w, int i, const struct id_key *group, const char *gname,
@@ -105,6 +126,60 @@ static void start_node(struct net *w, int i, const uint8_t *group_pk, int peer) 
   start_node_cfg(w, i, group_pk, peer, -1);
 }
 
+/* Puts node i behind a NAT box of the given type (after make_member,
+ * before start_node). */
+static void tn_set_nat(struct net *w, int i, enum tn_nat t) {
+  w->nat[i] = t;
+  rl_addr_set_ipv4(&w->addr[i], 0xC0A80002 + ((uint32_t)(i + 1) << 8), 4000);
+  rl_addr_set_ipv4(&w->pub[i], 0xCB007101 + (uint32_t)i, 0);
+  w->next_port[i] = 40000;
+}
+
+/* The source address node i's packet to `to` carries outside its NAT. */
+static struct rl_addr tn_outbound(struct net *w, int i, const struct rl_addr *to) {
+  struct rl_addr from = w->addr[i];
+  struct tn_map *m = NULL;
+  if (w->nat[i] == TN_NONE)
+    return from;
+  for (unsigned k = 0; k < w->n_maps[i] && !m; k++)
+    if (rl_addr_equal(&w->maps[i][k].dst, to))
+      m = &w->maps[i][k];
+  if (!m && w->n_maps[i] < TN_MAPS) {
+    m = &w->maps[i][w->n_maps[i]++];
+    m->dst = *to;
+    /* Cone NATs keep the source port (as Linux does when it is free). */
+    m->pub_port = w->nat[i] == TN_SYM ? w->next_port[i]++ : 4000;
+  }
+  from = w->pub[i];
+  from.port = m ? m->pub_port : 0;
+  return from;
+}
+
+/* Which node receives a packet from `from` to `to`, after NAT filtering. */
+static int tn_inbound(struct net *w, const struct rl_addr *from, const struct rl_addr *to) {
+  for (int j = 0; j < MAXN; j++) {
+    if (!w->node[j])
+      continue;
+    if (w->nat[j] == TN_NONE) {
+      if (rl_addr_equal(&w->addr[j], to))
+        return j;
+      continue;
+    }
+    if (memcmp(w->pub[j].ip, to->ip, 4) != 0)
+      continue;
+    for (unsigned k = 0; k < w->n_maps[j]; k++) {
+      const struct tn_map *m = &w->maps[j][k];
+      if (m->pub_port != to->port)
+        continue;
+      if (w->nat[j] == TN_FULLCONE || rl_addr_equal(&m->dst, from))
+        return j;
+    }
+    w->nat_dropped++;
+    return -1;
+  }
+  return -1;
+}
+
 static int addr_to_node(struct net *w, const struct rl_addr *a) {
   for (int i = 0; i < MAXN; i++)
     if (w->node[i] && rl_addr_equal(&w->addr[i], a))
@@ -124,11 +199,13 @@ static void run_until(struct net *w, uint64_t until) {
       if (!w->node[i])
         continue;
       while ((len = node_poll_udp(w->node[i], &to, buf, sizeof(buf))) > 0) {
-        int j = addr_to_node(w, &to);
+        struct rl_addr from = tn_outbound(w, i, &to);
+        int j = tn_inbound(w, &from, &to);
         moved = true;
         if (j >= 0 && !w->down[j] && !w->down[i]) {
-          node_recv_udp(w->node[j], &w->addr[i], buf, len, w->now);
+          node_recv_udp(w->node[j], &from, buf, len, w->now);
           w->delivered++;
+          w->pair[i][j]++;
         }
       }
     }

@@ -67,6 +67,16 @@ int node_control_lookup(struct node *n, const char *what, uint32_t cookie, uint6
                    "or a 40-digit overlay ID\"}");
     return ctl_answer(n, cookie, out, (size_t)len);
   }
+  if (by_ip ? vip == n->cfg.cert.vip : memcmp(id, n->hid.id, RL_ID_LEN) == 0) {
+    rl_hex_encode(hex, n->hid.id, RL_ID_LEN);
+    len = snprintf(out, sizeof(out),
+                   "{\"query\":\"%s\",\"found\":true,\"source\":\"self\",\"id\":\"%s\","
+                   "\"vip\":\"%u.%u.%u.%u\",\"endpoints\":[\"%s\"]}",
+                   what, hex, n->cfg.cert.vip >> 24, (n->cfg.cert.vip >> 16) & 255,
+                   (n->cfg.cert.vip >> 8) & 255, n->cfg.cert.vip & 255,
+                   rl_addr_format(&n->cfg.listen, ep, sizeof(ep)));
+    return ctl_answer(n, cookie, out, (size_t)len);
+  }
   for (unsigned i = 0; i < n->n_links; i++) {
     const struct link *l = n->links[i];
     if (!l->used || !l->s.have_peer)

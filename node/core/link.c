@@ -230,8 +230,19 @@ static void link_became_established(struct node *n, struct link *l, uint64_t now
       l->ov_up = false; /* re-announce on this link below */
     link_free(n, o);
   }
-  if (!l->via_overlay)
+  /* Handshakes still trying other candidates of this peer are moot. */
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *o = n->links[i];
+    if (o != l && o->used && !o->via_overlay && !o->s.have_peer && o->has_expect &&
+        o->static_idx < 0 && memcmp(o->expect_id, l->s.peer_id, RL_ID_LEN) == 0) {
+      l->ov_wanted |= o->ov_wanted;
+      link_free(n, o);
+    }
+  }
+  if (!l->via_overlay) {
+    node_nat_link_up(n, l, now);
     node_ov_link_up(n, l, now);
+  }
   /* Frames that waited for the keys go out first, in order. */
   while ((len = pktq_pop(&l->pending, NULL, buf, sizeof(buf))) > 0)
     if (link_send_plain(n, l, buf, len, now) != 0)

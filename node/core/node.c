@@ -16,6 +16,8 @@ void node_config_default(struct node_config *cfg) {
   cfg->rekey_ns = 3600 * NS_PER_S;
   cfg->idle_link_ns = 300 * NS_PER_S;
   cfg->dht_replicas = 4;
+  cfg->relay_rate_kbps = 20000;
+  cfg->relay_after_ns = 5 * NS_PER_S;
 }
 
 static struct link *start_static(struct node *n, const struct rl_addr *ep, int idx,
@@ -58,6 +60,8 @@ struct node *node_new(const struct node_config *cfg, uint64_t now, int *err) {
   pktq_init(&n->tapq, NODE_TAPQ_MAX);
   n->started_ns = now;
   n->next_reap_ns = now + NODE_REAP_EVERY_NS;
+  n->next_nat_tick_ns = now + NODE_NAT_TICK_NS;
+  nat_obs_init(&n->obs);
   r = node_ov_init(n, now);
   if (r == 0)
     r = node_dht_init(n, now);
@@ -117,6 +121,7 @@ void node_free(struct node *n) {
   pktq_free(&n->udpq);
   pktq_free(&n->tapq);
   ctl_free(n);
+  free(n->rb);
   hs_identity_wipe(&n->hid);
   sodium_memzero(&n->cfg.key, sizeof(n->cfg.key));
   sodium_memzero(n, sizeof(*n));
@@ -132,7 +137,10 @@ static void log_refusal(struct node *n, const struct rl_addr *from, int err, uin
   n->last_refuse_log_ns = now;
   rl_logf(n->env, RL_LOG_WARN, "refused handshake from %s: %s (%llu refused so far)",
           rl_addr_format(from, ep, sizeof(ep)),
-          err == RL_EFOREIGN ? "certificate belongs to another group" : rl_strerror(err),
+          err == RL_EFOREIGN ? "certificate belongs to another group"
+          : err == RL_EAUTH  ? "authentication failed (not a member of this group, or a "
+                               "forged or corrupted packet)"
+                             : rl_strerror(err),
           (unsigned long long)n->c.hs_refused);
 }
 
@@ -257,9 +265,11 @@ static void reap_idle(struct node *n, uint64_t now) {
 
 uint64_t node_next_timer(const struct node *n) {
   uint64_t t = node_ov_next_timer(n);
-  uint64_t dt = node_dht_next_timer(n);
+  uint64_t dt = node_dht_next_timer(n), nt = node_nat_next_timer(n);
   if (dt < t)
     t = dt;
+  if (nt < t)
+    t = nt;
   if (n->next_reap_ns < t)
     t = n->next_reap_ns;
   for (unsigned i = 0; i < n->n_links; i++) {
@@ -277,6 +287,7 @@ uint64_t node_next_timer(const struct node *n) {
 void node_on_timer(struct node *n, uint64_t now) {
   node_ov_on_timer(n, now);
   node_dht_on_timer(n, now);
+  node_nat_on_timer(n, now);
   if (now >= n->next_reap_ns)
     reap_idle(n, now);
   for (unsigned i = 0; i < n->n_links; i++) {

@@ -58,6 +58,8 @@ struct node_config {
   uint64_t idle_link_ns;       /* on-demand links close after, default 300 s */
   unsigned dht_replicas;       /* k, default 4 */
   unsigned ring_successors;    /* successor list length, 0 = overlay default (8) */
+  uint32_t relay_rate_kbps;    /* what we forward per pair as a relay; 0 = refuse */
+  uint64_t relay_after_ns;     /* no direct link this long: use a relay, default 5 s */
   struct dht_store *store;     /* NULL: in-memory only */
 };
 void node_config_default(struct node_config *cfg);
@@ -106,6 +108,15 @@ size_t node_poll_control(struct node *n, uint32_t *cookie, char *buf, size_t cap
 void node_tap_mac(const struct node *n, uint8_t mac[6]);
 uint16_t node_tap_mtu(const struct node *n);
 const uint8_t *node_id(const struct node *n); /* RL_ID_LEN bytes */
+
+/* Port mapping results from the driver (UPnP IGD or NAT-PMP, performed in
+ * node/ off the event loop; nat/ decides when). mapped = the external
+ * address:port the router forwards to our listen port, or NULL when the
+ * mapping is gone (lease lost, removed at exit). method: "upnp", "natpmp".
+ * The core publishes it as an endpoint candidate (DHT NODE record) and
+ * shows it in status ("nat": {"mapped": ...}). */
+void node_set_mapped(struct node *n, const char *method, const struct rl_addr *mapped,
+                     uint64_t now_ns);
 
 struct ov_ring_info;
 /* The overlay's ring view (tests, simulator). Returns RL_ESTATE when the

@@ -198,23 +198,23 @@ static void connect_direct(struct node *n, const uint8_t id[RL_ID_LEN],
                            const struct dht_record *rec, uint64_t now) {
   struct nat_cand c[NAT_CAND_MAX];
   int nc = nat_cand_decode(c, NAT_CAND_MAX, rec->value, rec->value_len);
-  if (nc <= 0 || have_direct(n, id))
+  if (nc <= 0)
     return;
-  for (int i = 0; i < nc; i++) {
-    struct link *l;
-    if (c[i].addr.family != n->cfg.listen.family)
-      continue;
-    l = link_new(n, &c[i].addr, now);
-    if (!l)
-      return;
-    l->has_expect = true;
-    memcpy(l->expect_id, id, RL_ID_LEN);
-    l->last_data_ns = now;
-    n->c.connects_on_demand++;
-    sess_start(&l->s, now);
-    link_after_event(n, l, now);
-    return; /* one candidate at a time; NAT traversal tries the others */
-  }
+  node_nat_connect(n, id, c, (unsigned)nc, now);
+}
+
+void node_retry_direct(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
+  struct resolve *r;
+  uint8_t key[DHT_KEY_LEN];
+  if (!n->dht || rs_find(n, RS_CONNECT, 0, id))
+    return;
+  dht_key_node(n->cfg.cert.group, id, key);
+  dht_forget(n->dht, key); /* the candidates may have changed */
+  r = rs_new(n, RS_CONNECT, now);
+  if (!r)
+    return;
+  memcpy(r->id, id, RL_ID_LEN);
+  rs_start(n, r, now);
 }
 
 /* ---- ARP ---- */
@@ -350,22 +350,45 @@ static void on_result(struct node *n, const struct dht_action *a, uint64_t now) 
 
 /* ---- publishing and the peer cache ---- */
 
-static void publish(struct node *n, uint64_t now) {
-  struct nat_cand c;
-  uint8_t val[64];
+/* Candidates in order of preference for a peer trying them: a mapped
+ * port (reachable from outside by construction), then the local address.
+ * A wildcard listen address is no candidate. */
+void node_publish_endpoints(struct node *n, uint64_t now) {
+  struct nat_cand c[NAT_CAND_MAX];
+  uint8_t val[NAT_CAND_MAX * 20 + 2];
+  unsigned k;
   int len;
+  if (!n->dht || !n->published)
+    return;
+  k = node_nat_candidates(n, c, NAT_CAND_MAX);
+  if (k == 0)
+    return;
+  len = nat_cand_encode(c, k, val, sizeof(val));
+  if (len > 0)
+    dht_put_own(n->dht, DHT_REC_NODE, val, (size_t)len, now);
+  node_dht_pump(n, now);
+}
+
+static void publish(struct node *n, uint64_t now) {
   if (dht_put_own(n->dht, DHT_REC_VIP, NULL, 0, now) != 0)
     return;
   n->published = true;
-  /* A wildcard listen address is no candidate: NAT traversal (reflexive
-   * and mapped addresses) fills those in. */
-  if (n->cfg.listen.family == RL_AF_INET && rl_addr_ipv4(&n->cfg.listen) != 0) {
-    c.kind = NAT_CAND_LOCAL;
-    c.addr = n->cfg.listen;
-    len = nat_cand_encode(&c, 1, val, sizeof(val));
-    if (len > 0)
-      dht_put_own(n->dht, DHT_REC_NODE, val, (size_t)len, now);
-  }
+  node_publish_endpoints(n, now);
+}
+
+void node_set_mapped(struct node *n, const char *method, const struct rl_addr *mapped,
+                     uint64_t now) {
+  char ep[RL_ADDR_STRLEN];
+  bool changed = mapped ? !n->has_mapped || !rl_addr_equal(&n->mapped, mapped) : n->has_mapped;
+  if (!changed)
+    return;
+  n->has_mapped = mapped != NULL;
+  if (mapped)
+    n->mapped = *mapped;
+  snprintf(n->mapped_method, sizeof(n->mapped_method), "%s", method ? method : "");
+  rl_logf(n->env, RL_LOG_INFO, "port mapping %s: %s", mapped ? "up" : "gone",
+          mapped ? rl_addr_format(mapped, ep, sizeof(ep)) : "-");
+  node_publish_endpoints(n, now);
 }
 
 static void save_peer_cache(struct node *n, uint64_t now) {

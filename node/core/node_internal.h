@@ -7,14 +7,19 @@
 #include "node/core/node.h"
 #include "node/core/pktq.h"
 #include "dht/dht.h"
+#include "nat/cand.h"
+#include "nat/reflex.h"
 #include "overlay/overlay.h"
 #include "tap/tap.h"
 
 /* Plaintext control messages inside a link: DC_CONTROL_MAGIC, then one
  * channel byte, then the message. */
 #define CTL_CH_OVERLAY 1
+#define CTL_CH_LINK 2   /* link-local: OBSERVED (reflexive address report) */
+#define CTL_CH_RELAY 3  /* proxy tunnel: FWD (to the relay), DLV (from it) */
 #define CTL_HDR (16 + 1)
 
+#define NODE_NEIGH_MAX 16      /* neighbours listed in a PUNCH message */
 #define NODE_UDPQ_MAX 1024     /* datagrams waiting for the driver */
 #define NODE_TAPQ_MAX 512      /* frames waiting for the TAP device */
 #define NODE_PENDQ_MAX 32      /* frames per link waiting for its handshake */
@@ -26,6 +31,9 @@
 /* An overlay-carried link replaced by a direct one still receives packets
  * already travelling the longer path for this long. */
 #define NODE_E2E_LINGER_NS (10 * NS_PER_S)
+/* Handshake attempts for links the overlay asks for (1+2+4 s): a dead
+ * node must drop out of the ring view in seconds, not minutes. */
+#define NODE_OV_CONNECT_TRIES 3
 #define NODE_LOG_REFUSE_EVERY_NS (5 * NS_PER_S) /* rate limit of refusal logs */
 
 enum link_path { LINK_PATH_DIRECT = 0, LINK_PATH_OVERLAY, LINK_PATH_RELAY };
@@ -50,6 +58,16 @@ struct link {
   uint8_t expect_id[RL_ID_LEN];
   uint64_t last_data_ns;     /* last frame sent or received (idle close) */
   uint64_t retire_at_ns;     /* superseded by a direct link: freed then */
+  /* overlay-carried (end-to-end) links: relay and background direct tries */
+  bool has_relay;
+  uint8_t relay_id[RL_ID_LEN];
+  uint64_t next_direct_ns;   /* next attempt at a direct link */
+  uint64_t direct_backoff_ns;
+  uint8_t n_peer_neigh;      /* the peer's linked neighbours (from PUNCH) */
+  struct {
+    uint8_t id[RL_ID_LEN];
+    uint16_t rtt_ms;
+  } peer_neigh[NODE_NEIGH_MAX];
 };
 
 struct node_counters {
@@ -58,8 +76,15 @@ struct node_counters {
   uint64_t pending_overflow, arp_answered;
   uint64_t ov_send_no_link, ov_too_big, e2e_in, e2e_bad, links_idle_closed;
   uint64_t resolve_full, resolve_failed, connects_on_demand;
+  uint64_t punches_sent, punches_received, relay_forwarded, relay_refused, relay_no_route,
+      relayed_pairs, ctl_bad;
 };
 
+#define NODE_PUNCH_TRIES 5         /* handshake tries per candidate (31 s) */
+#define NODE_DIRECT_RETRY_MIN_NS (30 * NS_PER_S)
+#define NODE_DIRECT_RETRY_MAX_NS (600 * NS_PER_S)
+#define NODE_RELAY_BUCKETS 64
+#define NODE_NAT_TICK_NS (1 * NS_PER_S)
 #define NODE_RESOLVE_MAX 64        /* DHT lookups under way for the LAN/CLI */
 #define NODE_VIPC_MAX 1024         /* vip -> member cache */
 #define NODE_VIPC_TTL_NS (120 * NS_PER_S)
@@ -85,6 +110,12 @@ struct vip_entry {
   uint8_t id[RL_ID_LEN];
   uint8_t mac[6];
   uint64_t expires_ns;
+};
+
+struct relay_bucket {
+  uint8_t src[RL_ID_LEN], dst[RL_ID_LEN];
+  uint64_t tokens;           /* bytes */
+  uint64_t at_ns;
 };
 
 struct ctl_answer {
@@ -122,6 +153,15 @@ struct node {
   unsigned n_vipc;
   uint32_t cookie_seq;
   uint64_t next_peer_cache_ns;
+  struct nat_obs obs;        /* what peers see of us */
+  enum nat_class nat_class;
+  bool has_reflexive;
+  struct rl_addr reflexive;
+  struct relay_bucket *rb;   /* NODE_RELAY_BUCKETS, allocated on first relay */
+  uint64_t next_nat_tick_ns;
+  bool has_mapped;           /* a router maps a port to us (UPnP/NAT-PMP) */
+  struct rl_addr mapped;
+  char mapped_method[8];
   bool ov_joined_once;
   uint64_t next_reap_ns;     /* idle-link reaper period */
   struct ctl_answer *ctlq;   /* NODE_CTLQ_MAX answers, allocated on first use */
@@ -170,9 +210,32 @@ void node_dht_on_timer(struct node *n, uint64_t now);
 void node_arp_request(struct node *n, const struct tap_frame_info *fi, uint64_t now);
 /* A unicast frame to a MAC with no link: open one on demand. */
 int node_frame_no_link(struct node *n, const uint8_t *f, size_t len, uint64_t now);
+/* (Re)publishes this node's NODE record with its current candidates. */
+void node_publish_endpoints(struct node *n, uint64_t now);
 /* ringlan lookup for something no link knows: through the DHT. */
 int node_dht_lookup(struct node *n, bool by_ip, uint32_t vip, const uint8_t id[RL_ID_LEN],
                     uint32_t ctl_cookie, uint64_t now);
+
+/* node_nat.c */
+void node_nat_link_up(struct node *n, struct link *l, uint64_t now);
+void node_nat_control(struct node *n, struct link *l, const uint8_t *msg, size_t len,
+                      uint64_t now);
+void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *msg,
+                         size_t len, uint64_t now);
+/* Opens direct links to every candidate of id, and asks id (over the
+ * overlay) to punch toward ours at the same time. */
+void node_nat_connect(struct node *n, const uint8_t id[RL_ID_LEN], const struct nat_cand *c,
+                      unsigned nc, uint64_t now);
+/* Sends a packet of an end-to-end session through its relay. RL_ENOENT:
+ * the relay is gone (the caller falls back to overlay routing). */
+int node_nat_relay_send(struct node *n, struct link *l, const uint8_t *pkt, size_t len,
+                        uint64_t now);
+unsigned node_nat_candidates(const struct node *n, struct nat_cand *c, unsigned max);
+uint64_t node_nat_next_timer(const struct node *n);
+void node_nat_on_timer(struct node *n, uint64_t now);
+/* The end-to-end session demux (node_overlay.c), also for relayed packets. */
+void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *pkt, size_t len,
+                   uint64_t now, const uint8_t *relay);
 
 /* lan.c */
 void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t len,
@@ -184,5 +247,7 @@ void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *p
 /* Routed application payloads other than E2E (DHT, ...), and ring changes. */
 void node_app_deliver(struct node *n, const struct ov_action *a, uint64_t now);
 void node_ring_changed(struct node *n, uint64_t now);
+/* Looks id's NODE record up again and punches toward its candidates. */
+void node_retry_direct(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now);
 
 #endif

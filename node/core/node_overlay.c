@@ -39,6 +39,13 @@ void node_ov_link_up(struct node *n, struct link *l, uint64_t now) {
 }
 
 void node_ov_link_down(struct node *n, struct link *l, uint64_t now) {
+  if (n->ov && !l->ov_up && l->ov_wanted && l->has_expect && !l->via_overlay) {
+    /* A link the overlay asked for could not be opened: say so, or the
+     * overlay would wait for it (the node may be dead). */
+    overlay_link_down(n->ov, l->expect_id, now);
+    node_ov_pump(n, now);
+    return;
+  }
   if (!n->ov || !l->ov_up)
     return;
   l->ov_up = false;
@@ -54,6 +61,8 @@ void node_ov_control(struct node *n, struct link *l, const uint8_t *msg, size_t 
     l->last_data_ns = now; /* overlay traffic keeps a link, as data does */
     overlay_recv(n->ov, l->s.peer_id, msg + CTL_HDR, len - CTL_HDR, now);
     node_ov_pump(n, now);
+  } else {
+    node_nat_control(n, l, msg, len, now);
   }
 }
 
@@ -112,14 +121,21 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
   }
   if (memcmp(a->node.id, n->hid.id, RL_ID_LEN) == 0 || a->node.n_ep == 0)
     return;
-  l = link_new(n, &a->node.ep[0], now);
-  if (!l)
-    return;
-  l->ov_wanted = true;
-  l->has_expect = true;
-  memcpy(l->expect_id, a->node.id, RL_ID_LEN);
-  sess_start(&l->s, now);
-  link_after_event(n, l, now);
+  /* Every advertised endpoint at once (mapped, reflexive, local): the
+   * first handshake to complete wins, the others are dropped. */
+  for (unsigned i = 0; i < a->node.n_ep && i < OV_MAX_ENDPOINTS; i++) {
+    if (a->node.ep[i].family != RL_AF_INET || rl_addr_equal(&a->node.ep[i], &n->cfg.listen))
+      continue;
+    l = link_new(n, &a->node.ep[i], now);
+    if (!l)
+      return;
+    l->ov_wanted = true;
+    l->has_expect = true;
+    memcpy(l->expect_id, a->node.id, RL_ID_LEN);
+    l->s.p.hs_max_tries = NODE_OV_CONNECT_TRIES;
+    sess_start(&l->s, now);
+    link_after_event(n, l, now);
+  }
 }
 
 static void act_disconnect(struct node *n, const struct ov_action *a) {
@@ -128,9 +144,10 @@ static void act_disconnect(struct node *n, const struct ov_action *a) {
     l->ov_wanted = false; /* closed by the idle reaper unless used for data */
 }
 
-/* OV_APP_E2E: a packet of an end-to-end session, routed to us by src. */
-static void e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *pkt,
-                     size_t len, uint64_t now) {
+/* A packet of an end-to-end session from src: routed to us over the
+ * overlay (OV_APP_E2E), or delivered by a relay (relay != NULL). */
+void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *pkt, size_t len,
+                   uint64_t now, const uint8_t *relay) {
   struct rl_addr none;
   struct link *l;
   int r;
@@ -142,14 +159,23 @@ static void e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t
   }
   if ((pkt[0] >> 3) == HS_OP_INIT) {
     node_recv_init(n, &none, pkt, len, now, src);
-    return;
+    l = link_by_peer_path(n, src, true);
+  } else {
+    l = link_by_index(n, hs_pkt_index(pkt));
+    if (!l || !l->via_overlay ||
+        (l->s.have_peer && memcmp(l->s.peer_id, src, RL_ID_LEN) != 0)) {
+      n->c.e2e_bad++;
+      return;
+    }
   }
-  l = link_by_index(n, hs_pkt_index(pkt));
-  if (!l || !l->via_overlay ||
-      (l->s.have_peer && memcmp(l->s.peer_id, src, RL_ID_LEN) != 0)) {
-    n->c.e2e_bad++;
-    return;
+  /* Answer the way the peer chose: through the same relay. */
+  if (l && relay && (!l->has_relay || memcmp(l->relay_id, relay, RL_ID_LEN) != 0)) {
+    l->has_relay = true;
+    memcpy(l->relay_id, relay, RL_ID_LEN);
+    l->path = LINK_PATH_RELAY;
   }
+  if (!l || (pkt[0] >> 3) == HS_OP_INIT)
+    return;
   r = sess_recv(&l->s, &none, pkt, len, now, n->pt, sizeof(n->pt));
   if (r > 0)
     lan_deliver_frame(n, l, n->pt, (size_t)r, now);
@@ -172,7 +198,9 @@ void node_ov_pump(struct node *n, uint64_t now) {
       break;
     case OV_ACT_DELIVER:
       if (a->app == OV_APP_E2E)
-        e2e_recv(n, a->peer, a->data, a->len, now);
+        node_e2e_recv(n, a->peer, a->data, a->len, now, NULL);
+      else if (a->app == OV_APP_PUNCH)
+        node_nat_punch_recv(n, a->peer, a->data, a->len, now);
       else
         node_app_deliver(n, a, now);
       break;
@@ -191,6 +219,8 @@ int node_ov_send_pkt(struct node *n, struct link *l, const uint8_t *pkt, size_t 
   int r;
   if (!n->ov || (!l->s.have_peer && !l->has_expect))
     return RL_ESTATE;
+  if (l->has_relay && node_nat_relay_send(n, l, pkt, len, now) == 0)
+    return 0;
   r = overlay_route(n->ov, l->s.have_peer ? l->s.peer_id : l->expect_id, OV_ROUTE_EXACT,
                     OV_APP_E2E, pkt, len, now);
   node_ov_pump(n, now);

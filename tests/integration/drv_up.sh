@@ -3,8 +3,9 @@
 #   ringlan up: start-up errors (exit 1 + message), the start-up line, the
 #   TAP device (MAC, MTU, address, up), control socket (mode 0600, status,
 #   status --json, peers, lookup, unknown request, second daemon refused),
-#   SIGHUP reload, SIGTERM -> exit 0 with socket and TAP removed; and two
-#   nodes in two namespaces joined by a veth pair pinging over the overlay.
+#   SIGHUP reload, SIGTERM -> exit 0 with socket and TAP removed; two
+#   nodes in two namespaces joined by a veth pair pinging over the overlay;
+#   a restart without [peer] finding the other node through the LMDB state.
 # Everything runs in namespaces named rldrv<pid>*; the daemons are killed
 # by PID; the trap removes namespaces and files. Addresses: 192.0.2.0/24
 # for the "public" side, 100.64.0.0/10 for the virtual LAN.
@@ -89,6 +90,9 @@ conf() { # conf NAME IP PEER_IP [extra lines]
   return 0
 }
 conf a 192.0.2.1 192.0.2.2 "pubkey = b.pub" >a.conf
+sed -i 's/^log_level = debug$/&\nstate = state_a/' a.conf
+# a again without [peer]: it must find b through its remembered endpoints.
+sed '/^\[peer\]/,$d' a.conf >a-nopeer.conf
 conf b 192.0.2.2 192.0.2.1 >b.conf
 
 echo "== start-up errors exit 1 with a reason"
@@ -129,7 +133,6 @@ has out.txt "\"id\":\"$id_a\""
 has out.txt '"links":\['
 run 0 peers --control run/a.sock
 run 0 peers --json --control run/a.sock
-run 0 lookup 100.64.0.2 --control run/a.sock
 run 2 lookup --control run/a.sock
 run 1 status --control run/none.sock
 has err.txt "no ringlan daemon at run/none.sock"
@@ -153,21 +156,44 @@ run 0 status --json --control run/a.sock
 has out.txt '"peer_vip":"100.64.0.3"'
 run 0 lookup 100.64.0.3 --control run/a.sock
 has out.txt '"found": true'
+run 0 lookup --json 100.64.0.2 --control run/a.sock
+has out.txt '"found":true'
 
 echo "== SIGHUP reloads the peers"
 kill -HUP "$pa"
 wait_for 5 grep -q 'SIGHUP: 1 static peer' a.err && ok || bad "no SIGHUP reload log"
 kill -0 "$pa" 2>/dev/null && ok || bad "a died on SIGHUP"
+cp a.conf a.conf.good
+printf '[peer]\nendpoint = nowhere\n' >>a.conf
+kill -HUP "$pa"
+wait_for 5 grep -q 'SIGHUP: keeping the old peers: .*a.conf: line [0-9]*: bad value for .endpoint.' a.err &&
+  ok || bad "a broken config on SIGHUP was not reported"
+mv a.conf.good a.conf
+kill -0 "$pa" 2>/dev/null && ok || bad "a died on SIGHUP with a broken config"
 
 echo "== SIGTERM: exit 0, socket and TAP gone"
+kill -TERM "$pa"
+wait "$pa"; rc_a=$?
+PIDS=("$pb")
+[ "$rc_a" -eq 0 ] && ok || bad "a exited $rc_a after SIGTERM, want 0"
+has a.err 'SIGTERM: leaving the overlay'
+[ ! -e run/a.sock ] && ok || bad "run/a.sock left behind"
+ip -n "${NS}a" link show "rla$$" >/dev/null 2>&1 && bad "TAP rla$$ still exists" || ok
+[ -s state_a/dht.mdb ] && ok || bad "no LMDB store in state_a/"
+
+echo "== restart a without [peer]: the state's remembered endpoint finds b"
+ip netns exec "${NS}a" "$BIN" up --config a-nopeer.conf >a2.out 2>a2.err &
+pa=$!; PIDS+=("$pa")
+wait_for 5 grep -q 'remembered endpoint' a2.err && ok || bad "state not loaded"
+has a2.err 'state: .*state_a, [0-9]+ record\(s\), [1-9][0-9]* remembered endpoint\(s\)'
+wait_for 10 ip netns exec "${NS}a" ping -c 1 -W 1 100.64.0.3 && ok || bad "a cannot ping b after restart"
+
 kill -TERM "$pa" "$pb"
 wait "$pa"; rc_a=$?
 wait "$pb"; rc_b=$?
 PIDS=()
 [ "$rc_a" -eq 0 ] && [ "$rc_b" -eq 0 ] && ok || bad "exit codes a=$rc_a b=$rc_b, want 0"
-has a.err 'SIGTERM: leaving the overlay'
 [ ! -e run/a.sock ] && [ ! -e run/b.sock ] && ok || bad "control sockets left behind"
-ip -n "${NS}a" link show "rla$$" >/dev/null 2>&1 && bad "TAP rla$$ still exists" || ok
 
 echo "drv_up: $checks checks, $fails failed"
 [ "$fails" -eq 0 ]

@@ -1,0 +1,430 @@
+/* NAT traversal in the node core (sans-I/O): reflexive address reports on
+ * links, NAT classification, endpoint candidates, hole punching coordinated
+ * over the overlay, and relays ("proxy tunnels") through the neighbour both
+ * members share with the lowest RTT sum. Wire formats: docs/protocol.md.
+ *
+ *   A (behind NAT)            overlay / relay R             C (behind NAT)
+ *   DHT get NODE(C) ---------------------------------------> candidates of C
+ *   handshakes to C's candidates      PUNCH_REQ(A's cands, A's neighbours)
+ *   <------------------------------- PUNCH_ACK(C's cands, C's neighbours)
+ *                                    C: handshakes to A's candidates
+ *   first pair to complete wins; meanwhile frames travel end to end over the
+ *   overlay, after relay_after_ns through R (FWD to R, DLV from R); direct
+ *   attempts repeat with backoff and take over when one completes. */
+#include <ringlan/error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/core/node_internal.h"
+#include "util/wire.h"
+
+enum { LINK_MSG_OBSERVED = 1 };
+enum { RELAY_MSG_FWD = 1, RELAY_MSG_DLV = 2 };
+enum { PUNCH_REQ = 1, PUNCH_ACK = 2 };
+
+/* ---- candidates and classification ---- */
+
+unsigned node_nat_candidates(const struct node *n, struct nat_cand *c, unsigned max) {
+  unsigned k = 0;
+  /* Preference order for a peer: a mapped port (reachable by
+   * construction), the reflexive address (behind a cone NAT), then the
+   * bound address (same LAN, or no NAT). */
+  if (n->has_mapped && k < max) {
+    c[k].kind = NAT_CAND_MAPPED;
+    c[k++].addr = n->mapped;
+  }
+  if (n->has_reflexive && n->nat_class == NAT_CLASS_EIM && k < max &&
+      !(n->has_mapped && rl_addr_equal(&n->mapped, &n->reflexive))) {
+    c[k].kind = NAT_CAND_REFLEXIVE;
+    c[k++].addr = n->reflexive;
+  }
+  if (n->cfg.listen.family == RL_AF_INET && rl_addr_ipv4(&n->cfg.listen) != 0 && k < max) {
+    c[k].kind = NAT_CAND_LOCAL;
+    c[k++].addr = n->cfg.listen;
+  }
+  return k;
+}
+
+static void endpoints_changed(struct node *n, uint64_t now) {
+  struct nat_cand c[NAT_CAND_MAX];
+  struct rl_addr ep[OV_MAX_ENDPOINTS];
+  unsigned k = node_nat_candidates(n, c, NAT_CAND_MAX), m = 0;
+  for (unsigned i = 0; i < k && m < OV_MAX_ENDPOINTS; i++)
+    ep[m++] = c[i].addr;
+  if (n->ov && m)
+    overlay_set_self_endpoints(n->ov, ep, m);
+  node_publish_endpoints(n, now);
+}
+
+static void send_ctl(struct node *n, struct link *l, uint8_t ch, const uint8_t *msg, size_t len,
+                     uint64_t now) {
+  uint8_t *buf = n->pt;
+  if (len + CTL_HDR > sizeof(n->pt) || l->s.state != SESS_ESTABLISHED)
+    return;
+  memcpy(buf, DC_CONTROL_MAGIC, 16);
+  buf[16] = ch;
+  memcpy(buf + CTL_HDR, msg, len);
+  link_send_plain(n, l, buf, len + CTL_HDR, now);
+}
+
+static void put_addr(struct wire_w *w, const struct rl_addr *a) {
+  wire_put_u8(w, a->family);
+  wire_put_u16be(w, a->port);
+  wire_put_bytes(w, a->ip, a->family == RL_AF_INET6 ? 16 : 4);
+}
+
+static bool get_addr(struct wire_r *r, struct rl_addr *a) {
+  memset(a, 0, sizeof(*a));
+  a->family = wire_get_u8(r);
+  a->port = wire_get_u16be(r);
+  if (a->family != RL_AF_INET && a->family != RL_AF_INET6)
+    return false;
+  return wire_get_bytes(r, a->ip, a->family == RL_AF_INET6 ? 16 : 4);
+}
+
+/* A direct link came up: tell the peer where its packets come from. */
+void node_nat_link_up(struct node *n, struct link *l, uint64_t now) {
+  uint8_t msg[32];
+  struct wire_w w;
+  if (l->via_overlay || l->s.endpoint.family == RL_AF_NONE)
+    return;
+  wire_w_init(&w, msg, sizeof(msg));
+  wire_put_u8(&w, LINK_MSG_OBSERVED);
+  put_addr(&w, &l->s.endpoint);
+  if (!w.err)
+    send_ctl(n, l, CTL_CH_LINK, msg, w.off, now);
+}
+
+static void on_observed(struct node *n, struct link *l, const struct rl_addr *seen, uint64_t now) {
+  struct rl_addr refl;
+  enum nat_class c;
+  char a[RL_ADDR_STRLEN];
+  memset(&refl, 0, sizeof(refl));
+  nat_obs_add(&n->obs, l->s.peer_id, &l->s.endpoint, seen, now);
+  c = nat_classify(&n->obs, &n->cfg.listen, now, &refl);
+  if (c == n->nat_class && (!n->has_reflexive || rl_addr_equal(&refl, &n->reflexive)))
+    return;
+  n->nat_class = c;
+  n->has_reflexive = c == NAT_CLASS_EIM || c == NAT_CLASS_NONE;
+  if (n->has_reflexive)
+    n->reflexive = refl;
+  rl_logf(n->env, RL_LOG_INFO, "nat: %s%s%s", nat_class_name(c),
+          n->has_reflexive ? ", reflexive " : "",
+          n->has_reflexive ? rl_addr_format(&refl, a, sizeof(a)) : "");
+  endpoints_changed(n, now);
+}
+
+/* ---- relays ---- */
+
+static struct link *direct_up(struct node *n, const uint8_t id[RL_ID_LEN]) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && !l->via_overlay && l->s.have_peer && l->s.state == SESS_ESTABLISHED &&
+        memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
+      return l;
+  }
+  return NULL;
+}
+
+static void relay_wrap(struct node *n, struct link *to, uint8_t type, const uint8_t id[RL_ID_LEN],
+                       const uint8_t *pkt, size_t len, uint64_t now) {
+  uint8_t msg[NODE_UDP_MAX];
+  if (len + 1 + RL_ID_LEN > sizeof(msg))
+    return;
+  msg[0] = type;
+  memcpy(msg + 1, id, RL_ID_LEN);
+  memcpy(msg + 1 + RL_ID_LEN, pkt, len);
+  send_ctl(n, to, CTL_CH_RELAY, msg, len + 1 + RL_ID_LEN, now);
+}
+
+int node_nat_relay_send(struct node *n, struct link *l, const uint8_t *pkt, size_t len,
+                        uint64_t now) {
+  struct link *r = direct_up(n, l->relay_id);
+  if (!r) {
+    l->has_relay = false; /* the relay went away: overlay routing again */
+    l->path = LINK_PATH_OVERLAY;
+    return RL_ENOENT;
+  }
+  relay_wrap(n, r, RELAY_MSG_FWD, l->s.have_peer ? l->s.peer_id : l->expect_id, pkt, len, now);
+  link_after_event(n, r, now);
+  return 0;
+}
+
+/* Token bucket per (source, destination) pair at the relay. */
+static bool relay_allow(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t dst[RL_ID_LEN],
+                        size_t len, uint64_t now) {
+  uint64_t rate = (uint64_t)n->cfg.relay_rate_kbps * 125; /* bytes per second */
+  struct relay_bucket *b = NULL;
+  if (rate == 0)
+    return false;
+  if (!n->rb) {
+    n->rb = calloc(NODE_RELAY_BUCKETS, sizeof(*n->rb));
+    if (!n->rb)
+      return false;
+  }
+  for (unsigned i = 0; i < NODE_RELAY_BUCKETS && !b; i++)
+    if (memcmp(n->rb[i].src, src, RL_ID_LEN) == 0 && memcmp(n->rb[i].dst, dst, RL_ID_LEN) == 0)
+      b = &n->rb[i];
+  if (!b) {
+    b = &n->rb[0];
+    for (unsigned i = 1; i < NODE_RELAY_BUCKETS; i++)
+      if (n->rb[i].at_ns < b->at_ns)
+        b = &n->rb[i];
+    memcpy(b->src, src, RL_ID_LEN);
+    memcpy(b->dst, dst, RL_ID_LEN);
+    b->tokens = rate; /* one second of burst */
+    b->at_ns = now;
+    n->c.relayed_pairs++;
+  }
+  b->tokens += (now - b->at_ns) * rate / NS_PER_S;
+  if (b->tokens > rate)
+    b->tokens = rate;
+  b->at_ns = now;
+  if (b->tokens < len)
+    return false;
+  b->tokens -= len;
+  return true;
+}
+
+static void on_relay(struct node *n, struct link *from, const uint8_t *msg, size_t len,
+                     uint64_t now) {
+  const uint8_t *id = msg + 1, *pkt = msg + 1 + RL_ID_LEN;
+  size_t plen;
+  struct link *to;
+  if (len < 1 + RL_ID_LEN + 4) {
+    n->c.ctl_bad++;
+    return;
+  }
+  plen = len - 1 - RL_ID_LEN;
+  if (msg[0] == RELAY_MSG_FWD) {
+    /* We are the relay: pass it on, within the pair's budget. Only
+     * ciphertext of a session we are not part of crosses us. */
+    to = direct_up(n, id);
+    if (!to) {
+      n->c.relay_no_route++;
+      return;
+    }
+    if (!relay_allow(n, from->s.peer_id, id, plen, now)) {
+      n->c.relay_refused++;
+      return;
+    }
+    n->c.relay_forwarded++;
+    relay_wrap(n, to, RELAY_MSG_DLV, from->s.peer_id, pkt, plen, now);
+    link_after_event(n, to, now);
+  } else if (msg[0] == RELAY_MSG_DLV) {
+    node_e2e_recv(n, id, pkt, plen, now, from->s.peer_id);
+  } else {
+    n->c.ctl_bad++;
+  }
+}
+
+void node_nat_control(struct node *n, struct link *l, const uint8_t *msg, size_t len,
+                      uint64_t now) {
+  if (l->via_overlay || len < CTL_HDR + 1)
+    return;
+  if (msg[16] == CTL_CH_LINK && msg[CTL_HDR] == LINK_MSG_OBSERVED) {
+    struct wire_r r;
+    struct rl_addr seen;
+    wire_r_init(&r, msg + CTL_HDR + 1, len - CTL_HDR - 1);
+    if (!get_addr(&r, &seen) || !wire_done(&r)) {
+      n->c.ctl_bad++;
+      return;
+    }
+    on_observed(n, l, &seen, now);
+  } else if (msg[16] == CTL_CH_RELAY) {
+    on_relay(n, l, msg + CTL_HDR, len - CTL_HDR, now);
+  } else {
+    n->c.ctl_bad++;
+  }
+}
+
+/* ---- punching ---- */
+
+static size_t punch_encode(struct node *n, uint8_t type, uint8_t *out, size_t cap) {
+  struct nat_cand c[NAT_CAND_MAX];
+  uint8_t cb[NAT_CAND_MAX * 20 + 2];
+  unsigned k = node_nat_candidates(n, c, NAT_CAND_MAX), nn = 0;
+  int cl = nat_cand_encode(c, k, cb, sizeof(cb));
+  struct wire_w w;
+  size_t count_at;
+  if (cl < 0)
+    return 0;
+  wire_w_init(&w, out, cap);
+  wire_put_u8(&w, type);
+  wire_put_u8(&w, (uint8_t)cl);
+  wire_put_bytes(&w, cb, (size_t)cl);
+  count_at = w.off;
+  wire_put_u8(&w, 0);
+  for (unsigned i = 0; i < n->n_links && nn < NODE_NEIGH_MAX; i++) {
+    struct link *l = n->links[i];
+    uint64_t ms;
+    if (!l->used || l->via_overlay || l->s.state != SESS_ESTABLISHED || !l->s.have_peer)
+      continue;
+    ms = l->s.rtt_ns ? (l->s.rtt_ns + NS_PER_MS - 1) / NS_PER_MS : 1;
+    wire_put_bytes(&w, l->s.peer_id, RL_ID_LEN);
+    wire_put_u16be(&w, ms > 65535 ? 65535 : (uint16_t)ms);
+    nn++;
+  }
+  if (w.err)
+    return 0;
+  out[count_at] = (uint8_t)nn;
+  return w.off;
+}
+
+static struct link *e2e_link(struct node *n, const uint8_t id[RL_ID_LEN]) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (!l->used || !l->via_overlay || l->retire_at_ns)
+      continue;
+    if ((l->s.have_peer && memcmp(l->s.peer_id, id, RL_ID_LEN) == 0) ||
+        (l->has_expect && memcmp(l->expect_id, id, RL_ID_LEN) == 0))
+      return l;
+  }
+  return NULL;
+}
+
+static bool punching_to(struct node *n, const uint8_t id[RL_ID_LEN], const struct rl_addr *ep) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && !l->via_overlay && l->has_expect && !l->s.have_peer &&
+        memcmp(l->expect_id, id, RL_ID_LEN) == 0 && rl_addr_equal(&l->s.endpoint, ep))
+      return true;
+  }
+  return false;
+}
+
+static void punch_candidates(struct node *n, const uint8_t id[RL_ID_LEN], const struct nat_cand *c,
+                             unsigned nc, uint64_t now) {
+  if (direct_up(n, id))
+    return;
+  for (unsigned i = 0; i < nc; i++) {
+    struct link *l;
+    if (c[i].addr.family != RL_AF_INET || punching_to(n, id, &c[i].addr) ||
+        rl_addr_equal(&c[i].addr, &n->cfg.listen))
+      continue;
+    l = link_new(n, &c[i].addr, now);
+    if (!l)
+      return;
+    l->has_expect = true;
+    memcpy(l->expect_id, id, RL_ID_LEN);
+    l->last_data_ns = now;
+    l->s.p.hs_max_tries = NODE_PUNCH_TRIES;
+    n->c.connects_on_demand++;
+    sess_start(&l->s, now);
+    link_after_event(n, l, now);
+  }
+}
+
+void node_nat_connect(struct node *n, const uint8_t id[RL_ID_LEN], const struct nat_cand *c,
+                      unsigned nc, uint64_t now) {
+  uint8_t msg[OV_APP_MAX];
+  size_t len;
+  if (memcmp(id, n->hid.id, RL_ID_LEN) == 0 || direct_up(n, id))
+    return;
+  punch_candidates(n, id, c, nc, now);
+  /* Ask the peer to send toward our candidates now too: its packets open
+   * its NAT's binding for ours, ours open ours for its. */
+  len = punch_encode(n, PUNCH_REQ, msg, sizeof(msg));
+  if (len && n->ov) {
+    n->c.punches_sent++;
+    overlay_route(n->ov, id, OV_ROUTE_EXACT, OV_APP_PUNCH, msg, len, now);
+    node_ov_pump(n, now);
+  }
+}
+
+void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *msg,
+                         size_t len, uint64_t now) {
+  struct nat_cand c[NAT_CAND_MAX];
+  struct wire_r r;
+  const uint8_t *cb;
+  uint8_t type, cl, nn;
+  int nc;
+  struct link *e;
+  wire_r_init(&r, msg, len);
+  type = wire_get_u8(&r);
+  cl = wire_get_u8(&r);
+  cb = wire_get_ptr(&r, cl);
+  nn = wire_get_u8(&r);
+  if (!wire_ok(&r) || (type != PUNCH_REQ && type != PUNCH_ACK) || nn > NODE_NEIGH_MAX ||
+      wire_left(&r) != (size_t)nn * (RL_ID_LEN + 2) ||
+      (nc = nat_cand_decode(c, NAT_CAND_MAX, cb, cl)) < 0) {
+    n->c.ctl_bad++;
+    return;
+  }
+  n->c.punches_received++;
+  e = e2e_link(n, src);
+  if (e) {
+    e->n_peer_neigh = nn;
+    for (unsigned i = 0; i < nn; i++) {
+      wire_get_bytes(&r, e->peer_neigh[i].id, RL_ID_LEN);
+      e->peer_neigh[i].rtt_ms = wire_get_u16be(&r);
+    }
+  }
+  punch_candidates(n, src, c, (unsigned)nc, now);
+  if (type == PUNCH_REQ) {
+    uint8_t out[OV_APP_MAX];
+    size_t ol = punch_encode(n, PUNCH_ACK, out, sizeof(out));
+    if (ol && n->ov) {
+      overlay_route(n->ov, src, OV_ROUTE_EXACT, OV_APP_PUNCH, out, ol, now);
+      node_ov_pump(n, now);
+    }
+  }
+}
+
+/* ---- timers: relay choice, background direct attempts ---- */
+
+static void choose_relay(struct node *n, struct link *e, uint64_t now) {
+  struct link *best = NULL;
+  uint64_t best_ms = UINT64_MAX;
+  char a[2 * RL_ID_LEN + 1], b[2 * RL_ID_LEN + 1];
+  for (unsigned i = 0; i < e->n_peer_neigh; i++) {
+    struct link *r = direct_up(n, e->peer_neigh[i].id);
+    uint64_t ms;
+    if (!r)
+      continue;
+    ms = r->s.rtt_ns / NS_PER_MS + e->peer_neigh[i].rtt_ms;
+    if (ms < best_ms) {
+      best_ms = ms;
+      best = r;
+    }
+  }
+  if (!best)
+    return; /* no common neighbour known: the overlay carries it */
+  e->has_relay = true;
+  memcpy(e->relay_id, best->s.peer_id, RL_ID_LEN);
+  e->path = LINK_PATH_RELAY;
+  rl_hex_encode(a, e->s.have_peer ? e->s.peer_id : e->expect_id, RL_ID_LEN);
+  rl_hex_encode(b, best->s.peer_id, RL_ID_LEN);
+  rl_logf(n->env, RL_LOG_INFO, "relay: to %.16s via %.16s (rtt sum %llu ms)", a, b,
+          (unsigned long long)best_ms);
+  (void)now;
+}
+
+uint64_t node_nat_next_timer(const struct node *n) { return n->next_nat_tick_ns; }
+
+void node_nat_on_timer(struct node *n, uint64_t now) {
+  if (now < n->next_nat_tick_ns)
+    return;
+  n->next_nat_tick_ns = now + NODE_NAT_TICK_NS;
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *e = n->links[i];
+    if (!e->used || !e->via_overlay || e->retire_at_ns || e->s.state != SESS_ESTABLISHED ||
+        !e->s.have_peer || direct_up(n, e->s.peer_id))
+      continue;
+    if (!e->has_relay && now - e->s.established_ns >= n->cfg.relay_after_ns)
+      choose_relay(n, e, now);
+    if (!e->next_direct_ns) {
+      e->direct_backoff_ns = NODE_DIRECT_RETRY_MIN_NS;
+      e->next_direct_ns = now + e->direct_backoff_ns;
+    } else if (now >= e->next_direct_ns) {
+      /* Keep trying direct in the background: NAT bindings and mappings
+       * change, and a direct path always beats a relay. */
+      e->direct_backoff_ns *= 2;
+      if (e->direct_backoff_ns > NODE_DIRECT_RETRY_MAX_NS)
+        e->direct_backoff_ns = NODE_DIRECT_RETRY_MAX_NS;
+      e->next_direct_ns = now + e->direct_backoff_ns;
+      node_retry_direct(n, e->s.peer_id, now);
+    }
+  }
+}
