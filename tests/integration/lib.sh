@@ -387,7 +387,8 @@ t_nat_site() {
   t_attach "$sw" "$br" "$r" "$wan"; wif=$T_IF
   t_veth "$r" "$lan.1/24" "$h" "$lan.2/24"; lif=$T_IF1
   t_in "$h" ip route add default via "$lan.1"
-  t_in "$r" sysctl -qw net.ipv4.ip_forward=1
+  # (not sysctl(8): procps may be missing on a minimal system)
+  t_in "$r" sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward' || t_fail "ip_forward in $(t_nsname "$r")"
   t_in "$r" nft -f - <<NFT || t_fail "nftables NAT setup in $(t_nsname "$r")"
 table ip nat {
   chain postrouting { type nat hook postrouting priority srcnat; oifname "$wif" ip saddr $lan.0/24 masquerade; }
