@@ -314,6 +314,19 @@ t_down() {
   t_log "stopped $n (pid $pid)"
 }
 
+# t_crash NODE: SIGKILL to NODE's daemon (a crash: no goodbye messages).
+t_crash() {
+  local n=$1 pid=${T_NODE_PID[$1]:-}
+  [ -n "$pid" ] || return 0
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  local keep=() p
+  for p in "${T_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+  T_PIDS=("${keep[@]}")
+  unset "T_NODE_PID[$n]"
+  t_log "killed $n (SIGKILL, pid $pid)"
+}
+
 # t_alive NODE: true while NODE's daemon runs.
 t_alive() {
   local pid=${T_NODE_PID[$1]:-}
