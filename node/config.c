@@ -48,7 +48,7 @@ static const struct key_def KEYS[] = {
     {K_REKEY, CFG_SEC_NODE, "rekey_s", T_UINT, 60, 86400, false},
     {K_LINK_TIMEOUT, CFG_SEC_NODE, "link_timeout_s", T_UINT, 2, 86400, false},
     {K_IDLE_LINK, CFG_SEC_NODE, "idle_link_s", T_UINT, 10, 86400, false},
-    {K_DHT_REPLICAS, CFG_SEC_NODE, "dht_replicas", T_UINT, 1, 16, false},
+    {K_DHT_REPLICAS, CFG_SEC_NODE, "dht_replicas", T_UINT, 3, 8, false},
     {K_LOG_LEVEL, CFG_SEC_NODE, "log_level", T_LOGLEVEL, 0, 0, false},
     {K_PEER_ENDPOINT, CFG_SEC_PEER, "endpoint", T_ADDR, 0, 0, false},
     {K_PEER_PUBKEY, CFG_SEC_PEER, "pubkey", T_PUBKEY, 0, 0, false},

@@ -90,10 +90,17 @@ int ov_recv_routed(struct overlay *ov, struct ov_msg *m, uint64_t now) {
     ov_push(ov, OV_ACT_DELIVER, m->src, m->target, m->app, m->hops, m->payload, m->len);
     return 0;
   }
-  if (d == OV_NEXT_NONE || (exact && final && !ring_eq(next, m->target))) {
+  if (d == OV_NEXT_NONE) {
     ov->stats.dropped_no_route++;
     return RL_ENOENT;
   }
+  /* For exact delivery, a "final" hop that is not the target means we
+   * believe the target owns nothing between us: it may still be alive but
+   * not linked to us (behind a NAT, or repair under way). Hand the message
+   * on without the final mark; the next node, whose predecessor the target
+   * is, may hold a link to it. TTL bounds any detour. */
+  if (exact && final && !ring_eq(next, m->target))
+    final = false;
   return forward(ov, m, next, final);
 }
 

@@ -164,7 +164,7 @@ static const struct {
     {HDR "rekey_s = 99999999999999999999\n",
      "line 5: bad value for 'rekey_s': '99999999999999999999' (expected an integer 60..86400)"},
     {HDR "dht_replicas = 4x\n",
-     "line 5: bad value for 'dht_replicas': '4x' (expected an integer 1..16)"},
+     "line 5: bad value for 'dht_replicas': '4x' (expected an integer 3..8)"},
     {HDR "tap = a/b\n", "line 5: bad value for 'tap': 'a/b' (an interface name of 1..15 "
                         "characters [A-Za-z0-9._-], '%d' for a number)"},
     {HDR "tap = abcdefghijklmnop\n", "line 5: bad value for 'tap': 'abcdefghijklmnop' (an "

@@ -230,8 +230,9 @@ static void link_became_established(struct node *n, struct link *l, uint64_t now
       l->ov_up = false; /* re-announce on this link below */
     link_free(n, o);
   }
-  /* Handshakes still trying other candidates of this peer are moot. */
-  for (unsigned i = 0; i < n->n_links; i++) {
+  /* Once a direct link is up, handshakes still trying other candidates
+   * of this peer are moot (an overlay-carried link is no reason to stop). */
+  for (unsigned i = 0; i < n->n_links && !l->via_overlay; i++) {
     struct link *o = n->links[i];
     if (o != l && o->used && !o->via_overlay && !o->s.have_peer && o->has_expect &&
         o->static_idx < 0 && memcmp(o->expect_id, l->s.peer_id, RL_ID_LEN) == 0) {
@@ -239,10 +240,9 @@ static void link_became_established(struct node *n, struct link *l, uint64_t now
       link_free(n, o);
     }
   }
-  if (!l->via_overlay) {
+  if (!l->via_overlay)
     node_nat_link_up(n, l, now);
-    node_ov_link_up(n, l, now);
-  }
+  node_ov_link_up(n, l, now); /* direct, or relayed: both can carry the overlay */
   /* Frames that waited for the keys go out first, in order. */
   while ((len = pktq_pop(&l->pending, NULL, buf, sizeof(buf))) > 0)
     if (link_send_plain(n, l, buf, len, now) != 0)

@@ -122,6 +122,7 @@ void node_free(struct node *n) {
   pktq_free(&n->tapq);
   ctl_free(n);
   free(n->rb);
+  free(n->nc);
   hs_identity_wipe(&n->hid);
   sodium_memzero(&n->cfg.key, sizeof(n->cfg.key));
   sodium_memzero(n, sizeof(*n));

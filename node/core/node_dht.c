@@ -416,6 +416,9 @@ static void save_peer_cache(struct node *n, uint64_t now) {
 
 void node_dht_pump(struct node *n, uint64_t now) {
   struct dht_action *a = &n->dact;
+  if (n->dht_pumping)
+    return; /* see node_internal.h: the outer loop drains what we add */
+  n->dht_pumping = true;
   for (int i = 0; i < 4096 && n->dht && dht_poll(n->dht, a); i++) {
     if (a->kind == DHT_ACT_ROUTE) {
       if (n->ov)
@@ -424,6 +427,7 @@ void node_dht_pump(struct node *n, uint64_t now) {
       on_result(n, a, now);
     }
   }
+  n->dht_pumping = false;
   node_ov_pump(n, now);
 }
 

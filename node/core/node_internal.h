@@ -63,11 +63,7 @@ struct link {
   uint8_t relay_id[RL_ID_LEN];
   uint64_t next_direct_ns;   /* next attempt at a direct link */
   uint64_t direct_backoff_ns;
-  uint8_t n_peer_neigh;      /* the peer's linked neighbours (from PUNCH) */
-  struct {
-    uint8_t id[RL_ID_LEN];
-    uint16_t rtt_ms;
-  } peer_neigh[NODE_NEIGH_MAX];
+
 };
 
 struct node_counters {
@@ -112,6 +108,18 @@ struct vip_entry {
   uint64_t expires_ns;
 };
 
+#define NODE_NEIGH_CACHE 32
+/* What a peer told us (PUNCH) about its own links: relay candidates. */
+struct neigh_info {
+  uint8_t id[RL_ID_LEN];
+  uint64_t at_ns;
+  uint8_t n;
+  struct {
+    uint8_t id[RL_ID_LEN];
+    uint16_t rtt_ms;
+  } nb[NODE_NEIGH_MAX];
+};
+
 struct relay_bucket {
   uint8_t src[RL_ID_LEN], dst[RL_ID_LEN];
   uint64_t tokens;           /* bytes */
@@ -147,6 +155,10 @@ struct node {
   struct ov_action act;      /* scratch for overlay_poll (large) */
   struct dht *dht;
   struct dht_action dact;    /* scratch for dht_poll (large) */
+  /* The pumps drain actions into n->act / n->dact; handling one action may
+   * produce more (nested sends), which must not overwrite the action being
+   * handled: a nested pump returns at once and the outer loop goes on. */
+  bool ov_pumping, dht_pumping;
   bool published;            /* own VIP/NODE records handed to the DHT */
   struct resolve *rs;        /* NODE_RESOLVE_MAX, allocated on first use */
   struct vip_entry *vipc;    /* NODE_VIPC_MAX, allocated on first use */
@@ -158,6 +170,7 @@ struct node {
   bool has_reflexive;
   struct rl_addr reflexive;
   struct relay_bucket *rb;   /* NODE_RELAY_BUCKETS, allocated on first relay */
+  struct neigh_info *nc;     /* NODE_NEIGH_CACHE, allocated on first use */
   uint64_t next_nat_tick_ns;
   bool has_mapped;           /* a router maps a port to us (UPnP/NAT-PMP) */
   struct rl_addr mapped;
@@ -226,11 +239,16 @@ void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uin
  * overlay) to punch toward ours at the same time. */
 void node_nat_connect(struct node *n, const uint8_t id[RL_ID_LEN], const struct nat_cand *c,
                       unsigned nc, uint64_t now);
+void node_nat_punch_request(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now);
 /* Sends a packet of an end-to-end session through its relay. RL_ENOENT:
  * the relay is gone (the caller falls back to overlay routing). */
 int node_nat_relay_send(struct node *n, struct link *l, const uint8_t *pkt, size_t len,
                         uint64_t now);
 unsigned node_nat_candidates(const struct node *n, struct nat_cand *c, unsigned max);
+/* The overlay's direct attempts toward id all failed: carry the overlay
+ * link over a relay instead (an end-to-end session through a neighbour we
+ * share). Returns false when no relay is known. */
+bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now);
 uint64_t node_nat_next_timer(const struct node *n);
 void node_nat_on_timer(struct node *n, uint64_t now);
 /* The end-to-end session demux (node_overlay.c), also for relayed packets. */

@@ -144,6 +144,8 @@ int node_nat_relay_send(struct node *n, struct link *l, const uint8_t *pkt, size
   if (!r) {
     l->has_relay = false; /* the relay went away: overlay routing again */
     l->path = LINK_PATH_OVERLAY;
+    if (l->ov_up)
+      node_ov_link_down(n, l, now); /* the overlay looks for another way */
     return RL_ENOENT;
   }
   relay_wrap(n, r, RELAY_MSG_FWD, l->s.have_peer ? l->s.peer_id : l->expect_id, pkt, len, now);
@@ -213,7 +215,14 @@ static void on_relay(struct node *n, struct link *from, const uint8_t *msg, size
     relay_wrap(n, to, RELAY_MSG_DLV, from->s.peer_id, pkt, plen, now);
     link_after_event(n, to, now);
   } else if (msg[0] == RELAY_MSG_DLV) {
-    node_e2e_recv(n, id, pkt, plen, now, from->s.peer_id);
+    /* msg lives in n->pt, which nested sends reuse: work on a copy. */
+    uint8_t src[RL_ID_LEN], relay[RL_ID_LEN], copy[NODE_UDP_MAX];
+    if (plen > sizeof(copy))
+      return;
+    memcpy(src, id, RL_ID_LEN);
+    memcpy(relay, from->s.peer_id, RL_ID_LEN);
+    memcpy(copy, pkt, plen);
+    node_e2e_recv(n, src, copy, plen, now, relay);
   } else {
     n->c.ctl_bad++;
   }
@@ -272,6 +281,60 @@ static size_t punch_encode(struct node *n, uint8_t type, uint8_t *out, size_t ca
   return w.off;
 }
 
+static void neigh_store(struct node *n, const uint8_t id[RL_ID_LEN], struct wire_r *r,
+                        unsigned nn, uint64_t now) {
+  struct neigh_info *e = NULL;
+  if (!n->nc) {
+    n->nc = calloc(NODE_NEIGH_CACHE, sizeof(*n->nc));
+    if (!n->nc)
+      return;
+  }
+  for (unsigned i = 0; i < NODE_NEIGH_CACHE && !e; i++)
+    if (memcmp(n->nc[i].id, id, RL_ID_LEN) == 0)
+      e = &n->nc[i];
+  if (!e) { /* replace the oldest entry */
+    e = &n->nc[0];
+    for (unsigned i = 1; i < NODE_NEIGH_CACHE; i++)
+      if (n->nc[i].at_ns < e->at_ns)
+        e = &n->nc[i];
+  }
+  memcpy(e->id, id, RL_ID_LEN);
+  e->at_ns = now;
+  e->n = (uint8_t)nn;
+  for (unsigned i = 0; i < nn; i++) {
+    wire_get_bytes(r, e->nb[i].id, RL_ID_LEN);
+    e->nb[i].rtt_ms = wire_get_u16be(r);
+  }
+}
+
+static const struct neigh_info *neigh_find(const struct node *n, const uint8_t id[RL_ID_LEN]) {
+  for (unsigned i = 0; n->nc && i < NODE_NEIGH_CACHE; i++)
+    if (n->nc[i].at_ns && memcmp(n->nc[i].id, id, RL_ID_LEN) == 0)
+      return &n->nc[i];
+  return NULL;
+}
+
+/* The neighbour of ours that id also lists, with the lowest RTT sum. */
+static struct link *best_relay(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t *sum_ms) {
+  const struct neigh_info *ni = neigh_find(n, id);
+  struct link *best = NULL;
+  uint64_t best_ms = UINT64_MAX;
+  for (unsigned i = 0; ni && i < ni->n; i++) {
+    struct link *r = direct_up(n, ni->nb[i].id);
+    uint64_t ms;
+    if (!r || memcmp(ni->nb[i].id, id, RL_ID_LEN) == 0)
+      continue;
+    ms = r->s.rtt_ns / NS_PER_MS + ni->nb[i].rtt_ms;
+    if (ms < best_ms) {
+      best_ms = ms;
+      best = r;
+    }
+  }
+  if (sum_ms)
+    *sum_ms = best_ms;
+  return best;
+}
+
 static struct link *e2e_link(struct node *n, const uint8_t id[RL_ID_LEN]) {
   for (unsigned i = 0; i < n->n_links; i++) {
     struct link *l = n->links[i];
@@ -318,14 +381,17 @@ static void punch_candidates(struct node *n, const uint8_t id[RL_ID_LEN], const 
 
 void node_nat_connect(struct node *n, const uint8_t id[RL_ID_LEN], const struct nat_cand *c,
                       unsigned nc, uint64_t now) {
-  uint8_t msg[OV_APP_MAX];
-  size_t len;
   if (memcmp(id, n->hid.id, RL_ID_LEN) == 0 || direct_up(n, id))
     return;
   punch_candidates(n, id, c, nc, now);
-  /* Ask the peer to send toward our candidates now too: its packets open
-   * its NAT's binding for ours, ours open ours for its. */
-  len = punch_encode(n, PUNCH_REQ, msg, sizeof(msg));
+  node_nat_punch_request(n, id, now);
+}
+
+/* Asks id (over the overlay) to send toward our candidates now too: its
+ * packets open its NAT's binding for ours, ours open ours for its. */
+void node_nat_punch_request(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
+  uint8_t msg[OV_APP_MAX];
+  size_t len = punch_encode(n, PUNCH_REQ, msg, sizeof(msg));
   if (len && n->ov) {
     n->c.punches_sent++;
     overlay_route(n->ov, id, OV_ROUTE_EXACT, OV_APP_PUNCH, msg, len, now);
@@ -340,7 +406,6 @@ void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uin
   const uint8_t *cb;
   uint8_t type, cl, nn;
   int nc;
-  struct link *e;
   wire_r_init(&r, msg, len);
   type = wire_get_u8(&r);
   cl = wire_get_u8(&r);
@@ -353,14 +418,7 @@ void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uin
     return;
   }
   n->c.punches_received++;
-  e = e2e_link(n, src);
-  if (e) {
-    e->n_peer_neigh = nn;
-    for (unsigned i = 0; i < nn; i++) {
-      wire_get_bytes(&r, e->peer_neigh[i].id, RL_ID_LEN);
-      e->peer_neigh[i].rtt_ms = wire_get_u16be(&r);
-    }
-  }
+  neigh_store(n, src, &r, nn, now);
   punch_candidates(n, src, c, (unsigned)nc, now);
   if (type == PUNCH_REQ) {
     uint8_t out[OV_APP_MAX];
@@ -374,31 +432,51 @@ void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uin
 
 /* ---- timers: relay choice, background direct attempts ---- */
 
-static void choose_relay(struct node *n, struct link *e, uint64_t now) {
-  struct link *best = NULL;
-  uint64_t best_ms = UINT64_MAX;
+static void use_relay(struct node *n, struct link *e, struct link *r, uint64_t sum_ms) {
   char a[2 * RL_ID_LEN + 1], b[2 * RL_ID_LEN + 1];
-  for (unsigned i = 0; i < e->n_peer_neigh; i++) {
-    struct link *r = direct_up(n, e->peer_neigh[i].id);
-    uint64_t ms;
-    if (!r)
-      continue;
-    ms = r->s.rtt_ns / NS_PER_MS + e->peer_neigh[i].rtt_ms;
-    if (ms < best_ms) {
-      best_ms = ms;
-      best = r;
-    }
-  }
-  if (!best)
-    return; /* no common neighbour known: the overlay carries it */
   e->has_relay = true;
-  memcpy(e->relay_id, best->s.peer_id, RL_ID_LEN);
+  memcpy(e->relay_id, r->s.peer_id, RL_ID_LEN);
   e->path = LINK_PATH_RELAY;
   rl_hex_encode(a, e->s.have_peer ? e->s.peer_id : e->expect_id, RL_ID_LEN);
-  rl_hex_encode(b, best->s.peer_id, RL_ID_LEN);
+  rl_hex_encode(b, r->s.peer_id, RL_ID_LEN);
   rl_logf(n->env, RL_LOG_INFO, "relay: to %.16s via %.16s (rtt sum %llu ms)", a, b,
-          (unsigned long long)best_ms);
+          (unsigned long long)sum_ms);
+}
+
+static void choose_relay(struct node *n, struct link *e, uint64_t now) {
+  uint64_t ms;
+  struct link *r = best_relay(n, e->s.peer_id, &ms);
   (void)now;
+  if (r)
+    use_relay(n, e, r, ms); /* else: no common neighbour, the overlay carries it */
+}
+
+bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
+  uint64_t ms;
+  struct link *r = best_relay(n, id, &ms), *e;
+  struct rl_addr none;
+  if (!r)
+    return false;
+  e = e2e_link(n, id);
+  if (!e) {
+    memset(&none, 0, sizeof(none));
+    e = link_new(n, &none, now);
+    if (!e)
+      return false;
+    e->via_overlay = true;
+    e->has_expect = true;
+    memcpy(e->expect_id, id, RL_ID_LEN);
+    tap_mac_from_id(id, e->mac);
+  }
+  e->ov_wanted = true;
+  use_relay(n, e, r, ms);
+  if (e->s.state == SESS_ESTABLISHED) {
+    node_ov_link_up(n, e, now);
+  } else {
+    sess_start(&e->s, now);
+    link_after_event(n, e, now);
+  }
+  return true;
 }
 
 uint64_t node_nat_next_timer(const struct node *n) { return n->next_nat_tick_ns; }

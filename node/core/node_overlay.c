@@ -24,8 +24,12 @@ int node_ov_init(struct node *n, uint64_t now) {
   return 0;
 }
 
+/* Links the overlay may use: direct ones, and end-to-end sessions through
+ * a relay (overlay-routed sessions would route the overlay over itself). */
+static bool ov_capable(const struct link *l) { return !l->via_overlay || l->has_relay; }
+
 void node_ov_link_up(struct node *n, struct link *l, uint64_t now) {
-  if (!n->ov || l->via_overlay || l->ov_up)
+  if (!n->ov || !ov_capable(l) || l->ov_up || !l->s.have_peer)
     return;
   l->ov_up = true;
   overlay_link_up(n->ov, l->s.peer_id, &l->s.endpoint, l->s.rtt_ns, now);
@@ -38,10 +42,28 @@ void node_ov_link_up(struct node *n, struct link *l, uint64_t now) {
   node_ov_pump(n, now);
 }
 
+static bool other_attempt(struct node *n, const struct link *l, const uint8_t id[RL_ID_LEN]) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *o = n->links[i];
+    if (o == l || !o->used || o->retire_at_ns)
+      continue;
+    if ((o->s.have_peer && memcmp(o->s.peer_id, id, RL_ID_LEN) == 0 && ov_capable(o)) ||
+        (o->has_expect && memcmp(o->expect_id, id, RL_ID_LEN) == 0 && o->s.state != SESS_DEAD))
+      return true;
+  }
+  return false;
+}
+
 void node_ov_link_down(struct node *n, struct link *l, uint64_t now) {
-  if (n->ov && !l->ov_up && l->ov_wanted && l->has_expect && !l->via_overlay) {
-    /* A link the overlay asked for could not be opened: say so, or the
-     * overlay would wait for it (the node may be dead). */
+  if (n->ov && !l->ov_up && l->ov_wanted && l->has_expect) {
+    /* A link the overlay asked for could not be opened. While other
+     * attempts run, wait for them; when the direct ones are all gone, try
+     * a relay (NAT pairs that cannot punch); else tell the overlay (the
+     * node may be dead). */
+    if (other_attempt(n, l, l->expect_id))
+      return;
+    if (!l->via_overlay && node_nat_relay_link(n, l->expect_id, now))
+      return;
     overlay_link_down(n->ov, l->expect_id, now);
     node_ov_pump(n, now);
     return;
@@ -55,13 +77,13 @@ void node_ov_link_down(struct node *n, struct link *l, uint64_t now) {
 
 void node_ov_control(struct node *n, struct link *l, const uint8_t *msg, size_t len,
                      uint64_t now) {
-  if (!n->ov || len < CTL_HDR || l->via_overlay)
+  if (!n->ov || len < CTL_HDR || !ov_capable(l))
     return;
   if (msg[16] == CTL_CH_OVERLAY) {
     l->last_data_ns = now; /* overlay traffic keeps a link, as data does */
     overlay_recv(n->ov, l->s.peer_id, msg + CTL_HDR, len - CTL_HDR, now);
     node_ov_pump(n, now);
-  } else {
+  } else if (!l->via_overlay) {
     node_nat_control(n, l, msg, len, now);
   }
 }
@@ -87,8 +109,23 @@ static struct link *pending_direct_to(struct node *n, const uint8_t id[RL_ID_LEN
   return NULL;
 }
 
+static struct link *relayed_link(struct node *n, const uint8_t id[RL_ID_LEN]) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && l->via_overlay && l->has_relay && !l->retire_at_ns && l->s.have_peer &&
+        l->s.state == SESS_ESTABLISHED && memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
+      return l;
+  }
+  return NULL;
+}
+
 static void act_send(struct node *n, const struct ov_action *a, uint64_t now) {
   struct link *l = direct_link(n, a->peer);
+  if (!l || l->s.state != SESS_ESTABLISHED) {
+    struct link *r = relayed_link(n, a->peer);
+    if (r)
+      l = r;
+  }
   uint8_t *buf = n->pt;
   if (!l || l->s.state != SESS_ESTABLISHED) {
     n->c.ov_send_no_link++;
@@ -109,6 +146,11 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
   struct link *l = direct_link(n, a->node.id);
   if (!l)
     l = pending_direct_to(n, a->node.id);
+  if (!l || l->s.state != SESS_ESTABLISHED) {
+    struct link *r = relayed_link(n, a->node.id);
+    if (r)
+      l = r;
+  }
   if (l) {
     l->ov_wanted = true;
     if (l->s.state == SESS_ESTABLISHED && !l->ov_up)
@@ -136,6 +178,9 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
     sess_start(&l->s, now);
     link_after_event(n, l, now);
   }
+  /* The node may sit behind a NAT that drops our handshakes until it has
+   * sent toward us: ask it to (routed over the overlay). */
+  node_nat_punch_request(n, a->node.id, now);
 }
 
 static void act_disconnect(struct node *n, const struct ov_action *a) {
@@ -168,12 +213,15 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
       return;
     }
   }
-  /* Answer the way the peer chose: through the same relay. */
+  /* Answer the way the peer chose: through the same relay. A relayed
+   * session is also a link the overlay may use. */
   if (l && relay && (!l->has_relay || memcmp(l->relay_id, relay, RL_ID_LEN) != 0)) {
     l->has_relay = true;
     memcpy(l->relay_id, relay, RL_ID_LEN);
     l->path = LINK_PATH_RELAY;
   }
+  if (l && l->has_relay && l->s.state == SESS_ESTABLISHED && !l->ov_up)
+    node_ov_link_up(n, l, now);
   if (!l || (pkt[0] >> 3) == HS_OP_INIT)
     return;
   r = sess_recv(&l->s, &none, pkt, len, now, n->pt, sizeof(n->pt));
@@ -184,6 +232,9 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
 
 void node_ov_pump(struct node *n, uint64_t now) {
   struct ov_action *a = &n->act;
+  if (n->ov_pumping)
+    return;
+  n->ov_pumping = true;
   /* Bounded: one event cannot make the node loop forever. */
   for (int i = 0; i < 4096 && n->ov && overlay_poll(n->ov, a); i++) {
     switch (a->kind) {
@@ -211,6 +262,7 @@ void node_ov_pump(struct node *n, uint64_t now) {
       break;
     }
   }
+  n->ov_pumping = false;
 }
 
 /* Sends one packet of an overlay-carried session. */

@@ -63,6 +63,8 @@ static void link_json(struct sb *b, const struct link *l, uint64_t now) {
   if (l->s.have_peer) {
     rl_hex_encode(id, l->s.peer_id, RL_ID_LEN);
     ip4(vip, l->s.peer_cert.vip);
+  } else if (l->has_expect) {
+    rl_hex_encode(id, l->expect_id, RL_ID_LEN); /* who we are trying to reach */
   }
   rl_addr_format(&l->s.endpoint, ep, sizeof(ep));
   sb_printf(b,
@@ -70,13 +72,21 @@ static void link_json(struct sb *b, const struct link *l, uint64_t now) {
             "\"state\":\"%s\",\"rtt_ms\":%.3f,\"rx_bytes\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
             ",\"rx_packets\":%" PRIu64 ",\"tx_packets\":%" PRIu64
             ",\"key_id\":%u,\"cipher\":\"%s\",\"last_handshake_s\":%.3f,\"handshakes\":%u,"
-            "\"static\":%s,\"pending_frames\":%u}",
+            "\"static\":%s,\"pending_frames\":%u",
             id, vip, ep, path_name(l->path), state_name(l->s.state),
             (double)l->s.rtt_ns / (double)NS_PER_MS, l->s.rx_bytes, l->s.tx_bytes,
             l->s.rx_pkts, l->s.tx_pkts, l->s.cur_key_id,
             l->s.state == SESS_ESTABLISHED ? dc_cipher_name(l->s.cipher) : "",
             age_s(now, l->s.last_hs_ns), l->s.handshakes, l->static_idx >= 0 ? "true" : "false",
             l->pending.n);
+  if (l->via_overlay && l->has_relay) {
+    char rid[2 * RL_ID_LEN + 1];
+    rl_hex_encode(rid, l->relay_id, RL_ID_LEN);
+    sb_printf(b, ",\"relay\":\"%s\"", rid);
+  } else {
+    sb_printf(b, ",\"relay\":null");
+  }
+  sb_printf(b, "}");
 }
 
 static void id_list(struct sb *b, const uint8_t (*ids)[RL_ID_LEN], unsigned n) {
@@ -111,6 +121,21 @@ static void ring_json(struct sb *b, const struct node *n) {
   sb_printf(b, ",\"estimated_n\":%llu},", (unsigned long long)ri.estimated_n);
 }
 
+static void nat_json(struct sb *b, const struct node *n) {
+  char a[RL_ADDR_STRLEN];
+  sb_printf(b, "\"nat\":{\"class\":\"%s\",\"reflexive\":", nat_class_name(n->nat_class));
+  if (n->has_reflexive)
+    sb_printf(b, "\"%s\"", rl_addr_format(&n->reflexive, a, sizeof(a)));
+  else
+    sb_printf(b, "null");
+  sb_printf(b, ",\"mapped\":");
+  if (n->has_mapped)
+    sb_printf(b, "\"%s\",\"mapped_by\":\"%s\"},", rl_addr_format(&n->mapped, a, sizeof(a)),
+              n->mapped_method);
+  else
+    sb_printf(b, "null,\"mapped_by\":null},");
+}
+
 int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) {
   struct sb b = {buf, cap, 0, false};
   char id[2 * RL_ID_LEN + 1], vip[16], ep[RL_ADDR_STRLEN];
@@ -134,6 +159,7 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
   }
   sb_printf(&b, "],");
   ring_json(&b, n);
+  nat_json(&b, n);
   sb_printf(&b,
             "\"counters\":{\"udp_in\":%" PRIu64 ",\"udp_bad\":%" PRIu64
             ",\"udp_no_link\":%" PRIu64 ",\"hs_refused\":%" PRIu64 ",\"hs_replay\":%" PRIu64
@@ -143,12 +169,17 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
             ",\"tap_queue_drops\":%" PRIu64 ",\"arp_answered\":%" PRIu64
             ",\"resolve_failed\":%" PRIu64 ",\"connects_on_demand\":%" PRIu64
             ",\"e2e_in\":%" PRIu64 ",\"e2e_bad\":%" PRIu64 ",\"ov_send_no_link\":%" PRIu64
-            ",\"ov_too_big\":%" PRIu64 ",\"links_idle_closed\":%" PRIu64 "}}",
+            ",\"ov_too_big\":%" PRIu64 ",\"links_idle_closed\":%" PRIu64
+            ",\"punches_sent\":%" PRIu64 ",\"punches_received\":%" PRIu64
+            ",\"relay_forwarded\":%" PRIu64 ",\"relay_refused\":%" PRIu64
+            ",\"relay_no_route\":%" PRIu64 "}}",
             n->c.udp_in, n->c.udp_bad, n->c.udp_no_link, n->c.hs_refused, n->c.hs_replay,
             n->c.hs_cookie, n->c.tap_in, n->c.tap_too_big, n->c.tap_no_route,
             n->c.frame_spoofed, n->c.pending_overflow, n->udpq.dropped, n->tapq.dropped,
             n->c.arp_answered, n->c.resolve_failed, n->c.connects_on_demand, n->c.e2e_in,
-            n->c.e2e_bad, n->c.ov_send_no_link, n->c.ov_too_big, n->c.links_idle_closed);
+            n->c.e2e_bad, n->c.ov_send_no_link, n->c.ov_too_big, n->c.links_idle_closed,
+            n->c.punches_sent, n->c.punches_received, n->c.relay_forwarded, n->c.relay_refused,
+            n->c.relay_no_route);
   return sb_done(&b);
 }
 

@@ -1,0 +1,154 @@
+/* Unit tests: NAT traversal in the node core, with NAT boxes modelled in
+ * the in-test network (tests/testnet.h, RFC 4787 behaviours).
+ *
+ *   public: n0 (bootstrap) n1 n2 n3       192.0.2.1 .. 192.0.2.4
+ *   n4, n5  port-restricted cone           192.168.5.2 / 192.168.6.2 behind
+ *   n6, n7  symmetric                       203.0.113.5 .. 203.0.113.9
+ *   n8      full cone
+ *
+ * Expected paths for frames (../shared/nat/notes.md):
+ *   cone <-> cone           direct (coordinated punching)
+ *   full cone <-> symmetric direct (peer-reflexive address)
+ *   cone <-> symmetric      relay  (the symmetric side's port is unguessable
+ *   symmetric <-> symmetric relay   and the cone side filters per port)
+ *   public <-> any          direct
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#define MAXN 9
+#include "tap/tap.h"
+#include "testnet.h"
+
+static struct net *make_world(void) {
+  struct net *w = calloc(1, sizeof(*w));
+  struct prng gp = {777};
+  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
+  static const enum tn_nat kinds[MAXN] = {TN_NONE, TN_NONE, TN_NONE, TN_NONE, TN_CONE,
+                                          TN_CONE, TN_SYM,  TN_SYM,  TN_FULLCONE};
+  w->now = T0;
+  w->ring_successors = 3;
+  assert_int_equal(id_generate(&w->group, &genv), 0);
+  for (int i = 0; i < MAXN; i++) {
+    make_member(w, i, &w->group, "lab", 0x64400001 + (uint32_t)i);
+    if (kinds[i] != TN_NONE)
+      tn_set_nat(w, i, kinds[i]);
+  }
+  start_node_cfg(w, 0, w->group.pk, -1, -1);
+  for (int i = 1; i < MAXN; i++) {
+    start_node_cfg(w, i, w->group.pk, -1, 0);
+    run_until(w, w->now + 2 * NS_PER_S);
+  }
+  run_until(w, w->now + 90 * NS_PER_S);
+  return w;
+}
+
+static const char *status_of(struct net *w, int i) {
+  static char js[32768];
+  assert_true(node_status_json(w->node[i], w->now, js, sizeof(js)) > 0);
+  return js;
+}
+
+static void assert_class(struct net *w, int i, const char *cls) {
+  char want[64];
+  snprintf(want, sizeof(want), "\"nat\":{\"class\":\"%s\"", cls);
+  if (!strstr(status_of(w, i), want))
+    fail_msg("node %d: expected %s in %s", i, want, strstr(status_of(w, i), "\"nat\""));
+}
+
+/* Established link from i to j with this path ("direct", "relay", ...). */
+static bool has_path(struct net *w, int i, int j, const char *path) {
+  const char *js = status_of(w, i);
+  char needle[48], want[64];
+  snprintf(needle, sizeof(needle), "\"peer_vip\":\"100.64.0.%d\"", j + 1);
+  snprintf(want, sizeof(want), "\"path\":\"%s\",\"state\":\"established\"", path);
+  for (const char *p = strstr(js, needle); p; p = strstr(p + 1, needle)) {
+    const char *e = strchr(p, '}'), *q = strstr(p, want);
+    if (q && q < e)
+      return true;
+  }
+  return false;
+}
+
+static size_t arp_req(uint8_t *f, struct net *w, int from, uint32_t target) {
+  uint8_t smac[6];
+  static const uint8_t hdr[8] = {0, 1, 8, 0, 6, 4, 0, 1};
+  node_tap_mac(w->node[from], smac);
+  memset(f, 0xff, 6);
+  memcpy(f + 6, smac, 6);
+  f[12] = 0x08, f[13] = 0x06;
+  memcpy(f + 14, hdr, 8);
+  memcpy(f + 22, smac, 6);
+  memset(f + 32, 0, 6);
+  for (int k = 0; k < 4; k++) {
+    f[28 + k] = (uint8_t)(w->cert[from].vip >> (24 - 8 * k));
+    f[38 + k] = (uint8_t)(target >> (24 - 8 * k));
+  }
+  return 42;
+}
+
+/* a's kernel resolves b and sends frames; they must all arrive, and the
+ * link ends up on the expected path. */
+static void check_pair(struct net *w, int a, int b, const char *path) {
+  uint8_t f[200], out[NODE_FRAME_MAX];
+  size_t len, got;
+  len = arp_req(f, w, a, w->cert[b].vip);
+  node_recv_tap(w->node[a], f, len, w->now);
+  run_until(w, w->now + 3 * NS_PER_S);
+  while ((got = node_poll_tap(w->node[a], out, sizeof(out))) > 0)
+    ; /* the ARP reply */
+  for (int k = 0; k < 4; k++) {
+    len = make_frame_ring(f, w, a, b, (uint8_t)(0x30 + k));
+    assert_int_equal(node_recv_tap(w->node[a], f, len, w->now), 0);
+    run_until(w, w->now + 15 * NS_PER_S);
+    got = node_poll_tap(w->node[b], out, sizeof(out));
+    if (got != len)
+      fail_msg("pair %d->%d frame %d not delivered (got %zu)", a, b, k, got);
+    assert_memory_equal(out, f, len);
+  }
+  if (!has_path(w, a, b, path))
+    fail_msg("pair %d->%d: expected path %s; a's links: %s", a, b, path,
+             strstr(status_of(w, a), "\"links\""));
+}
+
+static void test_nat_classes_from_peer_reports(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  for (int i = 0; i < 4; i++)
+    assert_class(w, i, "public");
+  assert_class(w, 4, "endpoint-independent");
+  assert_class(w, 5, "endpoint-independent");
+  assert_class(w, 6, "symmetric");
+  assert_class(w, 7, "symmetric");
+  assert_class(w, 8, "endpoint-independent");
+  /* A cone node publishes its reflexive address (its NAT keeps the port). */
+  assert_non_null(strstr(status_of(w, 4), "\"reflexive\":\"203.0.113.5:4000\""));
+  teardown(w);
+  free(w);
+}
+
+static void test_pairs_reach_each_other_on_expected_paths(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  check_pair(w, 4, 5, "direct"); /* cone <-> cone: punched */
+  check_pair(w, 8, 6, "direct"); /* full cone <-> symmetric */
+  check_pair(w, 4, 6, "relay");  /* cone <-> symmetric */
+  check_pair(w, 6, 7, "relay");  /* symmetric <-> symmetric */
+  check_pair(w, 1, 7, "direct"); /* public <-> symmetric */
+  teardown(w);
+  free(w);
+}
+
+int main(void) {
+  if (sodium_init() < 0)
+    return 1;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_nat_classes_from_peer_reports),
+      cmocka_unit_test(test_pairs_reach_each_other_on_expected_paths),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
