@@ -20,17 +20,8 @@ static uint64_t rtt_rank(const struct ov_link *l) {
   return l->rtt_ns ? l->rtt_ns : UINT64_MAX; /* unmeasured ranks last */
 }
 
-const struct ov_link *ov_best_in_slot(const struct overlay *ov, int slot) {
-  const struct ov_link *best = NULL;
-  for (unsigned i = 0; i < ov->n_links; i++) {
-    const struct ov_link *l = &ov->links[i];
-    if (l->state != OV_LINK_UP || ov_slot_of(ov, l->id) != slot)
-      continue;
-    if (!best || rtt_rank(l) < rtt_rank(best) ||
-        (rtt_rank(l) == rtt_rank(best) && ring_cmp(l->id, best->id) < 0))
-      best = l;
-  }
-  return best;
+bool ov_link_better(const struct ov_link *a, const struct ov_link *b) {
+  return rtt_rank(a) < rtt_rank(b) || (rtt_rank(a) == rtt_rank(b) && ring_cmp(a->id, b->id) < 0);
 }
 
 /* Links (up or being set up) per slot, one pass over the link table. */
@@ -61,9 +52,9 @@ void ov_finger_candidates(struct overlay *ov, int slot, const struct ov_node *c,
     /* First finger for the slot: the first node after the slot start, as
      * in Chord; PNS refines it later. */
     ov_connect(ov, fresh[0], now);
-  } else if (have < OV_PNS_LINKS && ov->pns_probes[slot] < OV_PNS_PROBES) {
+  } else if (have < OV_PNS_LINKS && ov_probes(ov, slot) < OV_PNS_PROBES) {
     /* Measure one more candidate; the slower link is released by gc. */
-    ov->pns_probes[slot]++;
+    ov_probes_inc(ov, slot);
     ov_connect(ov, fresh[rl_rand_uniform(ov->cfg.env, nf)], now);
   }
 }
@@ -83,7 +74,7 @@ void ov_fingers_tick(struct overlay *ov, uint64_t now) {
   if (k < kmin || k >= OV_SLOTS)
     k = OV_SLOTS - 1;
   for (int steps = 0; steps < OV_SLOTS - kmin && issued < OV_FINGER_LOOKUPS_PER_TICK; steps++) {
-    bool need = cnt[k] == 0 || (cnt[k] < OV_PNS_LINKS && ov->pns_probes[k] < OV_PNS_PROBES);
+    bool need = cnt[k] == 0 || (cnt[k] < OV_PNS_LINKS && ov_probes(ov, k) < OV_PNS_PROBES);
     if (need) {
       uint8_t target[RL_ID_LEN];
       ring_add_pow2(ov->self.id, (unsigned)k, target);
@@ -106,6 +97,13 @@ void ov_fingers_tick(struct overlay *ov, uint64_t now) {
 }
 
 void ov_links_gc(struct overlay *ov, uint64_t now) {
+  const struct ov_link *best[OV_SLOTS] = {0};
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    const struct ov_link *l = &ov->links[i];
+    int k = ov_slot_of(ov, l->id);
+    if (k >= 0 && ov_link_usable(l) && (!best[k] || ov_link_better(l, best[k])))
+      best[k] = l;
+  }
   for (unsigned i = 0; i < ov->n_links; i++) {
     struct ov_link *l = &ov->links[i];
     if (l->state != OV_LINK_UP || !l->ours)
@@ -113,8 +111,10 @@ void ov_links_gc(struct overlay *ov, uint64_t now) {
     bool needed = (ov->has_pred && ring_eq(l->id, ov->pred.id)) || l->want;
     for (unsigned j = 0; !needed && j < ov->n_succ && j < OV_LINKED_SUCC; j++)
       needed = ring_eq(l->id, ov->succ[j].id);
-    if (!needed)
-      needed = ov_best_in_slot(ov, ov_slot_of(ov, l->id)) == l;
+    if (!needed) {
+      int k = ov_slot_of(ov, l->id);
+      needed = k >= 0 && best[k] == l;
+    }
     if (needed) {
       l->t = 0;
     } else if (l->t == 0) {
@@ -132,8 +132,7 @@ void ov_links_gc(struct overlay *ov, uint64_t now) {
 uint64_t ov_estimate_n(const struct overlay *ov) {
   if (ov->n_succ == 0)
     return 1;
-  /* r successors cover distance D of the 2^160 ring, so N ~ r 2^160 / D
-   * (plus ourselves when the ring is smaller than the list). */
+  /* r successors cover distance D of the 2^160 ring, so N ~ r 2^160 / D. */
   uint8_t d[RL_ID_LEN];
   ring_distance(ov->self.id, ov->succ[ov->n_succ - 1].id, d);
   double dist = ring_to_double(d);
@@ -141,8 +140,11 @@ uint64_t ov_estimate_n(const struct overlay *ov) {
     return 1;
   double ring = 1461501637330902918203684832716283019655932542976.0; /* 2^160 */
   double n = (double)ov->n_succ * ring / dist;
-  if (ov->n_succ < ov->cfg.n_successors)
-    return ov->n_succ + 1; /* the list wrapped: we know the whole ring */
+  /* We know at least ourselves and our successors. (A list shorter than
+   * n_successors may be a small ring that wrapped, or one being repaired:
+   * the formula holds for both, so no special case.) */
+  if (n < ov->n_succ + 1)
+    return ov->n_succ + 1;
   if (n > 1e18)
     return (uint64_t)1e18;
   return (uint64_t)(n + 0.5);

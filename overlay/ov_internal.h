@@ -1,10 +1,11 @@
 /* Private state of one overlay instance, shared by overlay/ *.c only.
  *
- * Memory (the simulator runs 10^5 of these): the fixed part is ~2 KB
- * (successor list of n_successors descriptors, predecessor, a few
- * remembered peers, per-slot probe counters); links are a growable array
- * of ~64-byte entries (about log2(N) + 4 of them); the action queue is
- * allocated only while actions are pending (see overlay_limits.h). */
+ * Memory (the simulator runs 10^5 of these): the fixed part is ~1.1 KB
+ * plus the successor list (n_successors descriptors of ~100 bytes, 0.8 KB
+ * by default); links are an array of 64-byte entries grown in steps of 8
+ * (about 2 log2(N) + 3 of them counting links others opened to us); the
+ * action queue is allocated only while actions are pending (see
+ * overlay_limits.h). About 3 KB per node at N = 10^5. */
 #ifndef RL_OVERLAY_OV_INTERNAL_H
 #define RL_OVERLAY_OV_INTERNAL_H
 
@@ -27,7 +28,17 @@ struct ov_link {
   uint8_t state;          /* OV_LINK_* */
   bool ours;              /* we emitted OV_ACT_CONNECT for it */
   uint8_t want;           /* OV_WANT_* */
+  bool joining;           /* the peer sent its join lookup over it */
 };
+/* Routing, shortcuts, healing and repair skip links to peers that are
+ * still joining: a joiner's link to its bootstrap node is up before the
+ * joiner is in any ring (it would drop what we route through it). Its JOIN
+ * lookup marks the link; any other message from the peer, or our asking
+ * for the link, clears the mark. Links are usable by default so that
+ * links other nodes opened to us (their shortcuts) serve our routing too. */
+static inline bool ov_link_usable(const struct ov_link *l) {
+  return l->state == OV_LINK_UP && !l->joining;
+}
 
 enum ov_lookup_kind { OV_LK_JOIN = 1, OV_LK_FINGER, OV_LK_HEAL };
 struct ov_lookup {
@@ -63,7 +74,7 @@ struct overlay {
   struct ov_node remember[OV_REMEMBER];
   unsigned n_remember, remember_next;
 
-  uint8_t pns_probes[OV_SLOTS];
+  uint8_t pns_probes[OV_SLOTS / 4]; /* 2 bits per slot: probes made (<= 3) */
   unsigned finger_next;   /* round-robin slot cursor */
 
   uint64_t next_stab, next_fix, next_heal;
@@ -126,8 +137,16 @@ void ov_leave(struct overlay *ov, uint64_t now);
 void ov_self_desc(const struct overlay *ov, struct ov_node *out);
 
 /* ov_finger.c */
+static inline unsigned ov_probes(const struct overlay *ov, int slot) {
+  return (ov->pns_probes[slot / 4] >> (2 * (slot % 4))) & 3u;
+}
+static inline void ov_probes_inc(struct overlay *ov, int slot) {
+  if (ov_probes(ov, slot) < 3)
+    ov->pns_probes[slot / 4] = (uint8_t)(ov->pns_probes[slot / 4] + (1u << (2 * (slot % 4))));
+}
 int ov_slot_of(const struct overlay *ov, const uint8_t id[RL_ID_LEN]);
-const struct ov_link *ov_best_in_slot(const struct overlay *ov, int slot);
+/* PNS order: lower RTT first (unmeasured last), then lower ID. */
+bool ov_link_better(const struct ov_link *a, const struct ov_link *b);
 void ov_fingers_tick(struct overlay *ov, uint64_t now);
 void ov_finger_candidates(struct overlay *ov, int slot, const struct ov_node *c,
                           unsigned n, uint64_t now);

@@ -31,7 +31,8 @@ int ov_next_hop(const struct overlay *ov, const uint8_t key[RL_ID_LEN],
   uint8_t best_d[RL_ID_LEN], d[RL_ID_LEN];
   for (unsigned i = 0; i < ov->n_links; i++) {
     const struct ov_link *l = &ov->links[i];
-    if (l->state != OV_LINK_UP || (exclude && ring_eq(l->id, exclude)))
+    if (!(ov->joined ? ov_link_usable(l) : l->state == OV_LINK_UP) ||
+        (exclude && ring_eq(l->id, exclude)))
       continue;
     if (!ring_between(ov->self.id, l->id, key) && !ring_eq(l->id, key))
       continue;

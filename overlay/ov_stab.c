@@ -108,7 +108,7 @@ static void fallback_succ(struct overlay *ov, const uint8_t *skip) {
   uint8_t bd[RL_ID_LEN], d[RL_ID_LEN];
   for (unsigned i = 0; i < ov->n_links; i++) {
     const struct ov_link *l = &ov->links[i];
-    if (l->state != OV_LINK_UP || (skip && ring_eq(l->id, skip)))
+    if (!ov_link_usable(l) || (skip && ring_eq(l->id, skip)))
       continue;
     ring_distance(ov->self.id, l->id, d);
     if (!best || memcmp(d, bd, RL_ID_LEN) < 0) {
@@ -249,7 +249,9 @@ void ov_on_link_up(struct overlay *ov, struct ov_link *l, uint64_t now) {
     send_notify(ov, id, true);
   if (want & OV_WANT_NOTIFY)
     send_notify(ov, id, false);
-  if (want & OV_WANT_HEAL)
+  if ((want & OV_WANT_HEAL) || ov->n_succ == 0)
+    /* A ring of one that gains a link (e.g. started before its bootstrap
+     * was reachable) asks at once whether a bigger ring is out there. */
     ov_find_start(ov, ov->self.id, OV_LK_HEAL, 0, id, now);
 }
 
@@ -317,7 +319,7 @@ void ov_heal_tick(struct overlay *ov, uint64_t now) {
   unsigned cand = 0;
   for (unsigned i = 0; i < ov->n_links; i++) {
     const struct ov_link *l = &ov->links[i];
-    if (l->state != OV_LINK_UP || (ov->n_succ && ring_eq(l->id, ov->succ[0].id)) ||
+    if (!ov_link_usable(l) || (ov->n_succ && ring_eq(l->id, ov->succ[0].id)) ||
         (ov->has_pred && ring_eq(l->id, ov->pred.id)))
       continue;
     cand++;
@@ -326,7 +328,7 @@ void ov_heal_tick(struct overlay *ov, uint64_t now) {
     unsigned pick = rl_rand_uniform(ov->cfg.env, cand);
     for (unsigned i = 0; i < ov->n_links; i++) {
       const struct ov_link *l = &ov->links[i];
-      if (l->state != OV_LINK_UP || (ov->n_succ && ring_eq(l->id, ov->succ[0].id)) ||
+      if (!ov_link_usable(l) || (ov->n_succ && ring_eq(l->id, ov->succ[0].id)) ||
           (ov->has_pred && ring_eq(l->id, ov->pred.id)))
         continue;
       if (pick-- == 0) {

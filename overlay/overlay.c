@@ -200,7 +200,7 @@ bool ov_linked(const struct overlay *ov, const uint8_t id[RL_ID_LEN]) {
 
 static struct ov_link *link_add(struct overlay *ov, const uint8_t id[RL_ID_LEN]) {
   if (ov->n_links == ov->cap_links) {
-    unsigned cap = ov->cap_links ? 2 * ov->cap_links : 8;
+    unsigned cap = ov->cap_links + 8; /* linear: degree is ~2 log2 N, memory counts */
     struct ov_link *l = realloc(ov->links, cap * sizeof(*l));
     if (!l)
       return NULL;
@@ -222,6 +222,8 @@ struct ov_link *ov_connect(struct overlay *ov, const struct ov_node *n, uint64_t
   if (ring_eq(n->id, ov->self.id))
     return NULL;
   struct ov_link *l = ov_link_find(ov, n->id);
+  if (l)
+    l->joining = false;
   if (l && l->state == OV_LINK_UP && !l->ours) {
     /* A link someone else opened (the bootstrap link, a data link) that the
      * ring now relies on: say so, so the node core keeps it until we send
@@ -379,6 +381,9 @@ int overlay_recv(struct overlay *ov, const uint8_t from[RL_ID_LEN],
    * node core has not told us yet (replies go back over it). */
   if (!ov_linked(ov, from))
     link_up(ov, from, NULL, 0, now);
+  struct ov_link *l = ov_link_find(ov, from);
+  if (l)
+    l->joining = m.type == OV_MSG_FIND && (m.flags & OV_F_JOIN) && ring_eq(m.node.id, from);
   switch (m.type) {
   case OV_MSG_FIND:
     rc = ov_recv_find(ov, &m, now);
@@ -432,11 +437,17 @@ void overlay_ring_info(const struct overlay *ov, struct ov_ring_info *out) {
   out->n_succ = ov->n_succ;
   for (unsigned i = 0; i < ov->n_succ; i++)
     memcpy(out->succ[i], ov->succ[i].id, RL_ID_LEN);
-  for (int k = OV_SLOTS - 1; k >= 0 && out->n_shortcuts < 64; k--) {
-    const struct ov_link *l = ov_best_in_slot(ov, k);
-    if (l)
-      memcpy(out->shortcuts[out->n_shortcuts++], l->id, RL_ID_LEN);
+  /* One pass over the links (this runs on every ring change). */
+  const struct ov_link *best[OV_SLOTS] = {0};
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    const struct ov_link *l = &ov->links[i];
+    int k = ov_slot_of(ov, l->id);
+    if (k >= 0 && ov_link_usable(l) && (!best[k] || ov_link_better(l, best[k])))
+      best[k] = l;
   }
+  for (int k = OV_SLOTS - 1; k >= 0 && out->n_shortcuts < 64; k--)
+    if (best[k])
+      memcpy(out->shortcuts[out->n_shortcuts++], best[k]->id, RL_ID_LEN);
   out->estimated_n = ov_estimate_n(ov);
 }
 

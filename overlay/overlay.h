@@ -14,7 +14,29 @@
  *   overlay_poll()            <-  OV_ACT_SEND / CONNECT / DISCONNECT / DELIVER
  *                                  / RING_CHANGED
  *
- * Wire formats: docs/overlay.md. Timers: overlay/overlay_limits.h. */
+ * Links. The overlay asks for links with OV_ACT_CONNECT and releases them
+ * with OV_ACT_DISCONNECT; it only ever sends (OV_ACT_SEND) over links that
+ * are up. A CONNECT for a peer that is already linked (e.g. the bootstrap
+ * link, or a data link) means "the ring now relies on this link": keep it
+ * until a DISCONNECT for it. DISCONNECT is emitted only for links the
+ * overlay asked for, after they have been unneeded (not a successor in the
+ * first OV_LINKED_SUCC, not the predecessor, not the best shortcut of its
+ * slot) for OV_LINK_GRACE_NS; it means "the overlay no longer needs it",
+ * not "close it": the node core keeps links it uses for data (and any
+ * link it opened itself) and closes the rest. Every link that is up, for
+ * whatever reason, is used for greedy routing.
+ *
+ * A CONNECT that fails may be reported with overlay_link_down(); if
+ * nothing is reported the overlay gives up after OV_CONNECT_TIMEOUT_NS.
+ * overlay_link_down() of a successor or predecessor is taken as that node
+ * having failed (the ring is repaired at once).
+ *
+ * Memory: about 1 KB + 100 bytes per successor + 64 bytes per link; the
+ * action queue holds encoded messages (not struct ov_action) and is freed
+ * whenever overlay_poll() drains it (overlay/overlay_limits.h).
+ *
+ * Wire formats and algorithms: docs/overlay.md. Timers and limits, with
+ * their defaults: overlay/overlay_limits.h. */
 #ifndef RL_OVERLAY_H
 #define RL_OVERLAY_H
 
@@ -37,21 +59,25 @@ struct ov_node {               /* a node descriptor as carried in messages */
   struct rl_addr ep[OV_MAX_ENDPOINTS];
 };
 
+/* A zero field means its default (OV_DEFAULT_* in overlay_limits.h). */
 struct ov_config {
-  const struct rl_env *env;
+  const struct rl_env *env;    /* randomness (jitter, nonces); borrowed */
   uint8_t self_id[RL_ID_LEN];
-  unsigned n_successors;       /* successor list length, default 8 */
+  unsigned n_successors;       /* successor list length, default 8, max OV_MAX_SUCC */
   uint64_t stabilise_ns;       /* stabilisation period, default 2 s */
   uint64_t fix_fingers_ns;     /* shortcut maintenance period, default 5 s */
   uint64_t heal_ns;            /* partition-heal lookup period, default 60 s */
   uint8_t max_ttl;             /* routed message TTL, default 64 */
 };
-void ov_config_default(struct ov_config *cfg);
+void ov_config_default(struct ov_config *cfg); /* env is left NULL */
 
 struct overlay;
 
+/* Returns NULL when cfg->env is NULL or memory is short. cfg is copied;
+ * cfg->env must outlive the overlay. */
 struct overlay *overlay_new(const struct ov_config *cfg);
-void overlay_free(struct overlay *ov);
+void overlay_free(struct overlay *ov); /* NULL is fine */
+
 
 /* Our own endpoint candidates (advertised in join/notify messages). */
 void overlay_set_self_endpoints(struct overlay *ov, const struct rl_addr *ep, unsigned n);
@@ -63,21 +89,33 @@ void overlay_link_rtt(struct overlay *ov, const uint8_t peer[RL_ID_LEN], uint64_
 void overlay_link_down(struct overlay *ov, const uint8_t peer[RL_ID_LEN], uint64_t now);
 
 /* Starts (or restarts) joining through whatever links are up. Call after
- * the first link to a bootstrap node is up; safe to call again. */
+ * the first link to a bootstrap node is up; safe to call again. With no
+ * link up the node becomes the first member (a ring of one); when such a
+ * node later gains a link it looks itself up through it and merges into
+ * any ring it finds. Called on a joined node it runs a heal lookup.
+ * Timers start with the first call. */
 void overlay_join(struct overlay *ov, uint64_t now);
 /* Graceful leave: tells neighbours (successor learns our predecessor and
- * vice versa). The node core sends the resulting messages, then stops. */
+ * vice versa). The node core sends the resulting messages, then stops;
+ * afterwards the overlay ignores input and has no timers. */
 void overlay_leave(struct overlay *ov, uint64_t now);
 
-/* An overlay message that arrived over the link to `from`. Bad input is
- * counted and dropped: returns 0 or a negative RL_E* (never crashes). */
+/* An overlay message that arrived over the link to `from` (a message
+ * proves the link: an unknown `from` is recorded as linked). Bad input is
+ * counted in dropped_bad and dropped: returns 0 or a negative RL_E* (never
+ * crashes): RL_ETRUNC/RL_EPARSE malformed, RL_ETIMEDOUT TTL expired,
+ * RL_ENOENT no route, RL_ESTATE not in a ring (or left). */
 int overlay_recv(struct overlay *ov, const uint8_t from[RL_ID_LEN],
                  const uint8_t *msg, size_t len, uint64_t now);
 
 /* Routes an application payload toward `key`. OV_ROUTE_OWNER delivers to
  * the node responsible for key (its successor on the ring); OV_ROUTE_EXACT
  * only to the node whose ID equals key (else dropped, counted). When this
- * node is the destination the payload comes back as OV_ACT_DELIVER. */
+ * node is the destination the payload comes back as OV_ACT_DELIVER (with
+ * hops = 0). payload is copied. Returns 0 (sent or delivered), RL_ETOOBIG
+ * (len > OV_APP_MAX), RL_EINVAL (mode), RL_ENOENT (no route: dropped),
+ * RL_ESTATE (left). Delivery is best effort: a message may still be lost
+ * further on (TTL, a link going down); the payload is not acknowledged. */
 enum { OV_ROUTE_OWNER = 0, OV_ROUTE_EXACT = 1 };
 int overlay_route(struct overlay *ov, const uint8_t key[RL_ID_LEN], int mode,
                   uint8_t app, const uint8_t *payload, size_t len, uint64_t now);
@@ -104,13 +142,24 @@ struct ov_action {
   size_t len;
   uint8_t data[OV_MSG_MAX];
 };
-/* Pops the next action; returns false when there is none. */
+/* Pops the next action into *a (caller's storage, ~1.5 KB); returns false
+ * when there is none. Drain it after every call into the overlay; if the
+ * queue passes OV_QUEUE_MAX entries new actions are dropped and counted. */
 bool overlay_poll(struct overlay *ov, struct ov_action *a);
 
+/* Periodic work: stabilise (and connect/lookup timeouts, link release),
+ * shortcut maintenance, partition heal; each period jittered by
+ * +-OV_JITTER_PCT %. RL_TIME_NEVER before overlay_join() and after leave.
+ * Calling overlay_on_timer() early is harmless. */
 uint64_t overlay_next_timer(const struct overlay *ov); /* RL_TIME_NEVER: none */
 void overlay_on_timer(struct overlay *ov, uint64_t now);
 
-/* Ring view for status, the DHT (replica sets) and tests. */
+/* Ring view for status, the DHT (replica sets) and tests. succ[] is in
+ * ring order (succ[0] = successor) and never contains ourselves; a ring
+ * smaller than n_successors lists every other member. shortcuts[] are the
+ * best (lowest RTT) linked node of each finger slot, far slots first.
+ * estimated_n = n_succ * 2^160 / distance(self, last successor), at least
+ * n_succ + 1 (1 before joining). */
 struct ov_ring_info {
   bool joined;
   bool has_pred;
@@ -122,7 +171,9 @@ struct ov_ring_info {
   uint64_t estimated_n;
 };
 void overlay_ring_info(const struct overlay *ov, struct ov_ring_info *out);
-/* True when this node is responsible for key (key in (pred, self]). */
+/* True when this node is responsible for key (key in (pred, self]); a
+ * ring of one owns every key; without a known predecessor only our own ID
+ * (and never before joining or after leaving). */
 bool overlay_is_owner(const struct overlay *ov, const uint8_t key[RL_ID_LEN]);
 
 struct ov_stats {

@@ -34,13 +34,13 @@
  * only after it has been unneeded this long: ring changes are often
  * transient and a handshake costs more than an idle link. */
 #define OV_LINK_GRACE_NS (30 * NS_PER_S)
-#define OV_LOOKUPS_MAX 16 /* outstanding lookups per node */
+#define OV_LOOKUPS_MAX 8 /* outstanding lookups per node */
 
 /* Fingers and proximity neighbour selection: per finger slot we keep at
  * most OV_PNS_LINKS links at once (the best plus one being measured) and
  * probe at most OV_PNS_PROBES extra candidates over the node's lifetime. */
 #define OV_PNS_LINKS 2
-#define OV_PNS_PROBES 3
+#define OV_PNS_PROBES 3 /* at most 3: a 2-bit counter per slot */
 #define OV_FINGER_LOOKUPS_PER_TICK 4
 
 /* Peers remembered for partition healing when no other link is up. */

@@ -86,6 +86,19 @@ struct link *link_by_peer_path(struct node *n, const uint8_t id[RL_ID_LEN], bool
   return NULL;
 }
 
+/* Any direct link (handshaking or up) to endpoint ep. Two links to one
+ * endpoint would race: the peer keeps the keys of whichever HS_INIT it
+ * accepted last, and we might keep the other session. */
+struct link *link_to_endpoint(struct node *n, const struct rl_addr *ep) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && !l->via_overlay && !l->retry_at_ns && l->s.state != SESS_DEAD &&
+        rl_addr_equal(&l->s.endpoint, ep))
+      return l;
+  }
+  return NULL;
+}
+
 /* A link toward ep whose peer we do not know yet (a static peer or a
  * bootstrap endpoint still handshaking). */
 struct link *link_by_endpoint_unknown(struct node *n, const struct rl_addr *ep) {

@@ -191,6 +191,7 @@ struct link *link_by_index(struct node *n, uint32_t index);
 struct link *link_by_peer(struct node *n, const uint8_t id[RL_ID_LEN]);
 struct link *link_by_peer_path(struct node *n, const uint8_t id[RL_ID_LEN], bool via_overlay);
 struct link *link_by_endpoint_unknown(struct node *n, const struct rl_addr *ep);
+struct link *link_to_endpoint(struct node *n, const struct rl_addr *ep);
 struct link *link_by_mac(struct node *n, const uint8_t mac[6]);
 void link_flush_sess(struct node *n, struct link *l, uint64_t now);
 void link_after_event(struct node *n, struct link *l, uint64_t now);

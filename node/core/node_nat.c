@@ -364,7 +364,7 @@ static void punch_candidates(struct node *n, const uint8_t id[RL_ID_LEN], const 
   for (unsigned i = 0; i < nc; i++) {
     struct link *l;
     if (c[i].addr.family != RL_AF_INET || punching_to(n, id, &c[i].addr) ||
-        rl_addr_equal(&c[i].addr, &n->cfg.listen))
+        rl_addr_equal(&c[i].addr, &n->cfg.listen) || link_to_endpoint(n, &c[i].addr))
       continue;
     l = link_new(n, &c[i].addr, now);
     if (!l)

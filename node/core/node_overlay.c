@@ -168,6 +168,10 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
   for (unsigned i = 0; i < a->node.n_ep && i < OV_MAX_ENDPOINTS; i++) {
     if (a->node.ep[i].family != RL_AF_INET || rl_addr_equal(&a->node.ep[i], &n->cfg.listen))
       continue;
+    if ((l = link_to_endpoint(n, &a->node.ep[i])) != NULL) {
+      l->ov_wanted = true; /* already dialling there (a static peer, a punch) */
+      continue;
+    }
     l = link_new(n, &a->node.ep[i], now);
     if (!l)
       return;
