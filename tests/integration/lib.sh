@@ -27,7 +27,11 @@
 #   RL_BIN    the ringlan binary (default: $RL_BUILD/ringlan, $RL_BUILD
 #             defaulting to <repo>/build)
 #   T_KEEP=1  keep the temp dir (keys, configs, daemon logs) after the run
+#   T_KEEP_ON_FAIL=1  keep it only when the test fails
 #   T_QUIET=1 less chatter
+#
+# Every daemon must exit 0 on SIGTERM, and a sanitizer report in any daemon
+# log fails the test (so RL_BUILD=build-asan checks the daemon under ASan).
 
 T_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RL_BUILD=${RL_BUILD:-$T_REPO/build}
