@@ -54,10 +54,19 @@ enum nat_class nat_classify(const struct nat_obs *o, const struct rl_addr *local
     if (!rl_addr_equal(&live[i]->seen, &live[0]->seen))
       same_mapping = false;
   }
-  /* Two reporters behind one address prove nothing about per-destination
-   * mappings: their packets reached us from the same place. */
-  if (!distinct_reporters)
+  /* One reporter, or reporters behind one address, prove nothing about
+   * per-destination mappings; the latest report is still our best guess
+   * of a reflexive address (returned, class unknown). */
+  if (!distinct_reporters) {
+    if (reflexive) {
+      const struct nat_report *latest = live[0];
+      for (unsigned i = 1; i < n; i++)
+        if (live[i]->at_ns > latest->at_ns)
+          latest = live[i];
+      *reflexive = latest->seen;
+    }
     return NAT_CLASS_UNKNOWN;
+  }
   if (same_mapping) {
     if (reflexive)
       *reflexive = live[0]->seen;

@@ -52,7 +52,8 @@ bool nat_obs_add(struct nat_obs *o, const uint8_t reporter[RL_ID_LEN],
                  const struct rl_addr *reporter_ep, const struct rl_addr *seen,
                  uint64_t now);
 /* Classifies from the live reports; local = our bound address (may be a
- * wildcard). *reflexive gets the common reflexive address for NONE/EIM. */
+ * wildcard). *reflexive gets the common reflexive address for NONE/EIM, and
+ * the latest report for UNKNOWN (a guess worth trying). */
 enum nat_class nat_classify(const struct nat_obs *o, const struct rl_addr *local,
                             uint64_t now, struct rl_addr *reflexive);
 const char *nat_class_name(enum nat_class c);

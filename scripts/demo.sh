@@ -1,30 +1,33 @@
 #!/usr/bin/env bash
-# ringlan demo: a virtual LAN of four members in network namespaces on this
-# machine, one of them behind a NAT, one that knows only a bootstrap node. Run as root on Debian 12:
+# ringlan demo: a virtual LAN of six members in network namespaces on this
+# machine, three of them behind NAT routers, that find each other through the
+# ring and its DHT from ONE bootstrap address (no peer lists). Run as root on
+# Debian 12:
 #
 #   sudo ./scripts/demo.sh
 #
 # It installs the build dependencies (scripts/deps.sh), builds ringlan
-# (scripts/build.sh build), then:
+# (scripts/build.sh build), then builds this small internet:
 #
-#              "internet" 192.0.2.0/24 (a bridge in namespace <p>sw)
-#        +---------------+---------------+-------------------+
-#        |               |               |                   | 192.0.2.3 (WAN)
-#     alice 192.0.2.1  bob 192.0.2.2   dave 192.0.2.4      router: nftables masquerade,
-#     100.64.0.1       100.64.0.2      100.64.0.4            drops unsolicited input
-#                                                            | 198.51.100.1 (LAN)
-#                                                          carol 198.51.100.2
-#                                                          100.64.0.3 (behind the NAT)
+#                 "internet" 192.0.2.0/24 (a bridge in namespace <p>sw)
+#   +----------+----------+----------+------------------+------------------+
+#   |          |          |          |                  |                  |
+# alice      bob        dave     router rc          router re          router rf
+# .1 (boot-  .2         .4       .11 cone NAT       .12 cone NAT       .13 symmetric NAT
+#  strap)                          |                  |                  |
+#                                carol 198.51.100.2  erin 198.51.101.2  frank 198.51.102.2
 #
-# alice and bob list each other as [peer]; carol lists alice and bob (she can
-# reach them, they cannot reach her until she has sent them a packet); dave
-# has no [peer] at all, only `bootstrap = alice`: he joins the ring and finds
-# the others through the DHT. Then every member pings every other over the
-# virtual LAN 100.64.0.0/10 and each node's `ringlan status` is printed. Everything is torn down at the end
-# (also on Ctrl-C or failure). Nothing leaves the machine.
-#
-# RL_DEMO_KEEP_UP=1 keeps the LAN up until you press Enter (to look around:
-# `ip netns exec <ns> bash`).
+# Cone = nftables masquerade that keeps ports and drops unsolicited input (the
+# common home router); symmetric = masquerade fully-random (a new port per
+# destination). Every member's config names only alice's address as
+# `bootstrap`. Then: ring status, a DHT lookup, a ping between every pair of
+# members over the virtual LAN 100.64.0.0/10, and each link's path:
+#   direct  - UDP straight to the peer (punched through NATs when needed),
+#   relay   - through a member both are linked to (cone <-> symmetric,
+#             symmetric <-> symmetric cannot punch),
+#   overlay - end to end over the ring while neither is ready yet.
+# Everything is torn down at the end (also on Ctrl-C or failure). Nothing
+# leaves the machine. RL_DEMO_KEEP_UP=1 keeps the LAN up until you press Enter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,76 +46,99 @@ T_QUIET=1
 t_init demo
 
 PORT=51820
-declare -A VIP=([alice]=100.64.0.1 [bob]=100.64.0.2 [carol]=100.64.0.3 [dave]=100.64.0.4)
-NODES=(alice bob carol dave)
+NODES=(alice bob dave carol erin frank)
+declare -A VIP=([alice]=100.64.0.1 [bob]=100.64.0.2 [carol]=100.64.0.3 [dave]=100.64.0.4
+                [erin]=100.64.0.5 [frank]=100.64.0.6)
+declare -A NS=([alice]=a [bob]=b [dave]=d [carol]=c [erin]=e [frank]=f)
+declare -A LISTEN=([alice]=192.0.2.1 [bob]=192.0.2.2 [dave]=192.0.2.4 [carol]=198.51.100.2
+                   [erin]=198.51.101.2 [frank]=198.51.102.2)
+declare -A SITE=([alice]=public [bob]=public [dave]=public [carol]="cone NAT"
+                 [erin]="cone NAT" [frank]="symmetric NAT")
 
-step "Network: namespaces ${T_P}sw (switch), ${T_P}a, ${T_P}b, ${T_P}d, ${T_P}r (NAT router), ${T_P}c"
+step "Network: a public bridge, three public members, three NAT sites"
 t_ns sw; t_bridge sw br
 t_ns a; t_attach sw br a 192.0.2.1/24
 t_ns b; t_attach sw br b 192.0.2.2/24
 t_ns d; t_attach sw br d 192.0.2.4/24
-t_nat_site sw br r c 192.0.2.3/24 198.51.100
-t_reach a 192.0.2.2
-t_reach c 192.0.2.1
-echo "alice 192.0.2.1, bob 192.0.2.2, dave 192.0.2.4 public; carol 198.51.100.2 behind the NAT at 192.0.2.3"
+t_nat_site sw br rc c 192.0.2.11/24 198.51.100
+t_nat_site sw br re e 192.0.2.12/24 198.51.101
+t_nat_site sw br rf f 192.0.2.13/24 198.51.102 symmetric
+for n in "${NODES[@]}"; do printf '  %-6s %-15s %s\n' "$n" "${LISTEN[$n]}" "${SITE[$n]}"; done
 
 step "Keys and certificates (ringlan group init / keygen / group sign)"
 t_group lan demo-lan
+for n in "${NODES[@]}"; do t_member lan "$n" "${VIP[$n]}/10"; done
+echo "  group demo-lan; members certified for ${VIP[*]}"
+"$RL_BIN" cert show "$T_DIR/frank.cert" --group "$T_DIR/lan.pub" | sed 's/^/  /' || true
+
+step "Starting the daemons: every config has only 'bootstrap = 192.0.2.1:$PORT'"
 for n in "${NODES[@]}"; do
-  t_member lan "$n" "${VIP[$n]}/10"
-  echo "  $n: key $n.key, certificate for ${VIP[$n]}/10"
+  if [ "$n" = alice ]; then T_CONF_EXTRA="" t_config "$n" lan "${LISTEN[$n]}:$PORT"
+  else T_CONF_EXTRA="bootstrap = 192.0.2.1:$PORT" t_config "$n" lan "${LISTEN[$n]}:$PORT"; fi
 done
-echo
-"$RL_BIN" cert show "$T_DIR/carol.cert" --group "$T_DIR/lan.pub" | sed 's/^/  /' || true
-
-t_config alice lan 192.0.2.1:$PORT 192.0.2.2:$PORT
-t_config bob lan 192.0.2.2:$PORT 192.0.2.1:$PORT
-t_config carol lan 198.51.100.2:$PORT 192.0.2.1:$PORT 192.0.2.2:$PORT
-T_CONF_EXTRA="bootstrap = 192.0.2.1:$PORT"
-t_config dave lan 192.0.2.4:$PORT
-T_CONF_EXTRA=""
-echo "  alice <-> bob static peers; carol -> alice, bob; dave: bootstrap = alice only"
-step "Starting the daemons (ringlan up)"
-t_up alice a; t_up bob b; t_up carol c; t_up dave d
-for n in "${NODES[@]}"; do echo "  $n: pid ${T_NODE_PID[$n]}, log $T_DIR/$n.log"; done
+sed 's/^/  /' "$T_DIR/frank.conf"
 t0=$(date +%s%N)
-for pair in "alice bob" "bob alice" "carol alice" "carol bob" "alice carol" "bob carol" "dave alice"; do
-  t_wait_link 30 "${pair% *}" "${VIP[${pair#* }]}"
-done
-echo "static links and dave's bootstrap link up after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+for n in "${NODES[@]}"; do t_up "$n" "${NS[$n]}"; done
+joined() { status_json "$1" | jq -e '.ring.joined == true' >/dev/null; }
+for n in "${NODES[@]}"; do wait_until 30 joined "$n" || t_fail "$n did not join the ring" "${NODES[@]}"; done
+echo "all six joined the ring after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 
-step "Pinging over the virtual LAN"
+step "The ring (successor / predecessor of each member) and what NAT each sees"
+declare -A NAME_OF
+for n in "${NODES[@]}"; do NAME_OF[$(status_json "$n" | jq -r .id)]=$n; done
+for n in "${NODES[@]}"; do
+  js=$(status_json "$n")
+  succ=$(jq -r '.ring.successors[0] // ""' <<<"$js"); pred=$(jq -r '.ring.predecessor // ""' <<<"$js")
+  printf '  %-6s id %.12s  successor %-6s predecessor %-6s nat %s\n' "$n" "$(jq -r .id <<<"$js")" \
+    "${NAME_OF[$succ]:-?}" "${NAME_OF[$pred]:-?}" "$(jq -r '.nat.class' <<<"$js")"
+done
+
+step "A DHT lookup: carol asks the ring who has ${VIP[frank]} (no link between them yet)"
+t_in c "$RL_BIN" lookup "${VIP[frank]}" --control "$T_DIR/carol.sock" | sed 's/^/  /' || true
+
+step "Pinging every member from every member over the virtual LAN"
 fail=0
 for from in "${NODES[@]}"; do
   for to in "${NODES[@]}"; do
     [ "$from" = "$to" ] && continue
-    # the first frame waits for ARP (and, for dave, a DHT lookup and maybe a
-    # hole punch); give it a moment before counting
-    wait_until 15 t_in "${from:0:1}" ping -n -c1 -W1 "${VIP[$to]}" || true
-    res=$(t_in "${from:0:1}" ping -n -q -c 3 -i 0.2 -W 2 -w 8 "${VIP[$to]}" 2>&1 |
-          awk '/packet loss/{loss=$6} /rtt/{split($4,a,"/"); avg=a[2]} END{printf "%s loss, avg %s ms", loss, avg}')
-    printf '  %-5s -> %-5s (%s): %s\n' "$from" "$to" "${VIP[$to]}" "$res"
+    # The first frame waits for ARP (answered from the DHT) and goes over the
+    # ring at once while a direct link is punched; give it a moment.
+    wait_until 15 t_in "${NS[$from]}" ping -n -c1 -W1 "${VIP[$to]}" || true
+  done
+done
+sleep_until_paths() { # relays take over after 5 s without a direct link
+  local from to p
+  for from in "${NODES[@]}"; do for to in "${NODES[@]}"; do
+    [ "$from" = "$to" ] && continue
+    p=$(t_link "$from" "${VIP[$to]}" 2>/dev/null | jq -r .path) || return 1
+    [ "$p" = overlay ] && return 1
+  done; done
+  return 0
+}
+wait_until 30 sleep_until_paths || true
+printf '  %-6s -> %-6s %-22s %-8s %s\n' from to result path "(via)"
+for from in "${NODES[@]}"; do
+  for to in "${NODES[@]}"; do
+    [ "$from" = "$to" ] && continue
+    res=$(t_in "${NS[$from]}" ping -n -q -c 3 -i 0.2 -W 2 -w 8 "${VIP[$to]}" 2>&1 |
+          awk '/packet loss/{loss=$6} /rtt/{split($4,a,"/"); avg=a[2]} END{printf "%s loss %s ms", loss, avg}' || true)
+    lk=$(t_link "$from" "${VIP[$to]}" 2>/dev/null || echo '{}')
+    path=$(jq -r '.path // "-"' <<<"$lk" || echo -); via=$(jq -r '.relay // ""' <<<"$lk" || true)
+    printf '  %-6s -> %-6s %-22s %-8s %s\n' "$from" "$to" "$res" "$path" "${via:+(${NAME_OF[$via]:-$via})}"
     case $res in "0% loss"*) ;; *) fail=1 ;; esac
   done
 done
 
-step "ringlan status of each node"
-for n in "${NODES[@]}"; do
-  echo "--- $n"
-  t_in "${n:0:1}" "$RL_BIN" status --control "$T_DIR/$n.sock" 2>&1 | sed 's/^/  /' || true
-done
-echo
-echo "How alice sees carol (note the NAT's public address as endpoint):"
-t_link alice "${VIP[carol]}" | jq -c '{peer_vip, endpoint, path, cipher, rtt_ms}' | sed 's/^/  /' || true
-echo "How dave (bootstrap only) reaches the others:"
-status_json dave | jq -c '.links[]? | {peer_vip, endpoint, path}' | sed 's/^/  /' || true
-echo "dave's place on the ring:"
-status_json dave | jq -c '.ring | {joined, estimated_n, predecessor, successor: .successors[0]}' | sed 's/^/  /' || true
+step "ringlan status of frank (behind the symmetric NAT)"
+t_in f "$RL_BIN" status --control "$T_DIR/frank.sock" 2>&1 | sed 's/^/  /' || true
 
-[ $fail = 0 ] || t_fail "some pings lost packets"
+if [ $fail != 0 ]; then
+  for n in "${NODES[@]}"; do echo "--- $n"; status_json "$n" | jq -c '{links: [.links[] | {peer_vip, endpoint, path, state, relay}], counters}' || true; done
+  t_fail "some pings lost packets" "${NODES[@]}"
+fi
 
 if [ "${RL_DEMO_KEEP_UP:-0}" = 1 ] && [ -t 0 ]; then
   echo
-  read -r -p "LAN is up (namespaces ${T_P}a ${T_P}b ${T_P}c). Press Enter to tear down. " _
+  read -r -p "LAN is up. Press Enter to tear down. " _
 fi
 step "Tearing down"

@@ -43,7 +43,7 @@ static void test_log(void *ctx, int level, const char *line) {
  * A NAT'd node i listens on 192.168.(i+1).2:4000 and appears outside as
  * 203.0.113.(i+1):port. */
 enum tn_nat { TN_NONE = 0, TN_CONE, TN_FULLCONE, TN_SYM };
-#define TN_MAPS 256
+#define TN_MAPS 4096 /* mappings never expire in this model: room for a long test */
 struct tn_map {
   struct rl_addr dst;
   uint16_t pub_port;
@@ -144,7 +144,11 @@ static struct rl_addr tn_outbound(struct net *w, int i, const struct rl_addr *to
   for (unsigned k = 0; k < w->n_maps[i] && !m; k++)
     if (rl_addr_equal(&w->maps[i][k].dst, to))
       m = &w->maps[i][k];
-  if (!m && w->n_maps[i] < TN_MAPS) {
+  if (!m && w->n_maps[i] == TN_MAPS) {
+    fprintf(stderr, "testnet: NAT mapping table of node %d is full\n", i);
+    abort(); /* a model limit, not a ringlan bug: make it loud */
+  }
+  if (!m) {
     m = &w->maps[i][w->n_maps[i]++];
     m->dst = *to;
     /* Cone NATs keep the source port (as Linux does when it is free). */

@@ -12,6 +12,7 @@
 #include "tap/tap.h"
 
 #define ETH_HDR 14
+#define OCC_EXIT 6 /* OpenVPN occ.h */
 #define ETHERTYPE_IPV4 0x0800
 #define ETHERTYPE_ARP 0x0806
 
@@ -45,8 +46,12 @@ void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t 
     node_ov_control(n, l, f, len, now);
     return;
   }
-  if (len >= sizeof(DC_OCC_MAGIC) && memcmp(f, DC_OCC_MAGIC, sizeof(DC_OCC_MAGIC)) == 0)
-    return; /* OpenVPN OCC: never a frame */
+  if (len >= sizeof(DC_OCC_MAGIC) && memcmp(f, DC_OCC_MAGIC, sizeof(DC_OCC_MAGIC)) == 0) {
+    /* OpenVPN OCC: never a frame. OCC_EXIT (explicit-exit-notify) closes. */
+    if (len == sizeof(DC_OCC_MAGIC) + 1 && f[16] == OCC_EXIT)
+      link_peer_exited(n, l, now);
+    return;
+  }
   if (len < ETH_HDR || len > NODE_FRAME_MAX) {
     n->c.tap_runt++;
     return;

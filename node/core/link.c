@@ -219,8 +219,13 @@ static void link_became_established(struct node *n, struct link *l, uint64_t now
     if (o == l || !o->used || !o->s.have_peer ||
         memcmp(o->s.peer_id, l->s.peer_id, RL_ID_LEN) != 0)
       continue;
-    if (l->via_overlay && !o->via_overlay)
-      continue; /* a direct link is never replaced by an overlay-carried one */
+    if (l->via_overlay && !o->via_overlay) {
+      /* A direct link is never replaced by an overlay-carried one; one that
+       * completes after the direct link is up only drains, then goes. */
+      if (o->s.state == SESS_ESTABLISHED && !l->retire_at_ns)
+        l->retire_at_ns = now + NODE_E2E_LINGER_NS;
+      continue;
+    }
     if (o->via_overlay && !l->via_overlay) {
       /* Traffic moves to the direct link now; the overlay-carried one
        * lingers to receive what is still in flight on the longer path. */
@@ -286,6 +291,16 @@ static void link_went_down(struct node *n, struct link *l, uint64_t now) {
     return;
   }
   link_free(n, l);
+}
+
+/* The peer said goodbye (OpenVPN explicit-exit-notify, OCC_EXIT): the link
+ * is down now, not after the 40 s timeout, so the ring repairs at once. */
+void link_peer_exited(struct node *n, struct link *l, uint64_t now) {
+  if (!l->used || l->s.state != SESS_ESTABLISHED)
+    return;
+  rl_logf(n->env, RL_LOG_INFO, "link peer %s", l->probe_sent_ns ? "does not answer" : "left (exit notify)");
+  l->s.state = SESS_DEAD;
+  link_went_down(n, l, now);
 }
 
 /* Called after anything touched l->s: ships its packets and reacts to state

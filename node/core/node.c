@@ -256,6 +256,15 @@ static void reap_idle(struct node *n, uint64_t now) {
       continue;
     last = l->last_data_ns > l->s.established_ns ? l->last_data_ns : l->s.established_ns;
     if (l->s.state == SESS_ESTABLISHED && now - last > n->cfg.idle_link_ns) {
+      /* Close both ends: the peer may hold this link as configured or as
+       * a relay path, and must not keep sending into a session we drop. */
+      uint8_t bye[sizeof(DC_OCC_MAGIC) + 1];
+      memcpy(bye, DC_OCC_MAGIC, sizeof(DC_OCC_MAGIC));
+      bye[sizeof(DC_OCC_MAGIC)] = 6; /* OCC_EXIT */
+      if (!l->via_overlay) {
+        link_send_plain(n, l, bye, sizeof(bye), now);
+        link_flush_sess(n, l, now);
+      }
       n->c.links_idle_closed++;
       node_ov_link_down(n, l, now);
       link_free(n, l);
@@ -342,6 +351,7 @@ int node_reload_peers(struct node *n, const struct node_peer_cfg *peers, unsigne
 }
 
 void node_leave(struct node *n, uint64_t now) {
+  uint8_t bye[sizeof(DC_OCC_MAGIC) + 1];
   n->leaving = true;
   if (n->dht) {
     dht_leave(n->dht, now); /* records go to the successor first */
@@ -350,6 +360,17 @@ void node_leave(struct node *n, uint64_t now) {
   if (n->ov) {
     overlay_leave(n->ov, now);
     node_ov_pump(n, now);
+  }
+  /* Then goodbye on every link, as OpenVPN's explicit-exit-notify: the
+   * peers drop us now instead of after their link timeout. */
+  memcpy(bye, DC_OCC_MAGIC, sizeof(DC_OCC_MAGIC));
+  bye[sizeof(DC_OCC_MAGIC)] = 6; /* OCC_EXIT */
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && l->s.state == SESS_ESTABLISHED && !l->via_overlay) {
+      link_send_plain(n, l, bye, sizeof(bye), now);
+      link_flush_sess(n, l, now);
+    }
   }
 }
 

@@ -58,6 +58,9 @@ struct link {
   uint8_t expect_id[RL_ID_LEN];
   uint64_t last_data_ns;     /* last frame sent or received (idle close) */
   uint64_t retire_at_ns;     /* superseded by a direct link: freed then */
+  uint64_t probe_sent_ns;    /* liveness probe outstanding since (0: none) */
+  uint32_t probe_nonce;
+  uint8_t probe_phase;       /* 1: probe sent, 2: fresh handshake started */
   /* overlay-carried (end-to-end) links: relay and background direct tries */
   bool has_relay;
   uint8_t relay_id[RL_ID_LEN];
@@ -73,14 +76,19 @@ struct node_counters {
   uint64_t ov_send_no_link, ov_too_big, e2e_in, e2e_bad, links_idle_closed;
   uint64_t resolve_full, resolve_failed, connects_on_demand;
   uint64_t punches_sent, punches_received, relay_forwarded, relay_refused, relay_no_route,
-      relayed_pairs, ctl_bad;
+      relayed_pairs, ctl_bad, probes_sent, links_failed_fast;
 };
 
 #define NODE_PUNCH_TRIES 5         /* handshake tries per candidate (31 s) */
-#define NODE_DIRECT_RETRY_MIN_NS (30 * NS_PER_S)
+#define NODE_DIRECT_RETRY_MIN_NS (5 * NS_PER_S)
 #define NODE_DIRECT_RETRY_MAX_NS (600 * NS_PER_S)
 #define NODE_RELAY_BUCKETS 64
 #define NODE_NAT_TICK_NS (1 * NS_PER_S)
+/* Failure detection when traffic goes unanswered: we sent, heard nothing
+ * for SUSPECT, so we probe; no answer within PROBE_WAIT: the link is dead. */
+#define NODE_SUSPECT_NS (3 * NS_PER_S)
+#define NODE_PROBE_WAIT_NS (3 * NS_PER_S)
+#define NODE_REHANDSHAKE_WAIT_NS (6 * NS_PER_S)
 #define NODE_RESOLVE_MAX 64        /* DHT lookups under way for the LAN/CLI */
 #define NODE_VIPC_MAX 1024         /* vip -> member cache */
 #define NODE_VIPC_TTL_NS (120 * NS_PER_S)
@@ -194,6 +202,7 @@ struct link *link_by_endpoint_unknown(struct node *n, const struct rl_addr *ep);
 struct link *link_to_endpoint(struct node *n, const struct rl_addr *ep);
 struct link *link_by_mac(struct node *n, const uint8_t mac[6]);
 void link_flush_sess(struct node *n, struct link *l, uint64_t now);
+void link_peer_exited(struct node *n, struct link *l, uint64_t now);
 void link_after_event(struct node *n, struct link *l, uint64_t now);
 int link_send_plain(struct node *n, struct link *l, const uint8_t *pt, size_t len,
                     uint64_t now);

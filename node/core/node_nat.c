@@ -19,7 +19,7 @@
 #include "node/core/node_internal.h"
 #include "util/wire.h"
 
-enum { LINK_MSG_OBSERVED = 1 };
+enum { LINK_MSG_OBSERVED = 1, LINK_MSG_PROBE = 2, LINK_MSG_PROBE_REPLY = 3 };
 enum { RELAY_MSG_FWD = 1, RELAY_MSG_DLV = 2 };
 enum { PUNCH_REQ = 1, PUNCH_ACK = 2 };
 
@@ -34,7 +34,7 @@ unsigned node_nat_candidates(const struct node *n, struct nat_cand *c, unsigned 
     c[k].kind = NAT_CAND_MAPPED;
     c[k++].addr = n->mapped;
   }
-  if (n->has_reflexive && n->nat_class == NAT_CLASS_EIM && k < max &&
+  if (n->has_reflexive && n->nat_class != NAT_CLASS_NONE && k < max &&
       !(n->has_mapped && rl_addr_equal(&n->mapped, &n->reflexive))) {
     c[k].kind = NAT_CAND_REFLEXIVE;
     c[k++].addr = n->reflexive;
@@ -55,6 +55,13 @@ static void endpoints_changed(struct node *n, uint64_t now) {
   if (n->ov && m)
     overlay_set_self_endpoints(n->ov, ep, m);
   node_publish_endpoints(n, now);
+  /* New candidates (a reflexive address, a mapped port) may make a direct
+   * path possible where punching failed before: retry at the next tick. */
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *e = n->links[i];
+    if (e->used && e->via_overlay && !e->retire_at_ns && e->next_direct_ns > now)
+      e->next_direct_ns = now;
+  }
 }
 
 static void send_ctl(struct node *n, struct link *l, uint8_t ch, const uint8_t *msg, size_t len,
@@ -106,7 +113,11 @@ static void on_observed(struct node *n, struct link *l, const struct rl_addr *se
   if (c == n->nat_class && (!n->has_reflexive || rl_addr_equal(&refl, &n->reflexive)))
     return;
   n->nat_class = c;
-  n->has_reflexive = c == NAT_CLASS_EIM || c == NAT_CLASS_NONE;
+  /* Behind an endpoint-independent NAT the reflexive address is everyone's
+   * way in. With a single report (class still unknown) it is worth a try
+   * too; behind a symmetric NAT it is nobody's. */
+  n->has_reflexive = c == NAT_CLASS_EIM || c == NAT_CLASS_NONE ||
+                     (c == NAT_CLASS_UNKNOWN && refl.family != RL_AF_NONE);
   if (n->has_reflexive)
     n->reflexive = refl;
   rl_logf(n->env, RL_LOG_INFO, "nat: %s%s%s", nat_class_name(c),
@@ -212,6 +223,7 @@ static void on_relay(struct node *n, struct link *from, const uint8_t *msg, size
       return;
     }
     n->c.relay_forwarded++;
+    to->last_data_ns = now;
     relay_wrap(n, to, RELAY_MSG_DLV, from->s.peer_id, pkt, plen, now);
     link_after_event(n, to, now);
   } else if (msg[0] == RELAY_MSG_DLV) {
@@ -232,7 +244,29 @@ void node_nat_control(struct node *n, struct link *l, const uint8_t *msg, size_t
                       uint64_t now) {
   if (l->via_overlay || len < CTL_HDR + 1)
     return;
-  if (msg[16] == CTL_CH_LINK && msg[CTL_HDR] == LINK_MSG_OBSERVED) {
+  if (msg[16] == CTL_CH_RELAY)
+    l->last_data_ns = now; /* relaying is use: the idle reaper keeps the link */
+  if (msg[16] == CTL_CH_LINK &&
+      (msg[CTL_HDR] == LINK_MSG_PROBE || msg[CTL_HDR] == LINK_MSG_PROBE_REPLY)) {
+    if (len != CTL_HDR + 5) {
+      n->c.ctl_bad++;
+      return;
+    }
+    if (msg[CTL_HDR] == LINK_MSG_PROBE) {
+      uint8_t reply[5];
+      memcpy(reply, msg + CTL_HDR, 5);
+      reply[0] = LINK_MSG_PROBE_REPLY;
+      send_ctl(n, l, CTL_CH_LINK, reply, sizeof(reply), now);
+    } else if (l->probe_sent_ns &&
+               memcmp(msg + CTL_HDR + 1, &l->probe_nonce, 4) == 0) {
+      /* An RTT sample for proximity neighbour selection, for free. */
+      l->s.rtt_ns = now - l->probe_sent_ns;
+      if (n->ov && l->ov_up)
+        overlay_link_rtt(n->ov, l->s.peer_id, l->s.rtt_ns);
+      l->probe_sent_ns = 0;
+      l->probe_phase = 0;
+    }
+  } else if (msg[16] == CTL_CH_LINK && msg[CTL_HDR] == LINK_MSG_OBSERVED) {
     struct wire_r r;
     struct rl_addr seen;
     wire_r_init(&r, msg + CTL_HDR + 1, len - CTL_HDR - 1);
@@ -481,10 +515,53 @@ bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t n
 
 uint64_t node_nat_next_timer(const struct node *n) { return n->next_nat_tick_ns; }
 
+/* Liveness of direct links: a peer that stops answering is found in
+ * seconds (the session's own timeout is 40 s of silence). Only links we
+ * sent on since we last heard from the peer are suspected; an idle link is
+ * left alone (keepalives hold it). Escalation: a probe (answered at once by
+ * a live peer); then a fresh handshake, which also heals a session the
+ * peer has lost (restart, a duplicate it dropped); then the link is dead. */
+static void check_liveness(struct node *n, uint64_t now) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    uint8_t probe[5];
+    if (!l->used || l->via_overlay || l->s.state != SESS_ESTABLISHED)
+      continue;
+    if (l->probe_sent_ns && l->s.last_rx_ns > l->probe_sent_ns) {
+      l->probe_sent_ns = 0; /* heard from it: alive */
+      l->probe_phase = 0;
+    }
+    if (l->probe_phase == 1 && now - l->probe_sent_ns >= NODE_PROBE_WAIT_NS) {
+      l->probe_phase = 2;
+      l->probe_sent_ns = now;
+      sess_rekey(&l->s, now);
+      link_after_event(n, l, now);
+      continue;
+    }
+    if (l->probe_phase == 2 && now - l->probe_sent_ns >= NODE_REHANDSHAKE_WAIT_NS) {
+      n->c.links_failed_fast++;
+      link_peer_exited(n, l, now);
+      continue;
+    }
+    if (!l->probe_sent_ns && l->s.last_tx_ns > l->s.last_rx_ns &&
+        now - l->s.last_rx_ns >= NODE_SUSPECT_NS) {
+      l->probe_nonce = rl_rand_u32(n->env);
+      probe[0] = LINK_MSG_PROBE;
+      memcpy(probe + 1, &l->probe_nonce, 4);
+      l->probe_sent_ns = now;
+      l->probe_phase = 1;
+      n->c.probes_sent++;
+      send_ctl(n, l, CTL_CH_LINK, probe, sizeof(probe), now);
+      link_after_event(n, l, now);
+    }
+  }
+}
+
 void node_nat_on_timer(struct node *n, uint64_t now) {
   if (now < n->next_nat_tick_ns)
     return;
   n->next_nat_tick_ns = now + NODE_NAT_TICK_NS;
+  check_liveness(n, now);
   for (unsigned i = 0; i < n->n_links; i++) {
     struct link *e = n->links[i];
     if (!e->used || !e->via_overlay || e->retire_at_ns || e->s.state != SESS_ESTABLISHED ||

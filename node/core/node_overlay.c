@@ -120,6 +120,7 @@ static struct link *relayed_link(struct node *n, const uint8_t id[RL_ID_LEN]) {
 }
 
 static void act_send(struct node *n, const struct ov_action *a, uint64_t now) {
+  /* (An overlay message sent counts as use of the link, see below.) */
   struct link *l = direct_link(n, a->peer);
   if (!l || l->s.state != SESS_ESTABLISHED) {
     struct link *r = relayed_link(n, a->peer);
@@ -138,6 +139,7 @@ static void act_send(struct node *n, const struct ov_action *a, uint64_t now) {
   memcpy(buf, DC_CONTROL_MAGIC, 16);
   buf[16] = CTL_CH_OVERLAY;
   memcpy(buf + CTL_HDR, a->data, a->len);
+  l->last_data_ns = now;
   link_send_plain(n, l, buf, a->len + CTL_HDR, now);
   link_after_event(n, l, now);
 }

@@ -73,7 +73,8 @@ static void link_json(struct sb *b, const struct link *l, uint64_t now) {
             ",\"rx_packets\":%" PRIu64 ",\"tx_packets\":%" PRIu64
             ",\"key_id\":%u,\"cipher\":\"%s\",\"last_handshake_s\":%.3f,\"handshakes\":%u,"
             "\"static\":%s,\"pending_frames\":%u",
-            id, vip, ep, path_name(l->path), state_name(l->s.state),
+            id, vip, ep, path_name(l->path),
+            l->retire_at_ns ? "retiring" : state_name(l->s.state),
             (double)l->s.rtt_ns / (double)NS_PER_MS, l->s.rx_bytes, l->s.tx_bytes,
             l->s.rx_pkts, l->s.tx_pkts, l->s.cur_key_id,
             l->s.state == SESS_ESTABLISHED ? dc_cipher_name(l->s.cipher) : "",
@@ -172,14 +173,15 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
             ",\"ov_too_big\":%" PRIu64 ",\"links_idle_closed\":%" PRIu64
             ",\"punches_sent\":%" PRIu64 ",\"punches_received\":%" PRIu64
             ",\"relay_forwarded\":%" PRIu64 ",\"relay_refused\":%" PRIu64
-            ",\"relay_no_route\":%" PRIu64 "}}",
+            ",\"relay_no_route\":%" PRIu64 ",\"probes_sent\":%" PRIu64
+            ",\"links_failed_fast\":%" PRIu64 "}}",
             n->c.udp_in, n->c.udp_bad, n->c.udp_no_link, n->c.hs_refused, n->c.hs_replay,
             n->c.hs_cookie, n->c.tap_in, n->c.tap_too_big, n->c.tap_no_route,
             n->c.frame_spoofed, n->c.pending_overflow, n->udpq.dropped, n->tapq.dropped,
             n->c.arp_answered, n->c.resolve_failed, n->c.connects_on_demand, n->c.e2e_in,
             n->c.e2e_bad, n->c.ov_send_no_link, n->c.ov_too_big, n->c.links_idle_closed,
             n->c.punches_sent, n->c.punches_received, n->c.relay_forwarded, n->c.relay_refused,
-            n->c.relay_no_route);
+            n->c.relay_no_route, n->c.probes_sent, n->c.links_failed_fast);
   return sb_done(&b);
 }
 

@@ -355,9 +355,11 @@ status_json() {
 
 # t_link NODE PEER_VIP: prints NODE's link object to the member whose virtual
 # IP is PEER_VIP (without prefix); fails if there is none.
+# Prefers an established link over one still handshaking or retiring.
 t_link() {
   status_json "$1" | jq -e --arg v "$2" \
-    'first(.links[]? | select((.peer_vip // "" | split("/")[0]) == $v))'
+    '[.links[]? | select((.peer_vip // "" | split("/")[0]) == $v)]
+     | (map(select(.state == "established")) + .) | first'
 }
 
 # t_link_up NODE PEER_VIP: NODE has a link to PEER_VIP with a completed
@@ -396,10 +398,14 @@ t_tap_ready() {
 # (WAN interface on bridge BR in SW with WAN_ADDR) and host namespace H behind
 # it on LAN24.2/24 (router LAN24.1, H's default route). The router masquerades
 # the LAN behind WAN_ADDR and forwards only replies inbound (port-restricted
-# cone: endpoint-independent mapping, address+port-dependent filtering).
+# cone: endpoint-independent mapping, address+port-dependent filtering), and
+# drops unsolicited input to itself, as home routers do.
 # Example: t_nat_site sw br r c 192.0.2.3/24 198.51.100
+# An optional 7th argument "symmetric" makes the mapping endpoint-dependent
+# (masquerade fully-random: a new public port per destination).
 t_nat_site() {
-  local sw=$1 br=$2 r=$3 h=$4 wan=$5 lan=$6 wif lif
+  local sw=$1 br=$2 r=$3 h=$4 wan=$5 lan=$6 kind=${7:-cone} wif lif masq=masquerade
+  [ "$kind" = symmetric ] && masq="masquerade fully-random"
   t_ns "$r"; t_ns "$h"
   t_attach "$sw" "$br" "$r" "$wan"; wif=$T_IF
   t_veth "$r" "$lan.1/24" "$h" "$lan.2/24"; lif=$T_IF1
@@ -408,13 +414,22 @@ t_nat_site() {
   t_in "$r" sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward' || t_fail "ip_forward in $(t_nsname "$r")"
   t_in "$r" nft -f - <<NFT || t_fail "nftables NAT setup in $(t_nsname "$r")"
 table ip nat {
-  chain postrouting { type nat hook postrouting priority srcnat; oifname "$wif" ip saddr $lan.0/24 masquerade; }
+  chain postrouting { type nat hook postrouting priority srcnat; oifname "$wif" ip saddr $lan.0/24 $masq; }
 }
 table ip filter {
   chain forward {
     type filter hook forward priority filter; policy drop;
     ct state established,related accept
     iifname "$lif" oifname "$wif" accept
+  }
+  # Like a home router: nothing unsolicited reaches the router itself. (An
+  # accepting router lets a peer's early punch create a conntrack entry
+  # that makes our own outgoing flow get a different port.)
+  chain input {
+    type filter hook input priority filter; policy drop;
+    ct state established,related accept
+    iifname "lo" accept
+    iifname "$lif" accept
   }
 }
 NFT
