@@ -7,19 +7,16 @@
 
 #include <ringlan/error.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "crypto/dc_kdf.h"
 #include "util/wire.h"
 
-_Static_assert(sizeof(((struct dc_tx *)0)->aes_state) >= sizeof(crypto_aead_aes256gcm_state),
-               "dc_tx.aes_state holds a libsodium AES-GCM state");
-_Static_assert(sizeof(((struct dc_rx *)0)->aes_state) >= sizeof(crypto_aead_aes256gcm_state),
-               "dc_rx.aes_state holds a libsodium AES-GCM state");
-_Static_assert(sizeof(((struct dc_rx *)0)->retiring_aes_state) >=
-                   sizeof(crypto_aead_aes256gcm_state),
-               "dc_rx.retiring_aes_state holds a libsodium AES-GCM state");
+_Static_assert(DC_AES_STATE_LEN >= sizeof(crypto_aead_aes256gcm_state),
+               "DC_AES_STATE_LEN holds a libsodium AES-GCM state");
+_Static_assert(DC_AES_STATE_LEN % 16 == 0, "aligned_alloc size");
 _Static_assert(_Alignof(crypto_aead_aes256gcm_state) <= 16, "aes_state alignment");
 _Static_assert(crypto_aead_aes256gcm_ABYTES == DC_TAG_LEN, "AES-GCM tag");
 _Static_assert(crypto_aead_chacha20poly1305_ietf_ABYTES == DC_TAG_LEN, "ChaCha tag");
@@ -128,6 +125,20 @@ static int check_params(enum dc_cipher c, enum dc_format f) {
 
 /* ---- setup ---- */
 
+/* The only allocations of the data channel, at setup time. */
+static uint8_t *aes_state_new(enum dc_cipher c) {
+  if (c != DC_AES256GCM)
+    return NULL;
+  return aligned_alloc(16, DC_AES_STATE_LEN);
+}
+
+static void aes_state_free(uint8_t *st) {
+  if (!st)
+    return;
+  sodium_memzero(st, DC_AES_STATE_LEN);
+  free(st);
+}
+
 static void tx_set_key(struct dc_tx *tx, const uint8_t key[32], const uint8_t *iv, size_t ivlen) {
   memcpy(tx->key, key, 32);
   memset(tx->iv, 0, sizeof(tx->iv));
@@ -139,12 +150,16 @@ static void tx_set_key(struct dc_tx *tx, const uint8_t key[32], const uint8_t *i
 
 int dc_tx_init_raw(struct dc_tx *tx, enum dc_cipher c, enum dc_format f, const uint8_t key[32],
                    const uint8_t *iv) {
+  if (tx)
+    sodium_memzero(tx, sizeof(*tx)); /* wipe-safe whatever follows */
   if (!tx || !key || !iv)
     return RL_EINVAL;
-  sodium_memzero(tx, sizeof(*tx));
   int r = check_params(c, f);
   if (r < 0)
     return r;
+  tx->aes_state = aes_state_new(c);
+  if (c == DC_AES256GCM && !tx->aes_state)
+    return RL_ENOMEM;
   tx->cipher = c;
   tx->fmt = f;
   tx->epoch = f == DC_FMT_EPOCH ? 1 : 0;
@@ -154,8 +169,11 @@ int dc_tx_init_raw(struct dc_tx *tx, enum dc_cipher c, enum dc_format f, const u
 
 int dc_tx_init(struct dc_tx *tx, enum dc_cipher c, enum dc_format f,
                const uint8_t key2[DC_KEY2_LEN], int dir) {
-  if (!key2 || (dir != 0 && dir != 1))
+  if (!key2 || (dir != 0 && dir != 1)) {
+    if (tx)
+      sodium_memzero(tx, sizeof(*tx));
     return RL_EINVAL;
+  }
   const uint8_t *k = key2 + (size_t)dir * KEY2_HALF;
   if (f != DC_FMT_EPOCH)
     return dc_tx_init_raw(tx, c, f, k, k + KEY2_HMAC_OFF);
@@ -198,26 +216,31 @@ int dc_tx_set_epoch(struct dc_tx *tx, uint16_t epoch) {
 /* Fills rx->future[from_idx..] with the epochs after the last filled one,
  * iterating rx->epoch_secret (E of the highest precomputed epoch). */
 static void rx_fill_future(struct dc_rx *rx, unsigned from_idx) {
+  struct dc_rx_epochs *ep = rx->ep;
   for (unsigned i = from_idx; i < DC_EPOCH_FUTURE; i++) {
-    uint16_t prev = i == 0 ? rx->epoch : rx->future[i - 1].epoch;
+    uint16_t prev = i == 0 ? rx->epoch : ep->future[i - 1].epoch;
     if (prev == 0 || prev == UINT16_MAX) {
-      sodium_memzero(&rx->future[i], sizeof(rx->future[i])); /* no epoch after 0xFFFF */
+      sodium_memzero(&ep->future[i], sizeof(ep->future[i])); /* no epoch after 0xFFFF */
       continue;
     }
     dc_epoch_next(rx->epoch_secret, rx->epoch_secret);
-    rx->future[i].epoch = (uint16_t)(prev + 1);
-    dc_epoch_data_key(rx->epoch_secret, rx->future[i].key, rx->future[i].iv);
+    ep->future[i].epoch = (uint16_t)(prev + 1);
+    dc_epoch_data_key(rx->epoch_secret, ep->future[i].key, ep->future[i].iv);
   }
 }
 
 int dc_rx_init_raw(struct dc_rx *rx, enum dc_cipher c, enum dc_format f, const uint8_t key[32],
                    const uint8_t *iv) {
+  if (rx)
+    sodium_memzero(rx, sizeof(*rx)); /* wipe-safe whatever follows */
   if (!rx || !key || !iv)
     return RL_EINVAL;
-  sodium_memzero(rx, sizeof(*rx));
   int r = check_params(c, f);
   if (r < 0)
     return r;
+  rx->aes_state = aes_state_new(c);
+  if (c == DC_AES256GCM && !rx->aes_state)
+    return RL_ENOMEM;
   rx->cipher = c;
   rx->fmt = f;
   rx->epoch = f == DC_FMT_EPOCH ? 1 : 0;
@@ -225,14 +248,16 @@ int dc_rx_init_raw(struct dc_rx *rx, enum dc_cipher c, enum dc_format f, const u
   memcpy(rx->iv, iv, f == DC_FMT_V2 ? IV_V2 : IV_EPOCH);
   aead_expand(c, rx->key, rx->aes_state);
   dc_replay_init(&rx->replay);
-  dc_replay_init(&rx->retiring_replay);
   return 0;
 }
 
 int dc_rx_init(struct dc_rx *rx, enum dc_cipher c, enum dc_format f,
                const uint8_t key2[DC_KEY2_LEN], int dir) {
-  if (!key2 || (dir != 0 && dir != 1))
+  if (!key2 || (dir != 0 && dir != 1)) {
+    if (rx)
+      sodium_memzero(rx, sizeof(*rx));
     return RL_EINVAL;
+  }
   const uint8_t *k = key2 + (size_t)dir * KEY2_HALF;
   if (f != DC_FMT_EPOCH)
     return dc_rx_init_raw(rx, c, f, k, k + KEY2_HMAC_OFF);
@@ -240,6 +265,15 @@ int dc_rx_init(struct dc_rx *rx, enum dc_cipher c, enum dc_format f,
   dc_epoch_data_key(k, key, iv);
   int r = dc_rx_init_raw(rx, c, f, key, iv);
   if (r == 0) {
+    /* calloc: retiring.epoch 0 = none, future[] filled below */
+    rx->ep = calloc(1, sizeof(*rx->ep));
+    if (!rx->ep) {
+      dc_rx_wipe(rx);
+      r = RL_ENOMEM;
+    }
+  }
+  if (r == 0) {
+    dc_replay_init(&rx->ep->retiring_replay);
     memcpy(rx->epoch_secret, k, 32);
     rx->has_secret = true;
     rx_fill_future(rx, 0);
@@ -250,13 +284,21 @@ int dc_rx_init(struct dc_rx *rx, enum dc_cipher c, enum dc_format f,
 }
 
 void dc_tx_wipe(struct dc_tx *tx) {
-  if (tx)
-    sodium_memzero(tx, sizeof(*tx));
+  if (!tx)
+    return;
+  aes_state_free(tx->aes_state);
+  sodium_memzero(tx, sizeof(*tx));
 }
 
 void dc_rx_wipe(struct dc_rx *rx) {
-  if (rx)
-    sodium_memzero(rx, sizeof(*rx));
+  if (!rx)
+    return;
+  aes_state_free(rx->aes_state);
+  if (rx->ep) {
+    sodium_memzero(rx->ep, sizeof(*rx->ep));
+    free(rx->ep);
+  }
+  sodium_memzero(rx, sizeof(*rx));
 }
 
 /* ---- send ---- */
@@ -415,22 +457,24 @@ static int decrypt_v2(struct dc_rx *rx, const uint8_t *pkt, size_t len, uint8_t 
  * current, the current one retires with its window, and the future list is
  * topped up (crypto_epoch.c epoch_replace_update_recv_key). */
 static void rx_epoch_advance(struct dc_rx *rx, unsigned idx, const uint8_t *new_state) {
-  rx->retiring.epoch = rx->epoch;
-  memcpy(rx->retiring.key, rx->key, 32);
-  memcpy(rx->retiring.iv, rx->iv, IV_EPOCH);
-  memcpy(rx->retiring_aes_state, rx->aes_state, sizeof(rx->aes_state));
-  rx->retiring_replay = rx->replay;
-
-  rx->epoch = rx->future[idx].epoch;
-  memcpy(rx->key, rx->future[idx].key, 32);
-  memcpy(rx->iv, rx->future[idx].iv, IV_EPOCH);
+  struct dc_rx_epochs *ep = rx->ep; /* non-NULL: future epochs need the secret */
+  ep->retiring.epoch = rx->epoch;
+  memcpy(ep->retiring.key, rx->key, 32);
+  memcpy(ep->retiring.iv, rx->iv, IV_EPOCH);
   if (rx->cipher == DC_AES256GCM)
-    memcpy(rx->aes_state, new_state, sizeof(rx->aes_state));
+    memcpy(ep->retiring_aes_state, rx->aes_state, DC_AES_STATE_LEN);
+  ep->retiring_replay = rx->replay;
+
+  rx->epoch = ep->future[idx].epoch;
+  memcpy(rx->key, ep->future[idx].key, 32);
+  memcpy(rx->iv, ep->future[idx].iv, IV_EPOCH);
+  if (rx->cipher == DC_AES256GCM)
+    memcpy(rx->aes_state, new_state, DC_AES_STATE_LEN);
   dc_replay_init(&rx->replay);
 
   unsigned keep = DC_EPOCH_FUTURE - (idx + 1);
-  memmove(rx->future, rx->future + idx + 1, keep * sizeof(rx->future[0]));
-  sodium_memzero(rx->future + keep, (DC_EPOCH_FUTURE - keep) * sizeof(rx->future[0]));
+  memmove(ep->future, ep->future + idx + 1, keep * sizeof(ep->future[0]));
+  sodium_memzero(ep->future + keep, (DC_EPOCH_FUTURE - keep) * sizeof(ep->future[0]));
   rx_fill_future(rx, keep);
 }
 
@@ -464,17 +508,16 @@ static int decrypt_epoch(struct dc_rx *rx, const uint8_t *pkt, size_t len, uint8
     iv = rx->iv;
     state = rx->aes_state;
     win = &rx->replay;
-  } else if (epoch != 0 && epoch == rx->retiring.epoch) {
-    key = rx->retiring.key;
-    iv = rx->retiring.iv;
-    state = rx->retiring_aes_state;
-    win = &rx->retiring_replay;
-  } else if (rx->has_secret && epoch > rx->epoch &&
-             epoch - rx->epoch <= DC_EPOCH_FUTURE &&
-             rx->future[epoch - rx->epoch - 1].epoch == epoch) {
+  } else if (epoch != 0 && rx->ep && epoch == rx->ep->retiring.epoch) {
+    key = rx->ep->retiring.key;
+    iv = rx->ep->retiring.iv;
+    state = rx->ep->retiring_aes_state;
+    win = &rx->ep->retiring_replay;
+  } else if (rx->ep && epoch > rx->epoch && epoch - rx->epoch <= DC_EPOCH_FUTURE &&
+             rx->ep->future[epoch - rx->epoch - 1].epoch == epoch) {
     future_idx = epoch - rx->epoch - 1;
-    key = rx->future[future_idx].key;
-    iv = rx->future[future_idx].iv;
+    key = rx->ep->future[future_idx].key;
+    iv = rx->ep->future[future_idx].iv;
     /* Expanded on demand: a forged future epoch costs one AES key
      * schedule, the HKDF work was done when the epoch was precomputed. */
     state = (uint8_t *)&tmp_state;

@@ -15,7 +15,8 @@
  * hmac[64]; the AEAD key is cipher[0:32], the implicit IV hmac[0:8].
  * keys[0] is initiator->responder, keys[1] responder->initiator.
  *
- * No allocation; one struct dc_tx / dc_rx per direction per key_id. */
+ * One struct dc_tx / dc_rx per direction per key_id. Allocation only at
+ * setup (AES-GCM state, epoch-format receive state), none per packet. */
 #ifndef RL_CRYPTO_DC_H
 #define RL_CRYPTO_DC_H
 
@@ -92,6 +93,27 @@ struct dc_epoch_key {
   uint8_t iv[12];
 };
 
+/* Size of the libsodium AES-GCM state (key schedule and GHASH powers),
+ * checked against crypto_aead_aes256gcm_statebytes() in dc.c. */
+#define DC_AES_STATE_LEN 512
+
+/* Epoch-format receive state beyond the current epoch (2.3 KB), allocated
+ * by dc_rx_init for DC_FMT_EPOCH only: the default P_DATA_V2 format never
+ * needs it. The previous epoch (still accepted, its own window) and epochs
+ * epoch+1 .. epoch+DC_EPOCH_FUTURE. */
+struct dc_rx_epochs {
+  uint8_t retiring_aes_state[DC_AES_STATE_LEN] __attribute__((aligned(16)));
+  struct dc_epoch_key retiring; /* .epoch 0 = none */
+  struct dc_replay retiring_replay;
+  struct dc_epoch_key future[DC_EPOCH_FUTURE]; /* future[i].epoch = epoch+1+i */
+};
+
+/* Ownership: dc_tx / dc_rx own heap memory (the AES-GCM state when the
+ * cipher is AES-256-GCM, the epoch state of an epoch-format rx set up with
+ * its secret). Allocation happens only in the *_init functions, release
+ * only in the *_wipe functions; encrypt/decrypt never allocate. A struct
+ * may be moved (copied, the source then forgotten without wipe) but never
+ * duplicated: exactly one copy is wiped. */
 struct dc_tx {
   enum dc_cipher cipher;
   enum dc_format fmt;
@@ -102,7 +124,7 @@ struct dc_tx {
   uint8_t epoch_secret[32]; /* E_epoch */
   bool has_secret;      /* false after dc_tx_init_raw: no epoch rollover */
   uint64_t aes_blocks;  /* usage counter for the AES-GCM limit */
-  uint8_t aes_state[512] __attribute__((aligned(16))); /* crypto_aead_aes256gcm_state */
+  uint8_t *aes_state;   /* owned, DC_AES_STATE_LEN bytes, AES-256-GCM only */
 };
 
 struct dc_rx {
@@ -114,13 +136,8 @@ struct dc_rx {
   uint8_t epoch_secret[32]; /* E of the highest precomputed future epoch */
   bool has_secret;      /* false after dc_rx_init_raw: no future epochs */
   struct dc_replay replay;
-  uint8_t aes_state[512] __attribute__((aligned(16)));
-  /* epoch format: the previous epoch, still accepted (its own window), and
-   * epochs epoch+1 .. epoch+DC_EPOCH_FUTURE. */
-  struct dc_epoch_key retiring; /* .epoch 0 = none */
-  struct dc_replay retiring_replay;
-  uint8_t retiring_aes_state[512] __attribute__((aligned(16)));
-  struct dc_epoch_key future[DC_EPOCH_FUTURE]; /* future[i].epoch = epoch+1+i */
+  uint8_t *aes_state;   /* owned, DC_AES_STATE_LEN bytes, AES-256-GCM only */
+  struct dc_rx_epochs *ep; /* owned; non-NULL exactly when has_secret */
 };
 
 /* True when AES-256-GCM is usable on this CPU (libsodium; needs
@@ -136,8 +153,11 @@ int dc_cipher_parse(const char *name, enum dc_cipher *out);
  * epoch: E1 = keys[dir].cipher[0:32]; epoch-1 data key/IV are derived, and
  * rx precomputes epochs 2 .. 1 + DC_EPOCH_FUTURE.
  * Returns 0, RL_EINVAL (bad cipher/format/dir) or RL_EUNSUP if AES-GCM is
- * asked for and not available. The struct holds no pointers (may be copied);
- * wipe it with dc_tx_wipe / dc_rx_wipe. key2 is not retained. */
+ * asked for and not available, RL_ENOMEM. tx/rx must be fresh (never
+ * initialised) or wiped: init does not free what an earlier init
+ * allocated. On failure nothing stays allocated and the struct (if not
+ * NULL) is zeroed, so dc_*_wipe on it is harmless. Release with dc_tx_wipe / dc_rx_wipe
+ * (see "Ownership" above). key2 is not retained. */
 int dc_tx_init(struct dc_tx *tx, enum dc_cipher c, enum dc_format f,
                const uint8_t key2[DC_KEY2_LEN], int dir);
 int dc_rx_init(struct dc_rx *rx, enum dc_cipher c, enum dc_format f,
@@ -151,6 +171,8 @@ int dc_tx_init_raw(struct dc_tx *tx, enum dc_cipher c, enum dc_format f,
                    const uint8_t key[32], const uint8_t *iv);
 int dc_rx_init_raw(struct dc_rx *rx, enum dc_cipher c, enum dc_format f,
                    const uint8_t key[32], const uint8_t *iv);
+/* Zero the keys and free what init allocated; the struct is then zeroed and
+ * may be initialised again. Idempotent; NULL and zeroed structs are fine. */
 void dc_tx_wipe(struct dc_tx *tx);
 void dc_rx_wipe(struct dc_rx *rx);
 

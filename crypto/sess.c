@@ -12,6 +12,7 @@
 
 #include <ringlan/error.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The responder side of a key waits this fraction of rekey_ns longer than
@@ -47,12 +48,19 @@ void sess_init(struct sess *s, const struct hs_identity *id,
 
 static uint8_t key_id_after(uint8_t k) { return k >= 7 ? 1 : (uint8_t)(k + 1); }
 
+/* Frees the key in slot (if any) and forgets the slot's roles. */
 static void key_wipe(struct sess *s, int slot) {
+  struct sess_key *k;
   if (slot < 0)
     return;
-  dc_tx_wipe(&s->keys[slot].tx);
-  dc_rx_wipe(&s->keys[slot].rx);
-  sodium_memzero(&s->keys[slot], sizeof(s->keys[slot]));
+  k = s->keys[slot];
+  if (k) {
+    dc_tx_wipe(&k->tx);
+    dc_rx_wipe(&k->rx);
+    sodium_memzero(k, sizeof(*k));
+    free(k);
+    s->keys[slot] = NULL;
+  }
   if (s->slot_cur == slot)
     s->slot_cur = -1;
   if (s->slot_prev == slot)
@@ -66,16 +74,39 @@ static void keys_wipe_all(struct sess *s) {
     key_wipe(s, i);
 }
 
+static uint8_t *outq_buf(struct sess *s, unsigned i) {
+  return s->outq[i].big ? s->outq[i].big : s->outq[i].small;
+}
+
+/* Empties queue entry i (wipes and frees its buffer). */
+static void outq_clear(struct sess *s, unsigned i) {
+  sodium_memzero(outq_buf(s, i), s->outq[i].len);
+  free(s->outq[i].big);
+  s->outq[i].big = NULL;
+  s->outq[i].len = 0;
+}
+
+/* Queues a packet for sess_poll. Handshake messages get a heap buffer of
+ * their length (freed when polled), keepalives fit inline: an idle
+ * session's queue holds no heap memory. */
 static void queue(struct sess *s, const uint8_t *pkt, size_t len) {
   unsigned slot;
+  uint8_t *big = NULL;
   if (len == 0 || len > HS_MSG_MAX)
     return;
+  if (len > SESS_OUTQ_INLINE) {
+    big = malloc(len);
+    if (!big)
+      return; /* as if lost on the way: handshakes retry, keepalives repeat */
+  }
   if (s->outq_n == SESS_OUTQ) { /* full: the oldest is the least useful */
+    outq_clear(s, s->outq_head);
     s->outq_head = (s->outq_head + 1) % SESS_OUTQ;
     s->outq_n--;
   }
   slot = (s->outq_head + s->outq_n) % SESS_OUTQ;
-  memcpy(s->outq[slot].buf, pkt, len);
+  s->outq[slot].big = big;
+  memcpy(outq_buf(s, slot), pkt, len);
   s->outq[slot].len = (uint16_t)len;
   s->outq_n++;
 }
@@ -151,17 +182,21 @@ static int install(struct sess *s, const struct hs_result *res, uint64_t now) {
   int slot = -1, rc;
   struct sess_key *k;
   for (int i = 0; i < SESS_NKEYS && slot < 0; i++)
-    if (s->keys[i].used && s->keys[i].key_id == res->key_id)
+    if (s->keys[i] && s->keys[i]->key_id == res->key_id)
       slot = i; /* same key_id: a retried handshake replaces it */
   for (int i = 0; i < SESS_NKEYS && slot < 0; i++)
-    if (!s->keys[i].used)
+    if (!s->keys[i])
       slot = i;
   if (slot < 0)
     slot = s->slot_prev >= 0 ? s->slot_prev : s->slot_next;
   if (slot < 0)
     return RL_EFULL; /* unreachable: at most cur, prev and next */
   key_wipe(s, slot);
-  k = &s->keys[slot];
+  /* Handshake time: the only place a key's memory is allocated. */
+  k = calloc(1, sizeof(*k));
+  if (!k)
+    return RL_ENOMEM;
+  s->keys[slot] = k;
   /* keys[0] = initiator->responder */
   rc = dc_tx_init(&k->tx, res->cipher, res->fmt, res->key2, res->initiator ? 0 : 1);
   if (rc == 0)
@@ -191,12 +226,12 @@ static void promote(struct sess *s, int slot, uint64_t now) {
     if (s->slot_prev >= 0)
       key_wipe(s, s->slot_prev);
     s->slot_prev = (int8_t)old;
-    s->keys[old].retire_at_ns = now + s->p.lame_duck_ns;
+    s->keys[old]->retire_at_ns = now + s->p.lame_duck_ns;
   }
   s->slot_cur = (int8_t)slot;
-  s->keys[slot].retire_at_ns = 0;
-  s->cur_key_id = s->keys[slot].key_id;
-  s->remote_index = s->keys[slot].remote_index;
+  s->keys[slot]->retire_at_ns = 0;
+  s->cur_key_id = s->keys[slot]->key_id;
+  s->remote_index = s->keys[slot]->remote_index;
 }
 
 static void adopt_peer(struct sess *s, const struct hs_result *res, uint64_t now) {
@@ -220,7 +255,7 @@ static int encrypt_cur(struct sess *s, const uint8_t *pt, size_t len, uint64_t n
   int n;
   if (s->slot_cur < 0)
     return RL_EAGAIN;
-  k = &s->keys[s->slot_cur];
+  k = s->keys[s->slot_cur];
   n = dc_encrypt(&k->tx, k->key_id, k->remote_index, pt, len, out, cap);
   if (n == RL_EKEYEXHAUSTED) {
     if (!s->hs_running)
@@ -288,7 +323,7 @@ int sess_accept(struct sess *s, const struct hs_result *res,
   slot = install(s, res, now);
   if (slot < 0)
     return slot;
-  if (s->slot_cur < 0 || s->keys[s->slot_cur].key_id == res->key_id)
+  if (s->slot_cur < 0 || s->keys[s->slot_cur]->key_id == res->key_id)
     promote(s, slot, now);
   else {
     /* Rekey: keep sending with the current key until the initiator's first
@@ -379,8 +414,8 @@ out:
 
 static int find_key(struct sess *s, uint8_t key_id, uint64_t now) {
   for (int i = 0; i < SESS_NKEYS; i++) {
-    struct sess_key *k = &s->keys[i];
-    if (!k->used || k->key_id != key_id)
+    struct sess_key *k = s->keys[i];
+    if (!k || k->key_id != key_id)
       continue;
     if (k->retire_at_ns && k->retire_at_ns <= now) {
       key_wipe(s, i); /* lame duck expired even if the timer was late */
@@ -394,6 +429,7 @@ static int find_key(struct sess *s, uint8_t key_id, uint64_t now) {
 int sess_recv(struct sess *s, const struct rl_addr *from, const uint8_t *pkt,
               size_t len, uint64_t now, uint8_t *pt, size_t cap) {
   struct dc_hdr h;
+  struct sess_key *k;
   int slot, n;
   if (len < 4)
     return RL_ETRUNC;
@@ -417,7 +453,8 @@ int sess_recv(struct sess *s, const struct rl_addr *from, const uint8_t *pkt,
     s->rx_auth_fail++;
     return RL_EAUTH;
   }
-  n = dc_decrypt(&s->keys[slot].rx, pkt, len, pt, cap, now, NULL);
+  k = s->keys[slot];
+  n = dc_decrypt(&k->rx, pkt, len, pt, cap, now, NULL);
   if (n < 0) {
     if (n == RL_EAUTH)
       s->rx_auth_fail++;
@@ -431,8 +468,8 @@ int sess_recv(struct sess *s, const struct rl_addr *from, const uint8_t *pkt,
   follow_endpoint(s, from);
   /* Epoch format: the peer moved to a later epoch, follow it as OpenVPN
    * does, so both directions roll over together. */
-  if (s->keys[slot].rx.fmt == DC_FMT_EPOCH && s->keys[slot].rx.epoch > s->keys[slot].tx.epoch)
-    (void)dc_tx_set_epoch(&s->keys[slot].tx, s->keys[slot].rx.epoch);
+  if (k->rx.fmt == DC_FMT_EPOCH && k->rx.epoch > k->tx.epoch)
+    (void)dc_tx_set_epoch(&k->tx, k->rx.epoch);
   if (slot == s->slot_next)
     promote(s, slot, now); /* the initiator has the new key: switch */
   if (dc_is_keepalive(pt, (size_t)n))
@@ -454,11 +491,11 @@ size_t sess_poll(struct sess *s, uint8_t *out, size_t cap) {
     s->outq_head = (s->outq_head + 1) % SESS_OUTQ;
     s->outq_n--;
     if (len <= cap) {
-      memcpy(out, s->outq[i].buf, len);
-      sodium_memzero(s->outq[i].buf, len);
+      memcpy(out, outq_buf(s, i), len);
+      outq_clear(s, i);
       return len;
     }
-    sodium_memzero(s->outq[i].buf, len); /* too big for the caller: dropped */
+    outq_clear(s, i); /* too big for the caller: dropped */
   }
   return 0;
 }
@@ -469,7 +506,7 @@ static uint64_t rekey_at(const struct sess *s) {
   const struct sess_key *k;
   if (s->slot_cur < 0)
     return RL_TIME_NEVER;
-  k = &s->keys[s->slot_cur];
+  k = s->keys[s->slot_cur];
   return k->created_ns + s->p.rekey_ns + (k->initiated ? 0 : REKEY_RESPONDER_DELAY(&s->p));
 }
 
@@ -482,8 +519,8 @@ uint64_t sess_next_timer(const struct sess *s) {
   if (s->hs_running)
     t = min64(t, s->hs_next_ns);
   for (int i = 0; i < SESS_NKEYS; i++)
-    if (s->keys[i].used && s->keys[i].retire_at_ns)
-      t = min64(t, s->keys[i].retire_at_ns);
+    if (s->keys[i] && s->keys[i]->retire_at_ns)
+      t = min64(t, s->keys[i]->retire_at_ns);
   if (s->state == SESS_ESTABLISHED && s->slot_cur >= 0) {
     t = min64(t, s->last_rx_ns + s->p.timeout_ns);
     t = min64(t, s->last_tx_ns + s->p.keepalive_ns);
@@ -497,7 +534,7 @@ void sess_on_timer(struct sess *s, uint64_t now) {
   if (s->state == SESS_DEAD || s->state == SESS_IDLE)
     return;
   for (int i = 0; i < SESS_NKEYS; i++)
-    if (s->keys[i].used && s->keys[i].retire_at_ns && s->keys[i].retire_at_ns <= now)
+    if (s->keys[i] && s->keys[i]->retire_at_ns && s->keys[i]->retire_at_ns <= now)
       key_wipe(s, i);
   if (s->hs_running && now >= s->hs_next_ns) {
     if (s->hs_tries >= s->p.hs_max_tries) {
@@ -513,7 +550,7 @@ void sess_on_timer(struct sess *s, uint64_t now) {
     return;
   }
   if (!s->hs_running &&
-      (now >= rekey_at(s) || dc_tx_wants_rekey(&s->keys[s->slot_cur].tx)))
+      (now >= rekey_at(s) || dc_tx_wants_rekey(&s->keys[s->slot_cur]->tx)))
     begin_hs(s, now);
   if (now >= s->last_tx_ns + s->p.keepalive_ns)
     send_keepalive(s, now);
@@ -521,6 +558,8 @@ void sess_on_timer(struct sess *s, uint64_t now) {
 
 void sess_wipe(struct sess *s) {
   keys_wipe_all(s);
+  for (unsigned i = 0; i < SESS_OUTQ; i++)
+    outq_clear(s, i);
   hs_initiation_wipe(&s->hs);
   sodium_memzero(s, sizeof(*s));
 }

@@ -11,7 +11,16 @@
  *
  * The caller (node core) owns the index space: it gives each session a
  * unique 24-bit local_index and routes received packets whose bytes 1..3
- * equal it to sess_recv(). */
+ * equal it to sess_recv().
+ *
+ * Memory: a session owns heap memory, allocated only at handshake time,
+ * never per data packet: each installed key (struct sess_key with its
+ * dc_tx/dc_rx state) and each queued handshake packet (freed when polled).
+ * sess_init allocates nothing; sess_wipe frees everything. sess_init must
+ * be given fresh or wiped memory (it does not free an earlier session), and
+ * a struct sess may be moved but never duplicated. An idle established
+ * session with one ChaCha20-Poly1305 key costs about sizeof(struct sess) +
+ * 0.9 KB, with AES-256-GCM about 1 KB more (test_sess_memory prints it). */
 #ifndef RL_CRYPTO_SESS_H
 #define RL_CRYPTO_SESS_H
 
@@ -25,6 +34,9 @@
 
 #define SESS_NKEYS 3
 #define SESS_OUTQ 4            /* queued handshake/keepalive packets */
+/* Queued packets up to this size (a keepalive) are kept inline, larger ones
+ * (handshake messages) in a heap buffer of their exact length. */
+#define SESS_OUTQ_INLINE (sizeof(DC_KEEPALIVE) + DC_OVERHEAD_MAX)
 
 struct sess_params {
   uint64_t rekey_ns;           /* default 3600 s */
@@ -43,8 +55,10 @@ enum sess_state {
   SESS_DEAD           /* gave up or timed out; the caller removes it */
 };
 
+/* Heap-allocated on install, freed when wiped (sess->keys[] holds NULL for
+ * a free slot). */
 struct sess_key {
-  bool used;
+  bool used;                   /* always true for an allocated key */
   uint8_t key_id;
   struct dc_tx tx;
   struct dc_rx rx;
@@ -76,14 +90,15 @@ struct sess {
   /* private */
   const struct hs_identity *id;
   struct sess_params p;
-  struct sess_key keys[SESS_NKEYS];
+  struct sess_key *keys[SESS_NKEYS]; /* owned; NULL = free slot */
   struct hs_initiation hs;
   unsigned hs_tries;
   uint64_t hs_next_ns;
   uint8_t next_key_id;
   struct {
     uint16_t len;
-    uint8_t buf[HS_MSG_MAX];
+    uint8_t small[SESS_OUTQ_INLINE]; /* len <= SESS_OUTQ_INLINE */
+    uint8_t *big;              /* owned, len bytes, otherwise */
   } outq[SESS_OUTQ];
   unsigned outq_head, outq_n;
   int8_t slot_cur, slot_prev, slot_next; /* keys[] index or -1; next = a

@@ -21,16 +21,36 @@ bool ring_between(const uint8_t a[RL_ID_LEN], const uint8_t x[RL_ID_LEN],
   return ring_cmp(x, a) > 0 || ring_cmp(x, b) < 0;
 }
 
+/* IDs as three big-endian words: bytes 0..7, 8..15, 16..19. */
+static inline uint64_t load64(const uint8_t *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return __builtin_bswap64(v);
+}
+static inline uint32_t load32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return __builtin_bswap32(v);
+}
+
 void ring_distance(const uint8_t a[RL_ID_LEN], const uint8_t b[RL_ID_LEN],
                    uint8_t out[RL_ID_LEN]) {
-  /* Schoolbook subtraction from the least significant byte; the final
-   * borrow is dropped, which is exactly the mod 2^160 wrap. out may alias. */
-  int borrow = 0;
-  for (int i = RL_ID_LEN - 1; i >= 0; i--) {
-    int d = (int)b[i] - (int)a[i] - borrow;
-    borrow = d < 0;
-    out[i] = (uint8_t)(d + (borrow ? 256 : 0));
-  }
+  /* b - a with borrows between words; the final borrow is dropped, which is
+   * exactly the mod 2^160 wrap. Word-wise because the simulator spends much
+   * of its time here. out may alias a or b (all loads happen first). */
+  uint64_t a0 = load64(a), a1 = load64(a + 8), b0 = load64(b), b1 = load64(b + 8);
+  uint32_t a2 = load32(a + 16), b2 = load32(b + 16);
+  uint32_t d2 = b2 - a2;
+  uint64_t borrow = b2 < a2;
+  uint64_t d1 = b1 - a1 - borrow;
+  borrow = (b1 < a1) || (b1 - a1 < borrow);
+  uint64_t d0 = b0 - a0 - borrow;
+  d0 = __builtin_bswap64(d0);
+  d1 = __builtin_bswap64(d1);
+  d2 = __builtin_bswap32(d2);
+  memcpy(out, &d0, 8);
+  memcpy(out + 8, &d1, 8);
+  memcpy(out + 16, &d2, 4);
 }
 
 void ring_add_pow2(const uint8_t a[RL_ID_LEN], unsigned k, uint8_t out[RL_ID_LEN]) {
@@ -48,14 +68,14 @@ void ring_add_pow2(const uint8_t a[RL_ID_LEN], unsigned k, uint8_t out[RL_ID_LEN
 }
 
 int ring_bitlen(const uint8_t d[RL_ID_LEN]) {
-  for (int i = 0; i < RL_ID_LEN; i++) {
-    if (d[i]) {
-      int b = 7;
-      while (!(d[i] >> b))
-        b--;
-      return (RL_ID_LEN - 1 - i) * 8 + b + 1;
-    }
-  }
+  uint64_t w0 = load64(d), w1 = load64(d + 8);
+  uint32_t w2 = load32(d + 16);
+  if (w0)
+    return 160 - __builtin_clzll(w0);
+  if (w1)
+    return 96 - __builtin_clzll(w1);
+  if (w2)
+    return 32 - __builtin_clz(w2);
   return 0;
 }
 

@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libsodium-dev libuv1-dev libminiupnpc-dev libnatpmp-dev liblmdb-dev
       libcmocka-dev iproute2 nftables conntrack iputils-ping jq
-      miniupnpd-nftables miniupnpc natpmpc gnuplot-nox)
+      miniupnpd-nftables miniupnpc natpmpc gnuplot-nox python3 procps)
 if [ "${1:-}" = "--bench" ]; then
   PKGS+=(iperf3 openvpn openssl)
 fi

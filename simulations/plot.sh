@@ -7,9 +7,10 @@
 #
 # One run: hops_cdf, join_time_cdf, lookups_over_time (failure fraction per
 # 10 s bin against nodes up), bytes_per_node (control traffic per node per
-# second over time), link_types (links.csv, node model only), each as .png
-# and .svg. Compare: path_length_vs_n (mean hops and 0.5*log2 N against N),
+# second over time), link_types (links.csv, node model only),
+# direct_time_cdf (flows.csv, node model only), each as .png and .svg. Compare: path_length_vs_n (mean hops and 0.5*log2 N against N),
 # lookup_failure (failure fraction per run), memory_per_node (perf.json).
+# Also ring_over_time (snapshots.csv ring consistency, e.g. for partitions).
 # Plots a metric only when its file has data, and says which it skipped.
 set -euo pipefail
 
@@ -65,9 +66,29 @@ plot '$tmp/join.csv' using 1:2 with steps lw 2 title 'join time'" "$out"
   else
     echo "skip join_time_cdf: no joins in $d/joins.csv"
   fi
+  if [ -s "$d/snapshots.csv" ] && awk -F, 'NR>1 && $4!=""{f=1} END{exit !f}' "$d/snapshots.csv"; then
+    render ring_over_time "set xlabel 'virtual time (s)'; set ylabel 'ring consistency'; set yrange [0:1.05]
+set y2label 'nodes up'; set y2tics; set ytics nomirror; set y2range [0:*]; set key bottom right
+plot '$d/snapshots.csv' using 1:4 with lines lw 2 title 'joined nodes with the true successor', \
+     '' using 1:2 axes x1y2 with lines title 'nodes up'" "$out"
+  fi
   if [ -s "$d/snapshots.csv" ] && [ "$(wc -l <"$d/snapshots.csv")" -gt 2 ]; then
     render bytes_per_node "set xlabel 'virtual time (s)'; set ylabel 'bytes sent per node per second'
 plot '$d/snapshots.csv' using 1:6 with lines lw 2 title 'all traffic (interval average)'" "$out"
+  fi
+  if [ -s "$d/flows.csv" ] && awk -F, 'NR>1 && $9=="direct"{f=1} END{exit !f}' "$d/flows.csv"; then
+    # CDF over all flows (no_direct flows never reach 1), split by whether
+    # the destination is public or behind a NAT
+    for k in public natted; do
+      awk -F, -v k="$k" 'NR>1 && (($6=="public")==(k=="public")){n++; if($9=="direct") print $8} END{print "N",n}' \
+        "$d/flows.csv" | sort -g | awk '/^N/{n=$2; next} {a[++m]=$1} END{for(i=1;i<=m;i++) print a[i]","i/n}' >"$tmp/direct_$k.csv"
+    done
+    render direct_time_cdf "set xlabel 'first ARP -> direct link (s); links that already existed are drawn at 0.01 s'; set ylabel 'fraction of flows'
+set yrange [0:1.05]; set logscale x; set xrange [0.01:*]
+plot '$tmp/direct_public.csv' using (\$1 > 0.01 ? \$1 : 0.01):2 with steps lw 2 title 'to public nodes', \
+     '$tmp/direct_natted.csv' using (\$1 > 0.01 ? \$1 : 0.01):2 with steps lw 2 title 'to NATed nodes'" "$out"
+  else
+    echo "skip direct_time_cdf: no direct flows in $d/flows.csv"
   fi
   if [ -s "$d/links.csv" ] && [ "$(wc -l <"$d/links.csv")" -gt 1 ]; then
     render link_types "set xlabel 'virtual time (s)'; set ylabel 'established link ends'

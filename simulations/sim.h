@@ -77,6 +77,11 @@ struct sim_model {
   void (*id)(const void *node, uint8_t out[SIM_ID_LEN]);            /* ring position */
   bool (*succ)(const void *node, uint8_t out[SIM_ID_LEN]);          /* first successor */
   bool (*stats)(void *node, struct sim_node_stats *out);            /* link_types */
+  /* direct_time: start sending frames from this node to node dst_idx
+   * (ring ID dst_id) as flow flow_id; the model reports progress with
+   * sim_report_flow() on both ends. Returns 0 or RL_E*. */
+  int (*flow)(void *node, uint32_t flow_id, uint32_t dst_idx,
+              const uint8_t dst_id[SIM_ID_LEN], uint64_t now);
   /* Shared per-run context (scratch buffers), made by sim_init when the
    * caller passes no ctx of its own, freed by sim_free. */
   void *(*ctx_new)(void);
@@ -92,6 +97,7 @@ enum sim_ev_kind {
   SIM_EV_MEASURE,
   SIM_EV_PART,      /* node: partition index, arg: 1 = start */
   SIM_EV_FAIL,      /* mass failure */
+  SIM_EV_FLOW,      /* start a traffic flow (direct_time) */
   SIM_EV_END
 };
 
@@ -117,11 +123,21 @@ struct sim_lookup {
   uint8_t key[SIM_ID_LEN];
 };
 
+/* A traffic flow for direct_time: frames from src to dst until a direct
+ * link carries them or flow_timeout_s passes. */
+struct sim_flow {
+  uint64_t t_start, t_deliv, t_direct; /* 0: not yet */
+  uint32_t src, dst;
+  uint8_t state;          /* 0 running, 1 direct, 2 timed out (no direct link) */
+};
+enum { SIM_FLOW_DELIVERED = 1, SIM_FLOW_DIRECT = 2 };
+
 struct sim_outputs {      /* NULL streams are not written */
   FILE *lookups;          /* lookups.csv */
   FILE *joins;            /* joins.csv */
   FILE *snapshots;        /* snapshots.csv */
   FILE *links;            /* links.csv (models with link_types) */
+  FILE *flows;            /* flows.csv (models with direct_time) */
 };
 
 struct sim_progress {
@@ -154,6 +170,10 @@ struct sim {
   uint64_t join_n, join_sum_ns;
   double *join_s;          /* every join time, for the summary quantiles */
   uint32_t cap_join_s;
+  /* traffic flows (direct_time) */
+  struct sim_flow *fl;
+  uint32_t n_fl, cap_fl, fl_swept;
+  uint64_t fl_direct, fl_timeout, fl_delivered, fl_direct_sum_ns;
   /* trace churn */
   struct sim_trace_ev *trace;
   uint32_t n_trace;
@@ -190,6 +210,9 @@ int sim_summary_json(struct sim *s, FILE *f);
 /* ---- for models ---- */
 void sim_report_lookup(struct sim *s, uint32_t at_node, uint32_t cookie, unsigned hops);
 void sim_report_joined(struct sim *s, uint32_t node, bool joined);
+/* Flow progress: SIM_FLOW_DELIVERED (a frame reached dst's TAP) or
+ * SIM_FLOW_DIRECT (src has an established direct link to dst). */
+void sim_report_flow(struct sim *s, uint32_t flow_id, int what);
 /* Sends a datagram from node as if it had been polled (for models that
  * produce traffic outside poll(), e.g. a graceful leave in destroy). */
 void sim_send(struct sim *s, uint32_t from, const struct rl_addr *to, const uint8_t *pkt,

@@ -281,6 +281,8 @@ static int handle(struct sim *s, const struct sim_ev *ev) {
   case SIM_EV_FAIL:
     sim_churn_mass_failure(s);
     return 0;
+  case SIM_EV_FLOW:
+    return sim_measure_flow_event(s);
   case SIM_EV_END:
     return 0;
   }

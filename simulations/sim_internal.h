@@ -24,9 +24,15 @@ void sim_churn_mass_failure(struct sim *s);
 int sim_measure_init(struct sim *s);
 void sim_measure_free(struct sim *s);
 int sim_measure_lookup_event(struct sim *s);   /* issue one, schedule next */
+int sim_measure_flow_event(struct sim *s);     /* start one flow, schedule next */
 void sim_measure_snapshot(struct sim *s);      /* SIM_EV_MEASURE */
 void sim_measure_sweep(struct sim *s, bool final); /* time out old lookups */
 void sim_measure_node_gone(struct sim *s, uint32_t node);
+void sim_oracle_refresh(struct sim *s); /* s->order: joined nodes by ID */
+
+/* sim_flow.c */
+void sim_flow_sweep(struct sim *s, bool final);
+void sim_flow_summary(struct sim *s, FILE *f);
 
 /* sim_engine.c */
 int sim_node_up(struct sim *s, uint32_t node);

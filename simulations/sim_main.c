@@ -172,6 +172,8 @@ int main(int argc, char **argv) {
   s.out.snapshots = open_out(out, "snapshots.csv");
   if ((sc.metrics & SIM_M_LINK_TYPES) && model->stats)
     s.out.links = open_out(out, "links.csv");
+  if ((sc.metrics & SIM_M_DIRECT_TIME) && model->flow)
+    s.out.flows = open_out(out, "flows.csv");
   int rc = 2;
   if (!s.out.lookups || !s.out.joins || !s.out.snapshots)
     goto done;
@@ -221,6 +223,8 @@ done:
     fclose(s.out.snapshots);
   if (s.out.links)
     fclose(s.out.links);
+  if (s.out.flows)
+    fclose(s.out.flows);
   sim_free(&s);
   return rc;
 }

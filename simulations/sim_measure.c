@@ -30,6 +30,8 @@ int sim_measure_init(struct sim *s) {
     return RL_ENOMEM;
   s->order_dirty = true;
   int rc = sim_push(s, SIM_S_TO_NS(s->sc.interval_s), SIM_EV_MEASURE, 0, 0, 0);
+  if (!rc && s->sc.flows_per_s > 0 && s->model->flow && (s->sc.metrics & SIM_M_DIRECT_TIME))
+    rc = sim_push(s, SIM_S_TO_NS(s->sc.flow_start_s), SIM_EV_FLOW, 0, 0, 0);
   if (!rc && s->sc.lookups_per_s > 0 && s->model->lookup)
     rc = sim_push(s, SIM_S_TO_NS(s->sc.lookup_start_s) + next_lookup_gap(s), SIM_EV_LOOKUP,
                   0, 0, 0);
@@ -40,9 +42,11 @@ void sim_measure_free(struct sim *s) {
   free(s->order);
   free(s->lk);
   free(s->join_s);
+  free(s->fl);
   s->order = NULL;
   s->lk = NULL;
   s->join_s = NULL;
+  s->fl = NULL;
 }
 
 static int cmp_id(const void *a, const void *b, void *ctx) {
@@ -54,7 +58,7 @@ static int cmp_id(const void *a, const void *b, void *ctx) {
   return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
 }
 
-static void oracle_refresh(struct sim *s) {
+void sim_oracle_refresh(struct sim *s) {
   if (!s->order_dirty)
     return;
   s->n_order = 0;
@@ -99,7 +103,7 @@ int sim_measure_lookup_event(struct sim *s) {
   int rc = sim_push(s, s->now + next_lookup_gap(s), SIM_EV_LOOKUP, 0, 0, 0);
   if (rc)
     return rc;
-  oracle_refresh(s);
+  sim_oracle_refresh(s);
   if (!s->n_order)
     return 0;
   if (s->n_lk == s->cap_lk) {
@@ -135,7 +139,7 @@ void sim_report_lookup(struct sim *s, uint32_t at, uint32_t cookie, unsigned hop
   struct sim_lookup *l = &s->lk[cookie];
   if (s->now - l->t_issue > SIM_S_TO_NS(s->sc.lookup_timeout_s))
     return; /* too late: the sweep counts it as a timeout */
-  oracle_refresh(s);
+  sim_oracle_refresh(s);
   uint32_t owner = s->n_order ? s->order[oracle_succ_pos(s, l->key)] : UINT32_MAX;
   l->hops = (uint8_t)(hops > 255 ? 255 : hops);
   if (at == owner) {
@@ -204,7 +208,7 @@ void sim_measure_node_gone(struct sim *s, uint32_t idx) {
 static double ring_consistency(struct sim *s) {
   if (!s->model->succ)
     return -1;
-  oracle_refresh(s);
+  sim_oracle_refresh(s);
   if (!s->n_order)
     return 0;
   uint32_t ok = 0;
@@ -222,6 +226,7 @@ static double ring_consistency(struct sim *s) {
 
 void sim_measure_snapshot(struct sim *s) {
   sim_measure_sweep(s, false);
+  sim_flow_sweep(s, false);
   double ring = (s->sc.metrics & SIM_M_RING) ? ring_consistency(s) : -1;
   s->ring_ok_last = ring;
   double dt = (double)(s->now - s->last_snap_t) / 1e9;
@@ -264,6 +269,9 @@ void sim_write_headers(struct sim *s) {
     fprintf(s->out.joins, "node,t_up_s,join_time_s\n");
   if (s->out.links)
     fprintf(s->out.links, "t_s,nodes_up,direct,relay,overlay\n");
+  if (s->out.flows)
+    fprintf(s->out.flows, "id,t_start_s,src,dst,src_nat,dst_nat,first_delivery_s,direct_s,"
+                          "result\n");
   if (s->out.snapshots)
     fprintf(s->out.snapshots, "t_s,nodes_up,nodes_joined,ring_consistent,bytes_out_total,"
                               "bytes_per_node_per_s,events,in_flight,lookups_ok,"
@@ -294,6 +302,7 @@ static unsigned hops_quantile(const struct sim *s, double q) {
 
 int sim_summary_json(struct sim *s, FILE *f) {
   sim_measure_sweep(s, true);
+  sim_flow_sweep(s, true);
   uint64_t up_ns, idle_ns;
   uptime_totals(s, &up_ns, &idle_ns);
   const struct sim_scenario *sc = &s->sc;
@@ -352,6 +361,8 @@ int sim_summary_json(struct sim *s, FILE *f) {
             l->links_direct, l->links_relay, l->links_overlay,
             tot > 0 ? l->links_direct / tot : 0.0);
   }
+  if (sc->metrics & SIM_M_DIRECT_TIME && s->model->flow)
+    sim_flow_summary(s, f);
   const struct sim_net_stats *st = &s->net.st;
   fprintf(f, ",\"net\":{\"sent\":%llu,\"delivered\":%llu,\"lost\":%llu,\"partitioned\":%llu,"
              "\"unroutable\":%llu,\"nat_out_drop\":%llu,\"nat_in_drop\":%llu,"

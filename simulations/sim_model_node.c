@@ -8,11 +8,21 @@
  * valid from a day before the simulated epoch for ten years. Virtual IPs are
  * 100.64.0.0/10 + index + 1.
  *
+ * UPnP: a host behind a box with UPnP gets a static forward and the core
+ * is told through node_set_mapped(), as the driver's port mapper would.
+ *
  * What the node core's public API lets us observe: ring membership and the
- * first successor (node_status_json "ring"), and link paths (direct, relay,
- * overlay) of established links. It has no routed-lookup primitive for
- * tests, so this model cannot produce lookup or hop metrics; and nothing
- * generates TAP traffic yet, so "direct_time" is not produced either. */
+ * first successor (node_status_json "ring"), link paths (direct, relay,
+ * overlay) of established links, and frames on the TAP side. It has no
+ * routed-lookup primitive for tests, so this model cannot produce lookup or
+ * hop metrics.
+ *
+ * Traffic flows (direct_time): the source injects one Ethernet/IPv4/UDP
+ * frame per second into node_recv_tap() -- destination MAC from the
+ * destination's ID, virtual IPs from the indices, payload "RLSIMFLW" + flow
+ * id -- until its status shows an established direct link to the
+ * destination; the destination reports the first such frame that comes out
+ * of node_poll_tap(). */
 #include <ringlan/error.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -22,6 +32,7 @@
 #include "crypto/identity.h"
 #include "node/core/node.h"
 #include "simulations/sim.h"
+#include "tap/tap.h"
 
 #define STATUS_MAX (512 * 1024)
 #define VIP_BASE 0x64400000u /* 100.64.0.0 */
@@ -33,12 +44,29 @@ struct nctx {
   char status[STATUS_MAX];  /* scratch for node_status_json */
 };
 
+/* A traffic flow this node is the source of (direct_time). */
+struct nflow {
+  uint32_t id, dst_idx;
+  uint8_t dst_id[RL_ID_LEN];
+  uint64_t next_send, deadline;
+  bool arp_done;           /* the node answered our ARP request */
+  bool frame_sent;         /* at least one IPv4 frame went in */
+  bool direct;             /* reported direct */
+};
+
 struct nnode {
   struct sim *s;
   uint32_t idx;
   struct node *n;
   bool joined;
+  uint32_t n_flows, cap_flows;
+  struct nflow *flows;
 };
+
+#define FLOW_RESEND_NS NS_PER_S
+#define FLOW_PORT 9000
+static const uint8_t flow_magic[8] = {'R', 'L', 'S', 'I', 'M', 'F', 'L', 'W'};
+#define FLOW_FRAME_LEN (14 + 20 + 8 + 16)
 
 static void seeded_key(uint64_t seed, uint64_t stream, struct id_key *k) {
   struct sim_rng r;
@@ -54,6 +82,26 @@ static void n_ctx_free(void *p) {
   struct nctx *c = p;
   sodium_memzero(&c->group, sizeof(c->group));
   free(c);
+}
+
+/* What the libuv driver's port mapper would do: if the host's NAT box
+ * offers UPnP, forward an external port to our listen port (the listen
+ * port itself if free, else the next ones) and tell the core. */
+static void upnp_map(struct nnode *nn, uint64_t now) {
+  struct sim_net *net = &nn->s->net;
+  const struct sim_host *h = &net->hosts[nn->idx];
+  if (h->box == SIM_NO_BOX || !net->boxes[h->box].upnp)
+    return;
+  struct sim_nat *b = &net->boxes[h->box];
+  for (uint16_t k = 0; k < 256; k++) {
+    uint16_t ext = (uint16_t)(SIM_HOST_PORT + k);
+    if (sim_nat_forward(b, h->ip, SIM_HOST_PORT, &ext) == 0) {
+      struct rl_addr mapped;
+      rl_addr_set_ipv4(&mapped, b->ext_ip, ext);
+      node_set_mapped(nn->n, "upnp", &mapped, now);
+      return;
+    }
+  }
 }
 
 static void *n_create(void *ctx, struct sim *s, const struct sim_node_init *in, uint64_t now,
@@ -93,6 +141,7 @@ static void *n_create(void *ctx, struct sim *s, const struct sim_node_init *in, 
   nn->n = node_new(cfg, now, &rc);
   if (!nn->n)
     goto fail;
+  upnp_map(nn, now);
   sodium_memzero(cfg, sizeof(*cfg));
   free(cfg);
   return nn;
@@ -109,6 +158,7 @@ static void n_destroy(void *ctx, void *node) {
   (void)ctx;
   struct nnode *nn = node;
   node_free(nn->n);
+  free(nn->flows);
   free(nn);
 }
 
@@ -130,12 +180,141 @@ static void check_joined(struct nnode *nn) {
   }
 }
 
+static void put_be(uint8_t *p, uint32_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+    p[i] = (uint8_t)v;
+}
+
+/* What an OS does first: an ARP request for the destination's virtual IP
+ * (the node answers it from its links or the DHT and may open a link). */
+static void flow_arp(struct nnode *nn, const struct nflow *f, uint64_t now) {
+  uint8_t fr[42];
+  memset(fr, 0xff, 6);
+  node_tap_mac(nn->n, fr + 6);
+  put_be(fr + 12, 0x0806, 2);
+  uint8_t *a = fr + 14;
+  put_be(a, 1, 2);          /* Ethernet */
+  put_be(a + 2, 0x0800, 2); /* IPv4 */
+  a[4] = 6;
+  a[5] = 4;
+  put_be(a + 6, 1, 2); /* request */
+  node_tap_mac(nn->n, a + 8);
+  put_be(a + 14, VIP_BASE + nn->idx + 1, 4);
+  memset(a + 18, 0, 6);
+  put_be(a + 24, VIP_BASE + f->dst_idx + 1, 4);
+  node_recv_tap(nn->n, fr, sizeof(fr), now);
+}
+
+/* One Ethernet/IPv4/UDP frame from this node's TAP side to the flow's
+ * destination (its MAC from its ID, its virtual IP from its index). */
+static void flow_send(struct nnode *nn, struct nflow *f, uint64_t now) {
+  uint8_t fr[FLOW_FRAME_LEN];
+  if (!f->arp_done) {
+    flow_arp(nn, f, now);
+    return;
+  }
+  f->frame_sent = true;
+  memset(fr, 0, sizeof(fr));
+  tap_mac_from_id(f->dst_id, fr);
+  node_tap_mac(nn->n, fr + 6);
+  put_be(fr + 12, 0x0800, 2);
+  uint8_t *ip = fr + 14;
+  ip[0] = 0x45;
+  put_be(ip + 2, 20 + 8 + 16, 2);
+  put_be(ip + 4, f->id & 0xffff, 2);
+  ip[8] = 64;
+  ip[9] = 17; /* UDP */
+  put_be(ip + 12, VIP_BASE + nn->idx + 1, 4);
+  put_be(ip + 16, VIP_BASE + f->dst_idx + 1, 4);
+  uint32_t sum = 0;
+  for (int i = 0; i < 20; i += 2)
+    sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  put_be(ip + 10, ~sum & 0xffff, 2);
+  uint8_t *udp = ip + 20;
+  put_be(udp, FLOW_PORT, 2);
+  put_be(udp + 2, FLOW_PORT, 2);
+  put_be(udp + 4, 8 + 16, 2);
+  memcpy(udp + 8, flow_magic, sizeof(flow_magic));
+  put_be(udp + 16, f->id, 4);
+  node_recv_tap(nn->n, fr, sizeof(fr), now);
+}
+
+/* Established direct link from us to the flow's destination? Read from
+ * the status JSON's link objects ("peer_id", "path", "state"). */
+static bool flow_direct(const char *st, const uint8_t id[RL_ID_LEN]) {
+  char pat[2 * RL_ID_LEN + 16];
+  memcpy(pat, "\"peer_id\":\"", 11);
+  rl_hex_encode(pat + 11, id, RL_ID_LEN);
+  for (const char *p = strstr(st, pat); p; p = strstr(p + 1, pat)) {
+    const char *end = strchr(p, '}');
+    const char *path = strstr(p, "\"path\":\"direct\"");
+    const char *state = strstr(p, "\"state\":\"established\"");
+    if (end && path && state && path < end && state < end)
+      return true;
+  }
+  return false;
+}
+
+static void flows_check(struct nnode *nn, uint64_t now) {
+  if (!nn->n_flows)
+    return;
+  /* Send what is due first: a flow always starts with a frame, even when
+   * a direct link already exists (then its direct time is 0). */
+  for (uint32_t i = 0; i < nn->n_flows; i++) {
+    struct nflow *f = &nn->flows[i];
+    if (f->next_send <= now && now < f->deadline) {
+      f->next_send = now + FLOW_RESEND_NS;
+      flow_send(nn, f, now);
+    }
+  }
+  const char *st = status(nn);
+  for (uint32_t i = 0; i < nn->n_flows;) {
+    struct nflow *f = &nn->flows[i];
+    if (!f->direct && st && flow_direct(st, f->dst_id)) {
+      f->direct = true;
+      sim_report_flow(nn->s, f->id, SIM_FLOW_DIRECT);
+    }
+    /* Keep a direct flow until its first data frame went in, so that
+     * first_delivery_s is measured for it too. */
+    if (now < f->deadline && !(f->direct && f->frame_sent)) {
+      i++;
+      continue;
+    }
+    nn->flows[i] = nn->flows[--nn->n_flows]; /* done or given up */
+  }
+}
+
+static int n_flow(void *node, uint32_t id, uint32_t dst_idx, const uint8_t dst_id[SIM_ID_LEN],
+                  uint64_t now) {
+  struct nnode *nn = node;
+  if (nn->n_flows == nn->cap_flows) {
+    uint32_t cap = nn->cap_flows ? nn->cap_flows * 2 : 4;
+    struct nflow *v = realloc(nn->flows, cap * sizeof(*v));
+    if (!v)
+      return RL_ENOMEM;
+    nn->flows = v;
+    nn->cap_flows = cap;
+  }
+  struct nflow *f = &nn->flows[nn->n_flows++];
+  f->id = id;
+  f->dst_idx = dst_idx;
+  memcpy(f->dst_id, dst_id, RL_ID_LEN);
+  f->next_send = now;
+  f->arp_done = f->frame_sent = f->direct = false;
+  f->deadline = now + (uint64_t)(nn->s->sc.flow_timeout_s * 1e9);
+  flows_check(nn, now);
+  return 0;
+}
+
 static int n_recv(void *node, const struct rl_addr *from, const uint8_t *pkt, size_t len,
                   uint64_t now) {
   struct nnode *nn = node;
   int rc = node_recv_udp(nn->n, from, pkt, len, now);
   if (!nn->joined)
     check_joined(nn);
+  flows_check(nn, now);
   return rc;
 }
 
@@ -144,22 +323,48 @@ static size_t n_poll(void *node, struct rl_addr *to, uint8_t *buf, size_t cap) {
   size_t len = node_poll_udp(nn->n, to, buf, cap);
   if (len)
     return len;
-  /* Frames for the TAP device: none are expected (no traffic generator),
-   * but drain them so the node's queue never fills. */
-  while (node_poll_tap(nn->n, buf, cap))
-    ;
+  /* Frames for the TAP device: report flow frames, drop everything so
+   * the node's queue never fills. */
+  size_t fl;
+  while ((fl = node_poll_tap(nn->n, buf, cap))) {
+    if (fl >= 42 && buf[12] == 0x08 && buf[13] == 0x06 && buf[20] == 0 && buf[21] == 2) {
+      /* ARP reply from the node: send the flow's frame right away. */
+      uint32_t spa = (uint32_t)buf[28] << 24 | (uint32_t)buf[29] << 16 |
+                     (uint32_t)buf[30] << 8 | buf[31];
+      for (uint32_t i = 0; i < nn->n_flows; i++)
+        if (!nn->flows[i].arp_done && VIP_BASE + nn->flows[i].dst_idx + 1 == spa) {
+          nn->flows[i].arp_done = true;
+          nn->flows[i].next_send = nn->s->now;
+        }
+      continue;
+    }
+    if (fl == FLOW_FRAME_LEN && !memcmp(buf + 42, flow_magic, sizeof(flow_magic)))
+      sim_report_flow(nn->s, (uint32_t)buf[50] << 24 | (uint32_t)buf[51] << 16 |
+                                 (uint32_t)buf[52] << 8 | buf[53],
+                      SIM_FLOW_DELIVERED);
+  }
   return 0;
 }
 
 static uint64_t n_next_timer(const void *node) {
-  return node_next_timer(((const struct nnode *)node)->n);
+  const struct nnode *nn = node;
+  uint64_t t = node_next_timer(nn->n);
+  for (uint32_t i = 0; i < nn->n_flows; i++) {
+    uint64_t due = nn->flows[i].next_send < nn->flows[i].deadline ? nn->flows[i].next_send
+                                                                  : nn->flows[i].deadline;
+    if (due < t)
+      t = due;
+  }
+  return t;
 }
 
 static void n_on_timer(void *node, uint64_t now) {
   struct nnode *nn = node;
-  node_on_timer(nn->n, now);
+  if (node_next_timer(nn->n) <= now)
+    node_on_timer(nn->n, now);
   if (!nn->joined)
     check_joined(nn);
+  flows_check(nn, now);
 }
 
 static void n_leave(void *node, uint64_t now) { node_leave(((struct nnode *)node)->n, now); }
@@ -200,9 +405,8 @@ static bool n_stats(void *node, struct sim_node_stats *out) {
 
 const struct sim_model sim_model_node = {
     .name = "node",
-    .caps = SIM_M_JOIN_TIME | SIM_M_RING | SIM_M_BYTES | SIM_M_LINK_TYPES,
-    .missing = "the node API has no routed test lookup (hops, lookups) and the simulator "
-               "has no TAP traffic generator yet (direct_time)",
+    .caps = SIM_M_JOIN_TIME | SIM_M_RING | SIM_M_BYTES | SIM_M_LINK_TYPES | SIM_M_DIRECT_TIME,
+    .missing = "the node API has no routed test lookup (hops, lookups)",
     .create = n_create,
     .destroy = n_destroy,
     .leave = n_leave,
@@ -213,6 +417,7 @@ const struct sim_model sim_model_node = {
     .id = n_id,
     .succ = n_succ,
     .stats = n_stats,
+    .flow = n_flow,
     .ctx_new = n_ctx_new,
     .ctx_free = n_ctx_free,
 };

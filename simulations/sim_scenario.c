@@ -55,6 +55,9 @@ void sim_scenario_default(struct sim_scenario *sc) {
   sc->lookups_per_s = 0;
   sc->lookup_timeout_s = 10;
   sc->idle_from_s = -1;
+  sc->flows_per_s = 0;
+  sc->flow_start_s = 0;
+  sc->flow_timeout_s = 30;
   sc->metrics = SIM_M_HOPS | SIM_M_LOOKUPS | SIM_M_JOIN_TIME | SIM_M_RING | SIM_M_BYTES |
                 SIM_M_MEMORY;
 }
@@ -169,6 +172,9 @@ static const struct key keys[] = {
     {"measure", "lookup_timeout_s", K_DOUBLE, OFF(lookup_timeout_s), 0.001, 1e6},
     {"measure", "idle_from_s", K_DOUBLE, OFF(idle_from_s), 0, 1e9},
     {"measure", "metrics", K_SPECIAL, 0, 0, 0},
+    {"measure", "flows_per_s", K_DOUBLE, OFF(flows_per_s), 0, 1e6},
+    {"measure", "flow_start_s", K_DOUBLE, OFF(flow_start_s), 0, 1e9},
+    {"measure", "flow_timeout_s", K_DOUBLE, OFF(flow_timeout_s), 0.001, 1e6},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 

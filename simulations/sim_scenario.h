@@ -96,6 +96,9 @@ struct sim_scenario {
   double lookup_start_s;
   double lookup_timeout_s;
   double idle_from_s;       /* bytes after this time count as idle traffic */
+  double flows_per_s;       /* direct_time: new traffic flows per second */
+  double flow_start_s;
+  double flow_timeout_s;
   uint32_t metrics;         /* enum sim_metric bits */
 };
 

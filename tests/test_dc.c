@@ -24,6 +24,31 @@
 #define VEC_V2 RL_TEST_DATA "/tls26-aes256gcm.vec"
 #define VEC_EPOCH RL_TEST_DATA "/tls27-epoch-aes256gcm.vec"
 
+/* Deep copy of a receive state (the struct and what it owns), to check
+ * that a refused packet changes nothing. */
+struct rx_snap {
+  struct dc_rx rx;
+  uint8_t aes[DC_AES_STATE_LEN];
+  struct dc_rx_epochs ep;
+};
+
+static void rx_snap_take(struct rx_snap *s, const struct dc_rx *rx) {
+  memset(s, 0, sizeof(*s));
+  memcpy(&s->rx, rx, sizeof(*rx));
+  if (rx->aes_state)
+    memcpy(s->aes, rx->aes_state, DC_AES_STATE_LEN);
+  if (rx->ep)
+    memcpy(&s->ep, rx->ep, sizeof(s->ep));
+}
+
+static void rx_snap_check(const struct rx_snap *s, const struct dc_rx *rx) {
+  struct rx_snap *now = malloc(sizeof(*now));
+  assert_non_null(now);
+  rx_snap_take(now, rx);
+  assert_memory_equal(now, s, sizeof(*now));
+  free(now);
+}
+
 static void hex(uint8_t *out, size_t n, const char *h) {
   assert_int_equal(rl_hex_decode(out, n, h, strlen(h)), (int)n);
 }
@@ -123,21 +148,23 @@ static void flip_all_bits(const char *path) {
     skip();
   size_t n;
   struct dc_vec *v = load_vectors(path, &n);
-  struct dc_rx *rx = malloc(sizeof(*rx)), *before = malloc(sizeof(*before));
+  struct dc_rx *rx = calloc(1, sizeof(*rx));
+  struct rx_snap *before = malloc(sizeof(*before));
   assert_non_null(rx);
   assert_non_null(before);
   uint8_t pt[DC_VEC_PKT_MAX];
   for (size_t i = 0; i < n; i++) {
+    dc_rx_wipe(rx); /* init does not free an earlier init's state */
     assert_int_equal(dc_rx_init_raw(rx, v[i].cipher, v[i].fmt, v[i].key, v[i].iv), 0);
     if (v[i].fmt == DC_FMT_EPOCH)
       rx->epoch = pkt_epoch(&v[i]);
-    *before = *rx;
+    rx_snap_take(before, rx);
     for (size_t bit = 0; bit < v[i].pkt_len * 8; bit++) {
       uint8_t pkt[DC_VEC_PKT_MAX];
       memcpy(pkt, v[i].pkt, v[i].pkt_len);
       pkt[bit / 8] ^= (uint8_t)(1u << (bit % 8));
       assert_int_equal(dc_decrypt(rx, pkt, v[i].pkt_len, pt, sizeof(pt), 0, NULL), RL_EAUTH);
-      assert_memory_equal(rx, before, sizeof(*rx));
+      rx_snap_check(before, rx);
     }
     /* The untouched packet still verifies afterwards. */
     assert_true(dc_decrypt(rx, v[i].pkt, v[i].pkt_len, pt, sizeof(pt), 0, NULL) >= 0);
@@ -196,11 +223,12 @@ static void test_epoch_kdf_known_answers(void **state) {
     assert_memory_equal(rx.key, want, 32);
     assert_memory_equal(rx.iv, want_iv, 12);
     hex(want, 32, kat[i].key2);
-    assert_int_equal(rx.future[0].epoch, 2);
-    assert_memory_equal(rx.future[0].key, want, 32);
+    assert_non_null(rx.ep);
+    assert_int_equal(rx.ep->future[0].epoch, 2);
+    assert_memory_equal(rx.ep->future[0].key, want, 32);
     hex(want, 32, kat[i].key17);
-    assert_int_equal(rx.future[DC_EPOCH_FUTURE - 1].epoch, 17);
-    assert_memory_equal(rx.future[DC_EPOCH_FUTURE - 1].key, want, 32);
+    assert_int_equal(rx.ep->future[DC_EPOCH_FUTURE - 1].epoch, 17);
+    assert_memory_equal(rx.ep->future[DC_EPOCH_FUTURE - 1].key, want, 32);
     dc_rx_wipe(&rx);
   }
   /* Label limits. */
@@ -234,6 +262,8 @@ static void test_key2_layout_matches_vectors(void **state) {
                    (int)v[0].pkt_len);
   assert_memory_equal(out, v[0].pkt, v[0].pkt_len);
   free(v);
+  dc_tx_wipe(&tx);
+  dc_rx_wipe(&rx);
 
   v = load_vectors(VEC_EPOCH, &n);
   uint8_t e1[32];
@@ -539,9 +569,9 @@ static void epoch_rollover(enum dc_cipher c) {
   assert_int_equal(pt[0], 3);
   assert_int_equal(pid, 2ull << 48 | 1);
   assert_int_equal(rx.epoch, 2);
-  assert_int_equal(rx.retiring.epoch, 1);
-  assert_int_equal(rx.future[0].epoch, 3);
-  assert_int_equal(rx.future[DC_EPOCH_FUTURE - 1].epoch, 2 + DC_EPOCH_FUTURE);
+  assert_int_equal(rx.ep->retiring.epoch, 1);
+  assert_int_equal(rx.ep->future[0].epoch, 3);
+  assert_int_equal(rx.ep->future[DC_EPOCH_FUTURE - 1].epoch, 2 + DC_EPOCH_FUTURE);
   /* The retiring epoch keeps its own window: late packet in, dup out. */
   assert_int_equal(dc_decrypt(&rx, held, (size_t)nh, pt, sizeof(pt), 0, NULL), 32);
   assert_int_equal(dc_decrypt(&rx, held, (size_t)nh, pt, sizeof(pt), 0, NULL), RL_EREPLAY);
@@ -581,11 +611,14 @@ static void test_epoch_future_window(void **state) {
   uint8_t key2[DC_KEY2_LEN], p17[128], p18[128], p33[128], pt[128];
   fill_key2(key2, 5);
   struct dc_tx tx17, tx18, tx33;
-  struct dc_rx *rx = malloc(sizeof(*rx)), *before = malloc(sizeof(*before));
+  struct dc_rx *rx = malloc(sizeof(*rx));
+  struct rx_snap *before = malloc(sizeof(*before));
   assert_non_null(rx);
   assert_non_null(before);
   assert_int_equal(dc_rx_init(rx, DC_CHACHA20POLY1305, DC_FMT_EPOCH, key2, 1), 0);
   assert_int_equal(dc_tx_init(&tx17, DC_CHACHA20POLY1305, DC_FMT_EPOCH, key2, 1), 0);
+  /* ChaCha: a tx owns no heap memory, so duplicating it is fine here. */
+  assert_null(tx17.aes_state);
   tx18 = tx17;
   tx33 = tx17;
   assert_int_equal(dc_tx_set_epoch(&tx17, 1 + DC_EPOCH_FUTURE), 0);
@@ -593,24 +626,24 @@ static void test_epoch_future_window(void **state) {
   assert_int_equal(dc_tx_set_epoch(&tx33, 1 + 2 * DC_EPOCH_FUTURE), 0);
   assert_int_equal(dc_tx_set_epoch(&tx17, 1 + DC_EPOCH_FUTURE), RL_EINVAL); /* not forward */
   int n17 = enc(&tx17, p17, 17), n18 = enc(&tx18, p18, 18), n33 = enc(&tx33, p33, 33);
-  *before = *rx;
+  rx_snap_take(before, rx);
   assert_int_equal(dc_decrypt(rx, p18, (size_t)n18, pt, sizeof(pt), 0, NULL), RL_EAUTH);
   assert_int_equal(dc_decrypt(rx, p33, (size_t)n33, pt, sizeof(pt), 0, NULL), RL_EAUTH);
-  assert_memory_equal(rx, before, sizeof(*rx));
+  rx_snap_check(before, rx);
   assert_int_equal(dc_decrypt(rx, p17, (size_t)n17, pt, sizeof(pt), 0, NULL), 32);
   assert_int_equal(rx->epoch, 17);
-  assert_int_equal(rx->retiring.epoch, 1);
+  assert_int_equal(rx->ep->retiring.epoch, 1);
   /* Now 18 and 33 (= 17 + 16) are in reach. */
   assert_int_equal(dc_decrypt(rx, p18, (size_t)n18, pt, sizeof(pt), 0, NULL), 32);
-  assert_int_equal(rx->retiring.epoch, 17);
+  assert_int_equal(rx->ep->retiring.epoch, 17);
   assert_int_equal(dc_decrypt(rx, p33, (size_t)n33, pt, sizeof(pt), 0, NULL), 32);
   assert_int_equal(pt[0], 33);
   assert_int_equal(rx->epoch, 33);
   /* A forged packet claiming a future epoch: EAUTH, rx unchanged. */
   p33[5] = 40;
-  *before = *rx;
+  rx_snap_take(before, rx);
   assert_int_equal(dc_decrypt(rx, p33, (size_t)n33, pt, sizeof(pt), 0, NULL), RL_EAUTH);
-  assert_memory_equal(rx, before, sizeof(*rx));
+  rx_snap_check(before, rx);
   dc_rx_wipe(rx);
   free(rx);
   free(before);
@@ -661,18 +694,19 @@ static void test_peek_and_short_input(void **state) {
 
   uint8_t key2[DC_KEY2_LEN], pkt[64] = {0x48}, pt[64];
   fill_key2(key2, 8);
-  struct dc_rx rx, before;
+  struct dc_rx rx;
+  struct rx_snap before;
   const enum dc_format fmts[] = {DC_FMT_V2, DC_FMT_EPOCH};
   const size_t minlen[] = {DC_HDR_V2, DC_OVERHEAD_MAX};
   for (int f = 0; f < 2; f++) {
     assert_int_equal(dc_rx_init(&rx, DC_CHACHA20POLY1305, fmts[f], key2, 0), 0);
     pkt[5] = 1; /* epoch 1 */
-    before = rx;
+    rx_snap_take(&before, &rx);
     for (size_t len = 0; len < minlen[f]; len++)
       assert_int_equal(dc_decrypt(&rx, pkt, len, pt, sizeof(pt), 0, NULL), RL_ETRUNC);
     /* Header + tag with no payload parses and fails authentication. */
     assert_int_equal(dc_decrypt(&rx, pkt, minlen[f], pt, sizeof(pt), 0, NULL), RL_EAUTH);
-    assert_memory_equal(&rx, &before, sizeof(rx));
+    rx_snap_check(&before, &rx);
     dc_rx_wipe(&rx);
   }
 }
@@ -723,6 +757,49 @@ static void test_keepalive_and_names(void **state) {
   assert_int_equal(dc_tx_init(&tx, DC_CHACHA20POLY1305, DC_FMT_V2, key2, 2), RL_EINVAL);
   assert_int_equal(dc_tx_init(&tx, (enum dc_cipher)7, DC_FMT_V2, key2, 0), RL_EINVAL);
   assert_int_equal(dc_tx_init(&tx, DC_CHACHA20POLY1305, (enum dc_format)0, key2, 0), RL_EINVAL);
+  dc_tx_wipe(&tx); /* a failed init leaves a wipe-safe struct */
+}
+
+/* What a tx/rx owns: the AES-GCM state only for AES, the epoch receive
+ * state only for an epoch-format rx with its secret; wipe frees it and may
+ * be repeated. (ASan's leak check sees anything left behind.) */
+static void test_ownership(void **state) {
+  (void)state;
+  uint8_t key2[DC_KEY2_LEN], k[32] = {1}, iv[12] = {2};
+  fill_key2(key2, 11);
+  const enum dc_cipher ciphers[] = {DC_CHACHA20POLY1305, DC_AES256GCM};
+  const enum dc_format fmts[] = {DC_FMT_V2, DC_FMT_EPOCH};
+  for (size_t c = 0; c < 2; c++) {
+    if (ciphers[c] == DC_AES256GCM && !dc_aes_available())
+      continue;
+    bool aes = ciphers[c] == DC_AES256GCM;
+    for (size_t f = 0; f < 2; f++) {
+      bool epoch = fmts[f] == DC_FMT_EPOCH;
+      struct dc_tx tx;
+      struct dc_rx rx, raw;
+      assert_int_equal(dc_tx_init(&tx, ciphers[c], fmts[f], key2, 0), 0);
+      assert_int_equal(dc_rx_init(&rx, ciphers[c], fmts[f], key2, 0), 0);
+      assert_int_equal(dc_rx_init_raw(&raw, ciphers[c], fmts[f], k, iv), 0);
+      assert_true((tx.aes_state != NULL) == aes);
+      assert_true((rx.aes_state != NULL) == aes);
+      assert_true((rx.ep != NULL) == epoch);
+      assert_true(rx.ep == NULL || rx.ep->retiring.epoch == 0);
+      assert_null(raw.ep); /* no secret, no future epochs */
+      dc_tx_wipe(&tx);
+      dc_rx_wipe(&rx);
+      dc_rx_wipe(&raw);
+      assert_null(tx.aes_state);
+      assert_null(rx.aes_state);
+      assert_null(rx.ep);
+      dc_tx_wipe(&tx); /* idempotent */
+      dc_rx_wipe(&rx);
+      /* wiped memory may be initialised again */
+      assert_int_equal(dc_rx_init(&rx, ciphers[c], fmts[f], key2, 1), 0);
+      dc_rx_wipe(&rx);
+    }
+  }
+  dc_tx_wipe(NULL);
+  dc_rx_wipe(NULL);
 }
 
 /* ---- vector line parser ---- */
@@ -803,6 +880,7 @@ int main(void) {
       cmocka_unit_test(test_peek_and_short_input),
       cmocka_unit_test(test_wrong_opcode_is_auth_failure),
       cmocka_unit_test(test_keepalive_and_names),
+      cmocka_unit_test(test_ownership),
       cmocka_unit_test(test_vec_parser),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -159,8 +159,51 @@ static void test_bitlen_slots(void **state) {
   }
 }
 
+/* The word-wise ring_distance and ring_bitlen against byte-wise references,
+ * on random IDs and on values built to borrow across every word boundary. */
+static void ref_distance(const uint8_t a[RL_ID_LEN], const uint8_t b[RL_ID_LEN], uint8_t out[RL_ID_LEN]) {
+  int borrow = 0;
+  for (int i = RL_ID_LEN - 1; i >= 0; i--) {
+    int d = (int)b[i] - (int)a[i] - borrow;
+    borrow = d < 0;
+    out[i] = (uint8_t)(d + (borrow ? 256 : 0));
+  }
+}
+
+static int ref_bitlen(const uint8_t d[RL_ID_LEN]) {
+  for (int i = 0; i < RL_ID_LEN; i++)
+    for (int b = 7; b >= 0; b--)
+      if (d[i] >> b & 1)
+        return (RL_ID_LEN - 1 - i) * 8 + b + 1;
+  return 0;
+}
+
+static void test_wordwise_matches_reference(void **state) {
+  (void)state;
+  uint64_t x = 0x9e3779b97f4a7c15ULL;
+  for (int t = 0; t < 20000; t++) {
+    uint8_t a[RL_ID_LEN], b[RL_ID_LEN], d1[RL_ID_LEN], d2[RL_ID_LEN];
+    for (int i = 0; i < RL_ID_LEN; i++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      a[i] = (uint8_t)x;
+      b[i] = (uint8_t)(x >> 8);
+    }
+    if (t % 4 == 1) /* equal prefixes: borrows ripple through words */
+      memcpy(b, a, (size_t)(t / 4 % RL_ID_LEN));
+    if (t % 4 == 2)
+      memset(b + (t / 4 % RL_ID_LEN), 0, RL_ID_LEN - (size_t)(t / 4 % RL_ID_LEN));
+    ref_distance(a, b, d1);
+    ring_distance(a, b, d2);
+    assert_memory_equal(d1, d2, RL_ID_LEN);
+    assert_int_equal(ring_bitlen(d2), ref_bitlen(d1));
+    ring_distance(a, b, a); /* aliasing */
+    assert_memory_equal(a, d1, RL_ID_LEN);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_wordwise_matches_reference),
       cmocka_unit_test(test_cmp),
       cmocka_unit_test(test_between_table),
       cmocka_unit_test(test_distance),

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <malloc.h>
 #include <stdlib.h>
 
 #include "crypto/cookie.h"
@@ -305,12 +306,12 @@ static void test_sess_resp_lost(void **state) {
   pump(w);
   assert_int_equal(w->x->s.state, SESS_HANDSHAKE);
   assert_int_equal(w->y->s.state, SESS_ESTABLISHED); /* installed, reply lost */
-  memcpy(first_key, w->y->s.keys[w->y->s.slot_cur].tx.key, 32);
+  memcpy(first_key, w->y->s.keys[w->y->s.slot_cur]->tx.key, 32);
   run_until(w, w->now + NS_PER_S + NS_PER_MS);
   assert_int_equal(w->sent[HS_OP_INIT], 2);
   assert_link_works(w);
   /* the retry replaced the never-confirmed key with a fresh one */
-  assert_memory_not_equal(first_key, w->y->s.keys[w->y->s.slot_cur].tx.key, 32);
+  assert_memory_not_equal(first_key, w->y->s.keys[w->y->s.slot_cur]->tx.key, 32);
   assert_int_equal(w->y->s.handshakes, 2);
 }
 
@@ -408,8 +409,8 @@ static void test_sess_simultaneous_rekey(void **state) {
   /* one handshake completed: the lower overlay ID's */
   assert_int_equal(w->x->s.handshakes, 2);
   assert_int_equal(w->y->s.handshakes, 2);
-  assert_true(lower->s.keys[lower->s.slot_cur].initiated);
-  assert_false(other(w, lower)->s.keys[other(w, lower)->s.slot_cur].initiated);
+  assert_true(lower->s.keys[lower->s.slot_cur]->initiated);
+  assert_false(other(w, lower)->s.keys[other(w, lower)->s.slot_cur]->initiated);
   /* the dropped HS_INIT cannot be replayed later */
   assert_true(sess_init_is_replay(&lower->s, lower->s.peer_timestamp));
 }
@@ -434,7 +435,7 @@ static void test_sess_simultaneous_rekey_accept_path(void **state) {
   len = w->seen_len[HS_OP_INIT];
   memcpy(init, w->seen[HS_OP_INIT], len);
   {
-    struct peer *from = w->x->s.keys[w->x->s.slot_cur].initiated ? w->x : w->y;
+    struct peer *from = w->x->s.keys[w->x->s.slot_cur]->initiated ? w->x : w->y;
     assert_int_equal(deliver(w, from, other(w, from), init, len), RL_EREPLAY);
   }
   assert_int_equal(w->x->s.handshakes, 2);
@@ -456,7 +457,7 @@ static void test_sess_pid_limit_rekey(void **state) {
   struct net *w = *state;
   struct sess_key *k;
   establish(w, w->x);
-  k = &w->x->s.keys[w->x->s.slot_cur];
+  k = w->x->s.keys[w->x->s.slot_cur];
   k->tx.next_pid = DC_PID_REKEY_AT - 2;
   assert_int_equal(send_data(w, w->x, w->y, "below the mark"), 14);
   assert_false(w->x->s.hs_running);
@@ -466,7 +467,7 @@ static void test_sess_pid_limit_rekey(void **state) {
   assert_int_equal(w->x->s.cur_key_id, 1);
   assert_link_works(w);
   /* an exhausted key refuses to encrypt and triggers a rekey */
-  k = &w->x->s.keys[w->x->s.slot_cur];
+  k = w->x->s.keys[w->x->s.slot_cur];
   k->tx.next_pid = DC_PID_MAX_V2 + 1;
   assert_int_equal(sess_encrypt(&w->x->s, (const uint8_t *)"x", 1, w->now, w->x->pt, 64),
                    RL_EAGAIN);
@@ -483,7 +484,7 @@ static void test_sess_exhausted_key_unreachable_peer(void **state) {
   uint64_t t0;
   establish(w, w->x);
   t0 = w->now;
-  w->x->s.keys[w->x->s.slot_cur].tx.next_pid = DC_PID_MAX_V2 + 1;
+  w->x->s.keys[w->x->s.slot_cur]->tx.next_pid = DC_PID_MAX_V2 + 1;
   w->cut = true;
   run_until(w, t0 + 300 * NS_PER_S);
   assert_int_equal(w->x->s.state, SESS_DEAD);
@@ -527,12 +528,12 @@ static void test_sess_rekey_timer(void **state) {
   struct net *w = *state;
   uint64_t t0;
   establish(w, w->x);
-  t0 = w->x->s.keys[w->x->s.slot_cur].created_ns;
+  t0 = w->x->s.keys[w->x->s.slot_cur]->created_ns;
   run_until(w, t0 + 3600 * NS_PER_S - NS_PER_S);
   assert_int_equal(w->x->s.cur_key_id, 0);
   run_until(w, t0 + 3600 * NS_PER_S + NS_PER_S);
   assert_int_equal(w->x->s.cur_key_id, 1); /* the key's initiator rekeyed */
-  assert_true(w->x->s.keys[w->x->s.slot_cur].initiated);
+  assert_true(w->x->s.keys[w->x->s.slot_cur]->initiated);
   assert_link_works(w);
 }
 
@@ -612,7 +613,7 @@ static void test_sess_peer_restart(void **state) {
   }
   assert_int_equal(w->x->s.cur_key_id, 2);
   old_len = hold_data(w, w->y, "from the old y", old_pkt);
-  memcpy(old_key, w->x->s.keys[w->x->s.slot_cur].tx.key, 32);
+  memcpy(old_key, w->x->s.keys[w->x->s.slot_cur]->tx.key, 32);
   /* y restarts: same node key, new state, new session and index, later */
   w->now += 30 * NS_PER_S;
   sess_wipe(&w->y->s);
@@ -629,7 +630,7 @@ static void test_sess_peer_restart(void **state) {
   assert_int_equal(w->x->s.cur_key_id, 0);
   assert_int_equal(w->x->s.remote_index, 0x000777);
   /* fresh keys, never the old key with a reset counter */
-  assert_memory_not_equal(old_key, w->x->s.keys[w->x->s.slot_cur].tx.key, 32);
+  assert_memory_not_equal(old_key, w->x->s.keys[w->x->s.slot_cur]->tx.key, 32);
   assert_int_equal(w->x->s.slot_prev, -1);
   /* the old incarnation's packets no longer decrypt */
   assert_int_equal(sess_recv(&w->x->s, &w->y->n.addr, old_pkt, old_len, w->now, w->x->pt,
@@ -699,6 +700,167 @@ static void test_sess_epoch_format(void **state) {
   assert_link_works(w);
 }
 
+/* ---- memory at rest ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define MEM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MEM_ASAN 1
+#endif
+#endif
+
+struct heap_walk {
+  size_t n;      /* allocations */
+  size_t usable; /* malloc_usable_size sum */
+};
+
+static void walk_add(struct heap_walk *h, const void *p) {
+  if (!p)
+    return;
+  h->n++;
+  h->usable += malloc_usable_size((void *)p);
+}
+
+/* Everything a session owns on the heap, found through its pointers. */
+static struct heap_walk sess_heap(const struct sess *s) {
+  struct heap_walk h = {0, 0};
+  for (int i = 0; i < SESS_NKEYS; i++) {
+    const struct sess_key *k = s->keys[i];
+    if (!k)
+      continue;
+    walk_add(&h, k);
+    walk_add(&h, k->tx.aes_state);
+    walk_add(&h, k->rx.aes_state);
+    walk_add(&h, k->rx.ep);
+  }
+  for (int i = 0; i < SESS_OUTQ; i++)
+    walk_add(&h, s->outq[i].big);
+  return h;
+}
+
+#ifndef MEM_ASAN
+/* A counting allocator for this test program: glibc's own allocator
+ * underneath (so malloc_usable_size stays valid), live allocations and
+ * bytes counted. Test-local state; ASan builds use ASan's allocator and its
+ * leak check instead. */
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t m);
+extern void *__libc_realloc(void *p, size_t n);
+extern void *__libc_memalign(size_t a, size_t n);
+extern void __libc_free(void *p);
+static size_t live_bytes, live_allocs;
+
+static void *counted(void *p) {
+  if (p) {
+    live_allocs++;
+    live_bytes += malloc_usable_size(p);
+  }
+  return p;
+}
+void *malloc(size_t n) { return counted(__libc_malloc(n)); }
+void *calloc(size_t n, size_t m) { return counted(__libc_calloc(n, m)); }
+void *aligned_alloc(size_t a, size_t n) { return counted(__libc_memalign(a, n)); }
+void *memalign(size_t a, size_t n) { return counted(__libc_memalign(a, n)); }
+int posix_memalign(void **out, size_t a, size_t n) {
+  void *p = __libc_memalign(a, n);
+  if (!p)
+    return 12; /* ENOMEM */
+  *out = counted(p);
+  return 0;
+}
+void free(void *p) {
+  if (p) {
+    live_allocs--;
+    live_bytes -= malloc_usable_size(p);
+  }
+  __libc_free(p);
+}
+void *realloc(void *p, size_t n) {
+  size_t old = p ? malloc_usable_size(p) : 0;
+  void *q = __libc_realloc(p, n);
+  if (!q)
+    return q; /* p untouched (or n == 0 freed it: glibc returns NULL) */
+  if (!p)
+    live_allocs++;
+  live_bytes = live_bytes - old + malloc_usable_size(q);
+  return q;
+}
+#endif
+
+/* Heap owned by an idle established session (one key, nothing queued), per
+ * cipher and format: counted through the session's pointers and, outside
+ * ASan, cross-checked with glibc's allocator statistics (nothing else may
+ * have been allocated, and sess_wipe gives it all back). Also: a session
+ * that was initialised but never started owns nothing, and sess_init on a
+ * wiped session starts from nothing. */
+static void test_sess_memory(void **state) {
+  struct net *w = *state;
+  const struct {
+    enum dc_cipher c;
+    enum dc_format f;
+  } cases[] = {{DC_CHACHA20POLY1305, DC_FMT_V2},
+               {DC_AES256GCM, DC_FMT_V2},
+               {DC_CHACHA20POLY1305, DC_FMT_EPOCH},
+               {DC_AES256GCM, DC_FMT_EPOCH}};
+  struct sess_params sp = params();
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    if (cases[i].c == DC_AES256GCM && !dc_aes_available())
+      continue;
+    struct peer *ps[2] = {w->x, w->y};
+    for (int j = 0; j < 2; j++) {
+      sess_wipe(&ps[j]->s);
+      ps[j]->n.hid.cipher = cases[i].c;
+      ps[j]->n.hid.fmt = cases[i].f;
+    }
+#ifndef MEM_ASAN
+    size_t base = live_bytes, base_n = live_allocs;
+#endif
+    sess_init(&w->x->s, &w->x->n.hid, &sp, 0x000100, &w->y->n.addr);
+    sess_init(&w->y->s, &w->y->n.hid, &sp, 0x000200, &w->x->n.addr);
+    assert_int_equal(sess_heap(&w->x->s).n, 0);
+#ifndef MEM_ASAN
+    assert_int_equal(live_allocs, base_n); /* never started: nothing */
+    assert_int_equal(live_bytes, base);
+#endif
+
+    establish(w, w->x);
+    run_until(w, w->now + 25 * NS_PER_S); /* idle: keepalives come and go */
+    assert_link_works(w);
+    pump(w);
+    struct heap_walk hx = sess_heap(&w->x->s), hy = sess_heap(&w->y->s);
+    assert_int_equal(w->x->s.outq_n, 0);
+    assert_int_equal(hx.n, hy.n);
+    /* one key: the key, an AES-GCM state per direction, epoch rx state */
+    assert_int_equal(hx.n, 1 + (cases[i].c == DC_AES256GCM ? 2 : 0) +
+                               (cases[i].f == DC_FMT_EPOCH ? 1 : 0));
+#ifndef MEM_ASAN
+    /* The allocator saw exactly what the walk found: nothing hidden. */
+    assert_int_equal(live_allocs - base_n, hx.n + hy.n);
+    assert_int_equal(live_bytes - base, hx.usable + hy.usable);
+#endif
+    /* glibc: a chunk costs its usable size plus an 8-byte header. */
+    size_t total = sizeof(struct sess) + hx.usable + 8 * hx.n;
+    print_message("sess memory %s/%s: sizeof(struct sess) %zu + heap %zu bytes in %zu "
+                  "allocations (usable %zu) = %zu\n",
+                  dc_cipher_name(cases[i].c), cases[i].f == DC_FMT_V2 ? "P_DATA_V2" : "epoch",
+                  sizeof(struct sess), hx.usable + 8 * hx.n, hx.n, hx.usable, total);
+    /* The budget for 100,000 simulated nodes: 4 KB per idle session in the
+     * default format. */
+    if (cases[i].f == DC_FMT_V2)
+      assert_true(total <= 4096);
+    sess_wipe(&w->x->s);
+    sess_wipe(&w->y->s);
+#ifndef MEM_ASAN
+    assert_int_equal(live_allocs, base_n); /* wipe frees everything */
+    assert_int_equal(live_bytes, base);
+#endif
+    /* wiped then initialised again, as the node core reuses a link */
+    sess_init(&w->x->s, &w->x->n.hid, &sp, 0x000100, &w->y->n.addr);
+    sess_init(&w->y->s, &w->y->n.hid, &sp, 0x000200, &w->x->n.addr);
+  }
+}
+
 int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -713,6 +875,7 @@ int main(void) {
       T(test_sess_keepalive_and_dead),  T(test_sess_endpoint_follows),
       T(test_sess_cookie_under_load),   T(test_sess_peer_restart),
       T(test_sess_wrong_peer_refused),   T(test_sess_epoch_format),
+      T(test_sess_memory),
   };
 #undef T
   if (sodium_init() < 0)

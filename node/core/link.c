@@ -178,8 +178,8 @@ int link_send_plain(struct node *n, struct link *l, const uint8_t *pt, size_t le
 static bool preferred_session(const struct node *n, const struct link *l) {
   bool me_lower = memcmp(n->hid.id, l->s.peer_id, RL_ID_LEN) < 0;
   for (int k = 0; k < SESS_NKEYS; k++) {
-    const struct sess_key *key = &l->s.keys[k];
-    if (key->used && key->key_id == l->s.cur_key_id && key->retire_at_ns == 0)
+    const struct sess_key *key = l->s.keys[k];
+    if (key && key->key_id == l->s.cur_key_id && key->retire_at_ns == 0)
       return key->initiated == me_lower;
   }
   return false;

@@ -31,9 +31,17 @@ struct held {
   size_t ptlen;
 };
 
+/* Deep copy of the receive state: the struct and the memory it owns. */
+struct rx_snap {
+  struct dc_rx rx;
+  uint8_t aes[DC_AES_STATE_LEN];
+  struct dc_rx_epochs ep;
+};
+
 struct fuzz_state {
   struct dc_tx tx;
-  struct dc_rx rx, before;
+  struct dc_rx rx;
+  struct rx_snap before, after;
   struct held pkts[NPKT];
   unsigned next_slot;
   uint64_t now;
@@ -47,12 +55,24 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   return 0;
 }
 
+static void snap(struct rx_snap *sn, const struct dc_rx *rx) {
+  memset(sn, 0, sizeof(*sn));
+  memcpy(&sn->rx, rx, sizeof(*rx));
+  if (rx->aes_state)
+    memcpy(sn->aes, rx->aes_state, DC_AES_STATE_LEN);
+  if (rx->ep)
+    memcpy(&sn->ep, rx->ep, sizeof(sn->ep));
+}
+
 /* Decrypts and checks the "failure changes nothing" invariant. */
 static int deliver(struct fuzz_state *s, const uint8_t *pkt, size_t len, uint8_t *pt) {
-  s->before = s->rx;
+  snap(&s->before, &s->rx);
   int r = dc_decrypt(&s->rx, pkt, len, pt, PT_MAX + DC_OVERHEAD_MAX, s->now, NULL);
-  if (r < 0 && memcmp(&s->rx, &s->before, sizeof(s->rx)) != 0)
-    abort();
+  if (r < 0) {
+    snap(&s->after, &s->rx);
+    if (memcmp(&s->after, &s->before, sizeof(s->after)) != 0)
+      abort();
+  }
   return r;
 }
 
