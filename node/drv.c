@@ -235,7 +235,8 @@ static void leave_and_stop(struct drv *d, const char *why) {
   }
   d->leaving = true;
   d->exit_code = 0;
-  close_all(d);
+  /* The port mapping goes first (bounded wait), then everything else. */
+  drv_pm_stop(d, close_all);
 }
 
 static void reload_peers(struct drv *d) {
@@ -477,6 +478,10 @@ int drv_run(const char *config_path) {
     goto out;
   }
   start_loop_handles(d);
+  if (drv_pm_start(d) != 0) {
+    fprintf(stderr, "ringlan: out of memory\n");
+    goto out;
+  }
   print_startup(d, &cert);
   rl_logf(&d->env, RL_LOG_INFO, "running: %u static peer(s), %u bootstrap endpoint(s)",
           d->cfg->n_peers, d->cfg->n_bootstrap);
@@ -491,10 +496,20 @@ int drv_run(const char *config_path) {
 
 out:
   if (d && loop_ok) {
+    drv_pm_close(d);
     close_all(d);
-    uv_run(&d->loop, UV_RUN_DEFAULT); /* finish the close callbacks */
-    uv_loop_close(&d->loop);
+    if (drv_pm_busy(d)) {
+      /* A port-mapping request still blocks a worker thread (the exit
+       * deadline passed): finish the close callbacks only; the loop stays
+       * open and the process exits under the worker. */
+      uv_run(&d->loop, UV_RUN_NOWAIT);
+    } else {
+      uv_run(&d->loop, UV_RUN_DEFAULT); /* finish the close callbacks */
+      uv_loop_close(&d->loop);
+    }
   }
+  if (d)
+    drv_pm_free(d);
   if (d) {
     if (d->node)
       node_free(d->node);

@@ -30,6 +30,9 @@
 #define DRV_CTL_BUF_START (256u << 10)
 #define DRV_CTL_BUF_MAX (4u << 20)
 #define DRV_IO_BUF 65536          /* larger than any datagram or TAP frame */
+#define DRV_PM_STOP_MS 3000       /* wait at most this for the port-mapping removal at exit */
+
+struct drv_pm;
 
 struct drv {
   uv_loop_t loop;
@@ -40,6 +43,7 @@ struct drv {
   struct ctl_server *ctl;
   struct node *node;
   struct dht_store *store;  /* LMDB in `state`, or NULL */
+  struct drv_pm *pm;        /* port mapping (node/drv_pm.c), or NULL when off */
   struct rl_env env;
   const char *config_path;
   struct cfg *cfg;
@@ -67,6 +71,18 @@ int drv_run(const char *config_path);
 
 /* After any event: drain the core's outputs (bounded) and re-arm the timer. */
 void drv_after_event(struct drv *d, uint64_t now_ns);
+/* Port mapping (node/drv_pm.c, docs/nat.md). start: after the loop handles,
+ * when [nat] upnp or natpmp is on (else nothing); RL_ENOMEM. stop: removes
+ * the mapping, then calls done(d) (at once when there is nothing to remove;
+ * after DRV_PM_STOP_MS at the latest, then also uv_stop). close: closes its
+ * handles without waiting (error paths). busy: a request still runs in a
+ * worker thread (the loop cannot be closed). free: after the loop ended. */
+int drv_pm_start(struct drv *d);
+void drv_pm_stop(struct drv *d, void (*done)(struct drv *d));
+void drv_pm_close(struct drv *d);
+bool drv_pm_busy(const struct drv *d);
+void drv_pm_free(struct drv *d);
+
 /* Control socket request handler (drv_ctl.c), a ctl_request_fn. */
 void drv_ctl_request(void *ctx, struct ctl_client *cl, const char *line);
 

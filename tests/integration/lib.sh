@@ -133,14 +133,20 @@ t_cleanup() {
   local rc=$? p ns i n
   trap - EXIT INT TERM
   set +e
-  # daemons first: each must exit 0 on SIGTERM
-  for n in "${!T_NODE_PID[@]}"; do
-    t_stop_pid "${T_NODE_PID[$n]}"
-    if [ "$T_LAST_RC" != 0 ] && [ $rc = 0 ]; then
+  # newest first: daemons stop before the services they use (e.g. a member
+  # removes its port mapping before the test's miniupnpd goes away); each
+  # daemon must exit 0 on SIGTERM
+  local -A daemon_of=()
+  for n in "${!T_NODE_PID[@]}"; do daemon_of[${T_NODE_PID[$n]}]=$n; done
+  local pids=("${T_PIDS[@]}")
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    p=${pids[$i]}
+    t_stop_pid "$p"
+    n=${daemon_of[$p]:-}
+    if [ -n "$n" ] && [ "$T_LAST_RC" != 0 ] && [ $rc = 0 ]; then
       t_say "FAIL: daemon $n exited with status $T_LAST_RC on SIGTERM"; rc=1
     fi
   done
-  for p in "${T_PIDS[@]}"; do t_stop_pid "$p"; done
   # sanitizer reports (ASan/UBSan builds: RL_BUILD=build-asan)
   local san="ERROR: (Address|Leak)Sanitizer|runtime error:"
   if [ -n "$T_DIR" ] && [ $rc = 0 ] && grep -qE "$san" "$T_DIR"/*.log* 2>/dev/null; then
