@@ -141,6 +141,7 @@ t_cleanup() {
   local pids=("${T_PIDS[@]}")
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     p=${pids[$i]}
+    [ -n "$p" ] || continue
     t_stop_pid "$p"
     n=${daemon_of[$p]:-}
     if [ -n "$n" ] && [ "$T_LAST_RC" != 0 ] && [ $rc = 0 ]; then
