@@ -20,14 +20,29 @@ static uint64_t rtt_rank(const struct ov_link *l) {
   return l->rtt_ns ? l->rtt_ns : UINT64_MAX; /* unmeasured ranks last */
 }
 
+void ov_best_per_slot(const struct overlay *ov, const struct ov_link *best[OV_SLOTS]) {
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    const struct ov_link *l = &ov->links[i];
+    if (!l->ours || !ov_link_usable(l))
+      continue;
+    int k = ov_slot_of(ov, l->id);
+    if (k >= 0 && (!best[k] || ov_link_better(l, best[k])))
+      best[k] = l;
+  }
+}
+
 bool ov_link_better(const struct ov_link *a, const struct ov_link *b) {
   return rtt_rank(a) < rtt_rank(b) || (rtt_rank(a) == rtt_rank(b) && ring_cmp(a->id, b->id) < 0);
 }
 
-/* Links (up or being set up) per slot, one pass over the link table. */
+/* Our own links (up or being set up) per slot, one pass over the table.
+ * Links other nodes opened to us are used for routing but never count as
+ * our shortcuts: their owner may release them at any time. */
 static void slot_counts(const struct overlay *ov, uint8_t cnt[OV_SLOTS]) {
   memset(cnt, 0, OV_SLOTS);
   for (unsigned i = 0; i < ov->n_links; i++) {
+    if (!ov->links[i].ours)
+      continue;
     int k = ov_slot_of(ov, ov->links[i].id);
     if (k >= 0 && cnt[k] < UINT8_MAX)
       cnt[k]++;
@@ -40,7 +55,7 @@ void ov_finger_candidates(struct overlay *ov, int slot, const struct ov_node *c,
     return;
   unsigned have = 0;
   for (unsigned i = 0; i < ov->n_links; i++)
-    have += ov_slot_of(ov, ov->links[i].id) == slot;
+    have += ov->links[i].ours && ov_slot_of(ov, ov->links[i].id) == slot;
   const struct ov_node *fresh[OV_MAX_SUCC + 1];
   unsigned nf = 0;
   for (unsigned i = 0; i < n && nf < OV_MAX_SUCC + 1; i++)
@@ -59,9 +74,33 @@ void ov_finger_candidates(struct overlay *ov, int slot, const struct ov_node *c,
   }
 }
 
+/* Liveness of idle links (see OV_PING_IDLE_TICKS). */
+static void ping_idle(struct overlay *ov, uint64_t now) {
+  uint64_t ping_after = OV_PING_IDLE_TICKS * ov->cfg.fix_fingers_ns;
+  uint64_t dead_after = OV_DEAD_IDLE_TICKS * ov->cfg.fix_fingers_ns;
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    struct ov_link *l = &ov->links[i];
+    /* Links we route over or asked for; a link already taken out of
+     * routing is still pinged if ours, so that it comes back (any message
+     * from the peer restores it) when the silence was only loss. */
+    if (l->state != OV_LINK_UP || !(l->in_ring || l->ours))
+      continue;
+    uint64_t idle = now - l->last_rx;
+    if (idle >= dead_after)
+      l->in_ring = false;
+    /* Both ends may ping; whoever's tick comes first refreshes the other
+     * end too, so an idle link costs about one PING/PONG per period. */
+    if (idle >= ping_after) {
+      struct ov_msg m = {.type = OV_MSG_PING};
+      ov_push_send(ov, l->id, &m);
+    }
+  }
+}
+
 void ov_fingers_tick(struct overlay *ov, uint64_t now) {
   if (!ov->joined || ov->n_succ == 0)
     return;
+  ping_idle(ov, now);
   uint8_t cnt[OV_SLOTS];
   slot_counts(ov, cnt);
   /* Slots below succ[0]'s are empty by definition (it is our nearest). */
@@ -98,12 +137,7 @@ void ov_fingers_tick(struct overlay *ov, uint64_t now) {
 
 void ov_links_gc(struct overlay *ov, uint64_t now) {
   const struct ov_link *best[OV_SLOTS] = {0};
-  for (unsigned i = 0; i < ov->n_links; i++) {
-    const struct ov_link *l = &ov->links[i];
-    int k = ov_slot_of(ov, l->id);
-    if (k >= 0 && ov_link_usable(l) && (!best[k] || ov_link_better(l, best[k])))
-      best[k] = l;
-  }
+  ov_best_per_slot(ov, best);
   for (unsigned i = 0; i < ov->n_links; i++) {
     struct ov_link *l = &ov->links[i];
     if (l->state != OV_LINK_UP || !l->ours)

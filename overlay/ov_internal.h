@@ -25,19 +25,22 @@ struct ov_link {
   struct rl_addr ep;      /* the endpoint the link runs over, if known */
   uint64_t rtt_ns;        /* 0 = not measured yet */
   uint64_t t;             /* CONNECTING: deadline; UP: unneeded since (0 = needed) */
+  uint64_t last_rx;       /* UP: link up or last overlay message from the peer */
   uint8_t state;          /* OV_LINK_* */
   bool ours;              /* we emitted OV_ACT_CONNECT for it */
   uint8_t want;           /* OV_WANT_* */
-  bool joining;           /* the peer sent its join lookup over it */
+  bool in_ring;           /* the peer is known to be a ring member */
 };
-/* Routing, shortcuts, healing and repair skip links to peers that are
- * still joining: a joiner's link to its bootstrap node is up before the
- * joiner is in any ring (it would drop what we route through it). Its JOIN
- * lookup marks the link; any other message from the peer, or our asking
- * for the link, clears the mark. Links are usable by default so that
- * links other nodes opened to us (their shortcuts) serve our routing too. */
+/* Routing, shortcuts, healing and repair use only links to known ring
+ * members. A link is up at the bootstrap node before the joiner on the
+ * other end is in any ring, and under a burst of joins a bootstrap node
+ * has many such links: lookups routed into them would be dropped. A link
+ * counts once we asked for it (we only connect to nodes named in ring
+ * messages), the peer is in our successor list or our predecessor, or it
+ * sent us anything other than its own join lookup (a joined node stabilises,
+ * notifies, answers or forwards; a joining one only asks). */
 static inline bool ov_link_usable(const struct ov_link *l) {
-  return l->state == OV_LINK_UP && !l->joining;
+  return l->state == OV_LINK_UP && l->in_ring;
 }
 
 enum ov_lookup_kind { OV_LK_JOIN = 1, OV_LK_FINGER, OV_LK_HEAL };
@@ -78,6 +81,11 @@ struct overlay {
   unsigned finger_next;   /* round-robin slot cursor */
 
   uint64_t next_stab, next_fix, next_heal;
+  /* Silence is measured from when we started expecting to hear from a
+   * neighbour, not from its last message (an idle link promoted to
+   * successor has an old last_rx but owes us nothing yet). */
+  uint8_t stab_peer[RL_ID_LEN];
+  uint64_t stab_since, pred_since;
 
   /* action queue */
   struct ov_qent *q;
@@ -117,7 +125,8 @@ int ov_recv_routed(struct overlay *ov, struct ov_msg *m, uint64_t now);
  * first_hop NULL = choose by routing. Returns 0 or RL_E*. */
 int ov_find_start(struct overlay *ov, const uint8_t target[RL_ID_LEN], uint8_t kind,
                   uint8_t slot, const uint8_t *first_hop, uint64_t now);
-int ov_recv_find(struct overlay *ov, struct ov_msg *m, uint64_t now);
+int ov_recv_find(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_msg *m,
+                 uint64_t now);
 int ov_recv_find_reply(struct overlay *ov, struct ov_msg *m, uint64_t now);
 
 /* ov_stab.c */
@@ -145,6 +154,9 @@ static inline void ov_probes_inc(struct overlay *ov, int slot) {
     ov->pns_probes[slot / 4] = (uint8_t)(ov->pns_probes[slot / 4] + (1u << (2 * (slot % 4))));
 }
 int ov_slot_of(const struct overlay *ov, const uint8_t id[RL_ID_LEN]);
+/* best[k] = our shortcut for slot k: the best of our own usable links in
+ * it (NULL if none); best must be zeroed by the caller. */
+void ov_best_per_slot(const struct overlay *ov, const struct ov_link *best[OV_SLOTS]);
 /* PNS order: lower RTT first (unmeasured last), then lower ID. */
 bool ov_link_better(const struct ov_link *a, const struct ov_link *b);
 void ov_fingers_tick(struct overlay *ov, uint64_t now);

@@ -108,6 +108,9 @@ int ov_msg_encode(const struct ov_msg *m, uint8_t *buf, size_t cap) {
     put_succ_list(&w, m);
     break;
   case OV_MSG_GET_PRED:
+  case OV_MSG_HELLO:
+  case OV_MSG_PING:
+  case OV_MSG_PONG:
     break;
   case OV_MSG_PRED_REPLY:
   case OV_MSG_LEAVE:
@@ -176,6 +179,9 @@ int ov_msg_decode(struct ov_msg *m, const uint8_t *buf, size_t len) {
       return wire_ok(&r) ? RL_EPARSE : RL_ETRUNC;
     break;
   case OV_MSG_GET_PRED:
+  case OV_MSG_HELLO:
+  case OV_MSG_PING:
+  case OV_MSG_PONG:
     break;
   case OV_MSG_PRED_REPLY:
   case OV_MSG_LEAVE:

@@ -22,6 +22,9 @@ enum ov_msg_type {
   OV_MSG_NOTIFY = 5,     /* "I may be your predecessor / successor" */
   OV_MSG_LEAVE = 6,      /* graceful leave: splice around me */
   OV_MSG_ROUTED = 7,     /* application payload routed toward a key */
+  OV_MSG_HELLO = 8,      /* "I am a ring member and asked for this link" */
+  OV_MSG_PING = 9,       /* liveness of an otherwise idle shortcut link */
+  OV_MSG_PONG = 10,
 };
 
 /* flags */

@@ -184,12 +184,17 @@ static void reply_to(struct overlay *ov, const struct ov_msg *q, struct ov_msg *
   route_reply(ov, r, now);
 }
 
-int ov_recv_find(struct overlay *ov, struct ov_msg *m, uint64_t now) {
+int ov_recv_find(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_msg *m,
+                 uint64_t now) {
   struct ov_msg r;
   if (!ov->joined) {
     /* Two fresh nodes bootstrapping off each other would each drop the
-     * other's join: the lower ID becomes the seed and answers. */
-    if (ov->n_succ == 0 && (m->flags & OV_F_JOIN) && ring_cmp(m->node.id, ov->self.id) > 0) {
+     * other's join: the lower ID becomes the seed and answers. Only for a
+     * join that comes straight from the joiner: one routed to us by a ring
+     * member (whose link to us is up before our own join lookup reaches
+     * it) must not make us the seed of a second, separate ring. */
+    if (ov->n_succ == 0 && (m->flags & OV_F_JOIN) && ring_eq(from, m->node.id) &&
+        ring_cmp(m->node.id, ov->self.id) > 0) {
       ov->joined = true;
       ov->ring_dirty = true;
       for (unsigned i = 0; i < ov->n_lookups;)

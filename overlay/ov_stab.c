@@ -29,6 +29,11 @@ void ov_succ_set(struct overlay *ov, const struct ov_node *list, unsigned n) {
   if (m)
     memcpy(ov->succ, tmp, m * sizeof(tmp[0]));
   ov->n_succ = m;
+  for (unsigned i = 0; i < m; i++) {
+    struct ov_link *l = ov_link_find(ov, tmp[i].id);
+    if (l)
+      l->in_ring = true;
+  }
 }
 
 void ov_succ_remove(struct overlay *ov, const uint8_t id[RL_ID_LEN]) {
@@ -39,6 +44,11 @@ void ov_succ_remove(struct overlay *ov, const uint8_t id[RL_ID_LEN]) {
   if (m != ov->n_succ)
     ov->ring_dirty = true;
   ov->n_succ = m;
+}
+
+static void set_pred_at(struct overlay *ov, const struct ov_node *p, uint64_t now) {
+  if (p && (!ov->has_pred || !ring_eq(ov->pred.id, p->id)))
+    ov->pred_since = now;
 }
 
 static void set_pred(struct overlay *ov, const struct ov_node *p) {
@@ -52,6 +62,9 @@ static void set_pred(struct overlay *ov, const struct ov_node *p) {
     ov->ring_dirty = true;
   ov->has_pred = true;
   ov->pred = *p;
+  struct ov_link *l = ov_link_find(ov, p->id);
+  if (l)
+    l->in_ring = true;
 }
 
 static void send_notify(struct overlay *ov, const uint8_t to[RL_ID_LEN], bool as_succ) {
@@ -90,12 +103,15 @@ static int first_linked_succ(const struct overlay *ov) {
 /* Chord's stabilise step toward the successor: notify it (so it can adopt
  * us as predecessor) and ask for its predecessor and successor list. */
 void ov_stabilise_with_succ(struct overlay *ov, uint64_t now) {
-  (void)now;
   int i = first_linked_succ(ov);
   if (i < 0)
     return;
   uint8_t to[RL_ID_LEN];
   memcpy(to, ov->succ[i].id, RL_ID_LEN);
+  if (!ring_eq(ov->stab_peer, to)) {
+    memcpy(ov->stab_peer, to, RL_ID_LEN);
+    ov->stab_since = now;
+  }
   send_notify(ov, to, false);
   struct ov_msg m = {.type = OV_MSG_GET_PRED};
   ov_push_send(ov, to, &m);
@@ -173,10 +189,16 @@ static void join_done(struct overlay *ov, const struct ov_msg *r, uint64_t now) 
   ov_succ_set(ov, list, n);
   if (ov->n_succ == 0)
     return;
-  if (r->flags & OV_F_HAS_PRED)
+  if (r->flags & OV_F_HAS_PRED) {
+    set_pred_at(ov, &r->pred, now);
     set_pred(ov, &r->pred);
+  }
   ov->joined = true;
   ov->ring_dirty = true;
+  /* Joins that overlap can hand out stale answers and leave two
+   * interleaved cycles that stabilise alone never untangles; an early
+   * heal lookup (through a long link, once we have one) catches that. */
+  ov->next_heal = now + ov_jitter(ov, OV_EARLY_HEAL_NS);
   ensure_succ_links(ov, now);
   if (ov->has_pred) {
     struct ov_node p = ov->pred;
@@ -239,10 +261,17 @@ void ov_lookup_done(struct overlay *ov, const struct ov_lookup *lk,
 void ov_on_link_up(struct overlay *ov, struct ov_link *l, uint64_t now) {
   uint8_t id[RL_ID_LEN];
   uint8_t want = l->want;
+  bool ours = l->ours;
   memcpy(id, l->id, RL_ID_LEN);
   l->want = 0; /* l may move once we connect elsewhere: no use below */
   if (!ov->joined)
     return;
+  if (ours) {
+    /* Tell the peer we are a ring member, so that it routes over the link
+     * too (it cannot tell a shortcut of ours from a joiner's link). */
+    struct ov_msg h = {.type = OV_MSG_HELLO};
+    ov_push_send(ov, id, &h);
+  }
   if (ov->n_succ && ring_eq(id, ov->succ[0].id))
     ov_stabilise_with_succ(ov, now);
   if (ov->has_pred && ring_eq(id, ov->pred.id))
@@ -302,10 +331,50 @@ static void expire(struct overlay *ov, uint64_t now) {
   }
 }
 
+/* Chord's RPC timeouts: our successor answers GET_PRED every period and
+ * our predecessor notifies us every period. One silent for
+ * OV_SILENT_PERIODS periods is treated as failed even though the link
+ * layer has not said so yet: it leaves the ring view and is not routed
+ * through until it speaks again. */
+static void check_silent(struct overlay *ov, uint64_t now) {
+  uint64_t limit = OV_SILENT_PERIODS * ov->cfg.stabilise_ns;
+  /* A neighbour we just started to rely on gets one period to speak up; an
+   * old silence before that still counts (chains of hung nodes go fast). */
+  uint64_t grace = limit - ov->cfg.stabilise_ns;
+  int f = first_linked_succ(ov);
+  if (f >= 0) {
+    struct ov_link *l = ov_link_find(ov, ov->succ[f].id);
+    uint64_t since = ring_eq(ov->stab_peer, l ? l->id : ov->self.id) ? ov->stab_since : now;
+    since = since > grace ? since - grace : 0;
+    if (l && l->last_rx > since)
+      since = l->last_rx;
+    if (l && now - since > limit) {
+      uint8_t id[RL_ID_LEN];
+      memcpy(id, l->id, RL_ID_LEN);
+      l->in_ring = false;
+      ov_succ_remove(ov, id);
+      if (ov->has_pred && ring_eq(ov->pred.id, id))
+        set_pred(ov, NULL);
+      repair(ov, id, now);
+    }
+  }
+  if (ov->has_pred) {
+    struct ov_link *l = ov_link_find(ov, ov->pred.id);
+    uint64_t since = ov->pred_since > grace ? ov->pred_since - grace : 0;
+    if (l && l->last_rx > since)
+      since = l->last_rx;
+    if (l && l->state == OV_LINK_UP && now - since > limit) {
+      l->in_ring = false;
+      set_pred(ov, NULL);
+    }
+  }
+}
+
 void ov_stabilise_tick(struct overlay *ov, uint64_t now) {
   expire(ov, now);
   if (!ov->joined)
     return;
+  check_silent(ov, now);
   repair(ov, NULL, now);
   ov_links_gc(ov, now);
 }
@@ -315,11 +384,14 @@ void ov_heal_tick(struct overlay *ov, uint64_t now) {
     return;
   /* A lookup of our own ID through a peer other than succ/pred: if it ends
    * at a different successor we are in a partition (or the ring view is
-   * wrong) and heal_done() merges. */
+   * wrong) and heal_done() merges. Any link will do, including ones not
+   * (yet) known to lead into a ring: a link the node core opened to a
+   * member of another partition is exactly what healing needs; a peer that
+   * is not in a ring just drops the lookup. */
   unsigned cand = 0;
   for (unsigned i = 0; i < ov->n_links; i++) {
     const struct ov_link *l = &ov->links[i];
-    if (!ov_link_usable(l) || (ov->n_succ && ring_eq(l->id, ov->succ[0].id)) ||
+    if (l->state != OV_LINK_UP || (ov->n_succ && ring_eq(l->id, ov->succ[0].id)) ||
         (ov->has_pred && ring_eq(l->id, ov->pred.id)))
       continue;
     cand++;
@@ -328,7 +400,7 @@ void ov_heal_tick(struct overlay *ov, uint64_t now) {
     unsigned pick = rl_rand_uniform(ov->cfg.env, cand);
     for (unsigned i = 0; i < ov->n_links; i++) {
       const struct ov_link *l = &ov->links[i];
-      if (!ov_link_usable(l) || (ov->n_succ && ring_eq(l->id, ov->succ[0].id)) ||
+      if (l->state != OV_LINK_UP || (ov->n_succ && ring_eq(l->id, ov->succ[0].id)) ||
           (ov->has_pred && ring_eq(l->id, ov->pred.id)))
         continue;
       if (pick-- == 0) {
@@ -392,6 +464,14 @@ int ov_recv_stab(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_ms
   if (!ov->joined)
     return 0; /* not in a ring yet: nothing to say about it */
   switch (m->type) {
+  case OV_MSG_HELLO:
+  case OV_MSG_PONG:
+    return 0; /* overlay_recv() already noted that the peer is alive */
+  case OV_MSG_PING: {
+    struct ov_msg r = {.type = OV_MSG_PONG};
+    ov_push_send(ov, from, &r);
+    return 0;
+  }
   case OV_MSG_GET_PRED: {
     struct ov_msg r;
     r.type = OV_MSG_PRED_REPLY;
@@ -453,7 +533,10 @@ int ov_recv_stab(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_ms
     } else {
       if (!ov->has_pred || ring_between(ov->pred.id, from, ov->self.id) ||
           ring_eq(ov->pred.id, from))
+      {
+        set_pred_at(ov, &m->node, now);
         set_pred(ov, &m->node);
+      }
       if (ov->n_succ == 0) { /* a ring of one gains its second member */
         ov_succ_set(ov, &m->node, 1);
         repair(ov, NULL, now);
@@ -470,7 +553,10 @@ int ov_recv_stab(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_ms
       }
     } else {
       if (ov->has_pred && ring_eq(ov->pred.id, from))
+      {
+        set_pred_at(ov, (m->flags & OV_F_HAS_PRED) ? &m->pred : NULL, now);
         set_pred(ov, (m->flags & OV_F_HAS_PRED) ? &m->pred : NULL);
+      }
       ov_succ_remove(ov, from);
     }
     repair(ov, from, now);

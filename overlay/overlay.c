@@ -223,7 +223,7 @@ struct ov_link *ov_connect(struct overlay *ov, const struct ov_node *n, uint64_t
     return NULL;
   struct ov_link *l = ov_link_find(ov, n->id);
   if (l)
-    l->joining = false;
+    l->in_ring = true;
   if (l && l->state == OV_LINK_UP && !l->ours) {
     /* A link someone else opened (the bootstrap link, a data link) that the
      * ring now relies on: say so, so the node core keeps it until we send
@@ -238,6 +238,7 @@ struct ov_link *ov_connect(struct overlay *ov, const struct ov_node *n, uint64_t
     return NULL;
   l->state = OV_LINK_CONNECTING;
   l->ours = true;
+  l->in_ring = true;
   l->t = now + OV_CONNECT_TIMEOUT_NS;
   if (n->n_ep)
     l->ep = n->ep[0];
@@ -271,6 +272,8 @@ static void link_up(struct overlay *ov, const uint8_t peer[RL_ID_LEN],
   bool was_up = l->state == OV_LINK_UP;
   l->state = OV_LINK_UP;
   l->t = 0;
+  if (!was_up)
+    l->last_rx = now;
   if (rtt_ns)
     l->rtt_ns = rtt_ns;
   if (ep && ep->family != RL_AF_NONE) {
@@ -382,11 +385,13 @@ int overlay_recv(struct overlay *ov, const uint8_t from[RL_ID_LEN],
   if (!ov_linked(ov, from))
     link_up(ov, from, NULL, 0, now);
   struct ov_link *l = ov_link_find(ov, from);
-  if (l)
-    l->joining = m.type == OV_MSG_FIND && (m.flags & OV_F_JOIN) && ring_eq(m.node.id, from);
+  if (l) {
+    l->in_ring |= !(m.type == OV_MSG_FIND && (m.flags & OV_F_JOIN) && ring_eq(m.node.id, from));
+    l->last_rx = now;
+  }
   switch (m.type) {
   case OV_MSG_FIND:
-    rc = ov_recv_find(ov, &m, now);
+    rc = ov_recv_find(ov, from, &m, now);
     break;
   case OV_MSG_FIND_REPLY:
     rc = ov_recv_find_reply(ov, &m, now);
@@ -439,12 +444,7 @@ void overlay_ring_info(const struct overlay *ov, struct ov_ring_info *out) {
     memcpy(out->succ[i], ov->succ[i].id, RL_ID_LEN);
   /* One pass over the links (this runs on every ring change). */
   const struct ov_link *best[OV_SLOTS] = {0};
-  for (unsigned i = 0; i < ov->n_links; i++) {
-    const struct ov_link *l = &ov->links[i];
-    int k = ov_slot_of(ov, l->id);
-    if (k >= 0 && ov_link_usable(l) && (!best[k] || ov_link_better(l, best[k])))
-      best[k] = l;
-  }
+  ov_best_per_slot(ov, best);
   for (int k = OV_SLOTS - 1; k >= 0 && out->n_shortcuts < 64; k--)
     if (best[k])
       memcpy(out->shortcuts[out->n_shortcuts++], best[k]->id, RL_ID_LEN);

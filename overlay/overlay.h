@@ -23,13 +23,17 @@
  * first OV_LINKED_SUCC, not the predecessor, not the best shortcut of its
  * slot) for OV_LINK_GRACE_NS; it means "the overlay no longer needs it",
  * not "close it": the node core keeps links it uses for data (and any
- * link it opened itself) and closes the rest. Every link that is up, for
- * whatever reason, is used for greedy routing.
+ * link it opened itself) and closes the rest. Every link that is up to a
+ * known ring member, whoever opened it, is used for greedy routing.
  *
  * A CONNECT that fails may be reported with overlay_link_down(); if
  * nothing is reported the overlay gives up after OV_CONNECT_TIMEOUT_NS.
  * overlay_link_down() of a successor or predecessor is taken as that node
- * having failed (the ring is repaired at once).
+ * having failed (the ring is repaired at once). The overlay does not wait
+ * for the link layer alone: a successor or predecessor silent for 3
+ * stabilise periods, or any link silent for 4 shortcut periods despite
+ * PING, is taken out of the ring view and of routing until it speaks
+ * again (the link itself stays the node core's business).
  *
  * Memory: about 1 KB + 100 bytes per successor + 64 bytes per link; the
  * action queue holds encoded messages (not struct ov_action) and is freed

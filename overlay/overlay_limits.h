@@ -43,6 +43,23 @@
 #define OV_PNS_PROBES 3 /* at most 3: a 2-bit counter per slot */
 #define OV_FINGER_LOOKUPS_PER_TICK 4
 
+/* Failure detection above the link layer (which may take much longer to
+ * notice a dead peer): the successor we stabilise with answers every
+ * period, and the predecessor notifies us every period, so a neighbour
+ * silent for this many stabilise periods is taken as failed. */
+#define OV_SILENT_PERIODS 3
+
+/* Shortcut links carry no regular traffic, so their liveness is checked
+ * with PING/PONG: a link we route over or asked for, silent (from our side)
+ * for OV_PING_IDLE_TICKS shortcut periods (fix_fingers_ns), is pinged; one
+ * silent for OV_DEAD_IDLE_TICKS periods is no longer routed through (until
+ * the peer speaks again), and its slot is looked up afresh. */
+#define OV_PING_IDLE_TICKS 2
+#define OV_DEAD_IDLE_TICKS 4
+
+/* The first heal lookup after a join comes this soon (then every heal_ns). */
+#define OV_EARLY_HEAL_NS (10 * NS_PER_S)
+
 /* Peers remembered for partition healing when no other link is up. */
 #define OV_REMEMBER 4
 

@@ -21,16 +21,24 @@ bool ring_between(const uint8_t a[RL_ID_LEN], const uint8_t x[RL_ID_LEN],
   return ring_cmp(x, a) > 0 || ring_cmp(x, b) < 0;
 }
 
-/* IDs as three big-endian words: bytes 0..7, 8..15, 16..19. */
+/* IDs as three big-endian words: bytes 0..7, 8..15, 16..19. Written with
+ * shifts so they hold on any host byte order; gcc and clang turn these
+ * into one load and a byte swap on little-endian machines. */
 static inline uint64_t load64(const uint8_t *p) {
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return __builtin_bswap64(v);
+  return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+         (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+         (uint64_t)p[6] << 8 | p[7];
 }
 static inline uint32_t load32(const uint8_t *p) {
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return __builtin_bswap32(v);
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void store64(uint8_t *p, uint64_t v) {
+  for (int i = 7; i >= 0; i--, v >>= 8)
+    p[i] = (uint8_t)v;
+}
+static inline void store32(uint8_t *p, uint32_t v) {
+  for (int i = 3; i >= 0; i--, v >>= 8)
+    p[i] = (uint8_t)v;
 }
 
 void ring_distance(const uint8_t a[RL_ID_LEN], const uint8_t b[RL_ID_LEN],
@@ -45,12 +53,9 @@ void ring_distance(const uint8_t a[RL_ID_LEN], const uint8_t b[RL_ID_LEN],
   uint64_t d1 = b1 - a1 - borrow;
   borrow = (b1 < a1) || (b1 - a1 < borrow);
   uint64_t d0 = b0 - a0 - borrow;
-  d0 = __builtin_bswap64(d0);
-  d1 = __builtin_bswap64(d1);
-  d2 = __builtin_bswap32(d2);
-  memcpy(out, &d0, 8);
-  memcpy(out + 8, &d1, 8);
-  memcpy(out + 16, &d2, 4);
+  store64(out, d0);
+  store64(out + 8, d1);
+  store32(out + 16, d2);
 }
 
 void ring_add_pow2(const uint8_t a[RL_ID_LEN], unsigned k, uint8_t out[RL_ID_LEN]) {

@@ -94,6 +94,12 @@ static void test_stabilise_messages(void **state) {
   struct ov_msg *m = calloc(1, sizeof(*m)), *o = malloc(sizeof(*o));
   m->type = OV_MSG_GET_PRED;
   roundtrip(m, o, 1);
+  m->type = OV_MSG_HELLO;
+  roundtrip(m, o, 1);
+  m->type = OV_MSG_PING;
+  roundtrip(m, o, 1);
+  m->type = OV_MSG_PONG;
+  roundtrip(m, o, 1);
   m->type = OV_MSG_PRED_REPLY;
   m->flags = 0;
   m->n_succ = 0;
@@ -185,7 +191,8 @@ static void test_bad_inputs(void **state) {
   } cases[] = {
       {{0}, 0, RL_ETRUNC},                 /* empty */
       {{0x00}, 1, RL_EPARSE},              /* type 0 */
-      {{0x08}, 1, RL_EPARSE},              /* type 8 */
+      {{0x0b}, 1, RL_EPARSE},              /* type 11 */
+      {{OV_MSG_HELLO, 0}, 2, RL_ETRUNC},
       {{OV_MSG_GET_PRED, 0}, 2, RL_ETRUNC}, /* trailing byte */
       {{OV_MSG_PRED_REPLY, 0, 17}, 3, RL_EPARSE}, /* 17 successors */
       {{OV_MSG_PRED_REPLY, 0, 1}, 3, RL_ETRUNC},  /* 1 successor, no bytes */

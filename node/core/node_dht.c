@@ -388,7 +388,7 @@ void node_set_mapped(struct node *n, const char *method, const struct rl_addr *m
   snprintf(n->mapped_method, sizeof(n->mapped_method), "%s", method ? method : "");
   rl_logf(n->env, RL_LOG_INFO, "port mapping %s: %s", mapped ? "up" : "gone",
           mapped ? rl_addr_format(mapped, ep, sizeof(ep)) : "-");
-  node_publish_endpoints(n, now);
+  node_nat_endpoints_changed(n, now);
 }
 
 static void save_peer_cache(struct node *n, uint64_t now) {

@@ -255,6 +255,9 @@ void node_nat_punch_request(struct node *n, const uint8_t id[RL_ID_LEN], uint64_
 int node_nat_relay_send(struct node *n, struct link *l, const uint8_t *pkt, size_t len,
                         uint64_t now);
 unsigned node_nat_candidates(const struct node *n, struct nat_cand *c, unsigned max);
+/* Our candidates changed (reflexive, mapped): tell the overlay, republish
+ * the NODE record, and retry direct paths that punching missed. */
+void node_nat_endpoints_changed(struct node *n, uint64_t now);
 /* The overlay's direct attempts toward id all failed: carry the overlay
  * link over a relay instead (an end-to-end session through a neighbour we
  * share). Returns false when no relay is known. */

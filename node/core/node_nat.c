@@ -46,7 +46,7 @@ unsigned node_nat_candidates(const struct node *n, struct nat_cand *c, unsigned 
   return k;
 }
 
-static void endpoints_changed(struct node *n, uint64_t now) {
+void node_nat_endpoints_changed(struct node *n, uint64_t now) {
   struct nat_cand c[NAT_CAND_MAX];
   struct rl_addr ep[OV_MAX_ENDPOINTS];
   unsigned k = node_nat_candidates(n, c, NAT_CAND_MAX), m = 0;
@@ -123,7 +123,7 @@ static void on_observed(struct node *n, struct link *l, const struct rl_addr *se
   rl_logf(n->env, RL_LOG_INFO, "nat: %s%s%s", nat_class_name(c),
           n->has_reflexive ? ", reflexive " : "",
           n->has_reflexive ? rl_addr_format(&refl, a, sizeof(a)) : "");
-  endpoints_changed(n, now);
+  node_nat_endpoints_changed(n, now);
 }
 
 /* ---- relays ---- */

@@ -129,6 +129,15 @@ table ip filter {
     ct state established,related accept
     iifname "$lif" oifname "$wif" accept
   }
+  # Like a home router: nothing unsolicited reaches the router itself.
+  # (Accepting it lets a peer's early punch create a conntrack entry that
+  # gives our own outgoing flow a different port: see ../shared/nat notes.)
+  chain input {
+    type filter hook input priority filter; policy drop;
+    ct state established,related accept
+    iifname "lo" accept
+    iifname "$lif" accept
+  }
 }
 NFT
     ;;
@@ -157,6 +166,15 @@ table ip filter {
     ct status dnat accept
     iifname "$lif" oifname "$wif" accept
   }
+  # Like a home router: nothing unsolicited reaches the router itself.
+  # (Accepting it lets a peer's early punch create a conntrack entry that
+  # gives our own outgoing flow a different port: see ../shared/nat notes.)
+  chain input {
+    type filter hook input priority filter; policy drop;
+    ct state established,related accept
+    iifname "lo" accept
+    iifname "$lif" accept
+  }
 }
 NFT
     ;;
@@ -174,6 +192,8 @@ table inet filter {
     jump miniupnpd
   }
   chain miniupnpd { }
+  # (No input policy here: miniupnpd's STUN check needs answers from a
+  # changed address and port, which a strict home-router policy drops.)
   chain prerouting { type nat hook prerouting priority -100; policy accept; jump prerouting_miniupnpd; }
   chain postrouting {
     type nat hook postrouting priority 100; policy accept;
