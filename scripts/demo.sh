@@ -84,13 +84,28 @@ for n in "${NODES[@]}"; do wait_until 30 joined "$n" || t_fail "$n did not join 
 echo "all six joined the ring after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 
 step "The ring (successor / predecessor of each member) and what NAT each sees"
+# joined != settled: give every member a successor and a predecessor first
+ring_settled() {
+  local n
+  for n in "$@"; do
+    status_json "$n" | jq -e '(.ring.successors[0] // "") != "" and (.ring.predecessor // "") != ""' \
+      >/dev/null || return 1
+  done
+}
+wait_until 20 ring_settled "${NODES[@]}" || echo "  (the ring is still settling)"
 declare -A NAME_OF
-for n in "${NODES[@]}"; do NAME_OF[$(status_json "$n" | jq -r .id)]=$n; done
 for n in "${NODES[@]}"; do
-  js=$(status_json "$n")
+  id=$(status_json "$n" | jq -r '.id // empty') || id=""
+  [ -z "$id" ] || NAME_OF[$id]=$n
+done
+# member name of an overlay ID ("-" for none yet: the ring may still settle;
+# an empty key would be an error for a bash associative array)
+name_of() { if [ -z "$1" ]; then echo -; else echo "${NAME_OF[$1]:-?}"; fi; }
+for n in "${NODES[@]}"; do
+  js=$(status_json "$n") || js='{}'
   succ=$(jq -r '.ring.successors[0] // ""' <<<"$js"); pred=$(jq -r '.ring.predecessor // ""' <<<"$js")
   printf '  %-6s id %.12s  successor %-6s predecessor %-6s nat %s\n' "$n" "$(jq -r .id <<<"$js")" \
-    "${NAME_OF[$succ]:-?}" "${NAME_OF[$pred]:-?}" "$(jq -r '.nat.class' <<<"$js")"
+    "$(name_of "$succ")" "$(name_of "$pred")" "$(jq -r '.nat.class' <<<"$js")"
 done
 
 step "A DHT lookup: carol asks the ring who has ${VIP[frank]} (no link between them yet)"
@@ -124,7 +139,7 @@ for from in "${NODES[@]}"; do
           awk '/packet loss/{loss=$6} /rtt/{split($4,a,"/"); avg=a[2]} END{printf "%s loss %s ms", loss, avg}' || true)
     lk=$(t_link "$from" "${VIP[$to]}" 2>/dev/null || echo '{}')
     path=$(jq -r '.path // "-"' <<<"$lk" || echo -); via=$(jq -r '.relay // ""' <<<"$lk" || true)
-    printf '  %-6s -> %-6s %-22s %-8s %s\n' "$from" "$to" "$res" "$path" "${via:+(${NAME_OF[$via]:-$via})}"
+    printf '  %-6s -> %-6s %-22s %-8s %s\n' "$from" "$to" "$res" "$path" "${via:+($(name_of "$via"))}"
     case $res in "0% loss"*) ;; *) fail=1 ;; esac
   done
 done

@@ -27,7 +27,11 @@
 #   RL_BIN    the ringlan binary (default: $RL_BUILD/ringlan, $RL_BUILD
 #             defaulting to <repo>/build)
 #   T_KEEP=1  keep the temp dir (keys, configs, daemon logs) after the run
+#   T_KEEP_ON_FAIL=1  keep it only when the test fails
 #   T_QUIET=1 less chatter
+#
+# Every daemon must exit 0 on SIGTERM, and a sanitizer report in any daemon
+# log fails the test (so RL_BUILD=build-asan checks the daemon under ASan).
 
 T_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RL_BUILD=${RL_BUILD:-$T_REPO/build}
@@ -38,6 +42,7 @@ T_P=""                    # unique name prefix of this run
 T_DIR=""                  # temp dir: keys, certs, configs, logs
 T_NS=()                   # namespaces we created (full names)
 T_PIDS=()                 # background processes we started and not yet reaped
+T_LAST_RC=0               # exit status of the last process t_stop_pid reaped
 T_START=$(date +%s)
 declare -A T_NODE_NS=()   # node -> full namespace name
 declare -A T_NODE_PID=()  # node -> daemon PID (while running)
@@ -54,6 +59,10 @@ t_fail() {
   local nodes=("$@")
   [ ${#nodes[@]} -gt 0 ] || nodes=("${!T_NODE_NS[@]}")
   for n in "${nodes[@]}"; do
+    if t_alive "$n"; then
+      printf -- '---- %s: links in status --json\n' "$n" >&2
+      status_json "$n" 2>/dev/null | jq -c '.links[]?' >&2 || echo "(no answer)" >&2
+    fi
     for f in "$T_DIR/$n".log*; do
       [ -f "$f" ] || continue
       printf -- '---- %s (last 40 lines)\n' "${f##*/}" >&2
@@ -96,7 +105,8 @@ t_init() {
   t_log "prefix $T_P, files in $T_DIR, binary $RL_BIN"
 }
 
-# Stops one PID we started: SIGTERM, up to 5 s, then SIGKILL; reaps it.
+# Stops one PID we started: SIGTERM, up to 5 s, then SIGKILL; reaps it and
+# leaves its exit status in T_LAST_RC.
 t_stop_pid() {
   local pid=$1 i
   if kill -0 "$pid" 2>/dev/null; then
@@ -112,19 +122,40 @@ t_stop_pid() {
       kill -KILL "$pid" 2>/dev/null || true
     fi
   fi
-  wait "$pid" 2>/dev/null || true
+  T_LAST_RC=0
+  wait "$pid" 2>/dev/null || T_LAST_RC=$?
   local keep=() p
   for p in "${T_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
   T_PIDS=("${keep[@]}")
 }
 
 t_cleanup() {
-  local rc=$? p ns i
+  local rc=$? p ns i n
   trap - EXIT INT TERM
   set +e
   # newest first: daemons stop before the services they use (e.g. a member
-  # removes its port mapping before the test's miniupnpd goes away)
-  for ((i = ${#T_PIDS[@]} - 1; i >= 0; i--)); do t_stop_pid "${T_PIDS[$i]}"; done
+  # removes its port mapping before the test's miniupnpd goes away); each
+  # daemon must exit 0 on SIGTERM
+  local -A daemon_of=()
+  for n in "${!T_NODE_PID[@]}"; do daemon_of[${T_NODE_PID[$n]}]=$n; done
+  local pids=("${T_PIDS[@]}")
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    p=${pids[$i]}
+    [ -n "$p" ] || continue
+    t_stop_pid "$p"
+    n=${daemon_of[$p]:-}
+    if [ -n "$n" ] && [ "$T_LAST_RC" != 0 ] && [ $rc = 0 ]; then
+      t_say "FAIL: daemon $n exited with status $T_LAST_RC on SIGTERM"; rc=1
+    fi
+  done
+  # sanitizer reports (ASan/UBSan builds: RL_BUILD=build-asan)
+  local san="ERROR: (Address|Leak)Sanitizer|runtime error:"
+  if [ -n "$T_DIR" ] && [ $rc = 0 ] && grep -qE "$san" "$T_DIR"/*.log* 2>/dev/null; then
+    while IFS= read -r p; do
+      t_say "FAIL: sanitizer report in ${p##*/}:"; grep -m5 -A15 -E "$san" "$p" >&2
+    done < <(grep -lE "$san" "$T_DIR"/*.log*)
+    rc=1
+  fi
   for ((i = ${#T_NS[@]} - 1; i >= 0; i--)); do
     ns=${T_NS[$i]}
     ip netns del "$ns" 2>/dev/null
@@ -290,7 +321,21 @@ t_down() {
   [ -n "$pid" ] || return 0
   t_stop_pid "$pid"
   unset "T_NODE_PID[$n]"
+  [ "$T_LAST_RC" = 0 ] || t_fail "daemon $n exited with status $T_LAST_RC on SIGTERM" "$n"
   t_log "stopped $n (pid $pid)"
+}
+
+# t_crash NODE: SIGKILL to NODE's daemon (a crash: no goodbye messages).
+t_crash() {
+  local n=$1 pid=${T_NODE_PID[$1]:-}
+  [ -n "$pid" ] || return 0
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  local keep=() p
+  for p in "${T_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+  T_PIDS=("${keep[@]}")
+  unset "T_NODE_PID[$n]"
+  t_log "killed $n (SIGKILL, pid $pid)"
 }
 
 # t_alive NODE: true while NODE's daemon runs.
@@ -372,7 +417,8 @@ t_nat_site() {
   t_attach "$sw" "$br" "$r" "$wan"; wif=$T_IF
   t_veth "$r" "$lan.1/24" "$h" "$lan.2/24"; lif=$T_IF1
   t_in "$h" ip route add default via "$lan.1"
-  t_in "$r" sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
+  # (not sysctl(8): procps may be missing on a minimal system)
+  t_in "$r" sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward' || t_fail "ip_forward in $(t_nsname "$r")"
   t_in "$r" nft -f - <<NFT || t_fail "nftables NAT setup in $(t_nsname "$r")"
 table ip nat {
   chain postrouting { type nat hook postrouting priority srcnat; oifname "$wif" ip saddr $lan.0/24 $masq; }

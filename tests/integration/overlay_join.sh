@@ -8,7 +8,9 @@
 #     n1       n2       n3       n4       n5      192.0.2.N, 100.64.2.N
 #   (seed)
 #
-# Checks: every node joins (has at least one link); members that were never
+# Checks: every node joins (has at least one link); the ring converges
+# (each node's first successor / predecessor are its neighbours in ID order);
+# members that were never
 # told about each other ping each other over the virtual LAN (the address is
 # resolved through the DHT, frames go over the overlay or an on-demand link),
 # 0% loss once they reach each other.
@@ -41,6 +43,27 @@ done
 t_check_alive n1 n2 n3 n4 n5
 t_log "all $N nodes have links"
 
+# The ring converges: every node has joined, its first successor is the next
+# overlay ID clockwise and its predecessor the previous one.
+ring_ok() {
+  local i ids js
+  ids=$(for i in $(seq $N); do status_json "n$i" | jq -r .id || return 1; done | sort)
+  [ "$(printf '%s\n' "$ids" | grep -c .)" = "$N" ] || return 1
+  for i in $(seq $N); do
+    js=$(status_json "n$i") || return 1
+    printf '%s\n' "$js" | jq -e --argjson ids "$(printf '%s\n' "$ids" | jq -R . | jq -s .)" '
+      .id as $me | ($ids | index($me)) as $k | ($ids | length) as $n
+      | .ring.joined == true
+        and .ring.successors[0] == $ids[($k + 1) % $n]
+        and .ring.predecessor == $ids[($k + $n - 1) % $n]' >/dev/null || return 1
+  done
+}
+wait_until "$JOIN_S" ring_ok || {
+  for i in $(seq $N); do status_json "n$i" | jq -c '{id, ring}' >&2 || true; done
+  t_fail "the ring did not converge (successor/predecessor) within $JOIN_S s"
+}
+t_log "ring converged: successors and predecessors consistent"
+
 # pairs that only share the seed
 for pair in "2 5" "5 2" "3 4" "4 3" "2 3" "5 1" "1 4"; do
   from=n${pair% *} to=100.64.2.${pair#* }
@@ -49,6 +72,3 @@ for pair in "2 5" "5 2" "3 4" "4 3" "2 3" "5 1" "1 4"; do
   t_ping "$from" "$to" 5 || { cat "$T_DIR/ping.log" >&2; t_fail "ping $from -> $to lost packets" "$from" "n${pair#* }"; }
 done
 t_check_alive n1 n2 n3 n4 n5
-for i in $(seq $N); do
-  t_log "n$i: $(status_json "n$i" | jq -c '{links: [.links[]? | {peer_vip, path}], ring}')"
-done
