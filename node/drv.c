@@ -412,7 +412,7 @@ int drv_run(const char *config_path) {
   struct node_config *nc = calloc(1, sizeof(*nc));
   char err[CFG_ERR_MAX + 2 * CFG_PATH_MAX];
   struct cert cert;
-  bool loop_ok = false;
+  bool loop_ok = false, hard_exit = false;
   int rc, status = 1;
 
   if (!d || !nc || !(d->cfg = malloc(sizeof(*d->cfg))) ||
@@ -500,15 +500,15 @@ out:
     close_all(d);
     if (drv_pm_busy(d)) {
       /* A port-mapping request still blocks a worker thread (the exit
-       * deadline passed): finish the close callbacks only; the loop stays
-       * open and the process exits under the worker. */
+       * deadline passed): finish the close callbacks only. */
       uv_run(&d->loop, UV_RUN_NOWAIT);
+      hard_exit = true;
     } else {
       uv_run(&d->loop, UV_RUN_DEFAULT); /* finish the close callbacks */
       uv_loop_close(&d->loop);
     }
   }
-  if (d)
+  if (d && !hard_exit)
     drv_pm_free(d);
   if (d) {
     if (d->node)
@@ -517,14 +517,24 @@ out:
       d->store->ops->close(d->store); /* after the node: it writes to it */
     if (d->tap_fd >= 0)
       close(d->tap_fd);
-    free(d->cfg);
-    free(d->ctlbuf);
-    free(d);
+    if (!hard_exit) {
+      free(d->cfg);
+      free(d->ctlbuf);
+      free(d);
+    }
   }
   if (nc) {
     sodium_memzero(nc, sizeof(*nc));
     free(nc);
   }
   sodium_memzero(&cert, sizeof(cert));
+  if (hard_exit) {
+    /* The blocked worker still refers to the loop inside d (it signals it
+     * when the library call returns), and libuv's exit-time shutdown would
+     * wait for that thread: keep d alive and leave now. Everything that
+     * matters (goodbyes sent, store closed, TAP closed) is done. */
+    fflush(NULL);
+    _exit(status);
+  }
   return status;
 }
