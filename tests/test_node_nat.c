@@ -74,29 +74,13 @@ static bool has_path(struct net *w, int i, int j, const char *path) {
   return false;
 }
 
-static size_t arp_req(uint8_t *f, struct net *w, int from, uint32_t target) {
-  uint8_t smac[6];
-  static const uint8_t hdr[8] = {0, 1, 8, 0, 6, 4, 0, 1};
-  node_tap_mac(w->node[from], smac);
-  memset(f, 0xff, 6);
-  memcpy(f + 6, smac, 6);
-  f[12] = 0x08, f[13] = 0x06;
-  memcpy(f + 14, hdr, 8);
-  memcpy(f + 22, smac, 6);
-  memset(f + 32, 0, 6);
-  for (int k = 0; k < 4; k++) {
-    f[28 + k] = (uint8_t)(w->cert[from].vip >> (24 - 8 * k));
-    f[38 + k] = (uint8_t)(target >> (24 - 8 * k));
-  }
-  return 42;
-}
 
 /* a's kernel resolves b and sends frames; they must all arrive, and the
  * link ends up on the expected path. */
 static void check_pair(struct net *w, int a, int b, const char *path) {
   uint8_t f[200], out[NODE_FRAME_MAX];
   size_t len, got;
-  len = arp_req(f, w, a, w->cert[b].vip);
+  len = arp_request(f, w, a, w->cert[b].vip);
   node_recv_tap(w->node[a], f, len, w->now);
   run_until(w, w->now + 3 * NS_PER_S);
   while ((got = node_poll_tap(w->node[a], out, sizeof(out))) > 0)

@@ -260,4 +260,23 @@ static void teardown(struct net *w) {
     node_free(w->node[i]);
 }
 
+/* A broadcast ARP request from node `from`'s kernel for `target`. */
+static size_t arp_request(uint8_t *f, struct net *w, int from, uint32_t target) {
+  uint8_t smac[6];
+  node_tap_mac(w->node[from], smac);
+  memset(f, 0xff, 6);
+  memcpy(f + 6, smac, 6);
+  f[12] = 0x08, f[13] = 0x06;
+  const uint8_t hdr[8] = {0, 1, 8, 0, 6, 4, 0, 1};
+  memcpy(f + 14, hdr, 8);
+  memcpy(f + 22, smac, 6);
+  uint32_t spa = w->cert[from].vip;
+  for (int k = 0; k < 4; k++) {
+    f[28 + k] = (uint8_t)(spa >> (24 - 8 * k));
+    f[38 + k] = (uint8_t)(target >> (24 - 8 * k));
+  }
+  memset(f + 32, 0, 6);
+  return 42;
+}
+
 #endif
