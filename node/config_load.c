@@ -41,7 +41,11 @@ int cfg_load_node_config(const struct cfg *c, const struct rl_env *env, uint64_t
   out->listen = c->listen;
   out->n_bootstrap = c->n_bootstrap;
   memcpy(out->bootstrap, c->bootstrap, sizeof(c->bootstrap[0]) * c->n_bootstrap);
-  out->keepalive_ns = (uint64_t)c->keepalive_s * NS_PER_S;
+  /* Keepalives also hold NAT bindings: links use the more frequent of the
+   * two settings ([node] keepalive_s, [nat] keepalive_s). */
+  out->keepalive_ns = (uint64_t)(c->nat_keepalive_s < c->keepalive_s ? c->nat_keepalive_s
+                                                                      : c->keepalive_s) *
+                      NS_PER_S;
   out->link_timeout_ns = (uint64_t)c->link_timeout_s * NS_PER_S;
   out->rekey_ns = (uint64_t)c->rekey_s * NS_PER_S;
   out->idle_link_ns = (uint64_t)c->idle_link_s * NS_PER_S;

@@ -210,10 +210,46 @@ static void test_peers(void **state) {
   assert_non_null(strstr(err, "missing.pub: no such file"));
 }
 
+/* The whole config turns into node settings; keepalives that hold NAT
+ * bindings use the smaller of [node] and [nat] keepalive_s. */
+static void test_node_config_timers(void **state) {
+  struct fx *f = *state;
+  struct node_config *nc = calloc(1, sizeof(*nc));
+  struct rl_env env = {.rand = seq_rand, .rand_ctx = &f->ctr};
+  char err[512] = "";
+  static const struct {
+    const char *extra;
+    uint64_t keepalive_s;
+  } T[] = {
+      {"", 10},                                  /* defaults: 10 and 25 */
+      {"[nat]\nkeepalive_s = 5\n", 5},          /* the NAT needs it more often */
+      {"keepalive_s = 30\n", 25},                /* [node] longer than [nat] */
+  };
+  for (size_t t = 0; t < sizeof(T) / sizeof(T[0]); t++) {
+    char conf[512];
+    const char *nat = strstr(T[t].extra, "[nat]") ? T[t].extra : "";
+    const char *node = nat[0] ? "" : T[t].extra;
+    snprintf(conf, sizeof(conf),
+             "[node]\nkey = node.key\ncert = node.cert\ngroup = group.pub\n"
+             "listen = 192.0.2.1:51820\nlink_timeout_s = 60\n%s%s",
+             node, nat);
+    parse_cfg(f, conf);
+    int rc = cfg_load_node_config(&f->cfg, &env, NOW_S, nc, err, sizeof(err));
+    if (rc)
+      print_message("%s\n", err);
+    assert_int_equal(rc, 0);
+    assert_true(nc->keepalive_ns == T[t].keepalive_s * NS_PER_S);
+    assert_true(nc->link_timeout_ns == 60 * NS_PER_S);
+    sodium_memzero(&nc->key, sizeof(nc->key));
+  }
+  free(nc);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_identity_ok, setup, teardown),
       cmocka_unit_test_setup_teardown(test_identity_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_node_config_timers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
