@@ -20,7 +20,7 @@ enum key_type { T_PATH, T_CONTROL, T_IFNAME, T_ADDR, T_ADDRLIST, T_CIPHER, T_FOR
 enum key_id {
   K_KEY, K_CERT, K_GROUP, K_LISTEN, K_TAP, K_CONTROL, K_STATE, K_BOOTSTRAP, K_CIPHER,
   K_FORMAT, K_KEEPALIVE, K_REKEY, K_LINK_TIMEOUT, K_IDLE_LINK, K_DHT_REPLICAS, K_LOG_LEVEL,
-  K_PEER_ENDPOINT, K_PEER_PUBKEY, K_NAT_UPNP, K_NAT_NATPMP, K_NAT_KEEPALIVE,
+  K_PEER_ENDPOINT, K_PEER_PUBKEY, K_NAT_UPNP, K_NAT_NATPMP, K_NAT_KEEPALIVE, K_NAT_RELAY_KBPS,
 };
 
 struct key_def {
@@ -55,6 +55,7 @@ static const struct key_def KEYS[] = {
     {K_NAT_UPNP, CFG_SEC_NAT, "upnp", T_BOOL, 0, 0, false},
     {K_NAT_NATPMP, CFG_SEC_NAT, "natpmp", T_BOOL, 0, 0, false},
     {K_NAT_KEEPALIVE, CFG_SEC_NAT, "keepalive_s", T_UINT, 1, 3600, false},
+    {K_NAT_RELAY_KBPS, CFG_SEC_NAT, "relay_kbps", T_UINT, 0, 10000000, false},
 };
 
 static const char *const SECTION_NAMES[] = {"", "node", "peer", "nat"};
@@ -99,6 +100,7 @@ int cfg_init(struct cfg *c, const char *dir) {
   c->upnp = true;
   c->natpmp = true;
   c->nat_keepalive_s = 25;
+  c->relay_kbps = 20000;
   return 0;
 }
 
@@ -278,6 +280,7 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
   case K_IDLE_LINK:
   case K_DHT_REPLICAS:
   case K_NAT_KEEPALIVE:
+  case K_NAT_RELAY_KBPS:
     if (parse_uint(v, k->min, k->max, &u) != 0)
       return fail(c, err, errcap, "bad value for '%s': '%s' (expected an integer %u..%u)",
                   k->name, v, k->min, k->max);
@@ -292,6 +295,8 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
       c->idle_link_s = u;
     else if (k->id == K_DHT_REPLICAS)
       c->dht_replicas = u;
+    else if (k->id == K_NAT_RELAY_KBPS)
+      c->relay_kbps = u;
     else
       c->nat_keepalive_s = u;
     return 0;

@@ -82,6 +82,7 @@ struct cfg {
   bool upnp;                     /* default yes */
   bool natpmp;                   /* default yes */
   unsigned nat_keepalive_s;      /* default 25 */
+  unsigned relay_kbps;           /* per pair forwarded as a relay, default 20000; 0 refuses */
 
   /* Parser state. */
   char dir[CFG_PATH_MAX];        /* base for relative paths ("" = cwd) */

@@ -24,8 +24,10 @@
 #include "tap/tap.h"
 #include "testnet.h"
 
-static struct net *make_world(void) {
+static struct net *make_world_opt(bool only_n3_relays) {
   struct net *w = calloc(1, sizeof(*w));
+  for (int i = 0; i < 3 && only_n3_relays; i++)
+    w->no_relay[i] = true;
   struct prng gp = {777};
   struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
   static const enum tn_nat kinds[MAXN] = {TN_NONE, TN_NONE, TN_NONE, TN_NONE, TN_CONE,
@@ -46,6 +48,8 @@ static struct net *make_world(void) {
   run_until(w, w->now + 90 * NS_PER_S);
   return w;
 }
+
+static struct net *make_world(void) { return make_world_opt(false); }
 
 static const char *status_of(struct net *w, int i) {
   static char js[32768];
@@ -127,12 +131,43 @@ static void test_pairs_reach_each_other_on_expected_paths(void **state) {
   free(w);
 }
 
+/* Members may refuse to relay ([nat] relay_kbps = 0): n0..n2 refuse. They
+ * forward nothing for the symmetric members that ask them, count each
+ * refusal and answer REFUSED. (How fast such a pair recovers through the
+ * remaining willing relays is not asserted: see docs/benchmarks.md, NAT.) */
+static void test_relays_can_refuse(void **state) {
+  (void)state;
+  struct net *w = make_world_opt(true);
+  uint8_t f[200], out[NODE_FRAME_MAX];
+  size_t len = arp_request(f, w, 6, w->cert[7].vip);
+  uint64_t refused = 0;
+  node_recv_tap(w->node[6], f, len, w->now);
+  run_until(w, w->now + 3 * NS_PER_S);
+  while (node_poll_tap(w->node[6], out, sizeof(out)) > 0)
+    ;
+  for (int k = 0; k < 4; k++) {
+    len = make_frame_ring(f, w, 6, 7, (uint8_t)k);
+    node_recv_tap(w->node[6], f, len, w->now);
+    run_until(w, w->now + 5 * NS_PER_S);
+  }
+  for (int i = 0; i < 3; i++) {
+    const char *js = status_of(w, i), *p = strstr(js, "\"relay_refused\":");
+    assert_non_null(strstr(js, "\"relay_forwarded\":0,"));
+    assert_non_null(p);
+    refused += strtoull(p + strlen("\"relay_refused\":"), NULL, 10);
+  }
+  assert_true(refused > 0);
+  teardown(w);
+  free(w);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_nat_classes_from_peer_reports),
       cmocka_unit_test(test_pairs_reach_each_other_on_expected_paths),
+      cmocka_unit_test(test_relays_can_refuse),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

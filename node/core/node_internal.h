@@ -64,6 +64,8 @@ struct link {
   /* overlay-carried (end-to-end) links: relay and background direct tries */
   bool has_relay;
   uint8_t relay_id[RL_ID_LEN];
+  uint8_t n_refused;         /* relays that refused this pair: not chosen again */
+  uint8_t refused_ids[4][RL_ID_LEN];
   uint64_t next_direct_ns;   /* next attempt at a direct link */
   uint64_t direct_backoff_ns;
 

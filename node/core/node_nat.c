@@ -20,7 +20,7 @@
 #include "util/wire.h"
 
 enum { LINK_MSG_OBSERVED = 1, LINK_MSG_PROBE = 2, LINK_MSG_PROBE_REPLY = 3 };
-enum { RELAY_MSG_FWD = 1, RELAY_MSG_DLV = 2 };
+enum { RELAY_MSG_FWD = 1, RELAY_MSG_DLV = 2, RELAY_MSG_REFUSED = 3 };
 enum { PUNCH_REQ = 1, PUNCH_ACK = 2 };
 
 /* ---- candidates and classification ---- */
@@ -200,6 +200,8 @@ static bool relay_allow(struct node *n, const uint8_t src[RL_ID_LEN], const uint
   return true;
 }
 
+static struct link *e2e_link(struct node *n, const uint8_t id[RL_ID_LEN]);
+
 static void on_relay(struct node *n, struct link *from, const uint8_t *msg, size_t len,
                      uint64_t now) {
   const uint8_t *id = msg + 1, *pkt = msg + 1 + RL_ID_LEN;
@@ -220,12 +222,29 @@ static void on_relay(struct node *n, struct link *from, const uint8_t *msg, size
     }
     if (!relay_allow(n, from->s.peer_id, id, plen, now)) {
       n->c.relay_refused++;
+      /* A member that does not relay at all says so, so the sender stops
+       * using it for this pair; a rate limit just drops (it is temporary). */
+      if (n->cfg.relay_rate_kbps == 0) {
+        uint8_t none[4] = {0};
+        relay_wrap(n, from, RELAY_MSG_REFUSED, id, none, sizeof(none), now);
+      }
       return;
     }
     n->c.relay_forwarded++;
     to->last_data_ns = now;
     relay_wrap(n, to, RELAY_MSG_DLV, from->s.peer_id, pkt, plen, now);
     link_after_event(n, to, now);
+  } else if (msg[0] == RELAY_MSG_REFUSED) {
+    struct link *e = e2e_link(n, id);
+    if (e && e->has_relay && memcmp(e->relay_id, from->s.peer_id, RL_ID_LEN) == 0) {
+      e->has_relay = false;
+      e->path = LINK_PATH_OVERLAY;
+      memcpy(e->refused_ids[e->n_refused % 4], from->s.peer_id, RL_ID_LEN);
+      if (e->n_refused < 4)
+        e->n_refused++;
+      if (e->ov_up)
+        node_ov_link_down(n, e, now);
+    }
   } else if (msg[0] == RELAY_MSG_DLV) {
     /* msg lives in n->pt, which nested sends reuse: work on a copy. */
     uint8_t src[RL_ID_LEN], relay[RL_ID_LEN], copy[NODE_UDP_MAX];
@@ -349,14 +368,23 @@ static const struct neigh_info *neigh_find(const struct node *n, const uint8_t i
 }
 
 /* The neighbour of ours that id also lists, with the lowest RTT sum. */
-static struct link *best_relay(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t *sum_ms) {
+static bool refused_by(const struct link *e, const uint8_t id[RL_ID_LEN]) {
+  for (unsigned i = 0; e && i < e->n_refused; i++)
+    if (memcmp(e->refused_ids[i], id, RL_ID_LEN) == 0)
+      return true;
+  return false;
+}
+
+/* skip: the end-to-end link whose refusals to honour (may be NULL). */
+static struct link *best_relay(struct node *n, const uint8_t id[RL_ID_LEN],
+                               const struct link *skip, uint64_t *sum_ms) {
   const struct neigh_info *ni = neigh_find(n, id);
   struct link *best = NULL;
   uint64_t best_ms = UINT64_MAX;
   for (unsigned i = 0; ni && i < ni->n; i++) {
     struct link *r = direct_up(n, ni->nb[i].id);
     uint64_t ms;
-    if (!r || memcmp(ni->nb[i].id, id, RL_ID_LEN) == 0)
+    if (!r || memcmp(ni->nb[i].id, id, RL_ID_LEN) == 0 || refused_by(skip, ni->nb[i].id))
       continue;
     ms = r->s.rtt_ns / NS_PER_MS + ni->nb[i].rtt_ms;
     if (ms < best_ms) {
@@ -479,7 +507,7 @@ static void use_relay(struct node *n, struct link *e, struct link *r, uint64_t s
 
 static void choose_relay(struct node *n, struct link *e, uint64_t now) {
   uint64_t ms;
-  struct link *r = best_relay(n, e->s.peer_id, &ms);
+  struct link *r = best_relay(n, e->s.peer_id, e, &ms);
   (void)now;
   if (r)
     use_relay(n, e, r, ms); /* else: no common neighbour, the overlay carries it */
@@ -487,11 +515,10 @@ static void choose_relay(struct node *n, struct link *e, uint64_t now) {
 
 bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
   uint64_t ms;
-  struct link *r = best_relay(n, id, &ms), *e;
+  struct link *e = e2e_link(n, id), *r = best_relay(n, id, e, &ms);
   struct rl_addr none;
   if (!r)
     return false;
-  e = e2e_link(n, id);
   if (!e) {
     memset(&none, 0, sizeof(none));
     e = link_new(n, &none, now);
