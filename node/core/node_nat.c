@@ -505,20 +505,40 @@ static void use_relay(struct node *n, struct link *e, struct link *r, uint64_t s
           (unsigned long long)sum_ms);
 }
 
+/* No usable relay among our links: link to a neighbour of the peer's that
+ * has not refused this pair (a DHT lookup and a punch, as for any direct
+ * link), so that a later tick finds a relay. Bounded: two per call. */
+static void recruit_relay(struct node *n, const uint8_t id[RL_ID_LEN], const struct link *e,
+                          uint64_t now) {
+  const struct neigh_info *ni = neigh_find(n, id);
+  unsigned asked = 0;
+  for (unsigned i = 0; ni && i < ni->n && asked < 2; i++) {
+    const uint8_t *nb = ni->nb[i].id;
+    if (memcmp(nb, id, RL_ID_LEN) == 0 || memcmp(nb, n->hid.id, RL_ID_LEN) == 0 ||
+        refused_by(e, nb) || direct_up(n, nb))
+      continue;
+    node_retry_direct(n, nb, now);
+    asked++;
+  }
+}
+
 static void choose_relay(struct node *n, struct link *e, uint64_t now) {
   uint64_t ms;
   struct link *r = best_relay(n, e->s.peer_id, e, &ms);
-  (void)now;
   if (r)
-    use_relay(n, e, r, ms); /* else: no common neighbour, the overlay carries it */
+    use_relay(n, e, r, ms);
+  else
+    recruit_relay(n, e->s.peer_id, e, now); /* the overlay carries it meanwhile */
 }
 
 bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
   uint64_t ms;
   struct link *e = e2e_link(n, id), *r = best_relay(n, id, e, &ms);
   struct rl_addr none;
-  if (!r)
+  if (!r) {
+    recruit_relay(n, id, e, now);
     return false;
+  }
   if (!e) {
     memset(&none, 0, sizeof(none));
     e = link_new(n, &none, now);
