@@ -15,11 +15,14 @@
 # the commit that merged the node core's NAT traversal (reflexive reports,
 # punching, relays) with this test, over several runs:
 #  - every member joins (a link to boot) and up gets its UPnP mapping;
-#  - EXPECT_PING: every pair but fc<->pr (see below) pings (>= 8 of 10 echo
-#    replies: the path may switch from overlay to relay or direct meanwhile);
-#  - EXPECT_DIRECT: pairs with the public member pub use a direct link.
+#  - EXPECT_PING: every pair pings (>= 8 of 10 echo replies: the path may
+#    switch from overlay to relay or direct meanwhile);
+#  - EXPECT_DIRECT: the punchable pairs use a direct link: those with the
+#    public member, and the full cone with port-restricted and symmetric
+#    (fc<->pr was flaky before the routers dropped unsolicited input; the
+#    conntrack pitfall of ../shared/nat notes).
 # Recorded only (the table): the path of the other pairs. Seen so far:
-#    fc<->pr, fc<->sy, fc<->up, pr<->up: mostly direct (punching, mapping);
+#    fc<->up, pr<->up: mostly direct (punching, mapping);
 #    pr<->sy: relay or overlay (symmetric vs restricted: relayed);
 #    sy<->up: direct, relay or overlay (up's mapped port would admit sy
 #    directly; the core does not always try it first).
@@ -37,10 +40,10 @@ MEMBERS=(pub fc pr sy up)
 declare -A VIP=([boot]=100.64.4.1 [pub]=100.64.4.2 [fc]=100.64.4.3 [pr]=100.64.4.4
                 [sy]=100.64.4.5 [up]=100.64.4.6)
 # Unordered pairs, "a b" with a before b in MEMBERS.
-# "fc pr" is left out for now: it failed (no link within 20 s, 0/10) in 1 of 7
-# runs on the merge commit; the other runs were direct 10/10. Reported.
-EXPECT_PING=("pub fc" "pub pr" "pub sy" "pub up" "fc sy" "fc up" "pr sy" "pr up" "sy up")
-EXPECT_DIRECT=("pub fc" "pub pr" "pub sy" "pub up")
+EXPECT_PING=("pub fc" "pub pr" "pub sy" "pub up" "fc pr" "fc sy" "fc up" "pr sy" "pr up" "sy up")
+# Punchable pairs (RFC 4787): anything with the public member, and the full
+# cone with the port-restricted cone and with the symmetric NAT.
+EXPECT_DIRECT=("pub fc" "pub pr" "pub sy" "pub up" "fc pr" "fc sy")
 
 t_init nat_pairs
 t_need miniupnpd conntrack
