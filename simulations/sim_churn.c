@@ -85,31 +85,13 @@ fail:
 }
 
 static int load_trace(struct sim *s, char *err, size_t errcap) {
-  FILE *f = fopen(s->sc.trace, "rb");
-  if (!f) {
-    snprintf(err, errcap, "%s: %s", s->sc.trace, strerror(errno));
-    return RL_EIO;
-  }
-  size_t cap = 1 << 16, len = 0;
-  char *text = malloc(cap);
-  while (text) {
-    len += fread(text + len, 1, cap - len, f);
-    if (len < cap)
-      break;
-    char *t = cap < (1u << 30) ? realloc(text, cap * 2) : NULL;
-    if (!t) {
-      free(text);
-      text = NULL;
-      break;
-    }
-    text = t;
-    cap *= 2;
-  }
-  fclose(f);
-  if (!text)
-    return RL_ENOMEM;
+  char *text;
+  size_t len;
+  int rc = sim_read_file(s->sc.trace, (size_t)1 << 30, &text, &len, err, errcap);
+  if (rc)
+    return rc;
   char reason[200];
-  int rc = sim_trace_parse(text, len, s->n_nodes, &s->trace, &s->n_trace, reason,
+  rc = sim_trace_parse(text, len, s->n_nodes, &s->trace, &s->n_trace, reason,
                            sizeof(reason));
   free(text);
   if (rc)

@@ -84,32 +84,13 @@ fail:
 }
 
 static int load_matrix(struct sim_net *net, const char *path, char *err, size_t errcap) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(err, errcap, "%s: %s", path, strerror(errno));
-    return RL_EIO;
-  }
-  size_t cap = 1 << 20, len = 0;
-  char *text = malloc(cap);
-  while (text) {
-    size_t got = fread(text + len, 1, cap - len, f);
-    len += got;
-    if (len < cap)
-      break;
-    char *t = cap < (1u << 30) ? realloc(text, cap * 2) : NULL;
-    if (!t) {
-      free(text);
-      text = NULL;
-      break;
-    }
-    text = t;
-    cap *= 2;
-  }
-  fclose(f);
-  if (!text)
-    return RL_ENOMEM;
+  char *text;
+  size_t len;
+  int rc = sim_read_file(path, (size_t)1 << 30, &text, &len, err, errcap);
+  if (rc)
+    return rc;
   char reason[200];
-  int rc = sim_net_matrix_parse(text, len, &net->matrix, &net->mat_n, reason, sizeof(reason));
+  rc = sim_net_matrix_parse(text, len, &net->matrix, &net->mat_n, reason, sizeof(reason));
   free(text);
   if (rc)
     snprintf(err, errcap, "%s: %s", path, reason);

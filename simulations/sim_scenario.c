@@ -428,23 +428,52 @@ int sim_scenario_parse(struct sim_scenario *sc, const char *text, size_t len,
   return 0;
 }
 
-int sim_scenario_load(struct sim_scenario *sc, const char *path, char *err, size_t errcap) {
+int sim_read_file(const char *path, size_t max, char **text, size_t *len, char *err,
+                  size_t errcap) {
   FILE *f = fopen(path, "rb");
+  size_t cap = 1 << 16, n = 0;
+  char *buf;
   if (!f) {
     snprintf(err, errcap, "%s: %s", path, strerror(errno));
     return RL_EIO;
   }
-  char *buf = malloc(1 << 20);
-  size_t n = buf ? fread(buf, 1, 1 << 20, f) : 0;
-  bool too_big = buf && n == (1 << 20);
-  fclose(f);
-  if (!buf)
-    return RL_ENOMEM;
-  if (too_big) {
-    free(buf);
-    snprintf(err, errcap, "%s: larger than 1 MiB", path);
-    return RL_ETOOBIG;
+  buf = malloc(cap + 1);
+  while (buf) {
+    n += fread(buf + n, 1, cap - n, f);
+    if (n < cap)
+      break;
+    if (cap >= max) { /* read max bytes and there is more */
+      free(buf);
+      fclose(f);
+      snprintf(err, errcap, "%s: larger than %zu bytes", path, max);
+      return RL_ETOOBIG;
+    }
+    char *t = realloc(buf, 2 * cap > max ? max + 1 : 2 * cap + 1);
+    if (!t) {
+      free(buf);
+      buf = NULL;
+      break;
+    }
+    buf = t;
+    cap = 2 * cap > max ? max : 2 * cap;
   }
+  fclose(f);
+  if (!buf) {
+    snprintf(err, errcap, "%s: out of memory", path);
+    return RL_ENOMEM;
+  }
+  buf[n] = '\0';
+  *text = buf;
+  *len = n;
+  return 0;
+}
+
+int sim_scenario_load(struct sim_scenario *sc, const char *path, char *err, size_t errcap) {
+  char *buf;
+  size_t n;
+  int rc = sim_read_file(path, 1 << 20, &buf, &n, err, errcap);
+  if (rc)
+    return rc;
   char dir[SIM_PATH_MAX];
   snprintf(dir, sizeof(dir), "%s", path);
   char *slash = strrchr(dir, '/');
@@ -453,7 +482,7 @@ int sim_scenario_load(struct sim_scenario *sc, const char *path, char *err, size
   else
     snprintf(dir, sizeof(dir), ".");
   char reason[300];
-  int rc = sim_scenario_parse(sc, buf, n, dir, reason, sizeof(reason));
+  rc = sim_scenario_parse(sc, buf, n, dir, reason, sizeof(reason));
   free(buf);
   if (rc)
     snprintf(err, errcap, "%s:%s", path, reason);

@@ -110,6 +110,10 @@ int sim_scenario_parse(struct sim_scenario *sc, const char *text, size_t len,
                        const char *dir, char *err, size_t errcap);
 /* Reads and parses a file. */
 int sim_scenario_load(struct sim_scenario *sc, const char *path, char *err, size_t errcap);
+/* Reads a whole file (at most max bytes) into a malloc'ed NUL-terminated
+ * buffer. Returns 0, RL_EIO, RL_ETOOBIG or RL_ENOMEM with "path: why" in err. */
+int sim_read_file(const char *path, size_t max, char **text, size_t *len, char *err,
+                  size_t errcap);
 /* Cross-field checks (after command-line overrides). */
 int sim_scenario_check(const struct sim_scenario *sc, char *err, size_t errcap);
 /* Metric names, for summary.json and the `metrics =` key. */
