@@ -353,6 +353,9 @@ int node_reload_peers(struct node *n, const struct node_peer_cfg *peers, unsigne
 void node_leave(struct node *n, uint64_t now) {
   uint8_t bye[sizeof(DC_OCC_MAGIC) + 1];
   n->leaving = true;
+  /* The peers we hold now are the best way back in next time (the
+   * bootstrap node may be gone by then). */
+  node_save_peer_cache(n, now);
   if (n->dht) {
     dht_leave(n->dht, now); /* records go to the successor first */
     node_dht_pump(n, now);

@@ -391,7 +391,7 @@ void node_set_mapped(struct node *n, const char *method, const struct rl_addr *m
   node_nat_endpoints_changed(n, now);
 }
 
-static void save_peer_cache(struct node *n, uint64_t now) {
+void node_save_peer_cache(struct node *n, uint64_t now) {
   struct nat_cand c[NODE_PEER_CACHE_MAX];
   uint8_t buf[NODE_PEER_CACHE_MAX * 20 + 4];
   unsigned k = 0;
@@ -447,7 +447,7 @@ void node_ring_changed(struct node *n, uint64_t now) {
   if (ri.joined && !n->published)
     publish(n, now);
   if (now >= n->next_peer_cache_ns)
-    save_peer_cache(n, now);
+    node_save_peer_cache(n, now);
   node_dht_pump(n, now);
 }
 

@@ -95,7 +95,7 @@ struct node_counters {
 #define NODE_VIPC_MAX 1024         /* vip -> member cache */
 #define NODE_VIPC_TTL_NS (120 * NS_PER_S)
 #define NODE_ARP_RETRY_NS (1 * NS_PER_S)
-#define NODE_PEER_CACHE_EVERY_NS (30 * NS_PER_S)
+#define NODE_PEER_CACHE_EVERY_NS (10 * NS_PER_S)
 #define NODE_PEER_CACHE_MAX 16
 
 enum resolve_kind { RS_ARP = 1, RS_CONNECT, RS_CTL_VIP, RS_CTL_NODE };
@@ -235,6 +235,9 @@ void node_dht_on_timer(struct node *n, uint64_t now);
 void node_arp_request(struct node *n, const struct tap_frame_info *fi, uint64_t now);
 /* A unicast frame to a MAC with no link: open one on demand. */
 int node_frame_no_link(struct node *n, const uint8_t *f, size_t len, uint64_t now);
+/* Remembers the endpoints of our established direct links (store meta
+ * "peers") for the next start; also called at graceful leave. */
+void node_save_peer_cache(struct node *n, uint64_t now);
 /* (Re)publishes this node's NODE record with its current candidates. */
 void node_publish_endpoints(struct node *n, uint64_t now);
 /* ringlan lookup for something no link knows: through the DHT. */
