@@ -12,7 +12,6 @@
 #include "tap/tap.h"
 
 #define ETH_HDR 14
-#define OCC_EXIT 6 /* OpenVPN occ.h */
 #define ETHERTYPE_IPV4 0x0800
 #define ETHERTYPE_ARP 0x0806
 

@@ -200,6 +200,27 @@ static void inherit_role(struct link *to, const struct link *from) {
   to->ov_wanted |= from->ov_wanted;
 }
 
+void link_send_ctl(struct node *n, struct link *l, uint8_t ch, const uint8_t *msg, size_t len,
+                   uint64_t now) {
+  uint8_t *buf = n->pt;
+  if (len + CTL_HDR > sizeof(n->pt) || l->s.state != SESS_ESTABLISHED)
+    return;
+  memcpy(buf, DC_CONTROL_MAGIC, sizeof(DC_CONTROL_MAGIC));
+  buf[16] = ch;
+  memcpy(buf + CTL_HDR, msg, len);
+  link_send_plain(n, l, buf, len + CTL_HDR, now);
+}
+
+void link_send_exit(struct node *n, struct link *l, uint64_t now) {
+  uint8_t bye[sizeof(DC_OCC_MAGIC) + 1];
+  if (l->via_overlay || l->s.state != SESS_ESTABLISHED)
+    return;
+  memcpy(bye, DC_OCC_MAGIC, sizeof(DC_OCC_MAGIC));
+  bye[sizeof(DC_OCC_MAGIC)] = OCC_EXIT;
+  link_send_plain(n, l, bye, sizeof(bye), now);
+  link_flush_sess(n, l, now);
+}
+
 static void link_became_established(struct node *n, struct link *l, uint64_t now) {
   char ep[RL_ADDR_STRLEN], idhex[2 * RL_ID_LEN + 1];
   uint8_t buf[NODE_FRAME_MAX];

@@ -180,8 +180,6 @@ void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *p
     if (!l)
       goto out;
     l->via_overlay = ov_src != NULL;
-    if (l->via_overlay)
-      l->path = LINK_PATH_OVERLAY;
     fresh = true;
   }
   /* Replay check, pinned key, simultaneous-initiation tie-break (lower
@@ -258,13 +256,7 @@ static void reap_idle(struct node *n, uint64_t now) {
     if (l->s.state == SESS_ESTABLISHED && now - last > n->cfg.idle_link_ns) {
       /* Close both ends: the peer may hold this link as configured or as
        * a relay path, and must not keep sending into a session we drop. */
-      uint8_t bye[sizeof(DC_OCC_MAGIC) + 1];
-      memcpy(bye, DC_OCC_MAGIC, sizeof(DC_OCC_MAGIC));
-      bye[sizeof(DC_OCC_MAGIC)] = 6; /* OCC_EXIT */
-      if (!l->via_overlay) {
-        link_send_plain(n, l, bye, sizeof(bye), now);
-        link_flush_sess(n, l, now);
-      }
+      link_send_exit(n, l, now);
       n->c.links_idle_closed++;
       node_ov_link_down(n, l, now);
       link_free(n, l);
@@ -351,7 +343,6 @@ int node_reload_peers(struct node *n, const struct node_peer_cfg *peers, unsigne
 }
 
 void node_leave(struct node *n, uint64_t now) {
-  uint8_t bye[sizeof(DC_OCC_MAGIC) + 1];
   n->leaving = true;
   /* The peers we hold now are the best way back in next time (the
    * bootstrap node may be gone by then). */
@@ -366,15 +357,9 @@ void node_leave(struct node *n, uint64_t now) {
   }
   /* Then goodbye on every link, as OpenVPN's explicit-exit-notify: the
    * peers drop us now instead of after their link timeout. */
-  memcpy(bye, DC_OCC_MAGIC, sizeof(DC_OCC_MAGIC));
-  bye[sizeof(DC_OCC_MAGIC)] = 6; /* OCC_EXIT */
-  for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = n->links[i];
-    if (l->used && l->s.state == SESS_ESTABLISHED && !l->via_overlay) {
-      link_send_plain(n, l, bye, sizeof(bye), now);
-      link_flush_sess(n, l, now);
-    }
-  }
+  for (unsigned i = 0; i < n->n_links; i++)
+    if (n->links[i]->used)
+      link_send_exit(n, n->links[i], now);
 }
 
 void node_tap_mac(const struct node *n, uint8_t mac[6]) { memcpy(mac, n->mac, 6); }

@@ -145,7 +145,6 @@ static struct link *open_e2e(struct node *n, const uint8_t id[RL_ID_LEN], uint64
   if (!l)
     return NULL;
   l->via_overlay = true;
-  l->path = LINK_PATH_OVERLAY;
   l->has_expect = true;
   memcpy(l->expect_id, id, RL_ID_LEN);
   tap_mac_from_id(id, l->mac);

@@ -18,6 +18,7 @@
 #define CTL_CH_LINK 2   /* link-local: OBSERVED (reflexive address report) */
 #define CTL_CH_RELAY 3  /* proxy tunnel: FWD (to the relay), DLV (from it) */
 #define CTL_HDR (16 + 1)
+#define OCC_EXIT 6 /* OpenVPN occ.h: explicit-exit-notify */
 
 #define NODE_NEIGH_MAX 16      /* neighbours listed in a PUNCH message */
 #define NODE_UDPQ_MAX 1024     /* datagrams waiting for the driver */
@@ -47,7 +48,6 @@ struct link {
   bool pinned;
   uint8_t pin_pk[RL_PK_LEN];
   uint8_t mac[6];            /* valid when s.have_peer */
-  enum link_path path;
   uint64_t retry_at_ns;      /* static peer: restart the session then (0: not waiting) */
   uint64_t retry_backoff_ns;
   struct pktq pending;       /* frames waiting for keys */
@@ -208,6 +208,18 @@ void link_peer_exited(struct node *n, struct link *l, uint64_t now);
 void link_after_event(struct node *n, struct link *l, uint64_t now);
 int link_send_plain(struct node *n, struct link *l, const uint8_t *pt, size_t len,
                     uint64_t now);
+/* A control message on channel ch of an established link (CONTROL_MAGIC,
+ * channel byte, msg). msg may not live in n->pt. */
+void link_send_ctl(struct node *n, struct link *l, uint8_t ch, const uint8_t *msg, size_t len,
+                   uint64_t now);
+/* OpenVPN's explicit-exit-notify (OCC_EXIT) on a direct established link,
+ * sent at once: the peer closes now instead of after its timeout. */
+void link_send_exit(struct node *n, struct link *l, uint64_t now);
+
+/* The path of a link, from how it is carried (status, logs). */
+static inline enum link_path link_path(const struct link *l) {
+  return !l->via_overlay ? LINK_PATH_DIRECT : l->has_relay ? LINK_PATH_RELAY : LINK_PATH_OVERLAY;
+}
 
 /* control.c */
 int ctl_answer(struct node *n, uint32_t cookie, const char *json, size_t len);

@@ -64,16 +64,6 @@ void node_nat_endpoints_changed(struct node *n, uint64_t now) {
   }
 }
 
-static void send_ctl(struct node *n, struct link *l, uint8_t ch, const uint8_t *msg, size_t len,
-                     uint64_t now) {
-  uint8_t *buf = n->pt;
-  if (len + CTL_HDR > sizeof(n->pt) || l->s.state != SESS_ESTABLISHED)
-    return;
-  memcpy(buf, DC_CONTROL_MAGIC, 16);
-  buf[16] = ch;
-  memcpy(buf + CTL_HDR, msg, len);
-  link_send_plain(n, l, buf, len + CTL_HDR, now);
-}
 
 static void put_addr(struct wire_w *w, const struct rl_addr *a) {
   wire_put_u8(w, a->family);
@@ -100,7 +90,7 @@ void node_nat_link_up(struct node *n, struct link *l, uint64_t now) {
   wire_put_u8(&w, LINK_MSG_OBSERVED);
   put_addr(&w, &l->s.endpoint);
   if (!w.err)
-    send_ctl(n, l, CTL_CH_LINK, msg, w.off, now);
+    link_send_ctl(n, l, CTL_CH_LINK, msg, w.off, now);
 }
 
 static void on_observed(struct node *n, struct link *l, const struct rl_addr *seen, uint64_t now) {
@@ -146,7 +136,7 @@ static void relay_wrap(struct node *n, struct link *to, uint8_t type, const uint
   msg[0] = type;
   memcpy(msg + 1, id, RL_ID_LEN);
   memcpy(msg + 1 + RL_ID_LEN, pkt, len);
-  send_ctl(n, to, CTL_CH_RELAY, msg, len + 1 + RL_ID_LEN, now);
+  link_send_ctl(n, to, CTL_CH_RELAY, msg, len + 1 + RL_ID_LEN, now);
 }
 
 int node_nat_relay_send(struct node *n, struct link *l, const uint8_t *pkt, size_t len,
@@ -154,7 +144,6 @@ int node_nat_relay_send(struct node *n, struct link *l, const uint8_t *pkt, size
   struct link *r = direct_up(n, l->relay_id);
   if (!r) {
     l->has_relay = false; /* the relay went away: overlay routing again */
-    l->path = LINK_PATH_OVERLAY;
     if (l->ov_up)
       node_ov_link_down(n, l, now); /* the overlay looks for another way */
     return RL_ENOENT;
@@ -238,7 +227,6 @@ static void on_relay(struct node *n, struct link *from, const uint8_t *msg, size
     struct link *e = e2e_link(n, id);
     if (e && e->has_relay && memcmp(e->relay_id, from->s.peer_id, RL_ID_LEN) == 0) {
       e->has_relay = false;
-      e->path = LINK_PATH_OVERLAY;
       memcpy(e->refused_ids[e->n_refused % 4], from->s.peer_id, RL_ID_LEN);
       if (e->n_refused < 4)
         e->n_refused++;
@@ -275,7 +263,7 @@ void node_nat_control(struct node *n, struct link *l, const uint8_t *msg, size_t
       uint8_t reply[5];
       memcpy(reply, msg + CTL_HDR, 5);
       reply[0] = LINK_MSG_PROBE_REPLY;
-      send_ctl(n, l, CTL_CH_LINK, reply, sizeof(reply), now);
+      link_send_ctl(n, l, CTL_CH_LINK, reply, sizeof(reply), now);
     } else if (l->probe_sent_ns &&
                memcmp(msg + CTL_HDR + 1, &l->probe_nonce, 4) == 0) {
       /* An RTT sample for proximity neighbour selection, for free. */
@@ -498,7 +486,6 @@ static void use_relay(struct node *n, struct link *e, struct link *r, uint64_t s
   char a[2 * RL_ID_LEN + 1], b[2 * RL_ID_LEN + 1];
   e->has_relay = true;
   memcpy(e->relay_id, r->s.peer_id, RL_ID_LEN);
-  e->path = LINK_PATH_RELAY;
   rl_hex_encode(a, e->s.have_peer ? e->s.peer_id : e->expect_id, RL_ID_LEN);
   rl_hex_encode(b, r->s.peer_id, RL_ID_LEN);
   rl_logf(n->env, RL_LOG_INFO, "relay: to %.16s via %.16s (rtt sum %llu ms)", a, b,
@@ -598,7 +585,7 @@ static void check_liveness(struct node *n, uint64_t now) {
       l->probe_sent_ns = now;
       l->probe_phase = 1;
       n->c.probes_sent++;
-      send_ctl(n, l, CTL_CH_LINK, probe, sizeof(probe), now);
+      link_send_ctl(n, l, CTL_CH_LINK, probe, sizeof(probe), now);
       link_after_event(n, l, now);
     }
   }

@@ -88,15 +88,10 @@ void node_ov_control(struct node *n, struct link *l, const uint8_t *msg, size_t 
   }
 }
 
-/* A direct, established link to id (overlay messages only travel on those). */
+/* A direct link to id (overlay messages only travel on those, or on
+ * relayed ones). */
 static struct link *direct_link(struct node *n, const uint8_t id[RL_ID_LEN]) {
-  for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = n->links[i];
-    if (l->used && !l->via_overlay && l->s.have_peer &&
-        memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
-      return l;
-  }
-  return NULL;
+  return link_by_peer_path(n, id, false);
 }
 
 static struct link *pending_direct_to(struct node *n, const uint8_t id[RL_ID_LEN]) {
@@ -127,7 +122,6 @@ static void act_send(struct node *n, const struct ov_action *a, uint64_t now) {
     if (r)
       l = r;
   }
-  uint8_t *buf = n->pt;
   if (!l || l->s.state != SESS_ESTABLISHED) {
     n->c.ov_send_no_link++;
     return;
@@ -136,11 +130,8 @@ static void act_send(struct node *n, const struct ov_action *a, uint64_t now) {
     n->c.ov_too_big++;
     return;
   }
-  memcpy(buf, DC_CONTROL_MAGIC, 16);
-  buf[16] = CTL_CH_OVERLAY;
-  memcpy(buf + CTL_HDR, a->data, a->len);
   l->last_data_ns = now;
-  link_send_plain(n, l, buf, a->len + CTL_HDR, now);
+  link_send_ctl(n, l, CTL_CH_OVERLAY, a->data, a->len, now);
   link_after_event(n, l, now);
 }
 
@@ -224,7 +215,6 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
   if (l && relay && (!l->has_relay || memcmp(l->relay_id, relay, RL_ID_LEN) != 0)) {
     l->has_relay = true;
     memcpy(l->relay_id, relay, RL_ID_LEN);
-    l->path = LINK_PATH_RELAY;
   }
   if (l && l->has_relay && l->s.state == SESS_ESTABLISHED && !l->ov_up)
     node_ov_link_up(n, l, now);

@@ -73,7 +73,7 @@ static void link_json(struct sb *b, const struct link *l, uint64_t now) {
             ",\"rx_packets\":%" PRIu64 ",\"tx_packets\":%" PRIu64
             ",\"key_id\":%u,\"cipher\":\"%s\",\"last_handshake_s\":%.3f,\"handshakes\":%u,"
             "\"static\":%s,\"pending_frames\":%u",
-            id, vip, ep, path_name(l->path),
+            id, vip, ep, path_name(link_path(l)),
             l->retire_at_ns ? "retiring" : state_name(l->s.state),
             (double)l->s.rtt_ns / (double)NS_PER_MS, l->s.rx_bytes, l->s.tx_bytes,
             l->s.rx_pkts, l->s.tx_pkts, l->s.cur_key_id,
@@ -206,7 +206,7 @@ int node_status_text(const struct node *n, uint64_t now, char *buf, size_t cap) 
     sb_printf(&b,
               "  %-15s %.12s %-21s %-7s %-11s rtt %7.3f ms  rx %" PRIu64 " B/%" PRIu64
               " pkt  tx %" PRIu64 " B/%" PRIu64 " pkt  key %u %s  hs %.0f s ago\n",
-              pvip, pid, rl_addr_format(&l->s.endpoint, ep, sizeof(ep)), path_name(l->path),
+              pvip, pid, rl_addr_format(&l->s.endpoint, ep, sizeof(ep)), path_name(link_path(l)),
               state_name(l->s.state), (double)l->s.rtt_ns / (double)NS_PER_MS, l->s.rx_bytes,
               l->s.rx_pkts, l->s.tx_bytes, l->s.tx_pkts, l->s.cur_key_id,
               l->s.state == SESS_ESTABLISHED ? dc_cipher_name(l->s.cipher) : "-",
