@@ -419,6 +419,17 @@ t_nat_site() {
   t_in "$h" ip route add default via "$lan.1"
   # (not sysctl(8): procps may be missing on a minimal system)
   t_in "$r" sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward' || t_fail "ip_forward in $(t_nsname "$r")"
+  t_home_router_nft "$r" "$wif" "$lif" "$lan" "$masq"
+}
+
+# t_home_router_nft R WIF LIF LAN24 MASQ: the rules of a home router in
+# namespace R: MASQ ("masquerade" or "masquerade fully-random") of LAN24.0/24
+# out of WIF, only replies forwarded inbound, and nothing unsolicited reaches
+# the router itself. (An accepting router lets a peer's early punch create a
+# conntrack entry that gives our own outgoing flow a different port: see the
+# shared NAT notes.)
+t_home_router_nft() {
+  local r=$1 wif=$2 lif=$3 lan=$4 masq=$5
   t_in "$r" nft -f - <<NFT || t_fail "nftables NAT setup in $(t_nsname "$r")"
 table ip nat {
   chain postrouting { type nat hook postrouting priority srcnat; oifname "$wif" ip saddr $lan.0/24 $masq; }
@@ -429,9 +440,6 @@ table ip filter {
     ct state established,related accept
     iifname "$lif" oifname "$wif" accept
   }
-  # Like a home router: nothing unsolicited reaches the router itself. (An
-  # accepting router lets a peer's early punch create a conntrack entry
-  # that makes our own outgoing flow get a different port.)
   chain input {
     type filter hook input priority filter; policy drop;
     ct state established,related accept

@@ -118,28 +118,8 @@ nl_site() {
   NL_KIND[$s]=$kind NL_WAN[$s]=$wan NL_HOST[$s]=$lan.2
   case $kind in
   prc | sym)
-    local fr=""; [ "$kind" = sym ] && fr=" fully-random"
-    t_in "$r" nft -f - <<NFT || t_fail "nftables ($kind) in $(t_nsname "$r")"
-table ip nat {
-  chain postrouting { type nat hook postrouting priority srcnat; oifname "$wif" ip saddr $lan.0/24 masquerade$fr; }
-}
-table ip filter {
-  chain forward {
-    type filter hook forward priority filter; policy drop;
-    ct state established,related accept
-    iifname "$lif" oifname "$wif" accept
-  }
-  # Like a home router: nothing unsolicited reaches the router itself.
-  # (Accepting it lets a peer's early punch create a conntrack entry that
-  # gives our own outgoing flow a different port: see ../shared/nat notes.)
-  chain input {
-    type filter hook input priority filter; policy drop;
-    ct state established,related accept
-    iifname "lo" accept
-    iifname "$lif" accept
-  }
-}
-NFT
+    local masq=masquerade; [ "$kind" = sym ] && masq="masquerade fully-random"
+    t_home_router_nft "$r" "$wif" "$lif" "$lan" "$masq"
     ;;
   fullcone)
     # The map remembers, for every SNAT'ed UDP flow, external port ->
