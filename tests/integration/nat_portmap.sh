@@ -101,7 +101,7 @@ run_method() {
     grep -Eq "UDP +$PORT->$UPLAN:$PORT" "$T_DIR/upnpc.l.$gen" ||
       { cat "$T_DIR/upnpc.l.$gen" >&2; t_fail "upnpc -l does not list UDP $PORT -> $UPLAN:$PORT"; }
   fi
-  forwarded pub2 $((sport + 1)) || t_fail "$method: unsolicited input to $WAN:$PORT is not forwarded to up"
+  wait_until 5 forwarded pub2 $((sport + 1)) || t_fail "$method: unsolicited input to $WAN:$PORT is not forwarded to up"
   t_log "$method: mapping $WAN:$PORT -> $UPLAN:$PORT forwards unsolicited input"
 
   # pub2 knows only pub; it finds up through the DHT (ARP, NODE record).
