@@ -93,7 +93,7 @@ run_method() {
     t_fail "$method: no port mapping within 30 s" up
   grep -q "port mapping ($method): UDP $WAN:$PORT" "$log" ||
     t_fail "$method: the mapping was not made with $method" up
-  rule_present || t_fail "$method: miniupnpd holds no rule for UDP $PORT"
+  wait_until 5 rule_present || t_fail "$method: miniupnpd holds no rule for UDP $PORT"
   wait_until 5 status_mapped "$WAN:$PORT" "$method" ||
     t_fail "$method: status does not show the mapping: $(status_json up | jq -c .nat)" up
   if [ "$method" = upnp ]; then
