@@ -36,7 +36,15 @@ check_inbound() { # SITE PORT -> 0 if a datagram from e2 to WAN:PORT reaches the
 check_inbound up 40200 && t_fail "site up forwards unsolicited input before any mapping"
 t_in up timeout 20 upnpc -i -a 192.168.14.2 40200 40200 UDP 600 >"$T_DIR/upnpc.add.log" 2>&1 ||
   { cat "$T_DIR/upnpc.add.log" >&2; t_fail "upnpc -a failed"; }
-nl_upnp_rules up | grep -q 'dport 40200' || t_fail "miniupnpd did not install a rule for 40200"
+# (bounded wait: in one CI run the listing right after upnpc -a lacked the
+# rule; nft listings can also fail while the ruleset is being changed)
+upnp_rule_40200() { nl_upnp_rules up | grep -q 'dport 40200'; }
+wait_until 5 upnp_rule_40200 || {
+  cat "$T_DIR/upnpc.add.log" >&2
+  t_in upr nft list ruleset >&2 2>&1 || true
+  tail -n 20 "${NL_UPNPD_LOG[up]}" >&2
+  t_fail "miniupnpd did not install a rule for 40200 within 5 s"
+}
 # (retried: once in ~10 runs the first datagram after upnpc -a did not get
 # through; the next one did)
 wait_until 8 check_inbound up 40200 || t_fail "UPnP mapping 40200 does not let e2 in"
