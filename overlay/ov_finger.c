@@ -80,17 +80,24 @@ static void ping_idle(struct overlay *ov, uint64_t now) {
   uint64_t dead_after = OV_DEAD_IDLE_TICKS * ov->cfg.fix_fingers_ns;
   for (unsigned i = 0; i < ov->n_links; i++) {
     struct ov_link *l = &ov->links[i];
-    /* Links we route over or asked for; a link already taken out of
-     * routing is still pinged if ours, so that it comes back (any message
-     * from the peer restores it) when the silence was only loss. */
     if (l->state != OV_LINK_UP || !(l->in_ring || l->ours))
       continue;
-    uint64_t idle = now - l->last_rx;
+    uint64_t seen = l->last_heard > l->last_rx ? l->last_heard : l->last_rx;
+    uint64_t idle = now - seen;
     if (idle >= dead_after)
       l->in_ring = false;
-    /* Both ends may ping; whoever's tick comes first refreshes the other
-     * end too, so an idle link costs about one PING/PONG per period. */
-    if (idle >= ping_after) {
+    /* Pinged: links we asked for (also when taken out of routing, so that
+     * they come back when the silence was only loss), and links we sent
+     * over lately without hearing back (routing over a link the peer
+     * opened: the peer hears us and never pings). A link that neither end
+     * uses (a joiner's bootstrap link, one released by both) falls silent,
+     * leaves routing after dead_after and is closed by the node core's
+     * idle reaper; pinging every link instead kept such links alive for
+     * ever, and a bootstrap node held a link to every member that ever
+     * joined through it. Whoever's tick comes first refreshes the other
+     * end, so an idle link costs about one PING/PONG per period. */
+    bool used = l->ours || (l->in_ring && now - l->last_tx < dead_after);
+    if (used && idle >= ping_after) {
       struct ov_msg m = {.type = OV_MSG_PING};
       ov_push_send(ov, l->id, &m);
     }

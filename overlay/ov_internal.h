@@ -26,6 +26,8 @@ struct ov_link {
   uint64_t rtt_ns;        /* 0 = not measured yet */
   uint64_t t;             /* CONNECTING: deadline; UP: unneeded since (0 = needed) */
   uint64_t last_rx;       /* UP: link up or last overlay message from the peer */
+  uint64_t last_tx;       /* last message we queued on it (0 = none) */
+  uint64_t last_heard;    /* last link-layer keepalive (overlay_link_heard) */
   uint8_t state;          /* OV_LINK_* */
   bool ours;              /* we emitted OV_ACT_CONNECT for it */
   uint8_t want;           /* OV_WANT_* */
@@ -80,6 +82,7 @@ struct overlay {
   uint8_t pns_probes[OV_SLOTS / 4]; /* 2 bits per slot: probes made (<= 3) */
   unsigned finger_next;   /* round-robin slot cursor */
 
+  uint64_t now;           /* time of the API call being handled */
   uint64_t next_stab, next_fix, next_heal;
   /* Silence is measured from when we started expecting to hear from a
    * neighbour, not from its last message (an idle link promoted to
@@ -112,6 +115,9 @@ struct ov_link *ov_link_find(const struct overlay *ov, const uint8_t id[RL_ID_LE
 bool ov_linked(const struct overlay *ov, const uint8_t id[RL_ID_LEN]);
 /* Asks the node core for a link to n unless one is up or pending. */
 struct ov_link *ov_connect(struct overlay *ov, const struct ov_node *n, uint64_t now);
+/* links[] is sorted by ID; adding or removing a link moves the others. */
+unsigned ov_link_upper(const struct overlay *ov, const uint8_t id[RL_ID_LEN]);
+void ov_link_remove(struct overlay *ov, struct ov_link *l);
 uint64_t ov_jitter(const struct overlay *ov, uint64_t period);
 void ov_remember(struct overlay *ov, const struct ov_node *n);
 

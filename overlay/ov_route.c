@@ -27,20 +27,22 @@ int ov_next_hop(const struct overlay *ov, const uint8_t key[RL_ID_LEN],
       return OV_NEXT_FORWARD;
     }
   }
+  /* links[] is sorted by ID: walking back (counter-clockwise) from the
+   * key visits links in order of growing distance to it, so the first
+   * usable one in (self, key] is the closest preceding node; once a link
+   * falls outside that arc every later one does too. */
   const struct ov_link *best = NULL;
-  uint8_t best_d[RL_ID_LEN], d[RL_ID_LEN];
-  for (unsigned i = 0; i < ov->n_links; i++) {
-    const struct ov_link *l = &ov->links[i];
+  unsigned n = ov->n_links, at = ov_link_upper(ov, key);
+  for (unsigned step = 0; step < n; step++) {
+    at = at == 0 ? n - 1 : at - 1;
+    const struct ov_link *l = &ov->links[at];
+    if (!ring_between(ov->self.id, l->id, key) && !ring_eq(l->id, key))
+      break;
     if (!(ov->joined ? ov_link_usable(l) : l->state == OV_LINK_UP) ||
         (exclude && ring_eq(l->id, exclude)))
       continue;
-    if (!ring_between(ov->self.id, l->id, key) && !ring_eq(l->id, key))
-      continue;
-    ring_distance(l->id, key, d);
-    if (!best || memcmp(d, best_d, RL_ID_LEN) < 0) {
-      best = l;
-      memcpy(best_d, d, RL_ID_LEN);
-    }
+    best = l;
+    break;
   }
   if (best) {
     memcpy(next, best->id, RL_ID_LEN);

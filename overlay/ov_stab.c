@@ -322,9 +322,12 @@ static void expire(struct overlay *ov, uint64_t now) {
     if (l->state == OV_LINK_CONNECTING && l->t <= now) {
       uint8_t id[RL_ID_LEN];
       memcpy(id, l->id, RL_ID_LEN);
-      ov->links[i] = ov->links[--ov->n_links];
-      /* Unreachable: drop it from the ring view like a dead link. */
+      ov_link_remove(ov, l);
+      /* Unreachable: drop it from the ring view like a dead link. That
+       * may add links anywhere in the sorted table: scan again (each pass
+       * removes one, so this ends). */
       ov_on_link_down(ov, id, now);
+      i = 0;
       continue;
     }
     i++;

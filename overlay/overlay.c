@@ -146,6 +146,9 @@ void ov_push_send(struct overlay *ov, const uint8_t peer[RL_ID_LEN], const struc
   if (n < 0) /* only a ROUTED payload can be too big, checked earlier */
     return;
   ov_push(ov, OV_ACT_SEND, peer, NULL, 0, 0, buf, (size_t)n);
+  struct ov_link *l = ov_link_find(ov, peer);
+  if (l)
+    l->last_tx = ov->now;
 }
 
 bool overlay_poll(struct overlay *ov, struct ov_action *a) {
@@ -186,10 +189,26 @@ static void flush_dirty(struct overlay *ov) {
 
 /* ---- links ------------------------------------------------------------- */
 
+/* links[] is kept sorted by ID: lookups are a binary search and greedy
+ * routing walks back from the key (ov_next_hop), so a node with thousands
+ * of links (a bootstrap node while a large network joins through it) costs
+ * O(log n) per message, not O(n). */
+unsigned ov_link_upper(const struct overlay *ov, const uint8_t id[RL_ID_LEN]) {
+  unsigned lo = 0, hi = ov->n_links; /* first index whose ID is > id */
+  while (lo < hi) {
+    unsigned mid = lo + (hi - lo) / 2;
+    if (ring_cmp(ov->links[mid].id, id) <= 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
 struct ov_link *ov_link_find(const struct overlay *ov, const uint8_t id[RL_ID_LEN]) {
-  for (unsigned i = 0; i < ov->n_links; i++)
-    if (ring_eq(ov->links[i].id, id))
-      return &ov->links[i];
+  unsigned i = ov_link_upper(ov, id);
+  if (i > 0 && ring_eq(ov->links[i - 1].id, id))
+    return &ov->links[i - 1];
   return NULL;
 }
 
@@ -200,22 +219,28 @@ bool ov_linked(const struct overlay *ov, const uint8_t id[RL_ID_LEN]) {
 
 static struct ov_link *link_add(struct overlay *ov, const uint8_t id[RL_ID_LEN]) {
   if (ov->n_links == ov->cap_links) {
-    unsigned cap = ov->cap_links + 8; /* linear: degree is ~2 log2 N, memory counts */
+    /* Degree is ~2 log2 N, and memory counts: grow by 8, or by a quarter
+     * on a node holding many links. */
+    unsigned cap = ov->cap_links + (ov->cap_links / 4 > 8 ? ov->cap_links / 4 : 8);
     struct ov_link *l = realloc(ov->links, cap * sizeof(*l));
     if (!l)
       return NULL;
     ov->links = l;
     ov->cap_links = cap;
   }
-  struct ov_link *l = &ov->links[ov->n_links++];
+  unsigned i = ov_link_upper(ov, id); /* the caller checked: not present */
+  memmove(&ov->links[i + 1], &ov->links[i], (ov->n_links - i) * sizeof(ov->links[0]));
+  ov->n_links++;
+  struct ov_link *l = &ov->links[i];
   memset(l, 0, sizeof(*l));
   memcpy(l->id, id, RL_ID_LEN);
   return l;
 }
 
-static void link_del(struct overlay *ov, struct ov_link *l) {
+void ov_link_remove(struct overlay *ov, struct ov_link *l) {
   unsigned i = (unsigned)(l - ov->links);
-  ov->links[i] = ov->links[--ov->n_links];
+  memmove(&ov->links[i], &ov->links[i + 1], (ov->n_links - i - 1) * sizeof(ov->links[0]));
+  ov->n_links--;
 }
 
 struct ov_link *ov_connect(struct overlay *ov, const struct ov_node *n, uint64_t now) {
@@ -289,6 +314,7 @@ static void link_up(struct overlay *ov, const uint8_t peer[RL_ID_LEN],
 
 void overlay_link_up(struct overlay *ov, const uint8_t peer[RL_ID_LEN],
                      const struct rl_addr *ep, uint64_t rtt_ns, uint64_t now) {
+  ov->now = now;
   link_up(ov, peer, ep, rtt_ns, now);
   flush_dirty(ov);
 }
@@ -299,10 +325,17 @@ void overlay_link_rtt(struct overlay *ov, const uint8_t peer[RL_ID_LEN], uint64_
     l->rtt_ns = rtt_ns;
 }
 
+void overlay_link_heard(struct overlay *ov, const uint8_t peer[RL_ID_LEN], uint64_t now) {
+  struct ov_link *l = ov_link_find(ov, peer);
+  if (l && l->state == OV_LINK_UP)
+    l->last_heard = now;
+}
+
 void overlay_link_down(struct overlay *ov, const uint8_t peer[RL_ID_LEN], uint64_t now) {
+  ov->now = now;
   struct ov_link *l = ov_link_find(ov, peer);
   if (l)
-    link_del(ov, l);
+    ov_link_remove(ov, l);
   if (!ov->left)
     ov_on_link_down(ov, peer, now);
   flush_dirty(ov);
@@ -320,6 +353,7 @@ static void arm_timers(struct overlay *ov, uint64_t now) {
 }
 
 void overlay_join(struct overlay *ov, uint64_t now) {
+  ov->now = now;
   if (ov->left)
     return;
   arm_timers(ov, now);
@@ -333,6 +367,7 @@ void overlay_join(struct overlay *ov, uint64_t now) {
 }
 
 void overlay_leave(struct overlay *ov, uint64_t now) {
+  ov->now = now;
   if (ov->left)
     return;
   ov_leave(ov, now);
@@ -351,6 +386,7 @@ uint64_t overlay_next_timer(const struct overlay *ov) {
 }
 
 void overlay_on_timer(struct overlay *ov, uint64_t now) {
+  ov->now = now;
   if (ov->left)
     return;
   if (now >= ov->next_stab) {
@@ -372,6 +408,7 @@ void overlay_on_timer(struct overlay *ov, uint64_t now) {
 
 int overlay_recv(struct overlay *ov, const uint8_t from[RL_ID_LEN],
                  const uint8_t *msg, size_t len, uint64_t now) {
+  ov->now = now;
   struct ov_msg m;
   int rc = ov_msg_decode(&m, msg, len);
   if (rc < 0) {
@@ -409,6 +446,7 @@ int overlay_recv(struct overlay *ov, const uint8_t from[RL_ID_LEN],
 
 int overlay_route(struct overlay *ov, const uint8_t key[RL_ID_LEN], int mode,
                   uint8_t app, const uint8_t *payload, size_t len, uint64_t now) {
+  ov->now = now;
   if (ov->left)
     return RL_ESTATE;
   if (len > OV_APP_MAX)

@@ -91,6 +91,12 @@ void overlay_link_up(struct overlay *ov, const uint8_t peer[RL_ID_LEN],
                      const struct rl_addr *ep, uint64_t rtt_ns, uint64_t now);
 void overlay_link_rtt(struct overlay *ov, const uint8_t peer[RL_ID_LEN], uint64_t rtt_ns);
 void overlay_link_down(struct overlay *ov, const uint8_t peer[RL_ID_LEN], uint64_t now);
+/* The link layer heard from peer without an overlay message (a keepalive):
+ * the link is alive, so an idle shortcut needs no PING (links keep each
+ * other alive every 10 s when idle; PING/PONG on top doubled the idle
+ * traffic). Successor and predecessor silence is still judged on overlay
+ * messages alone: a neighbour must answer stabilise, not just be up. */
+void overlay_link_heard(struct overlay *ov, const uint8_t peer[RL_ID_LEN], uint64_t now);
 
 /* Starts (or restarts) joining through whatever links are up. Call after
  * the first link to a bootstrap node is up; safe to call again. With no

@@ -6,7 +6,9 @@
  * them to the node core. Here a link is established with one datagram
  * exchange (HELLO / HELLO_ACK, retried), kept alive and timed out like the
  * node core's links (keepalive 10 s, dead after 40 s without traffic) and
- * closed with CLOSE. There is no handshake, no encryption and no NAT
+ * closed with CLOSE; links the overlay does not want close after 300 s
+ * without overlay messages, like the node core's idle reaper. There is no
+ * handshake, no encryption and no NAT
  * traversal: links only work between hosts that can reach each other
  * directly, so overlay-only scenarios should use an all-public [nat] mix.
  *
@@ -34,6 +36,14 @@
 #define LINK_TIMEOUT_NS (40 * NS_PER_S)
 #define HELLO_RETRY_NS (1 * NS_PER_S)
 #define HELLO_TRIES 5
+/* Like the node core (idle_link_ns): a link the overlay has not asked for
+ * (or has released) closes after this long without overlay messages. */
+#define IDLE_NS (300 * NS_PER_S)
+/* A node holding many links (a bootstrap node while a large network joins
+ * through it) scans them at most this often: each link has its own
+ * keepalive deadline, and one scan per deadline would cost O(links^2). */
+#define BUSY_LINKS 256
+#define BUSY_SCAN_NS (1 * NS_PER_S)
 
 enum { T_HELLO = 1, T_ACK, T_MSG, T_KEEPALIVE, T_CLOSE };
 enum { L_CONNECTING = 1, L_UP };
@@ -43,7 +53,9 @@ struct olink {
   uint8_t id[RL_ID_LEN];   /* all zero while unknown (bootstrap HELLO) */
   struct rl_addr ep;
   uint8_t state, tries;
+  bool wanted;             /* the overlay asked for it (OV_ACT_CONNECT) */
   uint64_t t_start, t_rx, t_tx, t_retry;
+  uint64_t t_use;          /* last overlay message either way (idle reaper) */
 };
 
 struct octl {              /* a queued link-layer datagram */
@@ -62,6 +74,11 @@ struct onode {
   uint64_t maint_at;
   uint32_t n_links, cap_links;
   struct olink *links;
+  /* Open-addressing index over links by id_key (slot = link index + 1, 0
+   * empty; linear probing, backward-shift deletion): a bootstrap node
+   * holds thousands of links while a large network joins through it. */
+  uint32_t *hidx;
+  uint32_t hmask;
   uint32_t q_head, q_len, q_cap;
   struct octl *q;
 };
@@ -76,16 +93,63 @@ static uint64_t id_key(const uint8_t *id) {
   return k;
 }
 
-static void link_set_id(struct olink *l, const uint8_t *id) {
+static uint32_t h_home(const struct onode *n, uint64_t key) {
+  key ^= key >> 29;
+  key *= 0xbf58476d1ce4e5b9ULL;
+  return (uint32_t)(key >> 32) & n->hmask;
+}
+
+static void h_insert(struct onode *n, uint32_t i) {
+  uint32_t h = h_home(n, n->links[i].key);
+  while (n->hidx[h])
+    h = (h + 1) & n->hmask;
+  n->hidx[h] = i + 1;
+}
+
+/* The slot holding link index i. */
+static uint32_t h_slot(const struct onode *n, uint32_t i) {
+  uint32_t h = h_home(n, n->links[i].key);
+  while (n->hidx[h] != i + 1)
+    h = (h + 1) & n->hmask;
+  return h;
+}
+
+static void h_remove(struct onode *n, uint32_t i) {
+  uint32_t h = h_slot(n, i);
+  for (;;) { /* backward shift: no tombstones */
+    n->hidx[h] = 0;
+    uint32_t j = h;
+    for (;;) {
+      j = (j + 1) & n->hmask;
+      if (!n->hidx[j])
+        return;
+      uint32_t home = h_home(n, n->links[n->hidx[j] - 1].key);
+      /* Entry j may move to h when its home is not in (h, j] cyclically. */
+      if (((j - home) & n->hmask) >= ((j - h) & n->hmask))
+        break;
+    }
+    n->hidx[h] = n->hidx[j];
+    h = j;
+  }
+}
+
+static void link_set_id(struct onode *n, struct olink *l, const uint8_t *id) {
+  uint32_t i = (uint32_t)(l - n->links);
+  h_remove(n, i);
   memcpy(l->id, id, RL_ID_LEN);
   l->key = id_key(id);
+  h_insert(n, i);
 }
 
 static struct olink *link_by_id(struct onode *n, const uint8_t *id) {
+  if (!n->hidx)
+    return NULL;
   uint64_t k = id_key(id);
-  for (uint32_t i = 0; i < n->n_links; i++)
-    if (n->links[i].key == k && !memcmp(n->links[i].id, id, RL_ID_LEN))
-      return &n->links[i];
+  for (uint32_t h = h_home(n, k); n->hidx[h]; h = (h + 1) & n->hmask) {
+    struct olink *l = &n->links[n->hidx[h] - 1];
+    if (l->key == k && !memcmp(l->id, id, RL_ID_LEN))
+      return l;
+  }
   return NULL;
 }
 
@@ -108,15 +172,31 @@ static struct olink *link_add(struct onode *n) {
     if (!l)
       return NULL;
     n->links = l;
+    uint32_t *h = calloc((size_t)cap * 2, sizeof(*h)); /* load <= 1/2 */
+    if (!h)
+      return NULL; /* the array grew; the index is still the old one */
+    free(n->hidx);
+    n->hidx = h;
+    n->hmask = cap * 2 - 1;
     n->cap_links = cap;
+    for (uint32_t i = 0; i < n->n_links; i++)
+      h_insert(n, i);
   }
-  struct olink *l = &n->links[n->n_links++];
+  uint32_t i = n->n_links++;
+  struct olink *l = &n->links[i];
   memset(l, 0, sizeof(*l));
+  h_insert(n, i); /* key 0 until the ID is known */
   return l;
 }
 
 static void link_del(struct onode *n, struct olink *l) {
-  *l = n->links[--n->n_links];
+  uint32_t i = (uint32_t)(l - n->links), last = n->n_links - 1;
+  h_remove(n, i);
+  if (i != last) {
+    n->hidx[h_slot(n, last)] = i + 1;
+    *l = n->links[last];
+  }
+  n->n_links--;
 }
 
 static void ctl(struct onode *n, const struct rl_addr *to, uint8_t type) {
@@ -190,6 +270,7 @@ static void o_destroy(void *ctx, void *node) {
   struct onode *n = node;
   overlay_free(n->ov);
   free(n->links);
+  free(n->hidx);
   free(n->q);
   free(n);
 }
@@ -208,7 +289,7 @@ static void check_joined(struct onode *n) {
 static void link_is_up(struct onode *n, struct olink *l, uint64_t now) {
   uint64_t rtt = l->state == L_CONNECTING && now > l->t_start ? now - l->t_start : 0;
   l->state = L_UP;
-  l->t_rx = now;
+  l->t_rx = l->t_use = now;
   if (!l->t_tx)
     l->t_tx = now;
   maint_lower(n, l->t_tx + KEEPALIVE_NS);
@@ -232,7 +313,7 @@ static int o_recv(void *node, const struct rl_addr *from, const uint8_t *pkt, si
   case T_HELLO:
     if (!l && !(l = link_add(n)))
       return RL_ENOMEM;
-    link_set_id(l, id);
+    link_set_id(n, l, id);
     l->ep = *from;
     ctl(n, from, T_ACK);
     if (l->state != L_UP)
@@ -244,7 +325,7 @@ static int o_recv(void *node, const struct rl_addr *from, const uint8_t *pkt, si
       l = link_by_ep(n, from);
       if (!l || l->state != L_CONNECTING)
         return RL_ESTATE;
-      link_set_id(l, id);
+      link_set_id(n, l, id);
     }
     if (l->state == L_CONNECTING)
       link_is_up(n, l, now);
@@ -255,11 +336,14 @@ static int o_recv(void *node, const struct rl_addr *from, const uint8_t *pkt, si
       ctl(n, from, T_CLOSE); /* stale link on their side */
       return RL_ESTATE;
     }
-    l->t_rx = now;
+    l->t_rx = l->t_use = now;
     return overlay_recv(n->ov, id, pkt + HDR, len - HDR, now);
   case T_KEEPALIVE:
-    if (l)
+    if (l) {
       l->t_rx = now;
+      if (l->state == L_UP)
+        overlay_link_heard(n->ov, l->id, now);
+    }
     return 0;
   case T_CLOSE:
     if (l) {
@@ -276,6 +360,7 @@ static int o_recv(void *node, const struct rl_addr *from, const uint8_t *pkt, si
 static void on_connect(struct onode *n, const struct ov_node *node, uint64_t now) {
   struct olink *l = link_by_id(n, node->id);
   if (l) {
+    l->wanted = true;
     if (l->state == L_UP)
       overlay_link_up(n->ov, l->id, &l->ep, 0, now); /* "keep it": already up */
     return;
@@ -286,7 +371,8 @@ static void on_connect(struct onode *n, const struct ov_node *node, uint64_t now
   }
   if (!(l = link_add(n)))
     return;
-  link_set_id(l, node->id);
+  link_set_id(n, l, node->id);
+  l->wanted = true;
   l->ep = node->ep[0];
   l->state = L_CONNECTING;
   l->t_start = now;
@@ -323,7 +409,7 @@ static size_t o_poll(void *node, struct rl_addr *to, uint8_t *buf, size_t cap) {
       write_hdr(n, buf, T_MSG);
       memcpy(buf + HDR, a->data, a->len);
       *to = l->ep;
-      l->t_tx = now;
+      l->t_tx = l->t_use = now;
       return HDR + a->len;
     }
     case OV_ACT_CONNECT:
@@ -388,6 +474,13 @@ static void o_on_timer(void *node, uint64_t now) {
       link_del(n, l);
       overlay_link_down(n->ov, id, now);
       continue;
+    } else if (l->state == L_UP && !l->wanted && l->t_use + IDLE_NS <= now) {
+      uint8_t id[RL_ID_LEN];
+      memcpy(id, l->id, RL_ID_LEN);
+      ctl(n, &l->ep, T_CLOSE); /* idle: closed at both ends */
+      link_del(n, l);
+      overlay_link_down(n->ov, id, now);
+      continue;
     } else if (l->state == L_UP && l->t_tx + KEEPALIVE_NS <= now) {
       l->t_tx = now;
       ctl(n, &l->ep, T_KEEPALIVE);
@@ -396,10 +489,14 @@ static void o_on_timer(void *node, uint64_t now) {
                    : l->t_tx + KEEPALIVE_NS < l->t_rx + LINK_TIMEOUT_NS
                        ? l->t_tx + KEEPALIVE_NS
                        : l->t_rx + LINK_TIMEOUT_NS;
+    if (l->state == L_UP && !l->wanted && l->t_use + IDLE_NS < due)
+      due = l->t_use + IDLE_NS;
     if (due < next)
       next = due;
     i++;
   }
+  if (n->n_links > BUSY_LINKS && next < now + BUSY_SCAN_NS)
+    next = now + BUSY_SCAN_NS;
   n->maint_at = next;
 overlay_timer:
   if (overlay_next_timer(n->ov) <= now)

@@ -79,6 +79,8 @@ struct net {
   struct rl_env env;
   unsigned bad_sends, ring_changes, disconnects;
   uint64_t sent_msgs, sent_bytes, lost_on_down_link;
+  bool watch;                /* count messages between watch_a and watch_b */
+  unsigned watch_a, watch_b, watch_pings, watch_other;
   struct ov_config cfg;
 };
 
@@ -238,6 +240,13 @@ static void enqueue(struct net *net, unsigned from, unsigned to, const uint8_t *
   net->sent_msgs++;
   net->sent_bytes += len;
   net->used[(size_t)from * net->n + to] = net->used[(size_t)to * net->n + from] = net->now;
+  if (net->watch && ((from == net->watch_a && to == net->watch_b) ||
+                     (from == net->watch_b && to == net->watch_a))) {
+    if (len && (d[0] == OV_MSG_PING || d[0] == OV_MSG_PONG))
+      net->watch_pings++;
+    else
+      net->watch_other++;
+  }
   if (net->loss_pct && xs_next(&net->rng) % 100 < net->loss_pct)
     return;
   struct msg m = {.t = net->now + (net->latency ? rtt(net, from, to) / 2 : 0),

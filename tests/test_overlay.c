@@ -511,10 +511,121 @@ static void test_seed_and_pair(void **state) {
   net_free(net);
 }
 
+/* links[] is kept sorted by ID and ov_next_hop() walks back from the key:
+ * the answer must be the brute-force closest preceding link, with and
+ * without an excluded peer, while links come and go. */
+static const uint8_t *brute_next(const struct overlay *ov, const uint8_t key[RL_ID_LEN],
+                                 const uint8_t *exclude) {
+  const uint8_t *best = NULL;
+  uint8_t bd[RL_ID_LEN], d[RL_ID_LEN];
+  for (unsigned i = 0; i < ov->n_links; i++) {
+    const struct ov_link *l = &ov->links[i];
+    if (l->state != OV_LINK_UP || (exclude && ring_eq(l->id, exclude)))
+      continue;
+    if (!ring_between(ov->self.id, l->id, key) && !ring_eq(l->id, key))
+      continue;
+    ring_distance(l->id, key, d);
+    if (!best || ring_cmp(d, bd) < 0) {
+      best = l->id;
+      memcpy(bd, d, RL_ID_LEN);
+    }
+  }
+  return best;
+}
+
+static void test_sorted_links_next_hop(void **state) {
+  (void)state;
+  struct net *net = net_new(1, 77, NULL);
+  struct overlay *ov = net->ov[0];
+  enum { NL = 600 };
+  static uint8_t ids[NL][RL_ID_LEN];
+  struct rl_addr ep;
+  memset(&ep, 0, sizeof(ep));
+  for (unsigned i = 0; i < NL; i++) {
+    xs_rand(&net->rng, ids[i], RL_ID_LEN);
+    if (i % 50 == 0) { /* neighbours of our own ID, both sides */
+      memcpy(ids[i], net->id[0], RL_ID_LEN);
+      ids[i][RL_ID_LEN - 1] ^= (uint8_t)(1 + i / 50);
+    }
+    rl_addr_set_ipv4(&ep, 0xc6336400u + i, 4000);
+    overlay_link_up(ov, ids[i], &ep, NS_PER_MS, 0);
+    assert_non_null(ov_link_find(ov, ids[i]));
+  }
+  for (int round = 0; round < 2; round++) {
+    for (unsigned i = 1; i < ov->n_links; i++)
+      assert_true(ring_cmp(ov->links[i - 1].id, ov->links[i].id) < 0);
+    for (unsigned k = 0; k < 3000; k++) {
+      uint8_t key[RL_ID_LEN], next[RL_ID_LEN];
+      if (k % 3 == 0)
+        memcpy(key, ids[xs_next(&net->rng) % NL], RL_ID_LEN); /* a link's own ID */
+      else
+        xs_rand(&net->rng, key, RL_ID_LEN);
+      const uint8_t *ex = k % 4 == 0 ? ids[xs_next(&net->rng) % NL] : NULL;
+      bool final;
+      const uint8_t *want = brute_next(ov, key, ex);
+      int d = ov_next_hop(ov, key, ex, next, &final);
+      if (want) {
+        assert_int_equal(d, OV_NEXT_FORWARD);
+        assert_memory_equal(next, want, RL_ID_LEN);
+      } else {
+        assert_int_not_equal(d, OV_NEXT_FORWARD);
+      }
+    }
+    /* Take every other link down (and one that is not there). */
+    for (unsigned i = 0; i < NL; i += 2)
+      overlay_link_down(ov, ids[i], 0);
+    overlay_link_down(ov, ids[0], 0);
+    assert_int_equal(ov->n_links, NL / 2);
+    for (unsigned i = 0; i < NL; i++)
+      assert_true((ov_link_find(ov, ids[i]) != NULL) == (i % 2 == 1));
+  }
+  net_free(net);
+}
+
+/* Idle links nobody uses are not kept alive by PINGs: a link that neither
+ * end asked for and nothing is sent over (a joiner's bootstrap link, a
+ * data link) stays silent, so the node core's idle reaper can close it. */
+static void test_unused_link_not_pinged(void **state) {
+  (void)state;
+  const unsigned n = 24;
+  struct net *net = net_new(n, 5, NULL);
+  build_ring(net, n);
+  run_until(net, net->now + 120 * NS_PER_S);
+  unsigned a = 0, b = 0, found = 0;
+  for (a = 0; a < n && !found; a++)
+    for (b = 0; b < n && !found; b++)
+      if (a != b && !L(net, a, b))
+        found = 1;
+  assert_true(found);
+  a--, b--;
+  /* A link opened by someone else, both ends known ring members (each has
+   * heard a message from the other). */
+  link_up(net, a, b);
+  uint8_t buf[OV_MSG_MAX];
+  struct ov_msg m = {.type = OV_MSG_PONG};
+  int len = ov_msg_encode(&m, buf, sizeof(buf));
+  assert_true(len > 0);
+  assert_int_equal(overlay_recv(net->ov[a], net->id[b], buf, (size_t)len, net->now), 0);
+  assert_int_equal(overlay_recv(net->ov[b], net->id[a], buf, (size_t)len, net->now), 0);
+  assert_true(ov_link_usable(ov_link_find(net->ov[a], net->id[b])));
+  net->watch = true, net->watch_a = a, net->watch_b = b;
+  run_until(net, net->now + 60 * NS_PER_S);
+  /* Nothing routed over it (this seed), so nobody pinged it, and after the
+   * silence it is out of routing at both ends. (Pinging every link to a
+   * ring member kept such links alive for ever.) */
+  assert_int_equal(net->watch_other, 0);
+  assert_int_equal(net->watch_pings, 0);
+  assert_false(ASK(net, a, b) || ASK(net, b, a));
+  assert_false(ov_link_usable(ov_link_find(net->ov[a], net->id[b])));
+  assert_false(ov_link_usable(ov_link_find(net->ov[b], net->id[a])));
+  net_free(net);
+}
+
 int main(void) {
   if (getenv("OV_TEST")) /* run one test: OV_TEST=test_churn_repair */
     cmocka_set_test_filter(getenv("OV_TEST"));
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_sorted_links_next_hop), cmocka_unit_test(test_unused_link_not_pinged),
       cmocka_unit_test(test_seed_and_pair),   cmocka_unit_test(test_fresh_pair_tie_break),
       cmocka_unit_test(test_lonely_seed_merges),  cmocka_unit_test(test_converge_64),
       cmocka_unit_test(test_converge_256),    cmocka_unit_test(test_churn_repair),

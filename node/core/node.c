@@ -228,6 +228,8 @@ int node_recv_udp(struct node *n, const struct rl_addr *from, const uint8_t *pkt
   r = sess_recv(&l->s, from, pkt, len, now, n->pt, sizeof(n->pt));
   if (r > 0)
     lan_deliver_frame(n, l, n->pt, (size_t)r, now);
+  else if (r == 0 && n->ov && l->ov_up && op == DC_OP_DATA_V2)
+    overlay_link_heard(n->ov, l->s.peer_id, now); /* a keepalive */
   link_after_event(n, l, now);
   return r < 0 ? r : 0;
 }
