@@ -12,10 +12,11 @@
  * is told through node_set_mapped(), as the driver's port mapper would.
  *
  * What the node core's public API lets us observe: ring membership and the
- * first successor (node_status_json "ring"), link paths (direct, relay,
- * overlay) of established links, and frames on the TAP side. It has no
- * routed-lookup primitive for tests, so this model cannot produce lookup or
- * hop metrics.
+ * first successor (node_ring_info), link paths (direct, relay, overlay) of
+ * established links (node_status_json), frames on the TAP side, and routed
+ * probes (node_test_route with cfg.test_routes: a cookie routed to a key's
+ * owner over the overlay, the way DHT requests travel) for lookups and hop
+ * counts.
  *
  * Traffic flows (direct_time): the source injects one Ethernet/IPv4/UDP
  * frame per second into node_recv_tap() -- destination MAC from the
@@ -31,6 +32,7 @@
 #include "crypto/cert.h"
 #include "crypto/identity.h"
 #include "node/core/node.h"
+#include "overlay/overlay.h"
 #include "simulations/sim.h"
 #include "tap/tap.h"
 
@@ -134,6 +136,7 @@ static void *n_create(void *ctx, struct sim *s, const struct sim_node_init *in, 
   memcpy(cfg->group_pk, c->group.pk, RL_PK_LEN);
   cfg->listen = in->local;
   snprintf(cfg->tap_name, sizeof(cfg->tap_name), "sim%u", in->idx);
+  cfg->test_routes = true;
   cfg->n_bootstrap = in->n_boot;
   memcpy(cfg->bootstrap, in->boot, in->n_boot * sizeof(in->boot[0]));
   nn->s = s;
@@ -172,8 +175,8 @@ static const char *status(struct nnode *nn) {
 /* Until a node has joined, look at its ring state after each event so
  * that the join time is exact; afterwards only snapshots look. */
 static void check_joined(struct nnode *nn) {
-  const char *st = status(nn);
-  bool j = st && strstr(st, "\"ring\":{\"joined\":true");
+  struct ov_ring_info ri;
+  bool j = node_ring_info(nn->n, &ri) == 0 && ri.joined;
   if (j != nn->joined) {
     nn->joined = j;
     sim_report_joined(nn->s, nn->idx, j);
@@ -308,13 +311,29 @@ static int n_flow(void *node, uint32_t id, uint32_t dst_idx, const uint8_t dst_i
   return 0;
 }
 
+/* Routed probes that arrived here: report them to the lookup oracle. */
+static void probes_arrived(struct nnode *nn) {
+  uint32_t cookie;
+  uint8_t hops;
+  while (node_poll_test_route(nn->n, &cookie, &hops))
+    sim_report_lookup(nn->s, nn->idx, cookie, hops);
+}
+
 static int n_recv(void *node, const struct rl_addr *from, const uint8_t *pkt, size_t len,
                   uint64_t now) {
   struct nnode *nn = node;
   int rc = node_recv_udp(nn->n, from, pkt, len, now);
   if (!nn->joined)
     check_joined(nn);
+  probes_arrived(nn);
   flows_check(nn, now);
+  return rc;
+}
+
+static int n_lookup(void *node, const uint8_t key[SIM_ID_LEN], uint32_t cookie, uint64_t now) {
+  struct nnode *nn = node;
+  int rc = node_test_route(nn->n, key, cookie, now);
+  probes_arrived(nn); /* we may own the key ourselves */
   return rc;
 }
 
@@ -364,6 +383,7 @@ static void n_on_timer(void *node, uint64_t now) {
     node_on_timer(nn->n, now);
   if (!nn->joined)
     check_joined(nn);
+  probes_arrived(nn);
   flows_check(nn, now);
 }
 
@@ -374,12 +394,11 @@ static void n_id(const void *node, uint8_t out[SIM_ID_LEN]) {
 }
 
 static bool n_succ(const void *node, uint8_t out[SIM_ID_LEN]) {
-  const char *st = status((struct nnode *)(uintptr_t)node);
-  const char *p = st ? strstr(st, "\"successors\":[\"") : NULL;
-  if (!p)
+  struct ov_ring_info ri;
+  if (node_ring_info(((const struct nnode *)node)->n, &ri) != 0 || !ri.n_succ)
     return false;
-  p += strlen("\"successors\":[\"");
-  return rl_hex_decode(out, SIM_ID_LEN, p, 2 * SIM_ID_LEN) == SIM_ID_LEN;
+  memcpy(out, ri.succ[0], SIM_ID_LEN);
+  return true;
 }
 
 static bool n_stats(void *node, struct sim_node_stats *out) {
@@ -405,8 +424,9 @@ static bool n_stats(void *node, struct sim_node_stats *out) {
 
 const struct sim_model sim_model_node = {
     .name = "node",
-    .caps = SIM_M_JOIN_TIME | SIM_M_RING | SIM_M_BYTES | SIM_M_LINK_TYPES | SIM_M_DIRECT_TIME,
-    .missing = "the node API has no routed test lookup (hops, lookups)",
+    .caps = SIM_M_HOPS | SIM_M_LOOKUPS | SIM_M_JOIN_TIME | SIM_M_RING | SIM_M_BYTES |
+            SIM_M_LINK_TYPES | SIM_M_DIRECT_TIME,
+    .missing = NULL,
     .create = n_create,
     .destroy = n_destroy,
     .leave = n_leave,
@@ -414,6 +434,7 @@ const struct sim_model sim_model_node = {
     .poll = n_poll,
     .next_timer = n_next_timer,
     .on_timer = n_on_timer,
+    .lookup = n_lookup,
     .id = n_id,
     .succ = n_succ,
     .stats = n_stats,

@@ -2,7 +2,8 @@
  * real identities, certificates, handshakes and sessions join through one
  * seed and form a consistent ring; traffic flows (ARP, then IPv4 frames
  * injected on the TAP side) reach their destinations and end on direct
- * links; the same seed gives byte-identical output twice. */
+ * links; routed probes reach the owners of random keys; the same seed
+ * gives byte-identical output twice. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,7 +28,10 @@ static void scenario(struct sim_scenario *sc) {
   sc->join_window_s = 10;
   sc->interval_s = 10;
   sc->metrics = SIM_M_JOIN_TIME | SIM_M_RING | SIM_M_BYTES | SIM_M_LINK_TYPES | SIM_M_HOPS |
-                SIM_M_DIRECT_TIME;
+                SIM_M_LOOKUPS | SIM_M_DIRECT_TIME;
+  sc->lookup_start_s = 40; /* routed probes through the real node cores */
+  sc->lookups_per_s = 2;
+  sc->lookup_timeout_s = 10;
 }
 
 static uint64_t flows_direct, flows_delivered;
@@ -74,8 +78,16 @@ static void test_node_model_ring_and_determinism(void **state) {
   /* Every node has direct links; none relayed (no relays in this net). */
   assert_non_null(strstr(sum, "\"relay\":0"));
   assert_null(strstr(sum, "\"direct\":0,"));
-  /* hops were asked for: the node model must say it cannot produce them. */
-  assert_non_null(strstr(sum, "{\"metric\":\"hops\",\"reason\":\"model 'node' cannot"));
+  /* Lookups (node_test_route) from 40 s on: every finished one at the
+   * key's owner, none lost; all metrics produced. */
+  const char *lk = strstr(sum, "\"lookups\":{\"issued\":");
+  assert_non_null(lk);
+  unsigned issued = 0, ok = 0;
+  assert_int_equal(sscanf(lk, "\"lookups\":{\"issued\":%u,\"ok\":%u", &issued, &ok), 2);
+  assert_true(issued >= 90);
+  assert_true(ok + 2 >= issued); /* the last ones may be unfinished at the end */
+  assert_non_null(strstr(sum, "\"wrong_owner\":0,\"timeout\":0,\"no_route\":0"));
+  assert_non_null(strstr(sum, "\"not_produced\":[]"));
   assert_string_equal(a, b);
   free(a);
   free(b);

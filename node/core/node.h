@@ -61,6 +61,7 @@ struct node_config {
   uint32_t relay_rate_kbps;    /* what we forward per pair as a relay; 0 = refuse */
   uint64_t relay_after_ns;     /* no direct link this long: use a relay, default 5 s */
   struct dht_store *store;     /* NULL: in-memory only */
+  bool test_routes;            /* simulator: node_test_route() probes (off in the daemon) */
 };
 void node_config_default(struct node_config *cfg);
 
@@ -122,5 +123,16 @@ struct ov_ring_info;
 /* The overlay's ring view (tests, simulator). Returns RL_ESTATE when the
  * node runs without an overlay. */
 int node_ring_info(const struct node *n, struct ov_ring_info *out);
+
+/* Routed probes for the simulator (cfg.test_routes): routes a 4-byte cookie
+ * to the owner of key over the overlay (OV_APP_TEST), exactly as DHT
+ * requests travel. The node where it arrives queues (cookie, hops) for
+ * node_poll_test_route() (NODE_TEST_ROUTES_MAX entries; more are dropped
+ * and counted). Without cfg.test_routes probes are neither sent (RL_ESTATE)
+ * nor accepted. Returns 0 or a negative RL_E* (RL_ENOENT: no route). */
+#define NODE_TEST_ROUTES_MAX 16
+int node_test_route(struct node *n, const uint8_t key[RL_ID_LEN], uint32_t cookie,
+                    uint64_t now_ns);
+bool node_poll_test_route(struct node *n, uint32_t *cookie, uint8_t *hops);
 
 #endif

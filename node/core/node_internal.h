@@ -76,6 +76,7 @@ struct node_counters {
   uint64_t tap_in, tap_too_big, tap_runt, tap_no_route, frame_spoofed;
   uint64_t pending_overflow, arp_answered;
   uint64_t ov_send_no_link, ov_too_big, e2e_in, e2e_bad, links_idle_closed;
+  uint64_t test_routes_dropped; /* node_test_route() arrivals, queue full */
   uint64_t resolve_full, resolve_failed, connects_on_demand;
   uint64_t punches_sent, punches_received, relay_forwarded, relay_refused, relay_no_route,
       relayed_pairs, ctl_bad, probes_sent, links_failed_fast;
@@ -189,6 +190,8 @@ struct node {
   uint64_t next_reap_ns;     /* idle-link reaper period */
   struct ctl_answer *ctlq;   /* NODE_CTLQ_MAX answers, allocated on first use */
   unsigned ctl_head, ctl_n;
+  struct { uint32_t cookie; uint8_t hops; } test_dl[NODE_TEST_ROUTES_MAX];
+  unsigned n_test_dl;        /* node_test_route() arrivals not yet polled */
   /* scratch buffers (not on the stack: simulator stacks stay small) */
   uint8_t pt[NODE_UDP_MAX];
   uint8_t pkt[NODE_UDP_MAX];

@@ -226,6 +226,18 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
   link_after_event(n, l, now);
 }
 
+static void test_route_arrived(struct node *n, const struct ov_action *a) {
+  if (!n->cfg.test_routes || a->len != 4)
+    return; /* the daemon takes no probes */
+  if (n->n_test_dl == NODE_TEST_ROUTES_MAX) {
+    n->c.test_routes_dropped++;
+    return;
+  }
+  n->test_dl[n->n_test_dl].cookie = (uint32_t)a->data[0] << 24 | (uint32_t)a->data[1] << 16 |
+                                    (uint32_t)a->data[2] << 8 | a->data[3];
+  n->test_dl[n->n_test_dl++].hops = a->hops;
+}
+
 void node_ov_pump(struct node *n, uint64_t now) {
   struct ov_action *a = &n->act;
   if (n->ov_pumping)
@@ -248,6 +260,8 @@ void node_ov_pump(struct node *n, uint64_t now) {
         node_e2e_recv(n, a->peer, a->data, a->len, now, NULL);
       else if (a->app == OV_APP_PUNCH)
         node_nat_punch_recv(n, a->peer, a->data, a->len, now);
+      else if (a->app == OV_APP_TEST)
+        test_route_arrived(n, a);
       else
         node_app_deliver(n, a, now);
       break;
@@ -259,6 +273,27 @@ void node_ov_pump(struct node *n, uint64_t now) {
     }
   }
   n->ov_pumping = false;
+}
+
+int node_test_route(struct node *n, const uint8_t key[RL_ID_LEN], uint32_t cookie,
+                    uint64_t now) {
+  if (!n->ov || !n->cfg.test_routes)
+    return RL_ESTATE;
+  uint8_t p[4] = {(uint8_t)(cookie >> 24), (uint8_t)(cookie >> 16), (uint8_t)(cookie >> 8),
+                  (uint8_t)cookie};
+  int r = overlay_route(n->ov, key, OV_ROUTE_OWNER, OV_APP_TEST, p, sizeof(p), now);
+  node_ov_pump(n, now);
+  return r;
+}
+
+bool node_poll_test_route(struct node *n, uint32_t *cookie, uint8_t *hops) {
+  if (!n->n_test_dl)
+    return false;
+  *cookie = n->test_dl[0].cookie;
+  *hops = n->test_dl[0].hops;
+  n->n_test_dl--;
+  memmove(&n->test_dl[0], &n->test_dl[1], n->n_test_dl * sizeof(n->test_dl[0]));
+  return true;
 }
 
 /* Sends one packet of an overlay-carried session. */
