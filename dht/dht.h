@@ -135,6 +135,7 @@ struct dht_stats {
   uint64_t rejected_invalid;  /* malformed, bad signature/cert, foreign */
   uint64_t rejected_expired;
   uint64_t rejected_stale;    /* seq not higher than the one held */
+  uint64_t same_again;        /* the very record held, again (not re-verified) */
   uint64_t rejected_conflict; /* duplicate VIP claim by another member */
   uint64_t rejected_full;     /* store bound reached */
   uint64_t expired_dropped;   /* removed by the sweep */

@@ -45,6 +45,19 @@ int dht_accept(struct dht *d, const uint8_t *rec, size_t len, uint64_t now,
     st = DHT_ST_INVALID;
     goto out;
   }
+  /* The very record we hold (replicas and anti-entropy push the same bytes
+   * again and again): its signatures were checked when we stored it, so
+   * only the clocks are checked again. Two Ed25519 verifications per push
+   * were most of a simulated member's CPU. */
+  n = d->store->ops->get(d->store, b->rec.key, b->held, sizeof(b->held));
+  if (n > 0 && (size_t)n == len && memcmp(b->held, rec, len) == 0 &&
+      b->rec.expiry_s > unix_s &&
+      cert_decode_bin(&b->c, b->rec.cert, b->rec.cert_len) == 0 &&
+      b->c.not_before <= unix_s && unix_s <= b->c.not_after) {
+    *held_seq = b->rec.seq;
+    d->st.same_again++;
+    goto out;
+  }
   rc = dht_record_verify(&b->rec, d->cfg.group, d->cfg.group_pk, unix_s, &b->c);
   if (rc < 0) {
     if (rc == RL_EEXPIRED)

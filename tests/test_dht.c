@@ -502,6 +502,22 @@ static void test_seq_ordering(void **state) {
     assert_true(hl > 0);
     assert_int_equal(dht_record_decode(&held, buf, (size_t)hl), 0);
     assert_true(held.seq == seq2);
+    /* The very record the owner holds, pushed again, is taken as known
+     * without verifying it again; the same bytes with one bit flipped are
+     * verified and refused. */
+    dht_stats(t->d[owner], &st);
+    uint64_t same0 = st.same_again, stored0 = st.stored, bad0 = st.rejected_invalid;
+    struct dht_msg rp = {.type = DHT_MSG_REPLICATE, .txid = 2, .rec = buf, .rec_len = (size_t)hl};
+    len = dht_msg_encode(&rp, msg, sizeof(msg));
+    assert_int_equal(dht_recv(t->d[owner], t->m[9].id, key, msg, (size_t)len, t->now), 0);
+    buf[hl - 1] ^= 0x01; /* inside the record's signature */
+    len = dht_msg_encode(&rp, msg, sizeof(msg));
+    assert_int_equal(dht_recv(t->d[owner], t->m[9].id, key, msg, (size_t)len, t->now), 0);
+    pump(t);
+    dht_stats(t->d[owner], &st);
+    assert_int_equal(st.same_again, same0 + 1);
+    assert_int_equal(st.stored, stored0);
+    assert_int_equal(st.rejected_invalid, bad0 + 1);
   }
   dht_forget(t->d[from], key);
   r = get_from(t, from, key, 4, 0);
