@@ -8,7 +8,8 @@
 # One run: hops_cdf, join_time_cdf, lookups_over_time (failure fraction per
 # 10 s bin against nodes up), bytes_per_node (control traffic per node per
 # second over time), link_types (links.csv, node model only),
-# direct_time_cdf (flows.csv, node model only), each as .png and .svg. Compare: path_length_vs_n (mean hops and 0.5*log2 N against N),
+# direct_time_cdf (flows.csv, node model only), path_latency_cdf (frames.csv:
+# frame latency by direct / relay / overlay path, node model only), each as .png and .svg. Compare: path_length_vs_n (mean hops and 0.5*log2 N against N),
 # lookup_failure (failure fraction per run), memory_per_node (perf.json).
 # Also ring_over_time (snapshots.csv ring consistency, e.g. for partitions).
 # Plots a metric only when its file has data, and says which it skipped.
@@ -89,6 +90,21 @@ plot '$tmp/direct_public.csv' using (\$1 > 0.01 ? \$1 : 0.01):2 with steps lw 2 
      '$tmp/direct_natted.csv' using (\$1 > 0.01 ? \$1 : 0.01):2 with steps lw 2 title 'to NATed nodes'" "$out"
   else
     echo "skip direct_time_cdf: no direct flows in $d/flows.csv"
+  fi
+  if [ -s "$d/frames.csv" ] && [ "$(wc -l <"$d/frames.csv")" -gt 1 ]; then
+    # one-way frame latency CDF per path the source used (path_latency)
+    local cmd="" p
+    for p in direct relay overlay pending; do
+      awk -F, -v p="$p" 'NR>1 && $3==p{print $4}' "$d/frames.csv" | sort -g |
+        awk '{a[NR]=$1} END{for(i=1;i<=NR;i++) print a[i]","i/NR}' >"$tmp/lat_$p.csv"
+      [ -s "$tmp/lat_$p.csv" ] || continue
+      cmd="$cmd${cmd:+, }'$tmp/lat_$p.csv' using 1:2 with steps lw 2 title '$p'"
+    done
+    render path_latency_cdf "set xlabel 'one-way frame latency, TAP to TAP (ms)'; set ylabel 'CDF'
+set yrange [0:1.05]; set logscale x; set key bottom right
+plot $cmd" "$out"
+  else
+    echo "skip path_latency_cdf: no frames.csv (metric path_latency, node model)"
   fi
   if [ -s "$d/links.csv" ] && [ "$(wc -l <"$d/links.csv")" -gt 1 ]; then
     render link_types "set xlabel 'virtual time (s)'; set ylabel 'established link ends'

@@ -124,13 +124,19 @@ struct sim_lookup {
 };
 
 /* A traffic flow for direct_time: frames from src to dst until a direct
- * link carries them or flow_timeout_s passes. */
+ * link carries them or flow_timeout_s passes (with path_latency: until
+ * flow_timeout_s passes, direct or not). */
 struct sim_flow {
   uint64_t t_start, t_deliv, t_direct; /* 0: not yet */
   uint32_t src, dst;
   uint8_t state;          /* 0 running, 1 direct, 2 timed out (no direct link) */
 };
 enum { SIM_FLOW_DELIVERED = 1, SIM_FLOW_DIRECT = 2 };
+/* path_latency: the path the source's node core used for a frame when it
+ * took it in (its link to the destination: none established yet, carried
+ * over the overlay, through a relay, or direct). */
+enum { SIM_PATH_PENDING = 0, SIM_PATH_OVERLAY, SIM_PATH_RELAY, SIM_PATH_DIRECT, SIM_PATHS };
+extern const char *const sim_path_names[SIM_PATHS];
 
 struct sim_outputs {      /* NULL streams are not written */
   FILE *lookups;          /* lookups.csv */
@@ -138,6 +144,7 @@ struct sim_outputs {      /* NULL streams are not written */
   FILE *snapshots;        /* snapshots.csv */
   FILE *links;            /* links.csv (models with link_types) */
   FILE *flows;            /* flows.csv (models with direct_time) */
+  FILE *frames;           /* frames.csv (models with path_latency) */
 };
 
 struct sim_progress {
@@ -174,6 +181,9 @@ struct sim {
   struct sim_flow *fl;
   uint32_t n_fl, cap_fl, fl_swept;
   uint64_t fl_direct, fl_timeout, fl_delivered, fl_direct_sum_ns;
+  /* frame latencies by path (path_latency), microseconds */
+  uint32_t *frame_us[SIM_PATHS];
+  uint64_t n_frame[SIM_PATHS], cap_frame[SIM_PATHS], frame_sum_us[SIM_PATHS];
   /* trace churn */
   struct sim_trace_ev *trace;
   uint32_t n_trace;
@@ -213,6 +223,9 @@ void sim_report_joined(struct sim *s, uint32_t node, bool joined);
 /* Flow progress: SIM_FLOW_DELIVERED (a frame reached dst's TAP) or
  * SIM_FLOW_DIRECT (src has an established direct link to dst). */
 void sim_report_flow(struct sim *s, uint32_t flow_id, int what);
+/* path_latency: a flow frame that left the source at t_sent (virtual ns),
+ * taken in over `path` (SIM_PATH_*), came out of the destination now. */
+void sim_report_frame(struct sim *s, uint32_t flow_id, int path, uint64_t t_sent);
 /* Sends a datagram from node as if it had been polled (for models that
  * produce traffic outside poll(), e.g. a graceful leave in destroy). */
 void sim_send(struct sim *s, uint32_t from, const struct rl_addr *to, const uint8_t *pkt,

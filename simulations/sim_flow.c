@@ -9,7 +9,13 @@
  * "no_direct" (its frames may still have gone through a relay or the
  * overlay: first_delivery_s says). flows.csv records each flow with both
  * ends' NAT classes, so one run with a NAT mix gives the times by class
- * pair. Flows are spaced evenly (not Poisson) so the count is exact. */
+ * pair. Flows are spaced evenly (not Poisson) so the count is exact.
+ *
+ * path_latency uses the same flows: the source keeps sending one frame a
+ * second until flow_timeout_s, each stamped with its send time and the
+ * path its node core had to the destination then (none yet, overlay,
+ * relay, direct); the destination reports each arrival. One line per frame
+ * in frames.csv; latency quantiles per path in summary.json. */
 #include "simulations/sim_internal.h"
 
 #include <math.h>
@@ -18,6 +24,7 @@
 #include <string.h>
 
 static const char *const flow_result[] = {"running", "direct", "no_direct"};
+const char *const sim_path_names[SIM_PATHS] = {"pending", "overlay", "relay", "direct"};
 
 int sim_measure_flow_event(struct sim *s) {
   int rc = sim_push(s, s->now + SIM_S_TO_NS(1.0 / s->sc.flows_per_s), SIM_EV_FLOW, 0, 0, 0);
@@ -123,4 +130,47 @@ void sim_flow_summary(struct sim *s, FILE *f) {
           Q(0.99));
 #undef Q
   free(v);
+}
+
+void sim_report_frame(struct sim *s, uint32_t id, int path, uint64_t t_sent) {
+  if (id >= s->n_fl || path < 0 || path >= SIM_PATHS || t_sent > s->now)
+    return;
+  uint64_t us = (s->now - t_sent) / 1000;
+  if (us > UINT32_MAX)
+    us = UINT32_MAX;
+  if (s->n_frame[path] == s->cap_frame[path]) {
+    uint64_t cap = s->cap_frame[path] ? s->cap_frame[path] * 2 : 256;
+    uint32_t *v = realloc(s->frame_us[path], cap * sizeof(*v));
+    if (!v)
+      return; /* counted nowhere: memory is gone anyway */
+    s->frame_us[path] = v;
+    s->cap_frame[path] = cap;
+  }
+  s->frame_us[path][s->n_frame[path]++] = (uint32_t)us;
+  s->frame_sum_us[path] += us;
+  if (s->out.frames)
+    fprintf(s->out.frames, "%u,%.6f,%s,%.3f\n", id, (double)t_sent / 1e9, sim_path_names[path],
+            (double)us / 1000.0);
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+void sim_frame_summary(struct sim *s, FILE *f) {
+  fprintf(f, ",\"path_latency_ms\":{");
+  for (int p = 0; p < SIM_PATHS; p++) {
+    uint64_t n = s->n_frame[p];
+    uint32_t *v = s->frame_us[p];
+    if (n)
+      qsort(v, n, sizeof(*v), cmp_u32);
+#define Q(q) (n ? (double)v[(uint64_t)ceil((q) * n) ? (uint64_t)ceil((q) * n) - 1 : 0] / 1e3 : 0.0)
+    fprintf(f, "%s\"%s\":{\"frames\":%llu,\"mean\":%.3f,\"p50\":%.3f,\"p90\":%.3f,"
+               "\"p99\":%.3f}",
+            p ? "," : "", sim_path_names[p], (unsigned long long)n,
+            n ? (double)s->frame_sum_us[p] / n / 1e3 : 0.0, Q(0.5), Q(0.9), Q(0.99));
+#undef Q
+  }
+  fprintf(f, "}");
 }

@@ -33,6 +33,7 @@ void sim_oracle_refresh(struct sim *s); /* s->order: joined nodes by ID */
 /* sim_flow.c */
 void sim_flow_sweep(struct sim *s, bool final);
 void sim_flow_summary(struct sim *s, FILE *f);
+void sim_frame_summary(struct sim *s, FILE *f);
 
 /* sim_engine.c */
 int sim_node_up(struct sim *s, uint32_t node);

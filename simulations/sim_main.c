@@ -174,6 +174,8 @@ int main(int argc, char **argv) {
     s.out.links = open_out(out, "links.csv");
   if ((sc.metrics & SIM_M_DIRECT_TIME) && model->flow)
     s.out.flows = open_out(out, "flows.csv");
+  if ((sc.metrics & SIM_M_PATH_LATENCY) && (model->caps & SIM_M_PATH_LATENCY))
+    s.out.frames = open_out(out, "frames.csv");
   int rc = 2;
   if (!s.out.lookups || !s.out.joins || !s.out.snapshots)
     goto done;
@@ -225,6 +227,8 @@ done:
     fclose(s.out.links);
   if (s.out.flows)
     fclose(s.out.flows);
+  if (s.out.frames)
+    fclose(s.out.frames);
   sim_free(&s);
   return rc;
 }

@@ -30,7 +30,8 @@ int sim_measure_init(struct sim *s) {
     return RL_ENOMEM;
   s->order_dirty = true;
   int rc = sim_push(s, SIM_S_TO_NS(s->sc.interval_s), SIM_EV_MEASURE, 0, 0, 0);
-  if (!rc && s->sc.flows_per_s > 0 && s->model->flow && (s->sc.metrics & SIM_M_DIRECT_TIME))
+  if (!rc && s->sc.flows_per_s > 0 && s->model->flow &&
+      (s->sc.metrics & (SIM_M_DIRECT_TIME | SIM_M_PATH_LATENCY)))
     rc = sim_push(s, SIM_S_TO_NS(s->sc.flow_start_s), SIM_EV_FLOW, 0, 0, 0);
   if (!rc && s->sc.lookups_per_s > 0 && s->model->lookup)
     rc = sim_push(s, SIM_S_TO_NS(s->sc.lookup_start_s) + next_lookup_gap(s), SIM_EV_LOOKUP,
@@ -43,6 +44,8 @@ void sim_measure_free(struct sim *s) {
   free(s->lk);
   free(s->join_s);
   free(s->fl);
+  for (int i = 0; i < SIM_PATHS; i++)
+    free(s->frame_us[i]);
   s->order = NULL;
   s->lk = NULL;
   s->join_s = NULL;
@@ -272,6 +275,8 @@ void sim_write_headers(struct sim *s) {
   if (s->out.flows)
     fprintf(s->out.flows, "id,t_start_s,src,dst,src_nat,dst_nat,first_delivery_s,direct_s,"
                           "result\n");
+  if (s->out.frames)
+    fprintf(s->out.frames, "flow,t_sent_s,path,latency_ms\n");
   if (s->out.snapshots)
     fprintf(s->out.snapshots, "t_s,nodes_up,nodes_joined,ring_consistent,bytes_out_total,"
                               "bytes_per_node_per_s,events,in_flight,lookups_ok,"
@@ -363,6 +368,8 @@ int sim_summary_json(struct sim *s, FILE *f) {
   }
   if (sc->metrics & SIM_M_DIRECT_TIME && s->model->flow)
     sim_flow_summary(s, f);
+  if (sc->metrics & SIM_M_PATH_LATENCY && s->model->caps & SIM_M_PATH_LATENCY)
+    sim_frame_summary(s, f);
   const struct sim_net_stats *st = &s->net.st;
   fprintf(f, ",\"net\":{\"sent\":%llu,\"delivered\":%llu,\"lost\":%llu,\"partitioned\":%llu,"
              "\"unroutable\":%llu,\"nat_out_drop\":%llu,\"nat_in_drop\":%llu,"

@@ -68,7 +68,10 @@ struct nnode {
 #define FLOW_RESEND_NS NS_PER_S
 #define FLOW_PORT 9000
 static const uint8_t flow_magic[8] = {'R', 'L', 'S', 'I', 'M', 'F', 'L', 'W'};
-#define FLOW_FRAME_LEN (14 + 20 + 8 + 16)
+/* UDP payload: magic (8), flow id (4), path at send (1), 3 zero, send time
+ * in virtual ns (8). */
+#define FLOW_PAYLOAD 24
+#define FLOW_FRAME_LEN (14 + 20 + 8 + FLOW_PAYLOAD)
 
 static void seeded_key(uint64_t seed, uint64_t stream, struct id_key *k) {
   struct sim_rng r;
@@ -210,7 +213,7 @@ static void flow_arp(struct nnode *nn, const struct nflow *f, uint64_t now) {
 
 /* One Ethernet/IPv4/UDP frame from this node's TAP side to the flow's
  * destination (its MAC from its ID, its virtual IP from its index). */
-static void flow_send(struct nnode *nn, struct nflow *f, uint64_t now) {
+static void flow_send(struct nnode *nn, struct nflow *f, int path, uint64_t now) {
   uint8_t fr[FLOW_FRAME_LEN];
   if (!f->arp_done) {
     flow_arp(nn, f, now);
@@ -223,7 +226,7 @@ static void flow_send(struct nnode *nn, struct nflow *f, uint64_t now) {
   put_be(fr + 12, 0x0800, 2);
   uint8_t *ip = fr + 14;
   ip[0] = 0x45;
-  put_be(ip + 2, 20 + 8 + 16, 2);
+  put_be(ip + 2, 20 + 8 + FLOW_PAYLOAD, 2);
   put_be(ip + 4, f->id & 0xffff, 2);
   ip[8] = 64;
   ip[9] = 17; /* UDP */
@@ -238,50 +241,70 @@ static void flow_send(struct nnode *nn, struct nflow *f, uint64_t now) {
   uint8_t *udp = ip + 20;
   put_be(udp, FLOW_PORT, 2);
   put_be(udp + 2, FLOW_PORT, 2);
-  put_be(udp + 4, 8 + 16, 2);
+  put_be(udp + 4, 8 + FLOW_PAYLOAD, 2);
   memcpy(udp + 8, flow_magic, sizeof(flow_magic));
   put_be(udp + 16, f->id, 4);
+  udp[20] = (uint8_t)path;
+  put_be(udp + 24, (uint32_t)(now >> 32), 4);
+  put_be(udp + 28, (uint32_t)now, 4);
   node_recv_tap(nn->n, fr, sizeof(fr), now);
 }
 
-/* Established direct link from us to the flow's destination? Read from
- * the status JSON's link objects ("peer_id", "path", "state"). */
-static bool flow_direct(const char *st, const uint8_t id[RL_ID_LEN]) {
+/* The path of our established link to the flow's destination
+ * (SIM_PATH_*; PENDING: none established). Read from the status JSON's
+ * link objects ("peer_id", "path", "state"); a direct one wins. */
+static int flow_path(const char *st, const uint8_t id[RL_ID_LEN]) {
+  static const char *const names[] = {"\"path\":\"overlay\"", "\"path\":\"relay\"",
+                                      "\"path\":\"direct\""};
   char pat[2 * RL_ID_LEN + 16];
+  int best = SIM_PATH_PENDING;
+  if (!st)
+    return best;
   memcpy(pat, "\"peer_id\":\"", 11);
   rl_hex_encode(pat + 11, id, RL_ID_LEN);
   for (const char *p = strstr(st, pat); p; p = strstr(p + 1, pat)) {
     const char *end = strchr(p, '}');
-    const char *path = strstr(p, "\"path\":\"direct\"");
     const char *state = strstr(p, "\"state\":\"established\"");
-    if (end && path && state && path < end && state < end)
-      return true;
+    if (!end || !state || state > end)
+      continue;
+    for (int k = 0; k < 3; k++) {
+      const char *q = strstr(p, names[k]);
+      if (q && q < end && SIM_PATH_OVERLAY + k > best)
+        best = SIM_PATH_OVERLAY + k;
+    }
   }
-  return false;
+  return best;
 }
 
 static void flows_check(struct nnode *nn, uint64_t now) {
   if (!nn->n_flows)
     return;
   /* Send what is due first: a flow always starts with a frame, even when
-   * a direct link already exists (then its direct time is 0). */
+   * a direct link already exists (then its direct time is 0). Each frame
+   * carries the path our link to the destination has as it goes in. */
+  const char *st = status(nn);
+  bool sent = false;
   for (uint32_t i = 0; i < nn->n_flows; i++) {
     struct nflow *f = &nn->flows[i];
     if (f->next_send <= now && now < f->deadline) {
       f->next_send = now + FLOW_RESEND_NS;
-      flow_send(nn, f, now);
+      flow_send(nn, f, flow_path(st, f->dst_id), now);
+      sent = true;
     }
   }
-  const char *st = status(nn);
+  if (sent)
+    st = status(nn); /* the frames may have opened links */
+  bool keep_all = nn->s->sc.metrics & SIM_M_PATH_LATENCY;
   for (uint32_t i = 0; i < nn->n_flows;) {
     struct nflow *f = &nn->flows[i];
-    if (!f->direct && st && flow_direct(st, f->dst_id)) {
+    if (!f->direct && flow_path(st, f->dst_id) == SIM_PATH_DIRECT) {
       f->direct = true;
       sim_report_flow(nn->s, f->id, SIM_FLOW_DIRECT);
     }
     /* Keep a direct flow until its first data frame went in, so that
-     * first_delivery_s is measured for it too. */
-    if (now < f->deadline && !(f->direct && f->frame_sent)) {
+     * first_delivery_s is measured for it too; for path_latency, until
+     * its deadline. */
+    if (now < f->deadline && (keep_all || !(f->direct && f->frame_sent))) {
       i++;
       continue;
     }
@@ -357,10 +380,15 @@ static size_t n_poll(void *node, struct rl_addr *to, uint8_t *buf, size_t cap) {
         }
       continue;
     }
-    if (fl == FLOW_FRAME_LEN && !memcmp(buf + 42, flow_magic, sizeof(flow_magic)))
-      sim_report_flow(nn->s, (uint32_t)buf[50] << 24 | (uint32_t)buf[51] << 16 |
-                                 (uint32_t)buf[52] << 8 | buf[53],
-                      SIM_FLOW_DELIVERED);
+    if (fl == FLOW_FRAME_LEN && !memcmp(buf + 42, flow_magic, sizeof(flow_magic))) {
+      uint32_t id = (uint32_t)buf[50] << 24 | (uint32_t)buf[51] << 16 |
+                    (uint32_t)buf[52] << 8 | buf[53];
+      uint64_t t = 0;
+      for (int k = 0; k < 8; k++)
+        t = t << 8 | buf[58 + k];
+      sim_report_flow(nn->s, id, SIM_FLOW_DELIVERED);
+      sim_report_frame(nn->s, id, buf[54], t);
+    }
   }
   return 0;
 }
@@ -425,7 +453,7 @@ static bool n_stats(void *node, struct sim_node_stats *out) {
 const struct sim_model sim_model_node = {
     .name = "node",
     .caps = SIM_M_HOPS | SIM_M_LOOKUPS | SIM_M_JOIN_TIME | SIM_M_RING | SIM_M_BYTES |
-            SIM_M_LINK_TYPES | SIM_M_DIRECT_TIME,
+            SIM_M_LINK_TYPES | SIM_M_DIRECT_TIME | SIM_M_PATH_LATENCY,
     .missing = NULL,
     .create = n_create,
     .destroy = n_destroy,

@@ -18,6 +18,7 @@ static const struct {
     {"join_time", SIM_M_JOIN_TIME}, {"ring", SIM_M_RING},
     {"bytes", SIM_M_BYTES},         {"memory", SIM_M_MEMORY},
     {"link_types", SIM_M_LINK_TYPES}, {"direct_time", SIM_M_DIRECT_TIME},
+    {"path_latency", SIM_M_PATH_LATENCY},
 };
 #define N_METRICS (sizeof(metric_names) / sizeof(metric_names[0]))
 

@@ -49,6 +49,7 @@ enum sim_metric {
   SIM_M_MEMORY = 1u << 5,       /* memory per node */
   SIM_M_LINK_TYPES = 1u << 6,   /* direct / relay / overlay pairs */
   SIM_M_DIRECT_TIME = 1u << 7,  /* first frame -> direct link time */
+  SIM_M_PATH_LATENCY = 1u << 8, /* frame latency by path: direct/relay/overlay */
 };
 
 struct sim_partition {

@@ -28,7 +28,7 @@ static void scenario(struct sim_scenario *sc) {
   sc->join_window_s = 10;
   sc->interval_s = 10;
   sc->metrics = SIM_M_JOIN_TIME | SIM_M_RING | SIM_M_BYTES | SIM_M_LINK_TYPES | SIM_M_HOPS |
-                SIM_M_LOOKUPS | SIM_M_DIRECT_TIME;
+                SIM_M_LOOKUPS | SIM_M_DIRECT_TIME | SIM_M_PATH_LATENCY;
   sc->lookup_start_s = 40; /* routed probes through the real node cores */
   sc->lookups_per_s = 2;
   sc->lookup_timeout_s = 10;
@@ -88,6 +88,30 @@ static void test_node_model_ring_and_determinism(void **state) {
   assert_true(ok + 2 >= issued); /* the last ones may be unfinished at the end */
   assert_non_null(strstr(sum, "\"wrong_owner\":0,\"timeout\":0,\"no_route\":0"));
   assert_non_null(strstr(sum, "\"not_produced\":[]"));
+  /* Frame latency by path: frames keep flowing after the direct link is
+   * up (path_latency), and a frame carried directly is faster than one
+   * that waited for a session or went over the overlay. */
+  unsigned n_pend, n_ov, n_dir;
+  double m_pend, m_ov, m_dir;
+  const char *pl = strstr(sum, "\"path_latency_ms\":{");
+  assert_non_null(pl);
+  assert_int_equal(sscanf(pl, "\"path_latency_ms\":{\"pending\":{\"frames\":%u,\"mean\":%lf", &n_pend,
+                          &m_pend), 2);
+  const char *po = strstr(pl, "\"overlay\":{");
+  const char *pd = strstr(pl, "\"direct\":{");
+  assert_non_null(po);
+  assert_non_null(pd);
+  assert_int_equal(sscanf(po, "\"overlay\":{\"frames\":%u,\"mean\":%lf", &n_ov, &m_ov), 2);
+  assert_int_equal(sscanf(pd, "\"direct\":{\"frames\":%u,\"mean\":%lf", &n_dir, &m_dir), 2);
+  print_message("frames: pending %u (%.1f ms), overlay %u (%.1f ms), direct %u (%.1f ms)\n", n_pend,
+                m_pend, n_ov, m_ov, n_dir, m_dir);
+  assert_true(n_dir >= 60 * 10); /* 60 flows, most frames of 20 s direct */
+  assert_true(m_dir > 0);
+  assert_true(n_pend + n_ov > 0);
+  if (n_pend)
+    assert_true(m_pend > m_dir);
+  if (n_ov)
+    assert_true(m_ov > m_dir);
   assert_string_equal(a, b);
   free(a);
   free(b);
