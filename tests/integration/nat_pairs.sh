@@ -36,6 +36,7 @@ set -euo pipefail
 PORT=51920
 JOIN_S=${JOIN_S:-40}
 PING_S=${PING_S:-20}
+DIRECT_S=${DIRECT_S:-30} # relay -> direct upgrade (retries back off from 5 s)
 MEMBERS=(pub fc pr sy up)
 declare -A VIP=([boot]=100.64.4.1 [pub]=100.64.4.2 [fc]=100.64.4.3 [pr]=100.64.4.4
                 [sy]=100.64.4.5 [up]=100.64.4.6)
@@ -99,6 +100,14 @@ for ((i = 0; i < ${#MEMBERS[@]}; i++)); do
       got=$(ping_count $a "${VIP[$b]}"); got=${got:-0}
     fi
     p=$(paths $a "${VIP[$b]}" || true)
+    if [ $expect = ping+direct ] && [[ ",$p," != *,direct,* ]]; then
+      # A punchable pair may ride a relay first (punching needs both
+      # reflexive addresses, learned in the first seconds) and upgrade in
+      # the background: wait for that, bounded.
+      has_direct() { [[ ",$(paths "$1" "$2" || true)," == *,direct,* ]]; }
+      wait_until "$DIRECT_S" has_direct $a "${VIP[$b]}" || true
+      p=$(paths $a "${VIP[$b]}" || true)
+    fi
     printf '%s\t%s\t%s/10\t%s\t%s\n' $a $b "$got" "${p:--}" "$expect" >>"$T_DIR/pairs.tsv"
     if [ $expect = info ]; then
       :
