@@ -56,6 +56,14 @@ static char *run_capture(const struct sim_scenario *sc, uint32_t *joined) {
   return text;
 }
 
+/* The summary.json line of a captured run, printed for the log. */
+static const char *summary_of(const char *text) {
+  const char *sum = strstr(text, "{\"scenario\"");
+  assert_non_null(sum);
+  print_message("%s", sum);
+  return sum;
+}
+
 static void test_node_model_ring_and_determinism(void **state) {
   (void)state;
   struct sim_scenario sc;
@@ -63,9 +71,7 @@ static void test_node_model_ring_and_determinism(void **state) {
   scenario(&sc);
   char *a = run_capture(&sc, &j1);
   char *b = run_capture(&sc, &j2);
-  const char *sum = strstr(a, "{\"scenario\"");
-  assert_non_null(sum);
-  print_message("%s", sum);
+  const char *sum = summary_of(a);
   assert_int_equal(j1, 16);
   /* 60 flows started; on an all-public net they end on direct links and
    * their frames arrive. */
@@ -141,9 +147,7 @@ static void test_node_model_symmetric_ring(void **state) {
   sc.nat_mix[SIM_NAT_SYMMETRIC] = 0.5;
   sc.metrics = SIM_M_JOIN_TIME | SIM_M_RING | SIM_M_LINK_TYPES;
   char *a = run_capture(&sc, &joined);
-  const char *sum = strstr(a, "{\"scenario\"");
-  assert_non_null(sum);
-  print_message("%s", sum);
+  const char *sum = summary_of(a);
   assert_int_equal(joined, 40);
   assert_non_null(strstr(sum, "\"ring_consistent\":1.000000"));
   assert_null(strstr(sum, "\"relay\":0,")); /* symmetric pairs are relayed */
