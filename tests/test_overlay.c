@@ -94,14 +94,8 @@ static void test_converge_256(void **state) {
   converge_and_route(256, 12);
 }
 
-static void test_churn_repair(void **state) {
-  (void)state;
-  const unsigned n = 128;
-  struct net *net = net_new(n, 21, NULL);
-  build_ring(net, n);
-  run_until(net, net->now + 60 * NS_PER_S);
-  assert_int_equal(ring_errors(net, true, true), 0);
-  /* kill 25%, never the same node twice */
+/* Crashes a quarter of the n nodes, never the same node twice. */
+static void kill_quarter(struct net *net, unsigned n) {
   for (unsigned killed = 0; killed < n / 4;) {
     unsigned v = (unsigned)(xs_next(&net->rng) % n);
     if (!net->alive[v])
@@ -109,15 +103,31 @@ static void test_churn_repair(void **state) {
     kill_node(net, v);
     killed++;
   }
-  drain(net);
+}
+
+/* Stabilise periods until the ring has no errors (at most 20). */
+static unsigned repair_periods(struct net *net, bool debug) {
   unsigned periods = 0;
-  while (ring_errors(net, true, getenv("OV_DEBUG") != NULL) && periods < 20) {
-    if (getenv("OV_DEBUG"))
+  while (ring_errors(net, true, debug) && periods < 20) {
+    if (debug)
       print_message("-- period %u: %u errors (succ/pred only: %u)\n", periods,
                     ring_errors(net, true, false), ring_errors(net, false, false));
     run_until(net, net->now + net->cfg.stabilise_ns);
     periods++;
   }
+  return periods;
+}
+
+static void test_churn_repair(void **state) {
+  (void)state;
+  const unsigned n = 128;
+  struct net *net = net_new(n, 21, NULL);
+  build_ring(net, n);
+  run_until(net, net->now + 60 * NS_PER_S);
+  assert_int_equal(ring_errors(net, true, true), 0);
+  kill_quarter(net, n);
+  drain(net);
+  unsigned periods = repair_periods(net, getenv("OV_DEBUG") != NULL);
   print_message("ring repaired after %u stabilise periods\n", periods);
   assert_int_equal(ring_errors(net, true, true), 0);
   assert_true(periods <= 8);
@@ -144,18 +154,8 @@ static void test_latency_and_loss(void **state) {
   double mean = route_check(net, 16, 8);
   print_message("latency+loss: mean hops %.2f\n", mean);
   assert_true(mean <= 0.5 * 7 + 1.0);
-  for (unsigned killed = 0; killed < n / 4;) {
-    unsigned v = (unsigned)(xs_next(&net->rng) % n);
-    if (!net->alive[v])
-      continue;
-    kill_node(net, v);
-    killed++;
-  }
-  unsigned periods = 0;
-  while (ring_errors(net, true, false) && periods < 20) {
-    run_until(net, net->now + net->cfg.stabilise_ns);
-    periods++;
-  }
+  kill_quarter(net, n);
+  unsigned periods = repair_periods(net, false);
   print_message("latency: ring repaired after %u stabilise periods\n", periods);
   assert_int_equal(ring_errors(net, true, true), 0);
   assert_true(periods <= 8);

@@ -50,12 +50,7 @@ t_init nat_pairs
 t_need miniupnpd conntrack
 nl_core
 nl_public boot 192.0.2.5
-nl_public pub 192.0.2.10
-nl_site fc fullcone 198.51.100.11 11
-nl_site pr prc 198.51.100.12 12
-nl_site sy sym 198.51.100.13 13
-nl_site up upnp 203.0.113.14 14
-nl_selfcheck pub fc pr sy up
+nl_sites_standard
 
 t_group lan
 NO_PM=$'[nat]\nupnp = no\nnatpmp = no'

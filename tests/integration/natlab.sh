@@ -306,6 +306,17 @@ nl_both_unsolicited() { grep -q '^unsolicited .* third$' "$1" && grep -q '^unsol
 # nl_lines_ge FILE N: FILE has at least N answer lines (reflexive/timeout).
 nl_lines_ge() { [ "$(grep -c '^reflexive\|^timeout' "$1" 2>/dev/null)" -ge "$2" ]; }
 
+# nl_sites_standard: the five test sites (public pub, full cone fc,
+# port-restricted pr, symmetric sy, miniupnpd up) on the core, checked.
+nl_sites_standard() {
+  nl_public pub 192.0.2.10
+  nl_site fc fullcone 198.51.100.11 11
+  nl_site pr prc 198.51.100.12 12
+  nl_site sy sym 198.51.100.13 13
+  nl_site up upnp 203.0.113.14 14
+  nl_selfcheck pub fc pr sy up
+}
+
 # nl_selfcheck SITE...: every site must behave as the class it was built as
 # (upnp sites filter like prc). Fails the test otherwise.
 nl_selfcheck() {

@@ -13,12 +13,7 @@ set -euo pipefail
 t_init natlab_selfcheck
 t_need upnpc natpmpc miniupnpd
 nl_core
-nl_public pub 192.0.2.10
-nl_site fc fullcone 198.51.100.11 11
-nl_site pr prc 198.51.100.12 12
-nl_site sy sym 198.51.100.13 13
-nl_site up upnp 203.0.113.14 14
-nl_selfcheck pub fc pr sy up
+nl_sites_standard
 
 # miniupnpd: a mapping made with upnpc lets e2 reach the LAN host, and goes
 # away with upnpc -d (and likewise with natpmpc).
