@@ -44,7 +44,10 @@ void sess_init(struct sess *s, const struct hs_identity *id,
     s->endpoint = *endpoint;
   s->state = SESS_IDLE;
   s->slot_cur = s->slot_prev = s->slot_next = -1;
+  s->timer_ns = RL_TIME_NEVER;
 }
+
+static void retime(struct sess *s);
 
 static uint8_t key_id_after(uint8_t k) { return k >= 7 ? 1 : (uint8_t)(k + 1); }
 
@@ -145,7 +148,7 @@ static void begin_hs(struct sess *s, uint64_t now) {
   send_init(s, now);
 }
 
-int sess_start(struct sess *s, uint64_t now) {
+static int sess_start_impl(struct sess *s, uint64_t now) {
   if (s->hs_running || s->state == SESS_ESTABLISHED)
     return 0;
   s->state = SESS_HANDSHAKE;
@@ -153,7 +156,7 @@ int sess_start(struct sess *s, uint64_t now) {
   return 0;
 }
 
-int sess_rekey(struct sess *s, uint64_t now) {
+static int sess_rekey_impl(struct sess *s, uint64_t now) {
   if (s->state != SESS_ESTABLISHED)
     return RL_ESTATE;
   if (!s->hs_running)
@@ -295,7 +298,7 @@ static int init_verdict(const struct sess *s, const uint8_t peer_id[RL_ID_LEN], 
   return 0;
 }
 
-int sess_accept(struct sess *s, const struct hs_result *res,
+static int sess_accept_impl(struct sess *s, const struct hs_result *res,
                 const uint8_t *resp, size_t resp_len, uint64_t now) {
   int slot, rc;
   if (res->initiator || res->key_id > 7)
@@ -350,7 +353,7 @@ int sess_check_init(const struct sess *s, const struct hs_pending *p) {
   return init_verdict(s, p->peer_id, p->peer_timestamp);
 }
 
-int sess_respond(struct sess *s, struct hs_responder *r, struct hs_pending *p,
+static int sess_respond_impl(struct sess *s, struct hs_responder *r, struct hs_pending *p,
                  const struct rl_addr *from, uint64_t now) {
   uint8_t resp[HS_MSG_MAX];
   struct hs_result res;
@@ -426,7 +429,7 @@ static int find_key(struct sess *s, uint8_t key_id, uint64_t now) {
   return -1;
 }
 
-int sess_recv(struct sess *s, const struct rl_addr *from, const uint8_t *pkt,
+static int sess_recv_impl(struct sess *s, const struct rl_addr *from, const uint8_t *pkt,
               size_t len, uint64_t now, uint8_t *pt, size_t cap) {
   struct dc_hdr h;
   struct sess_key *k;
@@ -477,7 +480,7 @@ int sess_recv(struct sess *s, const struct rl_addr *from, const uint8_t *pkt,
   return n;
 }
 
-int sess_encrypt(struct sess *s, const uint8_t *pt, size_t len, uint64_t now,
+static int sess_encrypt_impl(struct sess *s, const uint8_t *pt, size_t len, uint64_t now,
                  uint8_t *out, size_t cap) {
   if (s->state != SESS_ESTABLISHED)
     return RL_EAGAIN;
@@ -512,7 +515,7 @@ static uint64_t rekey_at(const struct sess *s) {
 
 static uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
-uint64_t sess_next_timer(const struct sess *s) {
+static uint64_t compute_timer(const struct sess *s) {
   uint64_t t = RL_TIME_NEVER;
   if (s->state == SESS_DEAD || s->state == SESS_IDLE)
     return t;
@@ -530,7 +533,7 @@ uint64_t sess_next_timer(const struct sess *s) {
   return t;
 }
 
-void sess_on_timer(struct sess *s, uint64_t now) {
+static void sess_on_timer_impl(struct sess *s, uint64_t now) {
   if (s->state == SESS_DEAD || s->state == SESS_IDLE)
     return;
   for (int i = 0; i < SESS_NKEYS; i++)
@@ -556,10 +559,63 @@ void sess_on_timer(struct sess *s, uint64_t now) {
     send_keepalive(s, now);
 }
 
+/* The cached value is refreshed after every call that can move a timer
+ * (see struct sess timer_ns); the node core asks for it after every event
+ * on every link, so it must be one load, not a walk over the keys. */
+static void retime(struct sess *s) { s->timer_ns = compute_timer(s); }
+
+uint64_t sess_next_timer(const struct sess *s) { return s->timer_ns; }
+
 void sess_wipe(struct sess *s) {
   keys_wipe_all(s);
   for (unsigned i = 0; i < SESS_OUTQ; i++)
     outq_clear(s, i);
   hs_initiation_wipe(&s->hs);
   sodium_memzero(s, sizeof(*s));
+  s->timer_ns = RL_TIME_NEVER;
+}
+
+int sess_start(struct sess *s, uint64_t now) {
+  int r = sess_start_impl(s, now);
+  retime(s);
+  return r;
+}
+
+int sess_rekey(struct sess *s, uint64_t now) {
+  int r = sess_rekey_impl(s, now);
+  retime(s);
+  return r;
+}
+
+int sess_accept(struct sess *s, const struct hs_result *res,
+                const uint8_t *resp, size_t resp_len, uint64_t now) {
+  int r = sess_accept_impl(s, res, resp, resp_len, now);
+  retime(s);
+  return r;
+}
+
+int sess_respond(struct sess *s, struct hs_responder *r, struct hs_pending *p,
+                 const struct rl_addr *from, uint64_t now) {
+  int rc = sess_respond_impl(s, r, p, from, now);
+  retime(s);
+  return rc;
+}
+
+int sess_recv(struct sess *s, const struct rl_addr *from, const uint8_t *pkt,
+              size_t len, uint64_t now, uint8_t *pt, size_t cap) {
+  int r = sess_recv_impl(s, from, pkt, len, now, pt, cap);
+  retime(s);
+  return r;
+}
+
+int sess_encrypt(struct sess *s, const uint8_t *pt, size_t len, uint64_t now,
+                 uint8_t *out, size_t cap) {
+  int r = sess_encrypt_impl(s, pt, len, now, out, cap);
+  retime(s);
+  return r;
+}
+
+void sess_on_timer(struct sess *s, uint64_t now) {
+  sess_on_timer_impl(s, now);
+  retime(s);
 }

@@ -73,6 +73,9 @@ struct sess {
   /* read-only for callers */
   enum sess_state state;
   uint32_t local_index;
+  /* sess_next_timer(), cached: refreshed by every sess_* call that can
+   * move a timer (first in the struct: one cache line per link scan) */
+  uint64_t timer_ns;
   uint32_t remote_index;
   struct rl_addr endpoint;     /* where packets go; updated on authenticated rx */
   bool have_peer;              /* peer_cert/peer_id valid */
