@@ -233,10 +233,8 @@ int cert_sign(struct cert *c, const struct id_key *group) {
   return 0;
 }
 
-int cert_verify(const struct cert *c, const uint8_t group_pk[RL_PK_LEN], const char *group,
-                uint64_t unix_s) {
-  uint8_t msg[sizeof(CERT_SIG_CONTEXT) + CERT_BODY_MAX];
-  size_t len;
+static int check_common(const struct cert *c, const uint8_t group_pk[RL_PK_LEN],
+                        const char *group) {
   int rc;
   if (!c)
     return RL_EINVAL;
@@ -246,13 +244,35 @@ int cert_verify(const struct cert *c, const uint8_t group_pk[RL_PK_LEN], const c
     return RL_EFOREIGN;
   if (group && strcmp(group, c->group) != 0)
     return RL_EFOREIGN;
+  return 0;
+}
+
+static int check_validity(const struct cert *c, uint64_t unix_s) {
+  if (unix_s < c->not_before || unix_s > c->not_after)
+    return RL_EEXPIRED;
+  return 0;
+}
+
+int cert_verify(const struct cert *c, const uint8_t group_pk[RL_PK_LEN], const char *group,
+                uint64_t unix_s) {
+  uint8_t msg[sizeof(CERT_SIG_CONTEXT) + CERT_BODY_MAX];
+  size_t len;
+  int rc;
+  if ((rc = check_common(c, group_pk, group)) != 0)
+    return rc;
   if ((rc = signed_message(c, msg, sizeof(msg), &len)) != 0)
     return rc;
   if (crypto_sign_verify_detached(c->sig, msg, len, c->group_pk) != 0)
     return RL_EAUTH;
-  if (unix_s < c->not_before || unix_s > c->not_after)
-    return RL_EEXPIRED;
-  return 0;
+  return check_validity(c, unix_s);
+}
+
+int cert_check_unsigned(const struct cert *c, const uint8_t group_pk[RL_PK_LEN],
+                        const char *group, uint64_t unix_s) {
+  int rc;
+  if ((rc = check_common(c, group_pk, group)) != 0)
+    return rc;
+  return check_validity(c, unix_s);
 }
 
 void cert_node_id(const struct cert *c, uint8_t id[RL_ID_LEN]) {

@@ -4,6 +4,7 @@
  * OpenVPN source references in ../shared/openvpn/wire.md sections 3, 4, 6.
  * Hot path (dc_encrypt / dc_decrypt): no allocation, no logging. */
 #include "crypto/dc.h"
+#include "crypto/standin.h"
 
 #include <ringlan/error.h>
 #include <sodium.h>
@@ -77,10 +78,12 @@ static crypto_aead_aes256gcm_state *aes_st(uint8_t *p) {
   return (crypto_aead_aes256gcm_state *)(void *)p;
 }
 
-static void aead_seal(enum dc_cipher c, const uint8_t *key, uint8_t *aes_state, uint8_t *ct,
-                      uint8_t *tag, const uint8_t *pt, size_t ptlen, const uint8_t *ad,
-                      size_t adlen, const uint8_t nonce[12]) {
-  if (c == DC_AES256GCM)
+static void aead_seal(bool standin, enum dc_cipher c, const uint8_t *key, uint8_t *aes_state,
+                      uint8_t *ct, uint8_t *tag, const uint8_t *pt, size_t ptlen,
+                      const uint8_t *ad, size_t adlen, const uint8_t nonce[12]) {
+  if (standin)
+    standin_seal(key, ct, tag, pt, ptlen, ad, adlen, nonce);
+  else if (c == DC_AES256GCM)
     crypto_aead_aes256gcm_encrypt_detached_afternm(ct, tag, NULL, pt, ptlen, ad, adlen, NULL,
                                                    nonce, aes_st(aes_state));
   else
@@ -89,11 +92,13 @@ static void aead_seal(enum dc_cipher c, const uint8_t *key, uint8_t *aes_state, 
 }
 
 /* 0 when the tag verifies; on failure pt[0..ctlen) is zeroed. */
-static int aead_open(enum dc_cipher c, const uint8_t *key, uint8_t *aes_state, uint8_t *pt,
-                     const uint8_t *ct, size_t ctlen, const uint8_t *tag, const uint8_t *ad,
-                     size_t adlen, const uint8_t nonce[12]) {
+static int aead_open(bool standin, enum dc_cipher c, const uint8_t *key, uint8_t *aes_state,
+                     uint8_t *pt, const uint8_t *ct, size_t ctlen, const uint8_t *tag,
+                     const uint8_t *ad, size_t adlen, const uint8_t nonce[12]) {
   int r;
-  if (c == DC_AES256GCM)
+  if (standin)
+    r = standin_open(key, pt, ct, ctlen, tag, ad, adlen, nonce);
+  else if (c == DC_AES256GCM)
     r = crypto_aead_aes256gcm_decrypt_detached_afternm(pt, NULL, ct, ctlen, tag, ad, adlen, nonce,
                                                        aes_st(aes_state));
   else
@@ -321,7 +326,7 @@ static size_t seal_packet(struct dc_tx *tx, uint8_t key_id, uint32_t peer_id, ui
     wire_put_u32be(&w, (uint32_t)pid);
     memcpy(nonce, out + 4, 4);
     memcpy(nonce + 4, tx->iv, IV_V2);
-    aead_seal(tx->cipher, tx->key, tx->aes_state, out + DC_HDR_V2, out + AD_V2, pt, ptlen, out,
+    aead_seal(tx->standin, tx->cipher, tx->key, tx->aes_state, out + DC_HDR_V2, out + AD_V2, pt, ptlen, out,
               AD_V2, nonce);
     return DC_HDR_V2 + ptlen;
   }
@@ -330,7 +335,7 @@ static size_t seal_packet(struct dc_tx *tx, uint8_t key_id, uint32_t peer_id, ui
   memcpy(nonce, tx->iv, IV_EPOCH);
   for (int i = 0; i < 8; i++)
     nonce[i] ^= out[4 + i];
-  aead_seal(tx->cipher, tx->key, tx->aes_state, out + DC_HDR_EPOCH, out + DC_HDR_EPOCH + ptlen,
+  aead_seal(tx->standin, tx->cipher, tx->key, tx->aes_state, out + DC_HDR_EPOCH, out + DC_HDR_EPOCH + ptlen,
             pt, ptlen, out, AD_EPOCH, nonce);
   return DC_HDR_EPOCH + ptlen + DC_TAG_LEN;
 }
@@ -435,7 +440,7 @@ static int decrypt_v2(struct dc_rx *rx, const uint8_t *pkt, size_t len, uint8_t 
   uint8_t nonce[12];
   memcpy(nonce, pid_bytes, 4);
   memcpy(nonce + 4, rx->iv, IV_V2);
-  int e = aead_open(rx->cipher, rx->key, rx->aes_state, pt, ct, ctlen, tag, pkt, AD_V2, nonce);
+  int e = aead_open(rx->standin, rx->cipher, rx->key, rx->aes_state, pt, ct, ctlen, tag, pkt, AD_V2, nonce);
   if (e < 0)
     return e;
   uint64_t pid = (uint64_t)pid_bytes[0] << 24 | (uint64_t)pid_bytes[1] << 16 |
@@ -530,7 +535,7 @@ static int decrypt_epoch(struct dc_rx *rx, const uint8_t *pkt, size_t len, uint8
   memcpy(nonce, iv, IV_EPOCH);
   for (int i = 0; i < 8; i++)
     nonce[i] ^= pkt[4 + i];
-  int e = aead_open(rx->cipher, key, state, pt, ct, ctlen, tag, pkt, AD_EPOCH, nonce);
+  int e = aead_open(rx->standin, rx->cipher, key, state, pt, ct, ctlen, tag, pkt, AD_EPOCH, nonce);
   if (e == 0) {
     /* A future epoch starts with an empty window: only counter 0 is bad. */
     int rp = win ? dc_replay_check(win, ctr, now_ns) : (ctr == 0 ? RL_EREPLAY : 0);

@@ -125,6 +125,7 @@ struct dc_tx {
   bool has_secret;      /* false after dc_tx_init_raw: no epoch rollover */
   uint64_t aes_blocks;  /* usage counter for the AES-GCM limit */
   uint8_t *aes_state;   /* owned, DC_AES_STATE_LEN bytes, AES-256-GCM only */
+  bool standin;         /* simulator only: crypto/standin.h AEAD (insecure) */
 };
 
 struct dc_rx {
@@ -138,6 +139,7 @@ struct dc_rx {
   struct dc_replay replay;
   uint8_t *aes_state;   /* owned, DC_AES_STATE_LEN bytes, AES-256-GCM only */
   struct dc_rx_epochs *ep; /* owned; non-NULL exactly when has_secret */
+  bool standin;         /* simulator only: crypto/standin.h AEAD (insecure) */
 };
 
 /* True when AES-256-GCM is usable on this CPU (libsodium; needs

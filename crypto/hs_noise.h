@@ -31,7 +31,9 @@ void hs_noise_mix_hash(struct hs_noise *n, const uint8_t *data, size_t len);
 /* ck, k = HKDF(ck, ikm). */
 void hs_noise_mix_key(struct hs_noise *n, const uint8_t *ikm, size_t len);
 /* MixKey(DH(sk, pk)). RL_EAUTH if pk is a low-order point. */
-int hs_noise_mix_dh(struct hs_noise *n, const uint8_t sk[32], const uint8_t pk[32]);
+/* standin: crypto/standin.h (simulator only) */
+int hs_noise_mix_dh(struct hs_noise *n, const uint8_t sk[32], const uint8_t pk[32],
+                    bool standin);
 /* EncryptAndHash: out gets len + HS_NOISE_TAG bytes; consumes k. */
 int hs_noise_encrypt(struct hs_noise *n, const uint8_t *pt, size_t len, uint8_t *out);
 /* DecryptAndHash: in has len bytes (>= tag), pt gets len - tag. RL_EAUTH. */

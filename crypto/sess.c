@@ -208,6 +208,7 @@ static int install(struct sess *s, const struct hs_result *res, uint64_t now) {
     key_wipe(s, slot);
     return rc;
   }
+  k->tx.standin = k->rx.standin = s->id && s->id->env && s->id->env->crypto_standin;
   k->used = true;
   k->key_id = res->key_id;
   k->remote_index = res->remote_index;

@@ -56,6 +56,7 @@ int sim_init(struct sim *s, const struct sim_scenario *sc, const struct sim_mode
     /* A fixed, documented epoch (2026-01-01T00:00:00Z) so certificate
      * validity checks see the same unix time in every run. */
     n->env.unix_offset_s = 1767225600;
+    n->env.crypto_standin = sc->crypto_standin;
   }
   if ((rc = sim_measure_init(s)) || (rc = sim_churn_init(s, err, errcap))) {
     if (rc == RL_ENOMEM)

@@ -200,12 +200,13 @@ int main(int argc, char **argv) {
   long hwm = vm_kb("VmHWM"), rss = vm_kb("VmRSS");
   f = open_out(out, "perf.json");
   if (f) {
-    fprintf(f, "{\"scenario\":\"%s\",\"model\":\"%s\",\"nodes\":%u,\"wall_s\":%.3f,"
+    fprintf(f, "{\"scenario\":\"%s\",\"model\":\"%s\",\"crypto\":\"%s\",\"nodes\":%u,"
+               "\"wall_s\":%.3f,"
                "\"cpu_s\":%.3f,\"events\":%llu,\"events_per_wall_s\":%.0f,"
                "\"events_per_cpu_s\":%.0f,\"virtual_s\":%.3f,"
                "\"vm_hwm_kb\":%ld,\"vm_rss_end_kb\":%ld,\"rss_before_kb\":%ld,"
                "\"peak_kb_per_node\":%.3f,\"peak_in_flight_datagrams\":%llu}\n",
-            sc.name, model->name, sc.nodes, wall, cpu, (unsigned long long)s.events,
+            sc.name, model->name, sc.crypto_standin ? "standin" : "real", sc.nodes, wall, cpu, (unsigned long long)s.events,
             wall > 0 ? s.events / wall : 0.0, cpu > 0 ? s.events / cpu : 0.0,
             (double)s.now / 1e9, hwm, rss, rss0,
             sc.nodes ? (double)(hwm - rss0) / sc.nodes : 0.0,

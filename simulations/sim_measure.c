@@ -311,10 +311,12 @@ int sim_summary_json(struct sim *s, FILE *f) {
   uint64_t up_ns, idle_ns;
   uptime_totals(s, &up_ns, &idle_ns);
   const struct sim_scenario *sc = &s->sc;
-  fprintf(f, "{\"scenario\":\"%s\",\"model\":\"%s\",\"nodes\":%u,\"seed\":%llu,"
+  fprintf(f, "{\"scenario\":\"%s\",\"model\":\"%s\",\"crypto\":\"%s\",\"nodes\":%u,"
+             "\"seed\":%llu,"
              "\"duration_s\":%.3f,\"events\":%llu,\"nodes_up_end\":%u,"
              "\"nodes_joined_end\":%u",
-          sc->name, s->model->name, s->n_nodes, (unsigned long long)s->seed,
+          sc->name, s->model->name, sc->crypto_standin ? "standin" : "real", s->n_nodes,
+          (unsigned long long)s->seed,
           (double)s->now / 1e9, (unsigned long long)s->events, s->n_up, s->n_joined);
   uint64_t issued = s->n_lk;
   if (sc->metrics & (SIM_M_LOOKUPS | SIM_M_HOPS) && s->model->lookup) {

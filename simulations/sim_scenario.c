@@ -137,6 +137,7 @@ struct key {
 static const struct key keys[] = {
     {"run", "name", K_SPECIAL, 0, 0, 0},
     {"run", "model", K_SPECIAL, 0, 0, 0},
+    {"run", "crypto", K_SPECIAL, 0, 0, 0},
     {"run", "nodes", K_U32, OFF(nodes), 1, 10000000},
     {"run", "seed", K_U64, OFF(seed), 0, 1.8e19},
     {"run", "duration_s", K_DOUBLE, OFF(duration_s), 0, 1e9},
@@ -197,6 +198,14 @@ static int special(struct pctx *c, const char *sec, const char *k, char *v) {
       return -1;
     }
     snprintf(sc->model, sizeof(sc->model), "%s", v);
+    return 0;
+  }
+  if (!strcmp(sec, "run") && !strcmp(k, "crypto")) {
+    if (strcmp(v, "real") && strcmp(v, "standin")) {
+      snprintf(err, cap, "crypto must be 'real' or 'standin'");
+      return -1;
+    }
+    sc->crypto_standin = !strcmp(v, "standin");
     return 0;
   }
   if (!strcmp(k, "join")) { /* all | spread W | sequential W */

@@ -60,6 +60,7 @@ struct sim_scenario {
   char name[SIM_NAME_MAX];
   /* [run] */
   char model[16];           /* "overlay" or "node" */
+  bool crypto_standin;      /* crypto = standin: crypto/standin.h (node model) */
   uint32_t nodes;
   uint64_t seed;
   double duration_s;

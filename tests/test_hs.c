@@ -508,6 +508,61 @@ static void test_hs_identity_checks(void **state) {
   hs_identity_wipe(&hid);
 }
 
+/* The simulator's crypto stand-in (crypto/standin.h): two stand-in nodes
+ * complete the handshake with mirrored keys and the same message sizes;
+ * a stand-in node and a real one cannot (so the switch really swaps the
+ * primitives); a stand-in data channel detects changed bytes and keys. */
+static void reinit_standin(struct fx_node *n, const struct id_key *group, bool on) {
+  hs_responder_wipe(&n->resp);
+  hs_identity_wipe(&n->hid);
+  n->env.crypto_standin = on;
+  assert_int_equal(hs_identity_init(&n->hid, &n->env, &n->key, &n->cert, group->pk,
+                                    DC_CHACHA20POLY1305, DC_FMT_V2),
+                   0);
+  hs_responder_init(&n->resp, &n->hid, 100, 0);
+}
+
+static void test_hs_crypto_standin(void **state) {
+  struct world *w = *state;
+  struct hs_result ri, rr;
+  uint64_t now = 100 * NS_PER_S;
+  int real_len = handshake(w->a, w->b, 1, 2, 0, now, &ri, &rr);
+  assert_true(real_len > 0);
+  reinit_standin(w->a, &w->group, true);
+  reinit_standin(w->b, &w->group, true);
+  assert_int_equal(handshake(w->a, w->b, 1, 2, 0, now, &ri, &rr), real_len);
+  check_pair(&ri, &rr, w->a, w->b, 1, 2, 0);
+  /* stand-in data channel: the packet is as long as a real one */
+  {
+    struct dc_tx tx, rtx;
+    struct dc_rx rx;
+    uint8_t pkt[128], rpkt[128], pt[128];
+    static const uint8_t msg[] = "a frame through the stand-in";
+    assert_int_equal(dc_tx_init(&tx, ri.cipher, ri.fmt, ri.key2, 0), 0);
+    assert_int_equal(dc_tx_init(&rtx, ri.cipher, ri.fmt, ri.key2, 0), 0);
+    assert_int_equal(dc_rx_init(&rx, rr.cipher, rr.fmt, rr.key2, 0), 0);
+    tx.standin = rx.standin = true;
+    int n = dc_encrypt(&tx, 0, 7, msg, sizeof(msg), pkt, sizeof(pkt));
+    assert_int_equal(dc_encrypt(&rtx, 0, 7, msg, sizeof(msg), rpkt, sizeof(rpkt)), n);
+    assert_memory_not_equal(pkt, rpkt, (size_t)n); /* really not the real AEAD */
+    pkt[n - 1] ^= 1;
+    assert_int_equal(dc_decrypt(&rx, pkt, (size_t)n, pt, sizeof(pt), 0, NULL), RL_EAUTH);
+    pkt[n - 1] ^= 1;
+    assert_int_equal(dc_decrypt(&rx, pkt, (size_t)n, pt, sizeof(pt), 0, NULL), (int)sizeof(msg));
+    assert_memory_equal(pt, msg, sizeof(msg));
+    rx.standin = false; /* a real receiver refuses a stand-in packet */
+    n = dc_encrypt(&tx, 0, 7, msg, sizeof(msg), pkt, sizeof(pkt));
+    assert_int_equal(dc_decrypt(&rx, pkt, (size_t)n, pt, sizeof(pt), 0, NULL), RL_EAUTH);
+    dc_tx_wipe(&tx);
+    dc_tx_wipe(&rtx);
+    dc_rx_wipe(&rx);
+  }
+  /* mixed: a real responder refuses a stand-in initiator, and back */
+  reinit_standin(w->b, &w->group, false);
+  assert_true(handshake(w->a, w->b, 1, 2, 0, now, &ri, &rr) < 0);
+  assert_true(handshake(w->b, w->a, 1, 2, 0, now, &ri, &rr) < 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_hs_complete_both_directions, setup, teardown),
@@ -521,6 +576,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_hs_cookie_load_meter, setup, teardown),
       cmocka_unit_test_setup_teardown(test_hs_timestamp_increases, setup, teardown),
       cmocka_unit_test_setup_teardown(test_hs_identity_checks, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_hs_crypto_standin, setup, teardown),
   };
   if (sodium_init() < 0)
     return 1;

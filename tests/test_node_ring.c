@@ -15,6 +15,7 @@
 
 #define MAXN 16
 #include "dht/record.h"
+#include "node/core/node_internal.h" /* white box: who relies on which link */
 #include "overlay/overlay.h"
 #include "tap/tap.h"
 #include "testnet.h"
@@ -205,6 +206,65 @@ static void test_graceful_leave_repairs_at_once(void **state) {
   free(w);
 }
 
+static int node_index_of(struct net *w, const uint8_t id[RL_ID_LEN]) {
+  for (int i = 0; i < MAXN; i++)
+    if (w->node[i] && !w->down[i] && memcmp(node_id(w->node[i]), id, RL_ID_LEN) == 0)
+      return i;
+  return -1;
+}
+
+static bool has_direct_link(struct node *n, const uint8_t id[RL_ID_LEN]) {
+  for (unsigned k = 0; k < n->n_links; k++) {
+    struct link *l = n->links[k];
+    if (l->used && !l->via_overlay && l->s.state == SESS_ESTABLISHED && l->s.have_peer &&
+        memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
+      return true;
+  }
+  return false;
+}
+
+/* LINK_MSG_WANT: a link that neither end's overlay relies on and that
+ * never carried data is closed about 30 s after it goes quiet (not after
+ * idle_link_ns = 300 s), and a link one end relies on is kept by the other
+ * end even when no overlay message crosses it for longer than that. */
+static void test_links_nobody_relies_on_close_soon(void **state) {
+  (void)state;
+  struct net *w = make_ring();
+  run_until(w, w->now + 120 * NS_PER_S);
+  uint64_t closed = 0;
+  for (int i = 0; i < MAXN; i++) {
+    struct node *n = w->node[i];
+    closed += n->c.links_idle_closed;
+    for (unsigned k = 0; k < n->n_links; k++) {
+      struct link *l = n->links[k];
+      if (!l->used || l->via_overlay || l->s.state != SESS_ESTABLISHED)
+        continue;
+      assert_true(l->peer_speaks_want);
+      /* relied on, or still in use (overlay messages cross it) */
+      assert_true(l->ov_wanted || l->peer_wants || l->static_idx >= 0 || l->carried_data ||
+                  w->now - l->last_data_ns <= NODE_UNWANTED_IDLE_NS + NODE_REAP_EVERY_NS);
+    }
+  }
+  assert_true(closed > 0); /* the ring's formation left unneeded links */
+  /* No frames and no lookups for 400 s: only keepalives and the ring's
+   * own maintenance cross the links. */
+  run_until(w, w->now + 400 * NS_PER_S);
+  assert_ring_consistent(w);
+  for (int j = 0; j < MAXN; j++) {
+    struct node *n = w->node[j];
+    for (unsigned k = 0; k < n->n_links; k++) {
+      struct link *l = n->links[k];
+      if (!l->used || l->via_overlay || l->s.state != SESS_ESTABLISHED || !l->ov_wanted)
+        continue;
+      int i = node_index_of(w, l->s.peer_id);
+      assert_true(i >= 0);
+      assert_true(has_direct_link(w->node[i], node_id(n)));
+    }
+  }
+  teardown(w);
+  free(w);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -213,6 +273,7 @@ int main(void) {
       cmocka_unit_test(test_lan_resolves_through_dht_and_links_on_demand),
       cmocka_unit_test(test_records_survive_owner_failure),
       cmocka_unit_test(test_graceful_leave_repairs_at_once),
+      cmocka_unit_test(test_links_nobody_relies_on_close_soon),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #define RL_UTIL_ENV_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,10 @@ struct rl_env {
   /* Unix time in seconds at monotonic time 0, so that
    * unix_s = unix_offset_s + now_ns / NS_PER_S (certificate validity). */
   int64_t unix_offset_s;
+  /* Simulator only: replace the handshake's public-key primitives and the
+   * data channel's AEAD with cheap, INSECURE stand-ins (crypto/standin.h).
+   * The daemon never sets it. */
+  bool crypto_standin;
 };
 
 void rl_rand(const struct rl_env *env, void *buf, size_t len);

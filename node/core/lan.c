@@ -60,6 +60,7 @@ void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t 
     return;
   }
   l->last_data_ns = now;
+  l->carried_data = true;
   pktq_put(&n->tapq, NULL, f, len);
 }
 
@@ -67,6 +68,7 @@ static void send_or_queue(struct node *n, struct link *l, const uint8_t *f, size
                           uint64_t now) {
   int r = RL_EAGAIN;
   l->last_data_ns = now;
+  l->carried_data = true;
   if (l->s.state == SESS_ESTABLISHED)
     r = link_send_plain(n, l, f, len, now);
   if (r == RL_EAGAIN) {

@@ -252,10 +252,19 @@ static void reap_idle(struct node *n, uint64_t now) {
       link_free(n, l);
       continue;
     }
-    if (!l->used || l->static_idx >= 0 || l->ov_wanted)
+    if (!l->used)
       continue;
+    node_link_tell_want(n, l, now); /* repeats "I rely on it" when due */
+    if (l->static_idx >= 0 || l->ov_wanted || (l->peer_speaks_want && l->peer_wants))
+      continue;
+    /* Neither end's overlay relies on it: a link that only ever carried
+     * overlay messages goes soon; one that carried data (or whose peer
+     * does not say what it relies on) after idle_link_ns. */
+    uint64_t limit = l->peer_speaks_want && !l->carried_data && n->cfg.idle_link_ns > NODE_UNWANTED_IDLE_NS
+                         ? NODE_UNWANTED_IDLE_NS
+                         : n->cfg.idle_link_ns;
     last = l->last_data_ns > l->s.established_ns ? l->last_data_ns : l->s.established_ns;
-    if (l->s.state == SESS_ESTABLISHED && now - last > n->cfg.idle_link_ns) {
+    if (l->s.state == SESS_ESTABLISHED && now - last > limit) {
       /* Close both ends: the peer may hold this link as configured or as
        * a relay path, and must not keep sending into a session we drop. */
       link_send_exit(n, l, now);
@@ -264,6 +273,17 @@ static void reap_idle(struct node *n, uint64_t now) {
       link_free(n, l);
     }
   }
+  /* Give the memory of free link slots back (nothing holds a link pointer
+   * across node_on_timer, which calls us): a node that once held many
+   * links, a bootstrap node during a join wave, does not keep them. */
+  unsigned k = 0;
+  for (unsigned i = 0; i < n->n_links; i++) {
+    if (n->links[i]->used)
+      n->links[k++] = n->links[i];
+    else
+      free(n->links[i]);
+  }
+  n->n_links = k;
   n->next_reap_ns = now + NODE_REAP_EVERY_NS;
 }
 

@@ -179,6 +179,7 @@ int node_frame_no_link(struct node *n, const uint8_t *f, size_t len, uint64_t no
   if (!l)
     return RL_ENOMEM;
   l->last_data_ns = now;
+  l->carried_data = true;
   if (l->s.state == SESS_ESTABLISHED)
     link_send_plain(n, l, f, len, now);
   else if (pktq_put(&l->pending, NULL, f, len) != 0)

@@ -36,6 +36,12 @@
  * node must drop out of the ring view in seconds, not minutes. */
 #define NODE_OV_CONNECT_TRIES 3
 #define NODE_LOG_REFUSE_EVERY_NS (5 * NS_PER_S) /* rate limit of refusal logs */
+/* A direct link neither end relies on (LINK_MSG_WANT) and that never
+ * carried data is closed after this long without overlay messages. */
+#define NODE_UNWANTED_IDLE_NS (30 * NS_PER_S)
+/* "I rely on this link" is repeated this often (a lost one is not fatal:
+ * the peer would close the link and our overlay would ask for it again). */
+#define NODE_WANT_REPEAT_NS (120 * NS_PER_S)
 
 enum link_path { LINK_PATH_DIRECT = 0, LINK_PATH_OVERLAY, LINK_PATH_RELAY };
 
@@ -68,6 +74,14 @@ struct link {
   uint8_t refused_ids[4][RL_ID_LEN];
   uint64_t next_direct_ns;   /* next attempt at a direct link */
   uint64_t direct_backoff_ns;
+  /* Who relies on this link (LINK_MSG_WANT, docs/protocol.md): a link
+   * neither end's overlay wants, that never carried data, is closed soon
+   * after it goes quiet instead of after idle_link_ns. */
+  bool carried_data;         /* frames, relayed packets or a data connect */
+  bool peer_speaks_want;     /* the peer sent LINK_MSG_WANT at least once */
+  bool peer_wants;           /* ... and its last one said "I rely on it" */
+  bool told_want_valid, told_want; /* what we last told the peer */
+  uint64_t want_sent_ns;
 
 };
 
@@ -151,9 +165,10 @@ struct node {
   struct sess_params sp;
   uint8_t mac[6];
   uint16_t tap_mtu;
-  /* Links are allocated one by one and never moved or released before
-   * node_free, so a pointer held across a call that opens other links
-   * stays valid; a freed link keeps its memory for reuse (used = false). */
+  /* Links are allocated one by one and not moved while a call is under
+   * way, so a pointer held across a call that opens or closes other links
+   * stays valid; a closed link keeps its memory (used = false) until the
+   * idle reaper (node_on_timer, holding no link pointers) releases it. */
   struct link **links;
   unsigned n_links;          /* slots in use or free below this */
   unsigned cap_links;
@@ -261,6 +276,9 @@ int node_dht_lookup(struct node *n, bool by_ip, uint32_t vip, const uint8_t id[R
 
 /* node_nat.c */
 void node_nat_link_up(struct node *n, struct link *l, uint64_t now);
+/* Tells the peer of a direct established link whether we rely on it
+ * (LINK_MSG_WANT), when that changed or is due for repetition. */
+void node_link_tell_want(struct node *n, struct link *l, uint64_t now);
 void node_nat_control(struct node *n, struct link *l, const uint8_t *msg, size_t len,
                       uint64_t now);
 void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *msg,

@@ -19,7 +19,7 @@
 #include "node/core/node_internal.h"
 #include "util/wire.h"
 
-enum { LINK_MSG_OBSERVED = 1, LINK_MSG_PROBE = 2, LINK_MSG_PROBE_REPLY = 3 };
+enum { LINK_MSG_OBSERVED = 1, LINK_MSG_PROBE = 2, LINK_MSG_PROBE_REPLY = 3, LINK_MSG_WANT = 4 };
 enum { RELAY_MSG_FWD = 1, RELAY_MSG_DLV = 2, RELAY_MSG_REFUSED = 3 };
 enum { PUNCH_REQ = 1, PUNCH_ACK = 2 };
 
@@ -91,6 +91,23 @@ void node_nat_link_up(struct node *n, struct link *l, uint64_t now) {
   put_addr(&w, &l->s.endpoint);
   if (!w.err)
     link_send_ctl(n, l, CTL_CH_LINK, msg, w.off, now);
+  node_link_tell_want(n, l, now);
+}
+
+void node_link_tell_want(struct node *n, struct link *l, uint64_t now) {
+  if (!l->used || l->via_overlay || l->s.state != SESS_ESTABLISHED)
+    return;
+  /* A configured peer or bootstrap node is redialled whenever it drops:
+   * closing it from the other end would only cost a new handshake. */
+  bool w = l->ov_wanted || l->static_idx >= 0;
+  if (l->told_want_valid && l->told_want == w &&
+      !(w && now - l->want_sent_ns >= NODE_WANT_REPEAT_NS))
+    return;
+  uint8_t msg[2] = {LINK_MSG_WANT, w ? 1 : 0};
+  l->told_want_valid = true;
+  l->told_want = w;
+  l->want_sent_ns = now;
+  link_send_ctl(n, l, CTL_CH_LINK, msg, sizeof(msg), now);
 }
 
 static void on_observed(struct node *n, struct link *l, const struct rl_addr *seen, uint64_t now) {
@@ -221,6 +238,7 @@ static void on_relay(struct node *n, struct link *from, const uint8_t *msg, size
     }
     n->c.relay_forwarded++;
     to->last_data_ns = now;
+    to->carried_data = true;
     relay_wrap(n, to, RELAY_MSG_DLV, from->s.peer_id, pkt, plen, now);
     link_after_event(n, to, now);
   } else if (msg[0] == RELAY_MSG_REFUSED) {
@@ -251,8 +269,10 @@ void node_nat_control(struct node *n, struct link *l, const uint8_t *msg, size_t
                       uint64_t now) {
   if (l->via_overlay || len < CTL_HDR + 1)
     return;
-  if (msg[16] == CTL_CH_RELAY)
+  if (msg[16] == CTL_CH_RELAY) {
     l->last_data_ns = now; /* relaying is use: the idle reaper keeps the link */
+    l->carried_data = true;
+  }
   if (msg[16] == CTL_CH_LINK &&
       (msg[CTL_HDR] == LINK_MSG_PROBE || msg[CTL_HDR] == LINK_MSG_PROBE_REPLY)) {
     if (len != CTL_HDR + 5) {
@@ -273,6 +293,13 @@ void node_nat_control(struct node *n, struct link *l, const uint8_t *msg, size_t
       l->probe_sent_ns = 0;
       l->probe_phase = 0;
     }
+  } else if (msg[16] == CTL_CH_LINK && msg[CTL_HDR] == LINK_MSG_WANT) {
+    if (len != CTL_HDR + 2 || msg[CTL_HDR + 1] > 1) {
+      n->c.ctl_bad++;
+      return;
+    }
+    l->peer_speaks_want = true;
+    l->peer_wants = msg[CTL_HDR + 1] == 1;
   } else if (msg[16] == CTL_CH_LINK && msg[CTL_HDR] == LINK_MSG_OBSERVED) {
     struct wire_r r;
     struct rl_addr seen;
@@ -422,6 +449,7 @@ static void punch_candidates(struct node *n, const uint8_t id[RL_ID_LEN], const 
     l->has_expect = true;
     memcpy(l->expect_id, id, RL_ID_LEN);
     l->last_data_ns = now;
+    l->carried_data = true;
     l->s.p.hs_max_tries = NODE_PUNCH_TRIES;
     n->c.connects_on_demand++;
     sess_start(&l->s, now);

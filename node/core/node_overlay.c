@@ -146,6 +146,7 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
   }
   if (l) {
     l->ov_wanted = true;
+    node_link_tell_want(n, l, now);
     if (l->s.state == SESS_ESTABLISHED && !l->ov_up)
       node_ov_link_up(n, l, now);
     else if (l->s.state == SESS_ESTABLISHED)
@@ -180,10 +181,12 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
   node_nat_punch_request(n, a->node.id, now);
 }
 
-static void act_disconnect(struct node *n, const struct ov_action *a) {
+static void act_disconnect(struct node *n, const struct ov_action *a, uint64_t now) {
   struct link *l = direct_link(n, a->peer);
-  if (l)
+  if (l) {
     l->ov_wanted = false; /* closed by the idle reaper unless used for data */
+    node_link_tell_want(n, l, now);
+  }
 }
 
 /* A packet of an end-to-end session from src: routed to us over the
@@ -253,7 +256,7 @@ void node_ov_pump(struct node *n, uint64_t now) {
       act_connect(n, a, now);
       break;
     case OV_ACT_DISCONNECT:
-      act_disconnect(n, a);
+      act_disconnect(n, a, now);
       break;
     case OV_ACT_DELIVER:
       if (a->app == OV_APP_E2E)

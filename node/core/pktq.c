@@ -36,6 +36,17 @@ static int grow(struct pktq *q) {
   return 0;
 }
 
+/* A drained queue gives its storage back: 10^5 simulated nodes each with
+ * a queue that once held a burst would otherwise keep it for good. */
+static void release_if_empty(struct pktq *q) {
+  if (q->n == 0 && q->slots) {
+    free(q->slots);
+    q->slots = NULL;
+    q->cap = 0;
+    q->head = 0;
+  }
+}
+
 struct pktq_slot *pktq_push(struct pktq *q) {
   if (q->n == q->cap && grow(q) != 0) {
     q->dropped++;
@@ -80,7 +91,10 @@ size_t pktq_pop(struct pktq *q, struct rl_addr *to, uint8_t *buf, size_t cap) {
     if (to)
       *to = s->to;
     memcpy(buf, s->data, s->len);
-    return s->len;
+    size_t len = s->len;
+    release_if_empty(q);
+    return len;
   }
+  release_if_empty(q);
   return 0;
 }

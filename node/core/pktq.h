@@ -1,8 +1,9 @@
 /* A bounded FIFO of datagrams or frames, the node core's output queues.
  *
  * Storage grows on demand (doubling from a small start up to max_n slots)
- * and is never allocated per packet after that: a simulator with 10^5 idle
- * nodes pays a few slots per node, a busy daemon reaches a steady size. */
+ * and is released when the queue is drained: an idle node (and each of
+ * 10^5 simulated ones) holds none, a busy daemon pays one allocation per
+ * burst, never one per packet. */
 #ifndef RL_NODE_CORE_PKTQ_H
 #define RL_NODE_CORE_PKTQ_H
 

@@ -162,11 +162,11 @@ static size_t build_resp(const struct hs_initiation *st, const uint8_t *choice,
   memcpy(out + 7, e_pk, 32);
   hs_noise_mix_hash(&n, e_pk, 32);
   hs_noise_mix_key(&n, e_pk, 32);
-  hs_noise_mix_dh(&n, e_sk, st->e_pk);
-  hs_noise_mix_dh(&n, e_sk, g->a.hid.x_pk);
+  hs_noise_mix_dh(&n, e_sk, st->e_pk, false);
+  hs_noise_mix_dh(&n, e_sk, g->a.hid.x_pk, false);
   hs_noise_encrypt(&n, sblk, len, out + off);
   off += len + HS_NOISE_TAG;
-  hs_noise_mix_dh(&n, g->b.hid.x_sk, st->e_pk);
+  hs_noise_mix_dh(&n, g->b.hid.x_sk, st->e_pk, false);
   hs_noise_encrypt(&n, choice, 4, out + off);
   cookie_mac(out + total - 32, g->a.hid.mac1_key, 32, out, total - 32);
   memset(out + total - 16, 0, 16);
