@@ -246,6 +246,19 @@ static void test_links_nobody_relies_on_close_soon(void **state) {
     }
   }
   assert_true(closed > 0); /* the ring's formation left unneeded links */
+  /* Members in the ring let their bootstrap link rest once the bootstrap
+   * node closed it: n0 does not keep a link to everyone. */
+  int resting = -1, n0_links = 0;
+  for (int i = 1; i < MAXN; i++)
+    for (unsigned k = 0; k < w->node[i]->n_links; k++)
+      if (w->node[i]->links[k]->used && w->node[i]->links[k]->dormant &&
+          !has_direct_link(w->node[i], node_id(w->node[0])))
+        resting = i; /* and no other link to n0 */
+  for (unsigned k = 0; k < w->node[0]->n_links; k++)
+    n0_links += w->node[0]->links[k]->used;
+  print_message("n0 holds %d links; member %d rests its bootstrap link\n", n0_links, resting);
+  assert_true(resting > 0);
+  assert_true(n0_links < MAXN - 1);
   /* No frames and no lookups for 400 s: only keepalives and the ring's
    * own maintenance cross the links. */
   run_until(w, w->now + 400 * NS_PER_S);
@@ -261,6 +274,21 @@ static void test_links_nobody_relies_on_close_soon(void **state) {
       assert_true(has_direct_link(w->node[i], node_id(n)));
     }
   }
+  /* Everyone but n0 and a member whose bootstrap link rests fails: that
+   * member is out of the ring, dials n0 again, and the two form a ring. */
+  for (unsigned k = 0; k < w->node[resting]->n_links; k++)
+    if (w->node[resting]->links[k]->used && w->node[resting]->links[k]->bootstrap)
+      assert_true(w->node[resting]->links[k]->dormant);
+  assert_false(has_direct_link(w->node[resting], node_id(w->node[0])));
+  for (int i = 1; i < MAXN; i++)
+    if (i != resting)
+      w->down[i] = true;
+  uint64_t deadline = w->now + 240 * NS_PER_S;
+  while (w->now < deadline && !has_direct_link(w->node[resting], node_id(w->node[0])))
+    run_until(w, w->now + NS_PER_S);
+  assert_true(has_direct_link(w->node[resting], node_id(w->node[0])));
+  run_until(w, w->now + 60 * NS_PER_S);
+  assert_ring_consistent(w);
   teardown(w);
   free(w);
 }

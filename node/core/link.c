@@ -92,8 +92,8 @@ struct link *link_by_peer_path(struct node *n, const uint8_t id[RL_ID_LEN], bool
 struct link *link_to_endpoint(struct node *n, const struct rl_addr *ep) {
   for (unsigned i = 0; i < n->n_links; i++) {
     struct link *l = n->links[i];
-    if (l->used && !l->via_overlay && !l->retry_at_ns && l->s.state != SESS_DEAD &&
-        rl_addr_equal(&l->s.endpoint, ep))
+    if (l->used && !l->via_overlay && !l->retry_at_ns && !l->dormant &&
+        l->s.state != SESS_DEAD && rl_addr_equal(&l->s.endpoint, ep))
       return l;
   }
   return NULL;
@@ -232,6 +232,7 @@ static void link_became_established(struct node *n, struct link *l, uint64_t now
           (l->s.peer_cert.vip >> 8) & 255, l->s.peer_cert.vip & 255,
           rl_addr_format(&l->s.endpoint, ep, sizeof(ep)), dc_cipher_name(l->s.cipher));
   l->retry_backoff_ns = 0;
+  l->dormant = false; /* the bootstrap node dialled us: awake again */
   /* Two handshakes toward the same peer can both complete (ours to its
    * configured endpoint, its to us from a NAT-mapped one): keep this link,
    * inherit the other's static role and pending frames, drop the other. */
@@ -304,6 +305,13 @@ static void link_went_down(struct node *n, struct link *l, uint64_t now) {
     if (l->retry_backoff_ns > NODE_RETRY_MAX_NS)
       l->retry_backoff_ns = NODE_RETRY_MAX_NS;
     l->retry_at_ns = now + l->retry_backoff_ns;
+    /* a new session: what either end relies on is said again */
+    l->told_want_valid = l->peer_speaks_want = l->peer_wants = false;
+    if (l->bootstrap && node_in_ring(n)) {
+      l->retry_at_ns = 0; /* rests until we lose the ring (reap_idle) */
+      l->retry_backoff_ns = 0;
+      l->dormant = true;
+    }
     sess_wipe(&l->s);
     sess_init(&l->s, &n->hid, &n->sp, idx, &target);
     if (l->pinned)

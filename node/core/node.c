@@ -244,7 +244,38 @@ size_t node_poll_tap(struct node *n, uint8_t *buf, size_t cap) {
 
 /* On-demand links (not configured, not wanted by the overlay) close after
  * idle_link_ns without frames or overlay messages. */
+bool node_in_ring(struct node *n) {
+  struct ov_ring_info ri;
+  if (!n->ov || node_ring_info(n, &ri) != 0 || !ri.joined || ri.n_succ == 0)
+    return false;
+  for (unsigned i = 0; i < n->n_links; i++) {
+    const struct link *l = n->links[i];
+    if (l->used && !l->dormant && !l->via_overlay && l->s.state == SESS_ESTABLISHED)
+      return true;
+  }
+  return false;
+}
+
+/* Out of the ring (every link lost): resting bootstrap links dial again. */
+static void wake_bootstrap(struct node *n, uint64_t now) {
+  bool any = false;
+  for (unsigned i = 0; i < n->n_links && !any; i++)
+    any = n->links[i]->used && n->links[i]->dormant;
+  if (!any || node_in_ring(n))
+    return;
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (!l->used || !l->dormant)
+      continue;
+    rl_logf(n->env, RL_LOG_INFO, "out of the ring: dialling the bootstrap node again");
+    l->dormant = false;
+    sess_start(&l->s, now);
+    link_after_event(n, l, now);
+  }
+}
+
 static void reap_idle(struct node *n, uint64_t now) {
+  wake_bootstrap(n, now);
   for (unsigned i = 0; i < n->n_links; i++) {
     struct link *l = n->links[i];
     uint64_t last;

@@ -82,6 +82,10 @@ struct link {
   bool peer_wants;           /* ... and its last one said "I rely on it" */
   bool told_want_valid, told_want; /* what we last told the peer */
   uint64_t want_sent_ns;
+  /* A bootstrap link that went down while we are in the ring rests (no
+   * retries, no timers) until we lose the ring: a bootstrap node does not
+   * keep a link to every member that ever joined through it. */
+  bool dormant;
 
 };
 
@@ -279,6 +283,9 @@ void node_nat_link_up(struct node *n, struct link *l, uint64_t now);
 /* Tells the peer of a direct established link whether we rely on it
  * (LINK_MSG_WANT), when that changed or is due for repetition. */
 void node_link_tell_want(struct node *n, struct link *l, uint64_t now);
+/* In the ring: joined, with a successor and an established direct link
+ * that is not a resting bootstrap link. */
+bool node_in_ring(struct node *n);
 void node_nat_control(struct node *n, struct link *l, const uint8_t *msg, size_t len,
                       uint64_t now);
 void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *msg,

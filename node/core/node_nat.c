@@ -97,9 +97,10 @@ void node_nat_link_up(struct node *n, struct link *l, uint64_t now) {
 void node_link_tell_want(struct node *n, struct link *l, uint64_t now) {
   if (!l->used || l->via_overlay || l->s.state != SESS_ESTABLISHED)
     return;
-  /* A configured peer or bootstrap node is redialled whenever it drops:
-   * closing it from the other end would only cost a new handshake. */
-  bool w = l->ov_wanted || l->static_idx >= 0;
+  /* A configured peer is redialled whenever it drops: closing it from the
+   * other end would only cost a new handshake. A bootstrap node is only
+   * needed until we are in the ring. */
+  bool w = l->ov_wanted || (l->static_idx >= 0 && !(l->bootstrap && node_in_ring(n)));
   if (l->told_want_valid && l->told_want == w &&
       !(w && now - l->want_sent_ns >= NODE_WANT_REPEAT_NS))
     return;
