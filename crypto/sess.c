@@ -563,7 +563,14 @@ static void sess_on_timer_impl(struct sess *s, uint64_t now) {
 /* The cached value is refreshed after every call that can move a timer
  * (see struct sess timer_ns); the node core asks for it after every event
  * on every link, so it must be one load, not a walk over the keys. */
-static void retime(struct sess *s) { s->timer_ns = compute_timer(s); }
+static void retime(struct sess *s) {
+  uint64_t t = compute_timer(s);
+  if (t == s->timer_ns)
+    return;
+  s->timer_ns = t;
+  if (s->on_retime)
+    s->on_retime(s->retime_ctx);
+}
 
 uint64_t sess_next_timer(const struct sess *s) { return s->timer_ns; }
 

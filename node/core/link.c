@@ -8,12 +8,153 @@
 #include "node/core/node_internal.h"
 #include "tap/tap.h"
 
-static bool index_in_use(struct node *n, uint32_t idx) {
-  for (unsigned i = 0; i < n->n_links; i++)
-    if (n->links[i]->used && n->links[i]->s.local_index == idx)
-      return true;
-  return false;
+/* ---- the timer heap (node->th) ---- */
+
+static bool th_less(const struct link *a, const struct link *b) {
+  return link_timer(a) < link_timer(b);
 }
+
+static void th_set(struct node *n, unsigned i, struct link *l) {
+  n->th[i] = l;
+  l->th_pos = i;
+}
+
+static void th_sift(struct node *n, unsigned i) {
+  struct link *l = n->th[i];
+  while (i > 0 && th_less(l, n->th[(i - 1) / 2])) {
+    th_set(n, i, n->th[(i - 1) / 2]);
+    i = (i - 1) / 2;
+  }
+  for (;;) {
+    unsigned c = 2 * i + 1;
+    if (c >= n->th_n)
+      break;
+    if (c + 1 < n->th_n && th_less(n->th[c + 1], n->th[c]))
+      c++;
+    if (!th_less(n->th[c], l))
+      break;
+    th_set(n, i, n->th[c]);
+    i = c;
+  }
+  th_set(n, i, l);
+}
+
+static int th_insert(struct node *n, struct link *l) {
+  if (n->th_n == n->th_cap) {
+    unsigned ncap = n->th_cap ? n->th_cap * 2 : 8;
+    struct link **nt = realloc(n->th, (size_t)ncap * sizeof(*nt));
+    if (!nt)
+      return RL_ENOMEM;
+    n->th = nt;
+    n->th_cap = ncap;
+  }
+  th_set(n, n->th_n++, l);
+  th_sift(n, l->th_pos);
+  return 0;
+}
+
+static void th_remove(struct node *n, struct link *l) {
+  unsigned i = l->th_pos;
+  if (i == NODE_TH_NONE || i >= n->th_n || n->th[i] != l)
+    return;
+  l->th_pos = NODE_TH_NONE;
+  n->th_n--;
+  if (i < n->th_n) {
+    th_set(n, i, n->th[n->th_n]);
+    th_sift(n, i);
+  }
+}
+
+void link_timer_changed(struct node *n, struct link *l) {
+  if (l->th_pos != NODE_TH_NONE && l->th_pos < n->th_n && n->th[l->th_pos] == l)
+    th_sift(n, l->th_pos);
+}
+
+static void on_sess_retime(void *ctx) {
+  struct link *l = ctx;
+  link_timer_changed(l->node, l);
+}
+
+/* sess_init / sess_wipe clear the hook: set it again after each. */
+static void hook_sess(struct link *l) {
+  l->s.on_retime = on_sess_retime;
+  l->s.retime_ctx = l;
+}
+
+/* ---- used links by session index (node->ixt) ---- */
+
+static unsigned ix_slot(uint32_t idx, unsigned cap) {
+  return (unsigned)((idx * 2654435761u) & (cap - 1));
+}
+
+static int ix_insert(struct node *n, struct link *l);
+
+static int ix_grow(struct node *n) {
+  unsigned ncap = n->ixt_cap ? n->ixt_cap * 2 : 16;
+  struct link **old = n->ixt;
+  unsigned ocap = n->ixt_cap;
+  struct link **nt = calloc(ncap, sizeof(*nt));
+  if (!nt)
+    return RL_ENOMEM;
+  n->ixt = nt;
+  n->ixt_cap = ncap;
+  n->ixt_n = 0;
+  for (unsigned i = 0; i < ocap; i++)
+    if (old[i])
+      ix_insert(n, old[i]);
+  free(old);
+  return 0;
+}
+
+static int ix_insert(struct node *n, struct link *l) {
+  if ((n->ixt_n + 1) * 2 > n->ixt_cap && ix_grow(n) != 0)
+    return RL_ENOMEM;
+  unsigned i = ix_slot(l->s.local_index, n->ixt_cap);
+  while (n->ixt[i])
+    i = (i + 1) & (n->ixt_cap - 1);
+  n->ixt[i] = l;
+  n->ixt_n++;
+  return 0;
+}
+
+static struct link *ix_find(const struct node *n, uint32_t idx) {
+  if (!n->ixt_cap)
+    return NULL;
+  for (unsigned i = ix_slot(idx, n->ixt_cap); n->ixt[i]; i = (i + 1) & (n->ixt_cap - 1))
+    if (n->ixt[i]->s.local_index == idx)
+      return n->ixt[i];
+  return NULL;
+}
+
+static void ix_remove(struct node *n, struct link *l) {
+  unsigned mask = n->ixt_cap - 1, i, j;
+  if (!n->ixt_cap)
+    return;
+  for (i = ix_slot(l->s.local_index, n->ixt_cap); n->ixt[i] && n->ixt[i] != l; i = (i + 1) & mask)
+    ;
+  if (!n->ixt[i])
+    return;
+  /* backward-shift deletion keeps every probe chain unbroken */
+  n->ixt[i] = NULL;
+  n->ixt_n--;
+  for (j = (i + 1) & mask; n->ixt[j]; j = (j + 1) & mask) {
+    unsigned home = ix_slot(n->ixt[j]->s.local_index, n->ixt_cap);
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      n->ixt[i] = n->ixt[j];
+      n->ixt[j] = NULL;
+      i = j;
+    }
+  }
+}
+
+void link_tables_free(struct node *n) {
+  free(n->th);
+  free(n->ixt);
+  n->th = n->ixt = NULL;
+  n->th_n = n->th_cap = n->ixt_cap = n->ixt_n = 0;
+}
+
+static bool index_in_use(struct node *n, uint32_t idx) { return ix_find(n, idx) != NULL; }
 
 static uint32_t new_index(struct node *n) {
   for (;;) {
@@ -48,24 +189,34 @@ struct link *link_new(struct node *n, const struct rl_addr *ep, uint64_t now) {
   memset(l, 0, sizeof(*l));
   l->used = true;
   l->static_idx = -1;
+  l->node = n;
+  l->th_pos = NODE_TH_NONE;
   sess_init(&l->s, &n->hid, &n->sp, new_index(n), ep);
+  hook_sess(l);
   pktq_init(&l->pending, NODE_PENDQ_MAX);
+  if (ix_insert(n, l) != 0) {
+    l->used = false;
+    return NULL;
+  }
+  if (th_insert(n, l) != 0) {
+    ix_remove(n, l);
+    l->used = false;
+    return NULL;
+  }
   return l;
 }
 
 void link_free(struct node *n, struct link *l) {
-  (void)n;
+  if (!l->used)
+    return;
+  th_remove(n, l);
+  ix_remove(n, l);
   sess_wipe(&l->s);
   pktq_free(&l->pending);
   l->used = false;
 }
 
-struct link *link_by_index(struct node *n, uint32_t index) {
-  for (unsigned i = 0; i < n->n_links; i++)
-    if (n->links[i]->used && n->links[i]->s.local_index == index)
-      return n->links[i];
-  return NULL;
-}
+struct link *link_by_index(struct node *n, uint32_t index) { return ix_find(n, index); }
 
 struct link *link_by_peer(struct node *n, const uint8_t id[RL_ID_LEN]) {
   for (unsigned i = 0; i < n->n_links; i++) {
@@ -314,6 +465,8 @@ static void link_went_down(struct node *n, struct link *l, uint64_t now) {
     }
     sess_wipe(&l->s);
     sess_init(&l->s, &n->hid, &n->sp, idx, &target);
+    hook_sess(l);
+    link_timer_changed(n, l);
     if (l->pinned)
       sess_pin_peer(&l->s, l->pin_pk);
     l->was_established = false;

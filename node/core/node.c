@@ -116,6 +116,7 @@ void node_free(struct node *n) {
     free(n->links[i]);
   }
   free(n->links);
+  link_tables_free(n);
   node_dht_free(n);
   overlay_free(n->ov);
   pktq_free(&n->udpq);
@@ -196,6 +197,7 @@ void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *p
     goto out;
   }
   l->retry_at_ns = 0;
+  link_timer_changed(n, l);
   link_after_event(n, l, now);
 out:
   sodium_memzero(&p, sizeof(p));
@@ -327,15 +329,8 @@ uint64_t node_next_timer(const struct node *n) {
     t = nt;
   if (n->next_reap_ns < t)
     t = n->next_reap_ns;
-  for (unsigned i = 0; i < n->n_links; i++) {
-    const struct link *l = n->links[i];
-    uint64_t lt;
-    if (!l->used)
-      continue;
-    lt = l->retry_at_ns ? l->retry_at_ns : sess_next_timer(&l->s);
-    if (lt < t)
-      t = lt;
-  }
+  if (n->th_n && link_timer(n->th[0]) < t)
+    t = link_timer(n->th[0]);
   return t;
 }
 
@@ -345,22 +340,24 @@ void node_on_timer(struct node *n, uint64_t now) {
   node_nat_on_timer(n, now);
   if (now >= n->next_reap_ns)
     reap_idle(n, now);
-  for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = n->links[i];
-    if (!l->used)
-      continue;
+  /* The links due now, from the top of the timer heap. Handling a link
+   * moves its timer past now (a retry starts a handshake; a session timer
+   * sends, retries, retires a key or gives up), so each is visited once;
+   * the bound is a guard, not a limit that is ever reached. */
+  for (unsigned guard = n->th_n + 16; guard > 0 && n->th_n && link_timer(n->th[0]) <= now;
+       guard--) {
+    struct link *l = n->th[0];
     if (l->retry_at_ns) {
-      if (now >= l->retry_at_ns) {
-        l->retry_at_ns = 0;
-        sess_start(&l->s, now);
-        link_after_event(n, l, now);
-      }
-      continue;
-    }
-    if (sess_next_timer(&l->s) <= now) {
+      l->retry_at_ns = 0;
+      link_timer_changed(n, l);
+      sess_start(&l->s, now);
+      link_after_event(n, l, now);
+    } else {
       sess_on_timer(&l->s, now);
       link_after_event(n, l, now);
     }
+    if (l->used && n->th[0] == l && link_timer(l) <= now)
+      break; /* no progress (must not happen): do not spin */
   }
 }
 

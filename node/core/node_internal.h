@@ -48,6 +48,8 @@ enum link_path { LINK_PATH_DIRECT = 0, LINK_PATH_OVERLAY, LINK_PATH_RELAY };
 struct link {
   bool used;
   struct sess s;
+  struct node *node;         /* owner (timer heap updates from the session) */
+  unsigned th_pos;           /* position in node->th (NODE_TH_NONE: not in it) */
   bool was_established;      /* edge detector for "link up" */
   int static_idx;            /* index into cfg.peers / bootstrap, or -1 */
   bool bootstrap;
@@ -176,6 +178,15 @@ struct node {
   struct link **links;
   unsigned n_links;          /* slots in use or free below this */
   unsigned cap_links;
+  /* Every used link, as a binary min-heap on link_timer(): the next link
+   * timer is th[0], and a timer event visits only the links that are due
+   * (a bootstrap node may hold thousands of links). */
+  struct link **th;
+  unsigned th_n, th_cap;
+  /* Used links by session index (open addressing, linear probing): the
+   * demux of every datagram. */
+  struct link **ixt;
+  unsigned ixt_cap, ixt_n;   /* cap: 0 or a power of two */
   struct pktq udpq, tapq;
   struct node_counters c;
   uint64_t last_refuse_log_ns;
@@ -217,6 +228,15 @@ struct node {
 };
 
 /* link.c */
+#define NODE_TH_NONE UINT32_MAX
+/* When the link next needs node_on_timer: its static-peer retry, or its
+ * session's timer. */
+static inline uint64_t link_timer(const struct link *l) {
+  return l->retry_at_ns ? l->retry_at_ns : l->s.timer_ns;
+}
+/* After a change of l->retry_at_ns (the session's own changes are seen). */
+void link_timer_changed(struct node *n, struct link *l);
+void link_tables_free(struct node *n);
 struct link *link_new(struct node *n, const struct rl_addr *ep, uint64_t now);
 void link_free(struct node *n, struct link *l);
 struct link *link_by_index(struct node *n, uint32_t index);
