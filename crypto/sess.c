@@ -565,9 +565,11 @@ static void sess_on_timer_impl(struct sess *s, uint64_t now) {
  * on every link, so it must be one load, not a walk over the keys. */
 static void retime(struct sess *s) {
   uint64_t t = compute_timer(s);
-  if (t == s->timer_ns)
+  bool peer_news = s->have_peer && !s->told_peer;
+  if (t == s->timer_ns && !peer_news)
     return;
   s->timer_ns = t;
+  s->told_peer = s->have_peer;
   if (s->on_retime)
     s->on_retime(s->retime_ctx);
 }

@@ -76,11 +76,13 @@ struct sess {
   /* sess_next_timer(), cached: refreshed by every sess_* call that can
    * move a timer (first in the struct: one cache line per link scan) */
   uint64_t timer_ns;
-  /* Called (if set) whenever timer_ns changes through a sess_* call; the
-   * owner keeps its own index of timers (the node core: a heap of links).
-   * sess_init and sess_wipe clear it. */
+  /* Called (if set) whenever timer_ns changes through a sess_* call, and
+   * when the session learns its peer (have_peer); the owner keeps its own
+   * indexes (the node core: a heap of links, links by peer). sess_init and
+   * sess_wipe clear it. */
   void (*on_retime)(void *ctx);
   void *retime_ctx;
+  bool told_peer;              /* have_peer as last reported */
   uint32_t remote_index;
   struct rl_addr endpoint;     /* where packets go; updated on authenticated rx */
   bool have_peer;              /* peer_cert/peer_id valid */

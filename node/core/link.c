@@ -70,88 +70,128 @@ void link_timer_changed(struct node *n, struct link *l) {
     th_sift(n, l->th_pos);
 }
 
+/* ---- link tables: open addressing, linear probing, backward-shift
+ * deletion; an entry's home slot comes from a 32-bit key of the link ---- */
+
+typedef uint32_t (*lt_key_fn)(const struct link *l);
+
+static uint32_t key_index(const struct link *l) { return l->s.local_index; }
+
+static uint32_t key_of_id(const uint8_t id[RL_ID_LEN]) {
+  return (uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 | (uint32_t)id[2] << 8 | id[3];
+}
+
+static uint32_t key_peer(const struct link *l) { return key_of_id(l->s.peer_id); }
+
+static unsigned lt_home(uint32_t key, unsigned cap) {
+  return (unsigned)((key * 2654435761u) & (cap - 1));
+}
+
+static int lt_insert(struct ltab *t, struct link *l, lt_key_fn key);
+
+static int lt_grow(struct ltab *t, lt_key_fn key) {
+  unsigned ncap = t->cap ? t->cap * 2 : 16;
+  struct link **old = t->t;
+  unsigned ocap = t->cap;
+  struct link **nt = calloc(ncap, sizeof(*nt));
+  if (!nt)
+    return RL_ENOMEM;
+  t->t = nt;
+  t->cap = ncap;
+  t->n = 0;
+  for (unsigned i = 0; i < ocap; i++)
+    if (old[i])
+      lt_insert(t, old[i], key);
+  free(old);
+  return 0;
+}
+
+static int lt_insert(struct ltab *t, struct link *l, lt_key_fn key) {
+  if ((t->n + 1) * 2 > t->cap && lt_grow(t, key) != 0)
+    return RL_ENOMEM;
+  unsigned i = lt_home(key(l), t->cap);
+  while (t->t[i])
+    i = (i + 1) & (t->cap - 1);
+  t->t[i] = l;
+  t->n++;
+  return 0;
+}
+
+static void lt_remove(struct ltab *t, struct link *l, lt_key_fn key) {
+  unsigned mask = t->cap - 1, i, j;
+  if (!t->cap)
+    return;
+  for (i = lt_home(key(l), t->cap); t->t[i] && t->t[i] != l; i = (i + 1) & mask)
+    ;
+  if (!t->t[i])
+    return;
+  t->t[i] = NULL;
+  t->n--;
+  for (j = (i + 1) & mask; t->t[j]; j = (j + 1) & mask) {
+    unsigned home = lt_home(key(t->t[j]), t->cap);
+    if (((j - home) & mask) >= ((j - i) & mask)) {
+      t->t[i] = t->t[j];
+      t->t[j] = NULL;
+      i = j;
+    }
+  }
+}
+
+static struct link *ix_find(const struct node *n, uint32_t idx) {
+  const struct ltab *t = &n->ixt;
+  if (!t->cap)
+    return NULL;
+  for (unsigned i = lt_home(idx, t->cap); t->t[i]; i = (i + 1) & (t->cap - 1))
+    if (t->t[i]->s.local_index == idx)
+      return t->t[i];
+  return NULL;
+}
+
+/* The first link (in node->links order, as a scan would find it) whose
+ * peer is id and, if path >= 0, whose via_overlay equals path. */
+static struct link *px_find(const struct node *n, const uint8_t id[RL_ID_LEN], int path) {
+  const struct ltab *t = &n->pxt;
+  struct link *best = NULL;
+  if (!t->cap)
+    return NULL;
+  for (unsigned i = lt_home(key_of_id(id), t->cap); t->t[i]; i = (i + 1) & (t->cap - 1)) {
+    struct link *l = t->t[i];
+    if (memcmp(l->s.peer_id, id, RL_ID_LEN) != 0 || (path >= 0 && l->via_overlay != (bool)path))
+      continue;
+    if (!best || l->arr_pos < best->arr_pos)
+      best = l;
+  }
+  return best;
+}
+
+static void px_forget(struct node *n, struct link *l) {
+  if (l->peer_indexed) {
+    lt_remove(&n->pxt, l, key_peer);
+    l->peer_indexed = false;
+  }
+}
+
+void link_tables_free(struct node *n) {
+  free(n->th);
+  free(n->ixt.t);
+  free(n->pxt.t);
+  n->th = NULL;
+  n->th_n = n->th_cap = 0;
+  memset(&n->ixt, 0, sizeof(n->ixt));
+  memset(&n->pxt, 0, sizeof(n->pxt));
+}
+
 static void on_sess_retime(void *ctx) {
   struct link *l = ctx;
   link_timer_changed(l->node, l);
+  if (l->s.have_peer && !l->peer_indexed && lt_insert(&l->node->pxt, l, key_peer) == 0)
+    l->peer_indexed = true;
 }
 
 /* sess_init / sess_wipe clear the hook: set it again after each. */
 static void hook_sess(struct link *l) {
   l->s.on_retime = on_sess_retime;
   l->s.retime_ctx = l;
-}
-
-/* ---- used links by session index (node->ixt) ---- */
-
-static unsigned ix_slot(uint32_t idx, unsigned cap) {
-  return (unsigned)((idx * 2654435761u) & (cap - 1));
-}
-
-static int ix_insert(struct node *n, struct link *l);
-
-static int ix_grow(struct node *n) {
-  unsigned ncap = n->ixt_cap ? n->ixt_cap * 2 : 16;
-  struct link **old = n->ixt;
-  unsigned ocap = n->ixt_cap;
-  struct link **nt = calloc(ncap, sizeof(*nt));
-  if (!nt)
-    return RL_ENOMEM;
-  n->ixt = nt;
-  n->ixt_cap = ncap;
-  n->ixt_n = 0;
-  for (unsigned i = 0; i < ocap; i++)
-    if (old[i])
-      ix_insert(n, old[i]);
-  free(old);
-  return 0;
-}
-
-static int ix_insert(struct node *n, struct link *l) {
-  if ((n->ixt_n + 1) * 2 > n->ixt_cap && ix_grow(n) != 0)
-    return RL_ENOMEM;
-  unsigned i = ix_slot(l->s.local_index, n->ixt_cap);
-  while (n->ixt[i])
-    i = (i + 1) & (n->ixt_cap - 1);
-  n->ixt[i] = l;
-  n->ixt_n++;
-  return 0;
-}
-
-static struct link *ix_find(const struct node *n, uint32_t idx) {
-  if (!n->ixt_cap)
-    return NULL;
-  for (unsigned i = ix_slot(idx, n->ixt_cap); n->ixt[i]; i = (i + 1) & (n->ixt_cap - 1))
-    if (n->ixt[i]->s.local_index == idx)
-      return n->ixt[i];
-  return NULL;
-}
-
-static void ix_remove(struct node *n, struct link *l) {
-  unsigned mask = n->ixt_cap - 1, i, j;
-  if (!n->ixt_cap)
-    return;
-  for (i = ix_slot(l->s.local_index, n->ixt_cap); n->ixt[i] && n->ixt[i] != l; i = (i + 1) & mask)
-    ;
-  if (!n->ixt[i])
-    return;
-  /* backward-shift deletion keeps every probe chain unbroken */
-  n->ixt[i] = NULL;
-  n->ixt_n--;
-  for (j = (i + 1) & mask; n->ixt[j]; j = (j + 1) & mask) {
-    unsigned home = ix_slot(n->ixt[j]->s.local_index, n->ixt_cap);
-    if (((j - home) & mask) >= ((j - i) & mask)) {
-      n->ixt[i] = n->ixt[j];
-      n->ixt[j] = NULL;
-      i = j;
-    }
-  }
-}
-
-void link_tables_free(struct node *n) {
-  free(n->th);
-  free(n->ixt);
-  n->th = n->ixt = NULL;
-  n->th_n = n->th_cap = n->ixt_cap = n->ixt_n = 0;
 }
 
 static bool index_in_use(struct node *n, uint32_t idx) { return ix_find(n, idx) != NULL; }
@@ -184,6 +224,7 @@ struct link *link_new(struct node *n, const struct rl_addr *ep, uint64_t now) {
     l = malloc(sizeof(*l));
     if (!l)
       return NULL;
+    l->arr_pos = n->n_links;
     n->links[n->n_links++] = l;
   }
   memset(l, 0, sizeof(*l));
@@ -194,12 +235,12 @@ struct link *link_new(struct node *n, const struct rl_addr *ep, uint64_t now) {
   sess_init(&l->s, &n->hid, &n->sp, new_index(n), ep);
   hook_sess(l);
   pktq_init(&l->pending, NODE_PENDQ_MAX);
-  if (ix_insert(n, l) != 0) {
+  if (lt_insert(&n->ixt, l, key_index) != 0) {
     l->used = false;
     return NULL;
   }
   if (th_insert(n, l) != 0) {
-    ix_remove(n, l);
+    lt_remove(&n->ixt, l, key_index);
     l->used = false;
     return NULL;
   }
@@ -210,7 +251,8 @@ void link_free(struct node *n, struct link *l) {
   if (!l->used)
     return;
   th_remove(n, l);
-  ix_remove(n, l);
+  lt_remove(&n->ixt, l, key_index);
+  px_forget(n, l);
   sess_wipe(&l->s);
   pktq_free(&l->pending);
   l->used = false;
@@ -219,22 +261,11 @@ void link_free(struct node *n, struct link *l) {
 struct link *link_by_index(struct node *n, uint32_t index) { return ix_find(n, index); }
 
 struct link *link_by_peer(struct node *n, const uint8_t id[RL_ID_LEN]) {
-  for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = n->links[i];
-    if (l->used && l->s.have_peer && memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
-      return l;
-  }
-  return NULL;
+  return px_find(n, id, -1);
 }
 
 struct link *link_by_peer_path(struct node *n, const uint8_t id[RL_ID_LEN], bool via_overlay) {
-  for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = n->links[i];
-    if (l->used && l->via_overlay == via_overlay && l->s.have_peer &&
-        memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
-      return l;
-  }
-  return NULL;
+  return px_find(n, id, via_overlay ? 1 : 0);
 }
 
 /* Any direct link (handshaking or up) to endpoint ep. Two links to one
@@ -463,6 +494,7 @@ static void link_went_down(struct node *n, struct link *l, uint64_t now) {
       l->retry_backoff_ns = 0;
       l->dormant = true;
     }
+    px_forget(n, l);
     sess_wipe(&l->s);
     sess_init(&l->s, &n->hid, &n->sp, idx, &target);
     hook_sess(l);

@@ -311,10 +311,12 @@ static void reap_idle(struct node *n, uint64_t now) {
    * links, a bootstrap node during a join wave, does not keep them. */
   unsigned k = 0;
   for (unsigned i = 0; i < n->n_links; i++) {
-    if (n->links[i]->used)
+    if (n->links[i]->used) {
+      n->links[i]->arr_pos = k;
       n->links[k++] = n->links[i];
-    else
+    } else {
       free(n->links[i]);
+    }
   }
   n->n_links = k;
   n->next_reap_ns = now + NODE_REAP_EVERY_NS;

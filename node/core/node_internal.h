@@ -45,11 +45,18 @@
 
 enum link_path { LINK_PATH_DIRECT = 0, LINK_PATH_OVERLAY, LINK_PATH_RELAY };
 
+struct ltab {              /* a hash table of link pointers (link.c) */
+  struct link **t;
+  unsigned cap, n;           /* cap: 0 or a power of two */
+};
+
 struct link {
   bool used;
   struct sess s;
   struct node *node;         /* owner (timer heap updates from the session) */
   unsigned th_pos;           /* position in node->th (NODE_TH_NONE: not in it) */
+  unsigned arr_pos;          /* position in node->links */
+  bool peer_indexed;         /* in node->pxt */
   bool was_established;      /* edge detector for "link up" */
   int static_idx;            /* index into cfg.peers / bootstrap, or -1 */
   bool bootstrap;
@@ -185,8 +192,10 @@ struct node {
   unsigned th_n, th_cap;
   /* Used links by session index (open addressing, linear probing): the
    * demux of every datagram. */
-  struct link **ixt;
-  unsigned ixt_cap, ixt_n;   /* cap: 0 or a power of two */
+  struct ltab ixt;
+  /* Links whose session knows its peer, by peer ID (several per peer may
+   * exist: direct and overlay-carried, a superseded one). */
+  struct ltab pxt;
   struct pktq udpq, tapq;
   struct node_counters c;
   uint64_t last_refuse_log_ns;
