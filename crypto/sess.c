@@ -114,10 +114,19 @@ static void queue(struct sess *s, const uint8_t *pkt, size_t len) {
   s->outq_n++;
 }
 
+/* The initiator state lives on the heap only while a handshake runs. */
+static void hs_drop(struct sess *s) {
+  if (s->hs) {
+    hs_initiation_wipe(s->hs);
+    free(s->hs);
+    s->hs = NULL;
+  }
+}
+
 static void go_dead(struct sess *s) {
   s->state = SESS_DEAD;
   s->hs_running = false;
-  hs_initiation_wipe(&s->hs);
+  hs_drop(s);
   keys_wipe_all(s);
 }
 
@@ -131,7 +140,11 @@ static void follow_endpoint(struct sess *s, const struct rl_addr *from) {
 static void send_init(struct sess *s, uint64_t now) {
   uint8_t buf[HS_MSG_MAX];
   unsigned shift = s->hs_tries < HS_BACKOFF_MAX_SHIFT ? s->hs_tries : HS_BACKOFF_MAX_SHIFT;
-  int n = hs_init_create(&s->hs, s->id, s->local_index, s->hs_key_id, now, buf, sizeof(buf));
+  int n = -1;
+  if (!s->hs)
+    s->hs = calloc(1, sizeof(*s->hs)); /* NULL: this try is lost, the next retries */
+  if (s->hs)
+    n = hs_init_create(s->hs, s->id, s->local_index, s->hs_key_id, now, buf, sizeof(buf));
   if (n > 0)
     queue(s, buf, (size_t)n);
   s->hs_tries++;
@@ -240,7 +253,7 @@ static void promote(struct sess *s, int slot, uint64_t now) {
 
 static void adopt_peer(struct sess *s, const struct hs_result *res, uint64_t now) {
   s->have_peer = true;
-  s->peer_cert = res->peer_cert;
+  s->peer_vip = res->peer_cert.vip;
   memcpy(s->peer_id, res->peer_id, RL_ID_LEN);
   s->cipher = res->cipher;
   s->fmt = res->fmt;
@@ -318,7 +331,7 @@ static int sess_accept_impl(struct sess *s, const struct hs_result *res,
   /* The peer's initiation won (tie-break) or it restarted: ours is moot. */
   if (s->hs_running) {
     s->hs_running = false;
-    hs_initiation_wipe(&s->hs);
+    hs_drop(s);
   }
   /* key_id 0 = the peer starts from scratch (first key, or it restarted):
    * nothing we hold is known to it any more. */
@@ -384,11 +397,12 @@ out:
 static int recv_resp(struct sess *s, const struct rl_addr *from, const uint8_t *pkt,
                      size_t len, uint64_t now) {
   struct hs_result res;
-  uint64_t sent_at = s->hs.sent_at_ns;
+  uint64_t sent_at;
   int rc, slot;
-  if (!s->hs_running || !s->hs.active)
+  if (!s->hs_running || !s->hs || !s->hs->active)
     return RL_ESTATE; /* duplicate or late HS_RESP: harmless */
-  rc = hs_init_consume_resp(&s->hs, s->id, pkt, len, now, &res);
+  sent_at = s->hs->sent_at_ns;
+  rc = hs_init_consume_resp(s->hs, s->id, pkt, len, now, &res);
   if (rc < 0)
     return rc;
   if (!peer_ok(s, res.peer_id)) {
@@ -404,6 +418,7 @@ static int recv_resp(struct sess *s, const struct rl_addr *from, const uint8_t *
   }
   promote(s, slot, now);
   s->hs_running = false;
+  hs_drop(s);
   s->hs_tries = 0;
   adopt_peer(s, &res, now);
   s->rtt_ns = now > sent_at ? now - sent_at : 0;
@@ -441,9 +456,9 @@ static int sess_recv_impl(struct sess *s, const struct rl_addr *from, const uint
   case HS_OP_RESP:
     return recv_resp(s, from, pkt, len, now);
   case HS_OP_COOKIE:
-    if (!s->hs_running || !s->hs.active)
+    if (!s->hs_running || !s->hs || !s->hs->active)
       return RL_ESTATE;
-    return hs_init_consume_cookie(&s->hs, s->id, pkt, len, now);
+    return hs_init_consume_cookie(s->hs, s->id, pkt, len, now);
   case DC_OP_DATA_V2:
     break;
   default:
@@ -580,7 +595,7 @@ void sess_wipe(struct sess *s) {
   keys_wipe_all(s);
   for (unsigned i = 0; i < SESS_OUTQ; i++)
     outq_clear(s, i);
-  hs_initiation_wipe(&s->hs);
+  hs_drop(s);
   sodium_memzero(s, sizeof(*s));
   s->timer_ns = RL_TIME_NEVER;
 }

@@ -85,8 +85,10 @@ struct sess {
   bool told_peer;              /* have_peer as last reported */
   uint32_t remote_index;
   struct rl_addr endpoint;     /* where packets go; updated on authenticated rx */
-  bool have_peer;              /* peer_cert/peer_id valid */
-  struct cert peer_cert;
+  bool have_peer;              /* peer_vip/peer_id valid */
+  /* What callers use of the peer's verified certificate (the whole one
+   * would cost ~500 bytes per session: 10^5 simulated nodes hold millions) */
+  uint32_t peer_vip;
   uint8_t peer_id[RL_ID_LEN];
   uint64_t peer_timestamp;     /* last accepted HS_INIT timestamp from peer */
   enum dc_cipher cipher;
@@ -101,7 +103,7 @@ struct sess {
   const struct hs_identity *id;
   struct sess_params p;
   struct sess_key *keys[SESS_NKEYS]; /* owned; NULL = free slot */
-  struct hs_initiation hs;
+  struct hs_initiation *hs;   /* owned; only while initiating (NULL otherwise) */
   unsigned hs_tries;
   uint64_t hs_next_ns;
   uint8_t next_key_id;

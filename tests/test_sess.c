@@ -257,6 +257,11 @@ static void test_sess_handshake_and_data(void **state) {
   assert_int_equal(w->y->data_in, 1);
   assert_int_equal(sess_start(&w->x->s, w->now), 0); /* established: no rekey */
   assert_false(w->x->s.hs_running);
+  /* the initiator state is freed once the handshake is done; the peer's
+   * certificate is kept as its virtual IP only */
+  assert_null(w->x->s.hs);
+  assert_null(w->y->s.hs);
+  assert_int_equal(w->x->s.peer_vip, w->y->n.cert.vip);
 }
 
 static void test_sess_init_lost(void **state) {
@@ -594,7 +599,8 @@ static void test_sess_cookie_under_load(void **state) {
   pump(w);
   assert_int_equal(w->sent[HS_OP_COOKIE], 1);
   assert_int_equal(w->x->last_rc, 0);
-  assert_true(w->x->s.hs.has_cookie);
+  assert_non_null(w->x->s.hs); /* initiator state exists while the handshake runs */
+  assert_true(w->x->s.hs->has_cookie);
   assert_int_equal(w->x->s.state, SESS_HANDSHAKE);
   run_until(w, w->now + NS_PER_S + NS_PER_MS);
   assert_int_equal(w->sent[HS_OP_INIT], 2);

@@ -81,14 +81,14 @@ int node_control_lookup(struct node *n, const char *what, uint32_t cookie, uint6
     const struct link *l = n->links[i];
     if (!l->used || !l->s.have_peer)
       continue;
-    if (by_ip ? l->s.peer_cert.vip != vip : memcmp(l->s.peer_id, id, RL_ID_LEN) != 0)
+    if (by_ip ? l->s.peer_vip != vip : memcmp(l->s.peer_id, id, RL_ID_LEN) != 0)
       continue;
     rl_hex_encode(hex, l->s.peer_id, RL_ID_LEN);
     len = snprintf(out, sizeof(out),
                    "{\"query\":\"%s\",\"found\":true,\"source\":\"link\",\"id\":\"%s\","
                    "\"vip\":\"%u.%u.%u.%u\",\"endpoints\":[\"%s\"]}",
-                   what, hex, l->s.peer_cert.vip >> 24, (l->s.peer_cert.vip >> 16) & 255,
-                   (l->s.peer_cert.vip >> 8) & 255, l->s.peer_cert.vip & 255,
+                   what, hex, l->s.peer_vip >> 24, (l->s.peer_vip >> 16) & 255,
+                   (l->s.peer_vip >> 8) & 255, l->s.peer_vip & 255,
                    rl_addr_format(&l->s.endpoint, ep, sizeof(ep)));
     return ctl_answer(n, cookie, out, (size_t)len);
   }

@@ -27,11 +27,11 @@ static bool frame_source_ok(const struct link *l, const uint8_t *f, size_t len) 
   type = (uint16_t)(f[12] << 8 | f[13]);
   if (type == ETHERTYPE_IPV4 && len >= ETH_HDR + 20) {
     uint32_t src = be32(f + ETH_HDR + 12);
-    return src == 0 || src == l->s.peer_cert.vip;
+    return src == 0 || src == l->s.peer_vip;
   }
   if (type == ETHERTYPE_ARP && len >= ETH_HDR + 28) {
     uint32_t spa = be32(f + ETH_HDR + 14);
-    return spa == 0 || spa == l->s.peer_cert.vip;
+    return spa == 0 || spa == l->s.peer_vip;
   }
   return true;
 }

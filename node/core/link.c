@@ -410,8 +410,8 @@ static void link_became_established(struct node *n, struct link *l, uint64_t now
   tap_mac_from_id(l->s.peer_id, l->mac);
   rl_hex_encode(idhex, l->s.peer_id, RL_ID_LEN);
   rl_logf(n->env, RL_LOG_INFO, "link up: peer %.16s vip %u.%u.%u.%u at %s, %s",
-          idhex, l->s.peer_cert.vip >> 24, (l->s.peer_cert.vip >> 16) & 255,
-          (l->s.peer_cert.vip >> 8) & 255, l->s.peer_cert.vip & 255,
+          idhex, l->s.peer_vip >> 24, (l->s.peer_vip >> 16) & 255,
+          (l->s.peer_vip >> 8) & 255, l->s.peer_vip & 255,
           rl_addr_format(&l->s.endpoint, ep, sizeof(ep)), dc_cipher_name(l->s.cipher));
   l->retry_backoff_ns = 0;
   l->dormant = false; /* the bootstrap node dialled us: awake again */

@@ -237,7 +237,7 @@ void node_arp_request(struct node *n, const struct tap_frame_info *fi, uint64_t 
     return;
   for (unsigned i = 0; i < n->n_links; i++) {
     struct link *l = n->links[i];
-    if (l->used && l->s.have_peer && l->s.peer_cert.vip == vip) {
+    if (l->used && l->s.have_peer && l->s.peer_vip == vip) {
       vipc_put(n, vip, l->s.peer_id, now);
       arp_answer(n, fi, l->s.peer_id);
       return;

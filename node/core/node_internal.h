@@ -220,7 +220,8 @@ struct node {
   bool has_reflexive;
   struct rl_addr reflexive;
   struct relay_bucket *rb;   /* NODE_RELAY_BUCKETS, allocated on first relay */
-  struct neigh_info *nc;     /* NODE_NEIGH_CACHE, allocated on first use */
+  struct neigh_info *nc;     /* up to NODE_NEIGH_CACHE, grown on use */
+  unsigned nc_cap;
   uint64_t next_nat_tick_ns;
   bool has_mapped;           /* a router maps a port to us (UPnP/NAT-PMP) */
   struct rl_addr mapped;

@@ -353,22 +353,30 @@ static size_t punch_encode(struct node *n, uint8_t type, uint8_t *out, size_t ca
 static void neigh_store(struct node *n, const uint8_t id[RL_ID_LEN], struct wire_r *r,
                         unsigned nn, uint64_t now) {
   struct neigh_info *e = NULL;
-  if (!n->nc) {
-    n->nc = calloc(NODE_NEIGH_CACHE, sizeof(*n->nc));
-    if (!n->nc)
-      return;
-  }
-  for (unsigned i = 0; i < NODE_NEIGH_CACHE && !e; i++)
-    if (memcmp(n->nc[i].id, id, RL_ID_LEN) == 0)
+  for (unsigned i = 0; i < n->nc_cap && !e; i++)
+    if (n->nc[i].at_ns && memcmp(n->nc[i].id, id, RL_ID_LEN) == 0)
       e = &n->nc[i];
-  if (!e) { /* replace the oldest entry */
+  for (unsigned i = 0; i < n->nc_cap && !e; i++)
+    if (!n->nc[i].at_ns)
+      e = &n->nc[i];
+  if (!e && n->nc_cap < NODE_NEIGH_CACHE) { /* grows 4, 8, 16, 32 */
+    unsigned ncap = n->nc_cap ? n->nc_cap * 2 : 4;
+    struct neigh_info *nc = realloc(n->nc, ncap * sizeof(*nc));
+    if (!nc)
+      return;
+    memset(nc + n->nc_cap, 0, (ncap - n->nc_cap) * sizeof(*nc));
+    e = &nc[n->nc_cap];
+    n->nc = nc;
+    n->nc_cap = ncap;
+  }
+  if (!e) { /* full: replace the oldest entry */
     e = &n->nc[0];
-    for (unsigned i = 1; i < NODE_NEIGH_CACHE; i++)
+    for (unsigned i = 1; i < n->nc_cap; i++)
       if (n->nc[i].at_ns < e->at_ns)
         e = &n->nc[i];
   }
   memcpy(e->id, id, RL_ID_LEN);
-  e->at_ns = now;
+  e->at_ns = now ? now : 1; /* 0 marks a free entry */
   e->n = (uint8_t)nn;
   for (unsigned i = 0; i < nn; i++) {
     wire_get_bytes(r, e->nb[i].id, RL_ID_LEN);
@@ -377,7 +385,7 @@ static void neigh_store(struct node *n, const uint8_t id[RL_ID_LEN], struct wire
 }
 
 static const struct neigh_info *neigh_find(const struct node *n, const uint8_t id[RL_ID_LEN]) {
-  for (unsigned i = 0; n->nc && i < NODE_NEIGH_CACHE; i++)
+  for (unsigned i = 0; i < n->nc_cap; i++)
     if (n->nc[i].at_ns && memcmp(n->nc[i].id, id, RL_ID_LEN) == 0)
       return &n->nc[i];
   return NULL;

@@ -62,7 +62,7 @@ static void link_json(struct sb *b, const struct link *l, uint64_t now) {
   char id[2 * RL_ID_LEN + 1] = "", vip[16] = "", ep[RL_ADDR_STRLEN];
   if (l->s.have_peer) {
     rl_hex_encode(id, l->s.peer_id, RL_ID_LEN);
-    ip4(vip, l->s.peer_cert.vip);
+    ip4(vip, l->s.peer_vip);
   } else if (l->has_expect) {
     rl_hex_encode(id, l->expect_id, RL_ID_LEN); /* who we are trying to reach */
   }
@@ -201,7 +201,7 @@ int node_status_text(const struct node *n, uint64_t now, char *buf, size_t cap) 
       continue;
     if (l->s.have_peer) {
       rl_hex_encode(pid, l->s.peer_id, RL_ID_LEN);
-      ip4(pvip, l->s.peer_cert.vip);
+      ip4(pvip, l->s.peer_vip);
     }
     sb_printf(&b,
               "  %-15s %.12s %-21s %-7s %-11s rtt %7.3f ms  rx %" PRIu64 " B/%" PRIu64
