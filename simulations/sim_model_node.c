@@ -43,6 +43,8 @@
 struct nctx {
   bool have_group;
   struct id_key group;
+  /* One node runs at a time: all share one scratch space (~7 KB each). */
+  struct node_scratch *scratch;
   char status[STATUS_MAX];  /* scratch for node_status_json */
 };
 
@@ -81,10 +83,18 @@ static void seeded_key(uint64_t seed, uint64_t stream, struct id_key *k) {
   sodium_memzero(&r, sizeof(r));
 }
 
-static void *n_ctx_new(void) { return calloc(1, sizeof(struct nctx)); }
+static void *n_ctx_new(void) {
+  struct nctx *c = calloc(1, sizeof(struct nctx));
+  if (c && !(c->scratch = node_scratch_new())) {
+    free(c);
+    c = NULL;
+  }
+  return c;
+}
 
 static void n_ctx_free(void *p) {
   struct nctx *c = p;
+  node_scratch_free(c->scratch);
   sodium_memzero(&c->group, sizeof(c->group));
   free(c);
 }
@@ -140,6 +150,7 @@ static void *n_create(void *ctx, struct sim *s, const struct sim_node_init *in, 
   cfg->listen = in->local;
   snprintf(cfg->tap_name, sizeof(cfg->tap_name), "sim%u", in->idx);
   cfg->test_routes = true;
+  cfg->scratch = c->scratch;
   cfg->n_bootstrap = in->n_boot;
   memcpy(cfg->bootstrap, in->boot, in->n_boot * sizeof(in->boot[0]));
   nn->s = s;

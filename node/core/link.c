@@ -310,8 +310,8 @@ void link_flush_sess(struct node *n, struct link *l, uint64_t now) {
   if (l->via_overlay) {
     size_t len;
     /* Bounded by the session's own small queue. */
-    while ((len = sess_poll(&l->s, n->pkt, sizeof(n->pkt))) > 0)
-      node_ov_send_pkt(n, l, n->pkt, len, now);
+    while ((len = sess_poll(&l->s, n->sc->pkt, sizeof(n->sc->pkt))) > 0)
+      node_ov_send_pkt(n, l, n->sc->pkt, len, now);
     return;
   }
   for (;;) {
@@ -333,14 +333,14 @@ int link_send_plain(struct node *n, struct link *l, const uint8_t *pt, size_t le
   struct pktq_slot *slot;
   int r;
   if (l->via_overlay) {
-    r = sess_encrypt(&l->s, pt, len, now, n->pkt, sizeof(n->pkt));
+    r = sess_encrypt(&l->s, pt, len, now, n->sc->pkt, sizeof(n->sc->pkt));
     if (r < 0)
       return r;
     if ((size_t)r > OV_APP_MAX) {
       n->c.ov_too_big++; /* the overlay path has a smaller MTU; counted */
       return RL_ETOOBIG;
     }
-    return node_ov_send_pkt(n, l, n->pkt, (size_t)r, now);
+    return node_ov_send_pkt(n, l, n->sc->pkt, (size_t)r, now);
   }
   slot = pktq_push(&n->udpq);
   if (!slot)
@@ -384,8 +384,8 @@ static void inherit_role(struct link *to, const struct link *from) {
 
 void link_send_ctl(struct node *n, struct link *l, uint8_t ch, const uint8_t *msg, size_t len,
                    uint64_t now) {
-  uint8_t *buf = n->pt;
-  if (len + CTL_HDR > sizeof(n->pt) || l->s.state != SESS_ESTABLISHED)
+  uint8_t *buf = n->sc->pt;
+  if (len + CTL_HDR > sizeof(n->sc->pt) || l->s.state != SESS_ESTABLISHED)
     return;
   memcpy(buf, DC_CONTROL_MAGIC, sizeof(DC_CONTROL_MAGIC));
   buf[16] = ch;

@@ -37,6 +37,14 @@ static struct link *start_static(struct node *n, const struct rl_addr *ep, int i
   return l;
 }
 
+struct node_scratch *node_scratch_new(void) { return calloc(1, sizeof(struct node_scratch)); }
+
+void node_scratch_free(struct node_scratch *sc) {
+  if (sc)
+    sodium_memzero(sc, sizeof(*sc)); /* may hold decrypted frames */
+  free(sc);
+}
+
 struct node *node_new(const struct node_config *cfg, uint64_t now, int *err) {
   struct node *n = calloc(1, sizeof(*n));
   int r = RL_ENOMEM;
@@ -44,6 +52,13 @@ struct node *node_new(const struct node_config *cfg, uint64_t now, int *err) {
     goto fail;
   n->cfg = *cfg;
   n->env = cfg->env;
+  n->sc = cfg->scratch;
+  if (!n->sc) {
+    n->sc = node_scratch_new();
+    if (!n->sc)
+      goto fail_free;
+    n->own_sc = true;
+  }
   r = hs_identity_init(&n->hid, n->env, &cfg->key, &cfg->cert, cfg->group_pk, cfg->cipher,
                        cfg->fmt);
   if (r != 0)
@@ -98,6 +113,8 @@ fail_hs:
   n = NULL;
   goto fail;
 fail_free:
+  if (n->own_sc)
+    node_scratch_free(n->sc);
   sodium_memzero(&n->cfg.key, sizeof(n->cfg.key));
   free(n);
   n = NULL;
@@ -117,6 +134,8 @@ void node_free(struct node *n) {
   }
   free(n->links);
   link_tables_free(n);
+  if (n->own_sc)
+    node_scratch_free(n->sc);
   node_dht_free(n);
   overlay_free(n->ov);
   pktq_free(&n->udpq);
@@ -154,11 +173,11 @@ void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *p
   size_t cookie_len = 0;
   struct link *l;
   bool fresh = false;
-  int r = hs_resp_parse_init(&n->resp, from, pkt, len, now, &p, n->pkt, sizeof(n->pkt),
+  int r = hs_resp_parse_init(&n->resp, from, pkt, len, now, &p, n->sc->pkt, sizeof(n->sc->pkt),
                              &cookie_len);
   if (r == RL_EAGAIN) {
     n->c.hs_cookie++;
-    pktq_put(&n->udpq, from, n->pkt, cookie_len);
+    pktq_put(&n->udpq, from, n->sc->pkt, cookie_len);
     return;
   }
   if (r != 0) {
@@ -227,9 +246,9 @@ int node_recv_udp(struct node *n, const struct rl_addr *from, const uint8_t *pkt
     n->c.udp_no_link++;
     return RL_ENOENT;
   }
-  r = sess_recv(&l->s, from, pkt, len, now, n->pt, sizeof(n->pt));
+  r = sess_recv(&l->s, from, pkt, len, now, n->sc->pt, sizeof(n->sc->pt));
   if (r > 0)
-    lan_deliver_frame(n, l, n->pt, (size_t)r, now);
+    lan_deliver_frame(n, l, n->sc->pt, (size_t)r, now);
   else if (r == 0 && n->ov && l->ov_up && op == DC_OP_DATA_V2)
     overlay_link_heard(n->ov, l->s.peer_id, now); /* a keepalive */
   link_after_event(n, l, now);

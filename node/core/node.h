@@ -62,10 +62,17 @@ struct node_config {
   uint64_t relay_after_ns;     /* no direct link this long: use a relay, default 5 s */
   struct dht_store *store;     /* NULL: in-memory only */
   bool test_routes;            /* simulator: node_test_route() probes (off in the daemon) */
+  /* Optional scratch space (node_scratch_new) shared by nodes whose calls
+   * never run at the same time (the simulator's nodes: ~7 KB each saved).
+   * NULL: the node has its own. Must outlive every node using it. */
+  struct node_scratch *scratch;
 };
 void node_config_default(struct node_config *cfg);
 
 struct node;
+struct node_scratch;
+struct node_scratch *node_scratch_new(void);
+void node_scratch_free(struct node_scratch *sc);
 
 /* Creates a node and starts handshakes toward static peers / bootstrap.
  * The config is copied. Returns NULL with *err set on failure. */

@@ -415,7 +415,7 @@ void node_save_peer_cache(struct node *n, uint64_t now) {
 }
 
 void node_dht_pump(struct node *n, uint64_t now) {
-  struct dht_action *a = &n->dact;
+  struct dht_action *a = &n->sc->dact;
   if (n->dht_pumping)
     return; /* see node_internal.h: the outer loop drains what we add */
   n->dht_pumping = true;

@@ -202,9 +202,7 @@ struct node {
   uint64_t started_ns;
   bool leaving;
   struct overlay *ov;
-  struct ov_action act;      /* scratch for overlay_poll (large) */
   struct dht *dht;
-  struct dht_action dact;    /* scratch for dht_poll (large) */
   /* The pumps drain actions into n->act / n->dact; handling one action may
    * produce more (nested sends), which must not overwrite the action being
    * handled: a nested pump returns at once and the outer loop goes on. */
@@ -232,7 +230,15 @@ struct node {
   unsigned ctl_head, ctl_n;
   struct { uint32_t cookie; uint8_t hops; } test_dl[NODE_TEST_ROUTES_MAX];
   unsigned n_test_dl;        /* node_test_route() arrivals not yet polled */
-  /* scratch buffers (not on the stack: simulator stacks stay small) */
+  struct node_scratch *sc;   /* own, or shared (cfg.scratch) */
+  bool own_sc;
+};
+
+/* Working memory of one call into a node (not on the stack: simulator
+ * stacks stay small); nothing in it survives the call. */
+struct node_scratch {
+  struct ov_action act;      /* overlay_poll (large) */
+  struct dht_action dact;    /* dht_poll (large) */
   uint8_t pt[NODE_UDP_MAX];
   uint8_t pkt[NODE_UDP_MAX];
 };

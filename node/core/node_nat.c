@@ -253,7 +253,7 @@ static void on_relay(struct node *n, struct link *from, const uint8_t *msg, size
         node_ov_link_down(n, e, now);
     }
   } else if (msg[0] == RELAY_MSG_DLV) {
-    /* msg lives in n->pt, which nested sends reuse: work on a copy. */
+    /* msg lives in n->sc->pt, which nested sends reuse: work on a copy. */
     uint8_t src[RL_ID_LEN], relay[RL_ID_LEN], copy[NODE_UDP_MAX];
     if (plen > sizeof(copy))
       return;

@@ -126,7 +126,7 @@ static void act_send(struct node *n, const struct ov_action *a, uint64_t now) {
     n->c.ov_send_no_link++;
     return;
   }
-  if (a->len + CTL_HDR > sizeof(n->pt)) {
+  if (a->len + CTL_HDR > sizeof(n->sc->pt)) {
     n->c.ov_too_big++;
     return;
   }
@@ -223,9 +223,9 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
     node_ov_link_up(n, l, now);
   if (!l || (pkt[0] >> 3) == HS_OP_INIT)
     return;
-  r = sess_recv(&l->s, &none, pkt, len, now, n->pt, sizeof(n->pt));
+  r = sess_recv(&l->s, &none, pkt, len, now, n->sc->pt, sizeof(n->sc->pt));
   if (r > 0)
-    lan_deliver_frame(n, l, n->pt, (size_t)r, now);
+    lan_deliver_frame(n, l, n->sc->pt, (size_t)r, now);
   link_after_event(n, l, now);
 }
 
@@ -242,7 +242,7 @@ static void test_route_arrived(struct node *n, const struct ov_action *a) {
 }
 
 void node_ov_pump(struct node *n, uint64_t now) {
-  struct ov_action *a = &n->act;
+  struct ov_action *a = &n->sc->act;
   if (n->ov_pumping)
     return;
   n->ov_pumping = true;
