@@ -39,15 +39,20 @@ static void th_sift(struct node *n, unsigned i) {
   th_set(n, i, l);
 }
 
+/* Doubles an array of link pointers (from 8). */
+static int grow_ptrs(struct link ***arr, unsigned *cap) {
+  unsigned ncap = *cap ? *cap * 2 : 8;
+  struct link **na = realloc(*arr, (size_t)ncap * sizeof(*na));
+  if (!na)
+    return RL_ENOMEM;
+  *arr = na;
+  *cap = ncap;
+  return 0;
+}
+
 static int th_insert(struct node *n, struct link *l) {
-  if (n->th_n == n->th_cap) {
-    unsigned ncap = n->th_cap ? n->th_cap * 2 : 8;
-    struct link **nt = realloc(n->th, (size_t)ncap * sizeof(*nt));
-    if (!nt)
-      return RL_ENOMEM;
-    n->th = nt;
-    n->th_cap = ncap;
-  }
+  if (n->th_n == n->th_cap && grow_ptrs(&n->th, &n->th_cap) != 0)
+    return RL_ENOMEM;
   th_set(n, n->th_n++, l);
   th_sift(n, l->th_pos);
   return 0;
@@ -213,14 +218,8 @@ struct link *link_new(struct node *n, const struct rl_addr *ep, uint64_t now) {
       break;
     }
   if (!l) {
-    if (n->n_links == n->cap_links) {
-      unsigned ncap = n->cap_links ? n->cap_links * 2 : 8;
-      struct link **nl = realloc(n->links, (size_t)ncap * sizeof(*nl));
-      if (!nl)
-        return NULL;
-      n->links = nl;
-      n->cap_links = ncap;
-    }
+    if (n->n_links == n->cap_links && grow_ptrs(&n->links, &n->cap_links) != 0)
+      return NULL;
     l = malloc(sizeof(*l));
     if (!l)
       return NULL;
