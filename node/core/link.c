@@ -492,6 +492,8 @@ static void link_went_down(struct node *n, struct link *l, uint64_t now) {
       l->retry_at_ns = 0; /* rests until we lose the ring (reap_idle) */
       l->retry_backoff_ns = 0;
       l->dormant = true;
+      l->wake_at_ns = now + NODE_BOOT_RECHECK_NS +
+                      rl_rand_uniform(n->env, (uint32_t)(NODE_BOOT_RECHECK_NS / NS_PER_MS)) * NS_PER_MS;
     }
     px_forget(n, l);
     sess_wipe(&l->s);

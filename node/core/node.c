@@ -277,18 +277,28 @@ bool node_in_ring(struct node *n) {
   return false;
 }
 
-/* Out of the ring (every link lost): resting bootstrap links dial again. */
+/* Resting bootstrap links dial again when we are out of the ring (every
+ * link lost), and each now and then anyway (NODE_BOOT_RECHECK_NS). */
 static void wake_bootstrap(struct node *n, uint64_t now) {
-  bool any = false;
-  for (unsigned i = 0; i < n->n_links && !any; i++)
-    any = n->links[i]->used && n->links[i]->dormant;
-  if (!any || node_in_ring(n))
+  bool any = false, due = false;
+  for (unsigned i = 0; i < n->n_links; i++) {
+    const struct link *l = n->links[i];
+    if (l->used && l->dormant) {
+      any = true;
+      due |= now >= l->wake_at_ns;
+    }
+  }
+  if (!any)
+    return;
+  bool out = !node_in_ring(n);
+  if (!out && !due)
     return;
   for (unsigned i = 0; i < n->n_links; i++) {
     struct link *l = n->links[i];
-    if (!l->used || !l->dormant)
+    if (!l->used || !l->dormant || (!out && now < l->wake_at_ns))
       continue;
-    rl_logf(n->env, RL_LOG_INFO, "out of the ring: dialling the bootstrap node again");
+    rl_logf(n->env, RL_LOG_INFO, out ? "out of the ring: dialling the bootstrap node again"
+                                     : "checking in with the bootstrap node (ring merge)");
     l->dormant = false;
     sess_start(&l->s, now);
     link_after_event(n, l, now);

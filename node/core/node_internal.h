@@ -42,6 +42,10 @@
 /* "I rely on this link" is repeated this often (a lost one is not fatal:
  * the peer would close the link and our overlay would ask for it again). */
 #define NODE_WANT_REPEAT_NS (120 * NS_PER_S)
+/* A resting bootstrap link still dials now and then (every 300..600 s), so
+ * that rings split by a partition find each other again through the
+ * bootstrap node; unneeded, it is closed again 30 s after going quiet. */
+#define NODE_BOOT_RECHECK_NS (300 * NS_PER_S)
 
 enum link_path { LINK_PATH_DIRECT = 0, LINK_PATH_OVERLAY, LINK_PATH_RELAY };
 
@@ -95,6 +99,7 @@ struct link {
    * retries, no timers) until we lose the ring: a bootstrap node does not
    * keep a link to every member that ever joined through it. */
   bool dormant;
+  uint64_t wake_at_ns;       /* dormant: dial once more then (ring merge) */
 
 };
 
