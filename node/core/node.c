@@ -263,8 +263,6 @@ size_t node_poll_tap(struct node *n, uint8_t *buf, size_t cap) {
   return pktq_pop(&n->tapq, NULL, buf, cap);
 }
 
-/* On-demand links (not configured, not wanted by the overlay) close after
- * idle_link_ns without frames or overlay messages. */
 bool node_in_ring(struct node *n) {
   struct ov_ring_info ri;
   if (!n->ov || node_ring_info(n, &ri) != 0 || !ri.joined || ri.n_succ == 0)
@@ -305,6 +303,8 @@ static void wake_bootstrap(struct node *n, uint64_t now) {
   }
 }
 
+/* Links nobody relies on close after a quiet spell (see the limits below);
+ * resting bootstrap links wake when due. */
 static void reap_idle(struct node *n, uint64_t now) {
   wake_bootstrap(n, now);
   for (unsigned i = 0; i < n->n_links; i++) {
@@ -322,7 +322,8 @@ static void reap_idle(struct node *n, uint64_t now) {
     /* Neither end's overlay relies on it: a link that only ever carried
      * overlay messages goes soon; one that carried data (or whose peer
      * does not say what it relies on) after idle_link_ns. */
-    uint64_t limit = l->peer_speaks_want && !l->carried_data && n->cfg.idle_link_ns > NODE_UNWANTED_IDLE_NS
+    bool overlay_only = l->peer_speaks_want && !l->carried_data;
+    uint64_t limit = overlay_only && n->cfg.idle_link_ns > NODE_UNWANTED_IDLE_NS
                          ? NODE_UNWANTED_IDLE_NS
                          : n->cfg.idle_link_ns;
     last = l->last_data_ns > l->s.established_ns ? l->last_data_ns : l->s.established_ns;
