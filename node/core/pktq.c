@@ -36,10 +36,12 @@ static int grow(struct pktq *q) {
   return 0;
 }
 
-/* A drained queue gives its storage back: 10^5 simulated nodes each with
- * a queue that once held a burst would otherwise keep it for good. */
+/* A drained queue that had grown past its start size gives the storage
+ * back (10^5 simulated nodes each with a queue that once held a burst would
+ * otherwise keep it for good); the first PKTQ_START slots stay, so the
+ * packet path does not allocate per packet. */
 static void release_if_empty(struct pktq *q) {
-  if (q->n == 0 && q->slots) {
+  if (q->n == 0 && q->cap > PKTQ_START) {
     free(q->slots);
     q->slots = NULL;
     q->cap = 0;

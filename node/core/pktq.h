@@ -1,9 +1,9 @@
 /* A bounded FIFO of datagrams or frames, the node core's output queues.
  *
  * Storage grows on demand (doubling from a small start up to max_n slots)
- * and is released when the queue is drained: an idle node (and each of
- * 10^5 simulated ones) holds none, a busy daemon pays one allocation per
- * burst, never one per packet. */
+ * and shrinks back to the start size when a drained queue had grown past
+ * it: a queue never used holds nothing, one in use a few slots, and only a
+ * burst larger than that costs an allocation (never one per packet). */
 #ifndef RL_NODE_CORE_PKTQ_H
 #define RL_NODE_CORE_PKTQ_H
 
