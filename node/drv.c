@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nat/bday.h"
 #include "nat/cand.h"
 #include "node/cli.h"
 #include "node/drv.h"
@@ -57,17 +58,23 @@ static bool from_sockaddr(const struct sockaddr *sa, struct rl_addr *a) {
 
 /* --- draining the core and the one timer --- */
 
-static void send_udp(struct drv *d, const struct rl_addr *to, size_t len) {
+static void send_udp(struct drv *d, const struct node_tx *tx, size_t len) {
   struct sockaddr_in sin;
+  const struct rl_addr *to = &tx->to;
   uv_buf_t buf = uv_buf_init((char *)d->txbuf, (unsigned)len);
+  uv_udp_t *h;
   if (to->family != RL_AF_INET) {
     d->udp_v6_skipped++; /* the socket is IPv4 only (docs/config.md) */
+    return;
+  }
+  if (!(h = drv_sock_for(d, tx->sock, tx->ttl))) {
+    d->udp_no_sock++;
     return;
   }
   to_sockaddr(to, &sin);
   /* try_send: synchronous, no allocation. A full socket buffer drops the
    * datagram as the network would; the protocol recovers. */
-  int rc = uv_udp_try_send(&d->udp, &buf, 1, (const struct sockaddr *)&sin);
+  int rc = uv_udp_try_send(h, &buf, 1, (const struct sockaddr *)&sin);
   if (rc < 0) {
     d->udp_send_drops++;
     if (rc != UV_EAGAIN && RL_LOG_ENABLED(&d->env, RL_LOG_DEBUG)) {
@@ -80,16 +87,17 @@ static void send_udp(struct drv *d, const struct rl_addr *to, size_t len) {
 
 static void on_timer(uv_timer_t *t);
 
-static void drain(struct drv *d) {
-  struct rl_addr to;
+static void drain(struct drv *d, uint64_t now) {
+  struct node_tx tx;
   uint32_t cookie;
   size_t len;
   unsigned i;
   d->more = false;
+  drv_sock_requests(d, now); /* sockets first: datagrams may name them */
   for (i = 0; i < DRV_UDP_DRAIN_MAX; i++) {
-    if (!(len = node_poll_udp(d->node, &to, d->txbuf, NODE_UDP_MAX)))
+    if (!(len = node_poll_udp_ex(d->node, &tx, d->txbuf, NODE_UDP_MAX)))
       break;
-    send_udp(d, &to, len);
+    send_udp(d, &tx, len);
   }
   if (i == DRV_UDP_DRAIN_MAX)
     d->more = true;
@@ -129,7 +137,7 @@ static void rearm(struct drv *d, uint64_t now) {
 void drv_after_event(struct drv *d, uint64_t now_ns) {
   if (d->leaving)
     return;
-  drain(d);
+  drain(d, now_ns);
   rearm(d, now_ns);
 }
 
@@ -153,7 +161,11 @@ static void on_udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 
 static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
                         const struct sockaddr *addr, unsigned flags) {
-  struct drv *d = h->data;
+  drv_udp_input(h->data, 0, nread, buf, addr, flags);
+}
+
+void drv_udp_input(struct drv *d, unsigned sock, ssize_t nread, const uv_buf_t *buf,
+                   const struct sockaddr *addr, unsigned flags) {
   struct rl_addr from;
   if (nread < 0) {
     rl_logf(&d->env, RL_LOG_DEBUG, "udp receive: %s", uv_strerror((int)nread));
@@ -168,7 +180,7 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
   if (!from_sockaddr(addr, &from))
     return;
   uint64_t now = uv_hrtime();
-  node_recv_udp(d->node, &from, (const uint8_t *)buf->base, (size_t)nread, now);
+  node_recv_udp_on(d->node, sock, &from, (const uint8_t *)buf->base, (size_t)nread, now);
   drv_after_event(d, now);
 }
 
@@ -202,6 +214,7 @@ static void on_tap(uv_poll_t *p, int status, int events) {
 
 /* Closes whatever start-up got to; safe to call twice. */
 static void close_all(struct drv *d) {
+  drv_sock_close_all(d);
   if (d->udp_open) {
     d->udp_open = false;
     uv_udp_recv_stop(&d->udp);
@@ -220,7 +233,7 @@ static void close_all(struct drv *d) {
 }
 
 static void leave_and_stop(struct drv *d, const char *why) {
-  struct rl_addr to;
+  struct node_tx tx;
   size_t len;
   unsigned i;
   uint64_t now = uv_hrtime();
@@ -229,9 +242,9 @@ static void leave_and_stop(struct drv *d, const char *why) {
   /* Hand-over and goodbye messages: flush them now; try_send puts them in
    * the kernel before the socket closes. */
   for (i = 0; i < DRV_LEAVE_DRAIN_MAX; i++) {
-    if (!(len = node_poll_udp(d->node, &to, d->txbuf, NODE_UDP_MAX)))
+    if (!(len = node_poll_udp_ex(d->node, &tx, d->txbuf, NODE_UDP_MAX)))
       break;
-    send_udp(d, &to, len);
+    send_udp(d, &tx, len);
   }
   d->leaving = true;
   d->exit_code = 0;
@@ -442,6 +455,8 @@ int drv_run(const char *config_path) {
     goto out;
   }
   cert = nc->cert;
+  /* Birthday probing may ask for this many extra sockets (drv_sock.c). */
+  nc->probe_socks = NAT_BDAY_SOCKS;
   if (uv_loop_init(&d->loop) != 0) {
     fprintf(stderr, "ringlan: cannot initialise the event loop\n");
     goto out;
@@ -491,8 +506,9 @@ int drv_run(const char *config_path) {
   uv_run(&d->loop, UV_RUN_DEFAULT);
   status = d->exit_code;
   rl_logf(&d->env, RL_LOG_INFO, "stopped (udp send drops %llu, tap write drops %llu, "
-          "truncated datagrams %llu)", (unsigned long long)d->udp_send_drops,
-          (unsigned long long)d->tap_write_drops, (unsigned long long)d->udp_truncated);
+          "truncated datagrams %llu, to closed sockets %llu)",
+          (unsigned long long)d->udp_send_drops, (unsigned long long)d->tap_write_drops,
+          (unsigned long long)d->udp_truncated, (unsigned long long)d->udp_no_sock);
 
 out:
   if (d && loop_ok) {

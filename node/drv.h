@@ -57,6 +57,12 @@ struct drv {
   int exit_code;
   /* Counters for the operator (logged at exit). */
   uint64_t udp_send_drops, tap_write_drops, udp_truncated, udp_v6_skipped;
+  /* Extra sockets the core asked for (node/drv_sock.c), by index. */
+  struct drv_psock *psock[NODE_PROBE_SOCKS_MAX + 1];
+  unsigned psock_open;
+  bool psock_fail_logged;
+  uint8_t udp_ttl;         /* IP TTL set on the main socket (0: default) */
+  uint64_t udp_no_sock;    /* datagrams for a socket that is not open */
   char *ctlbuf;
   size_t ctlcap;
   uint8_t rxbuf[DRV_IO_BUF];
@@ -83,6 +89,15 @@ void drv_pm_close(struct drv *d);
 bool drv_pm_busy(const struct drv *d);
 void drv_pm_free(struct drv *d);
 
+/* Extra sockets (drv_sock.c): open/close what the core asks for (before
+ * draining datagrams); the handle to send a datagram from, with its TTL
+ * set (NULL: that socket is not open); close all at exit. */
+void drv_sock_requests(struct drv *d, uint64_t now_ns);
+uv_udp_t *drv_sock_for(struct drv *d, unsigned sock, uint8_t ttl);
+void drv_sock_close_all(struct drv *d);
+/* Input from any of our UDP sockets (sock 0: the main one). */
+void drv_udp_input(struct drv *d, unsigned sock, ssize_t nread, const uv_buf_t *buf,
+                   const struct sockaddr *addr, unsigned flags);
 /* Control socket request handler (drv_ctl.c), a ctl_request_fn. */
 void drv_ctl_request(void *ctx, struct ctl_client *cl, const char *line);
 

@@ -82,6 +82,15 @@ struct sim_model {
    * sim_report_flow() on both ends. Returns 0 or RL_E*. */
   int (*flow)(void *node, uint32_t flow_id, uint32_t dst_idx,
               const uint8_t dst_id[SIM_ID_LEN], uint64_t now);
+  /* Optional, for models whose nodes have several sockets (ports other
+   * than SIM_HOST_PORT): poll with the source port and the IP TTL (0:
+   * default), receive with the destination port, and whether a port is
+   * open. NULL: one socket on SIM_HOST_PORT (poll / recv are used). */
+  size_t (*poll_port)(void *node, struct rl_addr *to, uint16_t *src_port, uint8_t *ttl,
+                      uint8_t *buf, size_t cap);
+  int (*recv_port)(void *node, uint16_t port, const struct rl_addr *from, const uint8_t *pkt,
+                   size_t len, uint64_t now);
+  bool (*has_port)(const void *node, uint16_t port);
   /* Shared per-run context (scratch buffers), made by sim_init when the
    * caller passes no ctx of its own, freed by sim_free. */
   void *(*ctx_new)(void);
@@ -228,6 +237,9 @@ void sim_report_flow(struct sim *s, uint32_t flow_id, int what);
 void sim_report_frame(struct sim *s, uint32_t flow_id, int path, uint64_t t_sent);
 /* Sends a datagram from node as if it had been polled (for models that
  * produce traffic outside poll(), e.g. a graceful leave in destroy). */
+/* sim_send from another source port, with an IP TTL (0: default). */
+void sim_send_port(struct sim *s, uint32_t from, uint16_t src_port, uint8_t ttl,
+                   const struct rl_addr *to, const uint8_t *pkt, size_t len);
 void sim_send(struct sim *s, uint32_t from, const struct rl_addr *to, const uint8_t *pkt,
               size_t len);
 

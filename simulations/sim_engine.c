@@ -99,7 +99,13 @@ void sim_free(struct sim *s) {
 
 void sim_send(struct sim *s, uint32_t from, const struct rl_addr *to, const uint8_t *pkt,
               size_t len) {
+  sim_send_port(s, from, SIM_HOST_PORT, 0, to, pkt, len);
+}
+
+void sim_send_port(struct sim *s, uint32_t from, uint16_t src_port, uint8_t ttl,
+                   const struct rl_addr *to, const uint8_t *pkt, size_t len) {
   struct sim_node *n = &s->nodes[from];
+  uint16_t dport;
   uint32_t dst;
   struct rl_addr seen;
   uint64_t delay;
@@ -109,8 +115,14 @@ void sim_send(struct sim *s, uint32_t from, const struct rl_addr *to, const uint
     n->bytes_idle_out += len;
     s->bytes_idle_out += len;
   }
-  if (sim_net_route(&s->net, from, SIM_HOST_PORT, to, s->now, &dst, &seen, &delay))
+  if (sim_net_route_port(&s->net, from, src_port, ttl, to, s->now, &dst, &dport, &seen,
+                         &delay))
     return;
+  if (dport != SIM_HOST_PORT && !s->model->has_port) {
+    s->net.st.delivered--;
+    s->net.st.no_port++;
+    return;
+  }
   uint32_t h = sim_pool_alloc(&s->pool, len);
   if (h == UINT32_MAX)
     return; /* oversized or out of memory: the datagram is lost */
@@ -118,6 +130,7 @@ void sim_send(struct sim *s, uint32_t from, const struct rl_addr *to, const uint
   memcpy(p->data, pkt, len);
   p->src = seen;
   p->src_host = from;
+  p->dst_port = dport;
   struct sim_ev ev = {.t = s->now + delay, .kind = SIM_EV_DELIVER, .node = dst, .arg = h};
   if (sim_heap_push(&s->heap, &ev))
     sim_pool_release(&s->pool, h);
@@ -131,10 +144,14 @@ void sim_settle(struct sim *s, uint32_t idx) {
   /* Bounded like the libuv driver's drain loop, so a model bug cannot
    * hang the engine. */
   for (unsigned k = 0; k < 100000 && n->m; k++) {
-    len = s->model->poll(n->m, &to, s->buf, sizeof(s->buf));
+    uint16_t sport = SIM_HOST_PORT;
+    uint8_t ttl = 0;
+    len = s->model->poll_port ? s->model->poll_port(n->m, &to, &sport, &ttl, s->buf,
+                                                    sizeof(s->buf))
+                              : s->model->poll(n->m, &to, s->buf, sizeof(s->buf));
     if (!len)
       break;
-    sim_send(s, idx, &to, s->buf, len);
+    sim_send_port(s, idx, sport, ttl, &to, s->buf, len);
   }
   if (!n->m)
     return;
@@ -248,9 +265,16 @@ static int handle(struct sim *s, const struct sim_ev *ev) {
     return 0;
   case SIM_EV_DELIVER: {
     struct sim_pkt *p = sim_pool_get(&s->pool, ev->arg);
-    if (n->m) {
+    if (n->m && p->dst_port != SIM_HOST_PORT &&
+        !(s->model->has_port && s->model->has_port(n->m, p->dst_port))) {
+      s->net.st.no_port++; /* that socket is closed (or never was) */
+      sim_pool_release(&s->pool, ev->arg);
+    } else if (n->m) {
       n->bytes_in += p->len;
-      s->model->recv(n->m, &p->src, p->data, p->len, s->now);
+      if (s->model->recv_port)
+        s->model->recv_port(n->m, p->dst_port, &p->src, p->data, p->len, s->now);
+      else
+        s->model->recv(n->m, &p->src, p->data, p->len, s->now);
       sim_pool_release(&s->pool, ev->arg);
       sim_settle(s, ev->node);
     } else {

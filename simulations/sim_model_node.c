@@ -31,6 +31,7 @@
 
 #include "crypto/cert.h"
 #include "crypto/identity.h"
+#include "nat/bday.h"
 #include "node/core/node.h"
 #include "overlay/overlay.h"
 #include "simulations/sim.h"
@@ -65,6 +66,9 @@ struct nnode {
   bool joined;
   uint32_t n_flows, cap_flows;
   struct nflow *flows;
+  /* Extra sockets the core opened (birthday probing): socket k has port
+   * SIM_HOST_PORT + k. */
+  uint8_t socks[(NODE_PROBE_SOCKS_MAX + 1 + 7) / 8];
 };
 
 #define FLOW_RESEND_NS NS_PER_S
@@ -151,6 +155,7 @@ static void *n_create(void *ctx, struct sim *s, const struct sim_node_init *in, 
   snprintf(cfg->tap_name, sizeof(cfg->tap_name), "sim%u", in->idx);
   cfg->test_routes = true;
   cfg->scratch = c->scratch;
+  cfg->probe_socks = s->sc.birthday ? NAT_BDAY_SOCKS : 0;
   cfg->n_bootstrap = in->n_boot;
   memcpy(cfg->bootstrap, in->boot, in->n_boot * sizeof(in->boot[0]));
   nn->s = s;
@@ -404,6 +409,54 @@ static size_t n_poll(void *node, struct rl_addr *to, uint8_t *buf, size_t cap) {
   return 0;
 }
 
+/* The driver's part of the extra sockets: open and close on request (no
+ * real socket: the port is just marked open), then datagrams with their
+ * source port and TTL. */
+static size_t n_poll_port(void *node, struct rl_addr *to, uint16_t *src_port, uint8_t *ttl,
+                          uint8_t *buf, size_t cap) {
+  struct nnode *nn = node;
+  struct node_tx tx;
+  enum node_sock_op op;
+  unsigned k;
+  while (node_poll_sock(nn->n, &op, &k)) {
+    if (k > NODE_PROBE_SOCKS_MAX)
+      continue;
+    if (op == NODE_SOCK_OPEN) {
+      nn->socks[k / 8] |= (uint8_t)(1u << (k % 8));
+      node_sock_opened(nn->n, k, true, nn->s->now);
+    } else {
+      nn->socks[k / 8] &= (uint8_t)~(1u << (k % 8));
+    }
+  }
+  size_t len = node_poll_udp_ex(nn->n, &tx, buf, cap);
+  if (len) {
+    *to = tx.to;
+    *src_port = (uint16_t)(SIM_HOST_PORT + tx.sock);
+    *ttl = tx.ttl;
+    return len;
+  }
+  *src_port = SIM_HOST_PORT;
+  *ttl = 0;
+  return n_poll(node, to, buf, cap); /* TAP frames */
+}
+
+static bool n_has_port(const void *node, uint16_t port) {
+  const struct nnode *nn = node;
+  unsigned k = (unsigned)port - SIM_HOST_PORT;
+  return port > SIM_HOST_PORT && k <= NODE_PROBE_SOCKS_MAX && (nn->socks[k / 8] >> (k % 8)) & 1;
+}
+
+static int n_recv_port(void *node, uint16_t port, const struct rl_addr *from, const uint8_t *pkt,
+                       size_t len, uint64_t now) {
+  struct nnode *nn = node;
+  int rc = node_recv_udp_on(nn->n, (unsigned)(port - SIM_HOST_PORT), from, pkt, len, now);
+  if (!nn->joined)
+    check_joined(nn);
+  probes_arrived(nn);
+  flows_check(nn, now);
+  return rc;
+}
+
 static uint64_t n_next_timer(const void *node) {
   const struct nnode *nn = node;
   uint64_t t = node_next_timer(nn->n);
@@ -478,6 +531,9 @@ const struct sim_model sim_model_node = {
     .succ = n_succ,
     .stats = n_stats,
     .flow = n_flow,
+    .poll_port = n_poll_port,
+    .recv_port = n_recv_port,
+    .has_port = n_has_port,
     .ctx_new = n_ctx_new,
     .ctx_free = n_ctx_free,
 };

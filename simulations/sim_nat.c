@@ -63,8 +63,25 @@ static struct sim_nat_map *map_add(struct sim_nat *b) {
   return m;
 }
 
-/* Sequential allocation (deterministic) skipping live ports; 1024..65535. */
+static uint16_t random_port(struct sim_nat *b) {
+  uint64_t x = b->rng ? b->rng : 0x9E3779B97F4A7C15ull;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  b->rng = x;
+  return (uint16_t)(1024 + (x >> 11) % (65536 - 1024));
+}
+
+/* Sequential allocation (deterministic) skipping live ports; 1024..65535.
+ * random_ports: random draws (bounded), then sequential. */
 static int alloc_port(struct sim_nat *b, uint64_t now, uint16_t *out) {
+  for (unsigned tries = 0; b->random_ports && tries < 64; tries++) {
+    uint16_t p = random_port(b);
+    if (!port_in_use(b, p, now)) {
+      *out = p;
+      return 0;
+    }
+  }
   for (unsigned tries = 0; tries < 65536 - 1024; tries++) {
     uint16_t p = b->next_port;
     b->next_port = p == 65535 ? 1024 : (uint16_t)(p + 1);
@@ -93,12 +110,20 @@ static bool map_matches(const struct sim_nat *b, const struct sim_nat_map *m, ui
   return false;
 }
 
-static int perm_touch(struct sim_nat_map *m, uint32_t ri, uint16_t rp, uint64_t now) {
+static int perm_touch(const struct sim_nat *b, struct sim_nat_map *m, uint32_t ri, uint16_t rp,
+                      uint64_t now) {
   for (uint32_t i = 0; i < m->n_perm; i++) {
     if (m->perm[i].ip == ri && m->perm[i].port == rp) {
       m->perm[i].last_out_ns = now;
       return 0;
     }
+  }
+  if (m->n_perm == m->cap_perm) { /* full: drop expired permissions first */
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < m->n_perm; i++)
+      if (now - m->perm[i].last_out_ns <= b->timeout_ns)
+        m->perm[k++] = m->perm[i];
+    m->n_perm = k;
   }
   if (m->n_perm == m->cap_perm) {
     uint32_t cap = m->cap_perm ? m->cap_perm * 2 : 2;
@@ -135,7 +160,8 @@ int sim_nat_out(struct sim_nat *b, uint32_t ii, uint16_t ip_, uint32_t ri, uint1
     uint16_t port;
     /* Port preservation for the first mapping of an endpoint (common in
      * practice, RFC 4787 section 4.2.1), else the next free port. */
-    int rc = port_in_use(b, ip_, now) ? alloc_port(b, now, &port) : (port = ip_, 0);
+    int rc = b->random_ports || port_in_use(b, ip_, now) ? alloc_port(b, now, &port)
+                                                         : (port = ip_, 0);
     if (rc)
       return rc;
     m = map_add(b);
@@ -149,7 +175,7 @@ int sim_nat_out(struct sim_nat *b, uint32_t ii, uint16_t ip_, uint32_t ri, uint1
   }
   m->last_out_ns = now;
   if (b->filter != SIM_FILT_EIF) { /* EIF needs no permissions */
-    int rc = perm_touch(m, ri, rp, now);
+    int rc = perm_touch(b, m, ri, rp, now);
     if (rc)
       return rc;
   }

@@ -9,6 +9,10 @@
  *   EIF   endpoint-independent: anyone ("full cone")
  *   ADF   address-dependent: only from a Y the mapping has sent to
  *   APDF  address-and-port-dependent: only from a Y:y it has sent to
+ * Ports: the first mapping of an internal port keeps it when free, the
+ * others are sequential; or every new mapping gets a random port in
+ * 1024..65535 (random_ports, as Linux masquerade fully-random: what
+ * birthday probing must hit).
  * Binding timeout (section 4.3): a mapping, and each filter permission, lives
  * binding_timeout after the last *outbound* packet (inbound refresh is off,
  * REQ-6 allows either). Hairpinning is off. UDP may be blocked outright.
@@ -50,6 +54,11 @@ struct sim_nat {
   enum sim_nat_filter filter;
   bool blocked;               /* drops all UDP both ways */
   bool upnp;                  /* accepts sim_nat_forward() */
+  /* New mappings get random external ports (Linux "masquerade
+   * fully-random"), no port preservation; else sequential after
+   * preserving the internal port when free. */
+  bool random_ports;
+  uint64_t rng;               /* random_ports: xorshift64 state, nonzero */
   uint32_t ext_ip;            /* the box's public address */
   uint64_t timeout_ns;
   uint16_t next_port;

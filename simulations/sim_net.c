@@ -178,6 +178,11 @@ int sim_net_init(struct sim_net *net, const struct sim_scenario *sc, uint64_t se
                    (uint64_t)(sc->binding_timeout_s * 1e9));
       net->boxes[b].blocked = cls == SIM_NAT_BLOCKED;
       net->boxes[b].upnp = sim_rng_double(&rng) < sc->upnp;
+      /* Symmetric boxes pick random ports, as Linux "masquerade
+       * fully-random" does (the state comes from the seed, not from the
+       * net stream, so the rest of the network is drawn as before). */
+      net->boxes[b].random_ports = cls == SIM_NAT_SYMMETRIC;
+      net->boxes[b].rng = (seed ^ 0x5BD1E995u) * 0x9E3779B97F4A7C15ull + b + 1;
       net->pub_owner[net->n_pub++] = b | SIM_PUB_BOX;
       net->box_first[b] = h;
     }
@@ -235,6 +240,20 @@ static bool private_ip(uint32_t ip) {
 int sim_net_route(struct sim_net *net, uint32_t src, uint16_t src_port,
                   const struct rl_addr *dst, uint64_t now, uint32_t *dst_host,
                   struct rl_addr *seen_src, uint64_t *delay_ns) {
+  uint16_t dport;
+  int rc = sim_net_route_port(net, src, src_port, 0, dst, now, dst_host, &dport, seen_src,
+                              delay_ns);
+  if (rc == 0 && dport != SIM_HOST_PORT) {
+    net->st.delivered--;
+    net->st.no_port++;
+    return RL_ENOENT;
+  }
+  return rc;
+}
+
+int sim_net_route_port(struct sim_net *net, uint32_t src, uint16_t src_port, uint8_t ttl,
+                       const struct rl_addr *dst, uint64_t now, uint32_t *dst_host,
+                       uint16_t *dst_port, struct rl_addr *seen_src, uint64_t *delay_ns) {
   const struct sim_host *hs = &net->hosts[src];
   net->st.sent++;
   if (dst->family != RL_AF_INET) {
@@ -277,6 +296,10 @@ int sim_net_route(struct sim_net *net, uint32_t src, uint16_t src_port,
       }
       sip = b->ext_ip;
     }
+    if (ttl && ttl <= SIM_TTL_HOPS) { /* mapped (if NATed), then expired */
+      net->st.ttl_expired++;
+      return RL_EAGAIN;
+    }
     uint32_t pub = dip - SIM_PUB_BASE;
     if (dip < SIM_PUB_BASE || pub >= net->n_pub) {
       net->st.unroutable++;
@@ -299,10 +322,6 @@ int sim_net_route(struct sim_net *net, uint32_t src, uint16_t src_port,
     rl_addr_set_ipv4(seen_src, sip, sport);
     delay = sim_net_delay_ns(net, src, to);
   }
-  if (dport != SIM_HOST_PORT) {
-    net->st.no_port++;
-    return RL_ENOENT;
-  }
   uint8_t diff = (uint8_t)(hs->part_mask ^ net->hosts[to].part_mask);
   if (diff & net->active_parts) {
     net->st.partitioned++;
@@ -310,6 +329,7 @@ int sim_net_route(struct sim_net *net, uint32_t src, uint16_t src_port,
   }
   net->st.delivered++;
   *dst_host = to;
+  *dst_port = dport;
   *delay_ns = delay;
   return 0;
 }

@@ -43,7 +43,7 @@ struct sim_host {
 
 struct sim_net_stats {
   uint64_t sent, delivered, lost, partitioned, unroutable, nat_out_drop, nat_in_drop,
-      no_port;
+      no_port, ttl_expired;
 };
 
 struct sim_net {
@@ -83,6 +83,15 @@ void sim_net_public_addr(const struct sim_net *net, uint32_t host, struct rl_add
 int sim_net_route(struct sim_net *net, uint32_t src, uint16_t src_port,
                   const struct rl_addr *dst, uint64_t now_ns, uint32_t *dst_host,
                   struct rl_addr *seen_src, uint64_t *delay_ns);
+/* sim_net_route for hosts with several sockets: any source port, an IP
+ * TTL (0: default; 1..SIM_TTL_HOPS: the datagram passes the sender's own
+ * NAT box, which maps it, and dies before the destination), and the
+ * destination port is returned in *dst_port instead of being checked
+ * against SIM_HOST_PORT (the caller knows which ports a host has open). */
+#define SIM_TTL_HOPS 2
+int sim_net_route_port(struct sim_net *net, uint32_t src, uint16_t src_port, uint8_t ttl,
+                       const struct rl_addr *dst, uint64_t now_ns, uint32_t *dst_host,
+                       uint16_t *dst_port, struct rl_addr *seen_src, uint64_t *delay_ns);
 /* One-way base delay between two hosts (no NAT, no loss). */
 uint64_t sim_net_delay_ns(const struct sim_net *net, uint32_t a, uint32_t b);
 

@@ -20,6 +20,7 @@ struct sim_pkt {
   uint8_t cls;
   uint8_t pad;
   uint32_t src_host;    /* sending host index, for accounting */
+  uint16_t dst_port;    /* the receiving host's port (after NAT) */
   struct rl_addr src;   /* source as seen by the receiver (after NAT) */
   uint8_t data[];
 };

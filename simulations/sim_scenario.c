@@ -48,6 +48,7 @@ void sim_scenario_default(struct sim_scenario *sc) {
   sc->nat_mix[SIM_NAT_PUBLIC] = 1.0;
   sc->hosts_per_site = 1;
   sc->binding_timeout_s = 120;
+  sc->birthday = true;
   sc->churn = SIM_CHURN_NONE;
   sc->session_s = (struct sim_dist){SIM_DIST_EXP, 3600, 0};
   sc->downtime_s = (struct sim_dist){SIM_DIST_EXP, 600, 0};
@@ -160,6 +161,7 @@ static const struct key keys[] = {
     {"nat", "binding_timeout_s", K_DOUBLE, OFF(binding_timeout_s), 1, 1e6},
     {"nat", "upnp", K_DOUBLE, OFF(upnp), 0, 1},
     {"nat", "hairpin", K_BOOL, OFF(hairpin), 0, 0},
+    {"nat", "birthday", K_BOOL, OFF(birthday), 0, 0},
     {"churn", "model", K_SPECIAL, 0, 0, 0},
     {"churn", "session_s", K_DIST, OFF(session_s), 0, 0},
     {"churn", "downtime_s", K_DIST, OFF(downtime_s), 0, 0},

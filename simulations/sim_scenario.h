@@ -84,6 +84,7 @@ struct sim_scenario {
   double binding_timeout_s;
   double upnp;              /* fraction of NAT boxes offering UPnP */
   bool hairpin;             /* must be false for now (documented) */
+  bool birthday;            /* node model: extra sockets for birthday probing (default yes) */
   /* [churn] */
   enum sim_churn_kind churn;
   struct sim_dist session_s, downtime_s;

@@ -324,6 +324,7 @@ void link_flush_sess(struct node *n, struct link *l, uint64_t now) {
     }
     slot->len = (uint16_t)len;
     slot->to = l->s.endpoint;
+    slot->sock = l->sock;
   }
 }
 
@@ -351,6 +352,7 @@ int link_send_plain(struct node *n, struct link *l, const uint8_t *pt, size_t le
   }
   slot->len = (uint16_t)r;
   slot->to = l->s.endpoint;
+  slot->sock = l->sock;
   return 0;
 }
 

@@ -143,6 +143,7 @@ void node_free(struct node *n) {
   ctl_free(n);
   free(n->rb);
   free(n->nc);
+  node_bday_free(n);
   hs_identity_wipe(&n->hid);
   sodium_memzero(&n->cfg.key, sizeof(n->cfg.key));
   sodium_memzero(n, sizeof(*n));
@@ -216,6 +217,8 @@ void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *p
     goto out;
   }
   l->retry_at_ns = 0;
+  if (!ov_src)
+    l->sock = (uint16_t)n->rx_sock; /* answer from where it came */
   link_timer_changed(n, l);
   link_after_event(n, l, now);
 out:
@@ -224,17 +227,29 @@ out:
 
 int node_recv_udp(struct node *n, const struct rl_addr *from, const uint8_t *pkt, size_t len,
                   uint64_t now) {
+  return node_recv_udp_on(n, 0, from, pkt, len, now);
+}
+
+int node_recv_udp_on(struct node *n, unsigned sock, const struct rl_addr *from,
+                     const uint8_t *pkt, size_t len, uint64_t now) {
   uint8_t op;
   struct link *l;
   int r;
   n->c.udp_in++;
-  if (len < 4 || len > NODE_UDP_MAX) {
+  if (len < 4 || len > NODE_UDP_MAX || sock > n->cfg.probe_socks) {
     n->c.udp_bad++;
     return RL_ETRUNC;
   }
+  n->rx_sock = sock;
   op = pkt[0] >> 3;
   if (op == HS_OP_INIT) {
     node_recv_init(n, from, pkt, len, now, NULL);
+    n->rx_sock = 0;
+    return 0;
+  }
+  n->rx_sock = 0;
+  if (op == NODE_OP_NAT_PROBE) {
+    node_bday_probe_in(n, sock, from, pkt, len, now);
     return 0;
   }
   if (op != DC_OP_DATA_V2 && op != HS_OP_RESP && op != HS_OP_COOKIE) {
@@ -247,6 +262,8 @@ int node_recv_udp(struct node *n, const struct rl_addr *from, const uint8_t *pkt
     return RL_ENOENT;
   }
   r = sess_recv(&l->s, from, pkt, len, now, n->sc->pt, sizeof(n->sc->pt));
+  if (r >= 0 && !l->via_overlay)
+    l->sock = (uint16_t)sock; /* the path follows authenticated input */
   if (r > 0)
     lan_deliver_frame(n, l, n->sc->pt, (size_t)r, now);
   else if (r == 0 && n->ov && l->ov_up && op == DC_OP_DATA_V2)
@@ -257,6 +274,13 @@ int node_recv_udp(struct node *n, const struct rl_addr *from, const uint8_t *pkt
 
 size_t node_poll_udp(struct node *n, struct rl_addr *to, uint8_t *buf, size_t cap) {
   return pktq_pop(&n->udpq, to, buf, cap);
+}
+
+size_t node_poll_udp_ex(struct node *n, struct node_tx *tx, uint8_t *buf, size_t cap) {
+  uint16_t sock = 0;
+  size_t len = pktq_pop_meta(&n->udpq, &tx->to, &sock, &tx->ttl, buf, cap);
+  tx->sock = sock;
+  return len;
 }
 
 size_t node_poll_tap(struct node *n, uint8_t *buf, size_t cap) {

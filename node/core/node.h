@@ -66,6 +66,10 @@ struct node_config {
    * never run at the same time (the simulator's nodes: ~7 KB each saved).
    * NULL: the node has its own. Must outlive every node using it. */
   struct node_scratch *scratch;
+  /* Extra local UDP sockets the driver can open on request (birthday
+   * probing, docs/nat.md): 0 = none (the default; the core then never asks
+   * and every datagram uses the main socket), at most NODE_PROBE_SOCKS_MAX. */
+  unsigned probe_socks;
 };
 void node_config_default(struct node_config *cfg);
 
@@ -89,6 +93,31 @@ int node_recv_tap(struct node *n, const uint8_t *frame, size_t len, uint64_t now
 size_t node_poll_udp(struct node *n, struct rl_addr *to, uint8_t *buf, size_t cap);
 /* Next frame to write to the TAP device (0 = none). */
 size_t node_poll_tap(struct node *n, uint8_t *buf, size_t cap);
+
+/* ---- several local sockets (cfg.probe_socks > 0) ----
+ * Socket 0 is the main socket (cfg.listen); sockets 1..cfg.probe_socks are
+ * extra ones on ephemeral ports that the core asks the driver to open and
+ * close (node_poll_sock). A driver that sets cfg.probe_socks drains, after
+ * every event: first node_poll_sock (answering each OPEN with
+ * node_sock_opened), then node_poll_udp_ex, sending each datagram from the
+ * socket it names, with the IP TTL it names (0: the system default). Input
+ * on socket k goes to node_recv_udp_on(k). A session that completed on an
+ * extra socket keeps sending from it; the core closes the socket when the
+ * last link on it is gone. */
+#define NODE_PROBE_SOCKS_MAX 256
+enum node_sock_op { NODE_SOCK_OPEN = 1, NODE_SOCK_CLOSE = 2 };
+struct node_tx {
+  struct rl_addr to;
+  unsigned sock;  /* 0 = the main socket */
+  uint8_t ttl;    /* IP TTL for this datagram; 0 = the socket's default */
+};
+/* Next socket request: returns false when none. */
+bool node_poll_sock(struct node *n, enum node_sock_op *op, unsigned *sock);
+/* The driver's answer to NODE_SOCK_OPEN (ok = false: it could not). */
+void node_sock_opened(struct node *n, unsigned sock, bool ok, uint64_t now);
+size_t node_poll_udp_ex(struct node *n, struct node_tx *tx, uint8_t *buf, size_t cap);
+int node_recv_udp_on(struct node *n, unsigned sock, const struct rl_addr *from,
+                     const uint8_t *pkt, size_t len, uint64_t now);
 
 uint64_t node_next_timer(const struct node *n); /* RL_TIME_NEVER: none */
 void node_on_timer(struct node *n, uint64_t now_ns);

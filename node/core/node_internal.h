@@ -100,6 +100,10 @@ struct link {
    * keep a link to every member that ever joined through it. */
   bool dormant;
   uint64_t wake_at_ns;       /* dormant: dial once more then (ring merge) */
+  /* Direct links: the local socket the session uses (0: the main one; an
+   * extra one when birthday probing found the path there). It follows
+   * authenticated input, like the endpoint. */
+  uint16_t sock;
 
 };
 
@@ -112,6 +116,8 @@ struct node_counters {
   uint64_t resolve_full, resolve_failed, connects_on_demand;
   uint64_t punches_sent, punches_received, relay_forwarded, relay_refused, relay_no_route,
       relayed_pairs, ctl_bad, probes_sent, links_failed_fast;
+  /* birthday probing (node_bday.c) */
+  uint64_t bday_attempts, bday_punches, bday_probes, bday_hits, bday_direct;
 };
 
 #define NODE_PUNCH_TRIES 5         /* handshake tries per candidate (31 s) */
@@ -237,6 +243,8 @@ struct node {
   unsigned n_test_dl;        /* node_test_route() arrivals not yet polled */
   struct node_scratch *sc;   /* own, or shared (cfg.scratch) */
   bool own_sc;
+  unsigned rx_sock;          /* the socket of the datagram being handled */
+  struct node_bday *bd;      /* birthday probing (node_bday.c), on first use */
 };
 
 /* Working memory of one call into a node (not on the stack: simulator
@@ -348,11 +356,37 @@ void node_nat_endpoints_changed(struct node *n, uint64_t now);
  * link over a relay instead (an end-to-end session through a neighbour we
  * share). Returns false when no relay is known. */
 bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now);
+/* An established direct link to id, or NULL. */
+struct link *node_nat_direct_up(struct node *n, const uint8_t id[RL_ID_LEN]);
+struct wire_w;
+struct wire_r;
+/* Addresses in NAT messages: family (1), port (2), ip (4 or 16). */
+void node_nat_put_addr(struct wire_w *w, const struct rl_addr *a);
+bool node_nat_get_addr(struct wire_r *r, struct rl_addr *a);
 uint64_t node_nat_next_timer(const struct node *n);
 void node_nat_on_timer(struct node *n, uint64_t now);
 /* The end-to-end session demux (node_overlay.c), also for relayed packets. */
 void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *pkt, size_t len,
                    uint64_t now, const uint8_t *relay);
+
+/* node_bday.c: birthday probing (nat/bday.h) and the extra sockets */
+#define NODE_OP_NAT_PROBE 23   /* datagram opcode of probes and punches */
+#define NODE_NAT_PROBE_LEN 12  /* op<<3, 3 zero bytes, token (8) */
+/* After a punch exchange with id (its candidates c): starts an attempt
+ * later if we are the hard side and plain punching does not succeed. */
+void node_bday_consider(struct node *n, const uint8_t id[RL_ID_LEN], const struct nat_cand *c,
+                        unsigned nc, uint64_t now);
+/* OV_APP_PUNCH messages of types PUNCH_BDAY_REQ / PUNCH_BDAY_NAK. */
+void node_bday_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *msg,
+                    size_t len, uint64_t now);
+/* A NODE_OP_NAT_PROBE datagram on socket sock. */
+void node_bday_probe_in(struct node *n, unsigned sock, const struct rl_addr *from,
+                        const uint8_t *pkt, size_t len, uint64_t now);
+uint64_t node_bday_next_timer(const struct node *n);
+void node_bday_on_timer(struct node *n, uint64_t now);
+void node_bday_free(struct node *n);
+#define PUNCH_BDAY_REQ 3
+#define PUNCH_BDAY_NAK 4
 
 /* lan.c */
 void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t len,

@@ -472,6 +472,7 @@ void node_nat_connect(struct node *n, const uint8_t id[RL_ID_LEN], const struct 
     return;
   punch_candidates(n, id, c, nc, now);
   node_nat_punch_request(n, id, now);
+  node_bday_consider(n, id, c, nc, now);
 }
 
 /* Asks id (over the overlay) to send toward our candidates now too: its
@@ -493,6 +494,10 @@ void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uin
   const uint8_t *cb;
   uint8_t type, cl, nn;
   int nc;
+  if (len > 0 && (msg[0] == PUNCH_BDAY_REQ || msg[0] == PUNCH_BDAY_NAK)) {
+    node_bday_recv(n, src, msg, len, now);
+    return;
+  }
   wire_r_init(&r, msg, len);
   type = wire_get_u8(&r);
   cl = wire_get_u8(&r);
@@ -507,6 +512,7 @@ void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uin
   n->c.punches_received++;
   neigh_store(n, src, &r, nn, now);
   punch_candidates(n, src, c, (unsigned)nc, now);
+  node_bday_consider(n, src, c, (unsigned)nc, now);
   if (type == PUNCH_REQ) {
     uint8_t out[OV_APP_MAX];
     size_t ol = punch_encode(n, PUNCH_ACK, out, sizeof(out));
@@ -584,7 +590,10 @@ bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t n
   return true;
 }
 
-uint64_t node_nat_next_timer(const struct node *n) { return n->next_nat_tick_ns; }
+uint64_t node_nat_next_timer(const struct node *n) {
+  uint64_t b = node_bday_next_timer(n);
+  return b < n->next_nat_tick_ns ? b : n->next_nat_tick_ns;
+}
 
 /* Liveness of direct links: a peer that stops answering is found in
  * seconds (the session's own timeout is 40 s of silence). Only links we
@@ -629,6 +638,7 @@ static void check_liveness(struct node *n, uint64_t now) {
 }
 
 void node_nat_on_timer(struct node *n, uint64_t now) {
+  node_bday_on_timer(n, now);
   if (now < n->next_nat_tick_ns)
     return;
   n->next_nat_tick_ns = now + NODE_NAT_TICK_NS;
@@ -654,3 +664,13 @@ void node_nat_on_timer(struct node *n, uint64_t now) {
     }
   }
 }
+
+/* ---- for node_bday.c ---- */
+
+struct link *node_nat_direct_up(struct node *n, const uint8_t id[RL_ID_LEN]) {
+  return direct_up(n, id);
+}
+
+void node_nat_put_addr(struct wire_w *w, const struct rl_addr *a) { put_addr(w, a); }
+
+bool node_nat_get_addr(struct wire_r *r, struct rl_addr *a) { return get_addr(r, a); }

@@ -57,6 +57,8 @@ struct pktq_slot *pktq_push(struct pktq *q) {
   struct pktq_slot *s = &q->slots[(q->head + q->n) % q->cap];
   q->n++;
   s->len = 0;
+  s->sock = 0;
+  s->ttl = 0;
   return s;
 }
 
@@ -82,6 +84,11 @@ int pktq_put(struct pktq *q, const struct rl_addr *to, const uint8_t *data, size
 }
 
 size_t pktq_pop(struct pktq *q, struct rl_addr *to, uint8_t *buf, size_t cap) {
+  return pktq_pop_meta(q, to, NULL, NULL, buf, cap);
+}
+
+size_t pktq_pop_meta(struct pktq *q, struct rl_addr *to, uint16_t *sock, uint8_t *ttl,
+                     uint8_t *buf, size_t cap) {
   while (q->n > 0) {
     struct pktq_slot *s = &q->slots[q->head];
     q->head = (q->head + 1) % q->cap;
@@ -92,6 +99,10 @@ size_t pktq_pop(struct pktq *q, struct rl_addr *to, uint8_t *buf, size_t cap) {
     }
     if (to)
       *to = s->to;
+    if (sock)
+      *sock = s->sock;
+    if (ttl)
+      *ttl = s->ttl;
     memcpy(buf, s->data, s->len);
     size_t len = s->len;
     release_if_empty(q);

@@ -16,6 +16,8 @@
 struct pktq_slot {
   struct rl_addr to;
   uint16_t len;
+  uint16_t sock;      /* local socket (node_tx.sock), 0 after push */
+  uint8_t ttl;        /* IP TTL (node_tx.ttl), 0 after push */
   uint8_t data[PKTQ_SLOT_MAX];
 };
 
@@ -35,6 +37,9 @@ int pktq_put(struct pktq *q, const struct rl_addr *to, const uint8_t *data, size
 /* Pops the oldest entry into buf; returns its length (0 when empty). A
  * packet larger than cap is dropped and counted, and the next is tried. */
 size_t pktq_pop(struct pktq *q, struct rl_addr *to, uint8_t *buf, size_t cap);
+/* pktq_pop that also returns the slot's sock and ttl (may be NULL). */
+size_t pktq_pop_meta(struct pktq *q, struct rl_addr *to, uint16_t *sock, uint8_t *ttl,
+                     uint8_t *buf, size_t cap);
 /* Drops the most recently pushed entry (a push whose fill failed). */
 void pktq_unpush(struct pktq *q);
 

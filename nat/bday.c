@@ -1,0 +1,117 @@
+#include "nat/bday.h"
+
+#include <string.h>
+
+enum nat_bday_role nat_bday_role(enum nat_class self, bool peer_reflexive) {
+  /* Only a hard side with an easy peer: two symmetric NATs have nothing to
+   * aim at (relay), and anyone else reaches an easy peer by plain punching
+   * or is reached by it through the peer-reflexive address. */
+  return self == NAT_CLASS_SYMMETRIC && peer_reflexive ? NAT_BDAY_HARD : NAT_BDAY_NONE;
+}
+
+bool nat_bday_easy_ok(enum nat_class self, bool reflexive_matches) {
+  /* Probes must all leave from the one mapping the hard side punched. */
+  return self == NAT_CLASS_EIM && reflexive_matches;
+}
+
+void nat_bday_hard_start(struct nat_bday *b, uint64_t now) {
+  memset(b, 0, sizeof(*b));
+  b->role = NAT_BDAY_HARD;
+  b->started_ns = now;
+  b->opening = true;
+  b->next_ns = UINT64_MAX;
+  b->deadline_ns = now + NAT_BDAY_OPEN_MAX_NS;
+}
+
+void nat_bday_hard_opened(struct nat_bday *b, unsigned socks, uint64_t now) {
+  if (b->role != NAT_BDAY_HARD || !b->opening)
+    return;
+  b->opening = false;
+  b->socks = socks;
+  b->next_ns = now;
+  b->deadline_ns = now + NAT_BDAY_HARD_MAX_NS;
+}
+
+unsigned nat_bday_hard_step(struct nat_bday *b, uint64_t now, unsigned *first, bool *request) {
+  unsigned n = 0;
+  *request = false;
+  *first = b->punched;
+  if (b->role != NAT_BDAY_HARD || b->opening || now < b->next_ns || nat_bday_over(b, now))
+    return 0;
+  n = b->socks - b->punched;
+  if (n > NAT_BDAY_PUNCH_BURST)
+    n = NAT_BDAY_PUNCH_BURST;
+  b->punched += n;
+  if (b->punched == b->socks && !b->requested) {
+    b->requested = true;
+    *request = true;
+    /* The probes take an overlay trip to start; the deadline counts from
+     * the request. */
+    b->deadline_ns = now + NAT_BDAY_HARD_MAX_NS;
+  }
+  b->next_ns = b->punched < b->socks ? now + NAT_BDAY_STEP_NS : UINT64_MAX;
+  return n;
+}
+
+void nat_bday_easy_start(struct nat_bday *b, uint64_t now) {
+  memset(b, 0, sizeof(*b));
+  b->role = NAT_BDAY_EASY;
+  b->started_ns = now;
+  b->next_ns = now;
+  b->deadline_ns = now + NAT_BDAY_EASY_MAX_NS;
+}
+
+unsigned nat_bday_easy_step(struct nat_bday *b, uint64_t now) {
+  unsigned n;
+  if (b->role != NAT_BDAY_EASY || now < b->next_ns || nat_bday_over(b, now))
+    return 0;
+  n = NAT_BDAY_PROBES_MAX - b->probes;
+  if (n > NAT_BDAY_PROBE_BURST)
+    n = NAT_BDAY_PROBE_BURST;
+  b->probes += n;
+  b->next_ns = b->probes < NAT_BDAY_PROBES_MAX ? now + NAT_BDAY_STEP_NS : UINT64_MAX;
+  return n;
+}
+
+uint16_t nat_bday_port(uint32_t rnd) {
+  /* Multiply-shift: uniform enough for 16 bits out of 32. */
+  uint32_t span = 65536u - NAT_BDAY_PORT_MIN;
+  return (uint16_t)(NAT_BDAY_PORT_MIN + (uint32_t)(((uint64_t)rnd * span) >> 32));
+}
+
+uint64_t nat_bday_next_timer(const struct nat_bday *b) {
+  if (b->role == NAT_BDAY_NONE)
+    return UINT64_MAX;
+  return b->next_ns < b->deadline_ns ? b->next_ns : b->deadline_ns;
+}
+
+bool nat_bday_over(const struct nat_bday *b, uint64_t now) {
+  if (b->role == NAT_BDAY_NONE || now >= b->deadline_ns)
+    return true;
+  if (b->role == NAT_BDAY_HARD)
+    return !b->opening && b->socks == 0;
+  return false; /* the easy side's cap: the deadline follows soon after */
+}
+
+bool nat_bday_may_try(const struct nat_bday_hist *h, const uint8_t id[RL_ID_LEN],
+                      uint64_t now) {
+  for (unsigned i = 0; i < NAT_BDAY_HIST; i++)
+    if (h->e[i].at_ns && memcmp(h->e[i].id, id, RL_ID_LEN) == 0 &&
+        now - h->e[i].at_ns < NAT_BDAY_RETRY_NS)
+      return false;
+  return true;
+}
+
+void nat_bday_tried(struct nat_bday_hist *h, const uint8_t id[RL_ID_LEN], uint64_t now) {
+  unsigned k = 0;
+  for (unsigned i = 0; i < NAT_BDAY_HIST; i++) {
+    if (h->e[i].at_ns && memcmp(h->e[i].id, id, RL_ID_LEN) == 0) {
+      k = i;
+      break;
+    }
+    if (h->e[i].at_ns < h->e[k].at_ns) /* the oldest (or a free one) */
+      k = i;
+  }
+  memcpy(h->e[k].id, id, RL_ID_LEN);
+  h->e[k].at_ns = now ? now : 1;
+}
