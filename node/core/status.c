@@ -80,6 +80,7 @@ static void link_json(struct sb *b, const struct link *l, uint64_t now) {
             l->s.state == SESS_ESTABLISHED ? dc_cipher_name(l->s.cipher) : "",
             age_s(now, l->s.last_hs_ns), l->s.handshakes, l->static_idx >= 0 ? "true" : "false",
             l->pending.n);
+  sb_printf(b, ",\"sock\":%u", l->sock); /* 0: the main socket */
   if (l->via_overlay && l->has_relay) {
     char rid[2 * RL_ID_LEN + 1];
     rl_hex_encode(rid, l->relay_id, RL_ID_LEN);
@@ -174,7 +175,7 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
             ",\"punches_sent\":%" PRIu64 ",\"punches_received\":%" PRIu64
             ",\"relay_forwarded\":%" PRIu64 ",\"relay_refused\":%" PRIu64
             ",\"relay_no_route\":%" PRIu64 ",\"probes_sent\":%" PRIu64
-            ",\"links_failed_fast\":%" PRIu64 "}}",
+            ",\"links_failed_fast\":%" PRIu64,
             n->c.udp_in, n->c.udp_bad, n->c.udp_no_link, n->c.hs_refused, n->c.hs_replay,
             n->c.hs_cookie, n->c.tap_in, n->c.tap_too_big, n->c.tap_no_route,
             n->c.frame_spoofed, n->c.pending_overflow, n->udpq.dropped, n->tapq.dropped,
@@ -182,6 +183,12 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
             n->c.e2e_bad, n->c.ov_send_no_link, n->c.ov_too_big, n->c.links_idle_closed,
             n->c.punches_sent, n->c.punches_received, n->c.relay_forwarded, n->c.relay_refused,
             n->c.relay_no_route, n->c.probes_sent, n->c.links_failed_fast);
+  sb_printf(&b,
+            ",\"bday_attempts\":%" PRIu64 ",\"bday_punches\":%" PRIu64
+            ",\"bday_probes\":%" PRIu64 ",\"bday_hits\":%" PRIu64 ",\"bday_direct\":%" PRIu64
+            "}}",
+            n->c.bday_attempts, n->c.bday_punches, n->c.bday_probes, n->c.bday_hits,
+            n->c.bday_direct);
   return sb_done(&b);
 }
 
