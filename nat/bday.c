@@ -42,15 +42,28 @@ unsigned nat_bday_hard_step(struct nat_bday *b, uint64_t now, unsigned *first, b
   if (n > NAT_BDAY_PUNCH_BURST)
     n = NAT_BDAY_PUNCH_BURST;
   b->punched += n;
-  if (b->punched == b->socks && !b->requested) {
-    b->requested = true;
-    *request = true;
-    /* The probes take an overlay trip to start; the deadline counts from
-     * the request. */
-    b->deadline_ns = now + NAT_BDAY_HARD_MAX_NS;
+  if (b->punched < b->socks) {
+    b->next_ns = now + NAT_BDAY_STEP_NS;
+    return n;
   }
-  b->next_ns = b->punched < b->socks ? now + NAT_BDAY_STEP_NS : UINT64_MAX;
+  if (!b->acked && b->requests < NAT_BDAY_REQ_TRIES && now >= b->req_next_ns) {
+    *request = true;
+    b->requests++;
+    b->req_next_ns = now + NAT_BDAY_REQ_EVERY_NS;
+    if (b->requests == 1) /* unanswered: over a second after the last request */
+      b->deadline_ns = now + NAT_BDAY_REQ_TRIES * NAT_BDAY_REQ_EVERY_NS;
+  }
+  b->next_ns = b->acked || b->requests >= NAT_BDAY_REQ_TRIES ? UINT64_MAX : b->req_next_ns;
   return n;
+}
+
+void nat_bday_hard_acked(struct nat_bday *b, uint64_t now) {
+  if (b->role != NAT_BDAY_HARD || b->acked || !b->requests)
+    return;
+  b->acked = true;
+  b->next_ns = UINT64_MAX;
+  /* The probes run from now: the deadline counts from here. */
+  b->deadline_ns = now + NAT_BDAY_HARD_MAX_NS;
 }
 
 void nat_bday_easy_start(struct nat_bday *b, uint64_t now) {
@@ -96,22 +109,26 @@ bool nat_bday_over(const struct nat_bday *b, uint64_t now) {
 bool nat_bday_may_try(const struct nat_bday_hist *h, const uint8_t id[RL_ID_LEN],
                       uint64_t now) {
   for (unsigned i = 0; i < NAT_BDAY_HIST; i++)
-    if (h->e[i].at_ns && memcmp(h->e[i].id, id, RL_ID_LEN) == 0 &&
-        now - h->e[i].at_ns < NAT_BDAY_RETRY_NS)
+    if (h->e[i].until_ns && memcmp(h->e[i].id, id, RL_ID_LEN) == 0 && now < h->e[i].until_ns)
       return false;
   return true;
 }
 
-void nat_bday_tried(struct nat_bday_hist *h, const uint8_t id[RL_ID_LEN], uint64_t now) {
+void nat_bday_retry_after(struct nat_bday_hist *h, const uint8_t id[RL_ID_LEN], uint64_t now,
+                          uint64_t after_ns) {
   unsigned k = 0;
   for (unsigned i = 0; i < NAT_BDAY_HIST; i++) {
-    if (h->e[i].at_ns && memcmp(h->e[i].id, id, RL_ID_LEN) == 0) {
+    if (h->e[i].until_ns && memcmp(h->e[i].id, id, RL_ID_LEN) == 0) {
       k = i;
       break;
     }
-    if (h->e[i].at_ns < h->e[k].at_ns) /* the oldest (or a free one) */
+    if (h->e[i].until_ns < h->e[k].until_ns) /* the one free soonest (or a free one) */
       k = i;
   }
   memcpy(h->e[k].id, id, RL_ID_LEN);
-  h->e[k].at_ns = now ? now : 1;
+  h->e[k].until_ns = now + after_ns;
+}
+
+void nat_bday_tried(struct nat_bday_hist *h, const uint8_t id[RL_ID_LEN], uint64_t now) {
+  nat_bday_retry_after(h, id, now, NAT_BDAY_RETRY_NS);
 }

@@ -12,6 +12,7 @@
  *   admitting Re; the punch dies before E's
  *   router (no unsolicited packet there)
  *   BDAY_REQ(token, Re, H's IP) over the overlay ----------------->
+ *   (repeated each second until acknowledged)   <----------- BDAY_ACK(token)
  *                                               probes from E's usual socket
  *                                               to H_ip:random ports; each
  *                                               opens E's filter for it
@@ -43,10 +44,18 @@
  * takes at most 5.1 s, plus a handshake with one retransmission). */
 #define NAT_BDAY_HARD_MAX_NS (10ULL * 1000000000ULL)
 #define NAT_BDAY_OPEN_MAX_NS (2ULL * 1000000000ULL) /* driver answers socket opens */
+/* The request travels the overlay, which may lose it: repeated every
+ * second until the easy side says it probes (PUNCH_BDAY_ACK), at most
+ * NAT_BDAY_REQ_TRIES times; no answer a second after the last: give up. */
+#define NAT_BDAY_REQ_EVERY_NS (1ULL * 1000000000ULL)
+#define NAT_BDAY_REQ_TRIES 3
 /* Plain punching gets this long first: a full cone or a mapped port makes
  * the sockets unnecessary. */
 #define NAT_BDAY_WAIT_NS (2ULL * 1000000000ULL)
 #define NAT_BDAY_RETRY_NS (120ULL * 1000000000ULL) /* per peer, after an attempt */
+/* ... after one whose request went unanswered (lost on the overlay, which
+ * may still be forming): the probes never ran, so soon again. */
+#define NAT_BDAY_RETRY_UNANSWERED_NS (15ULL * 1000000000ULL)
 #define NAT_BDAY_PORT_MIN 1024        /* what NATs hand out (Linux: 1024..65535) */
 #define NAT_BDAY_TTL 2                /* punches leave our NAT, die before theirs */
 #define NAT_BDAY_HIST 16              /* peers remembered for NAT_BDAY_RETRY_NS */
@@ -73,7 +82,9 @@ struct nat_bday {
   unsigned punched;      /* hard: punches sent (sockets 0..punched-1 of the attempt) */
   unsigned probes;       /* easy: probes sent */
   bool opening;          /* hard: waiting for the driver's answers */
-  bool requested;        /* hard: the request went out (all punches sent) */
+  bool acked;            /* hard: the easy side said it probes */
+  unsigned requests;     /* hard: requests sent */
+  uint64_t req_next_ns;  /* hard: next request (0: punches first) */
 };
 
 /* Hard side: sockets asked for at now; nat_bday_hard_opened when the driver
@@ -81,9 +92,11 @@ struct nat_bday {
 void nat_bday_hard_start(struct nat_bday *b, uint64_t now);
 void nat_bday_hard_opened(struct nat_bday *b, unsigned socks, uint64_t now);
 /* Hard side, at a step: how many punches to send now, from the attempt's
- * sockets [*first, *first + n). When the last punch has gone out, *request
- * is set once: send the request to the easy side now. */
+ * sockets [*first, *first + n). *request: send the request to the easy
+ * side now (with the last punch, then repeated until acknowledged). */
 unsigned nat_bday_hard_step(struct nat_bday *b, uint64_t now, unsigned *first, bool *request);
+/* The easy side acknowledged: its probes run from now on. */
+void nat_bday_hard_acked(struct nat_bday *b, uint64_t now);
 
 void nat_bday_easy_start(struct nat_bday *b, uint64_t now);
 /* Easy side, at a step: how many probes to send now (0 once the cap is
@@ -100,11 +113,16 @@ bool nat_bday_over(const struct nat_bday *b, uint64_t now);
 struct nat_bday_hist {
   struct {
     uint8_t id[RL_ID_LEN];
-    uint64_t at_ns;      /* 0: free */
+    uint64_t until_ns;   /* no new attempt before; 0: free */
   } e[NAT_BDAY_HIST];
 };
 bool nat_bday_may_try(const struct nat_bday_hist *h, const uint8_t id[RL_ID_LEN],
                       uint64_t now);
+/* An attempt toward id starts now: the next one in NAT_BDAY_RETRY_NS. */
 void nat_bday_tried(struct nat_bday_hist *h, const uint8_t id[RL_ID_LEN], uint64_t now);
+/* The attempt ended without an answer: the next one may start after_ns
+ * from now instead. */
+void nat_bday_retry_after(struct nat_bday_hist *h, const uint8_t id[RL_ID_LEN], uint64_t now,
+                          uint64_t after_ns);
 
 #endif

@@ -184,6 +184,17 @@ static void send_msg(struct node *n, const uint8_t id[RL_ID_LEN], uint8_t type,
     return;
   overlay_route(n->ov, id, OV_ROUTE_EXACT, OV_APP_PUNCH, msg, w.off, now);
   node_ov_pump(n, now);
+  /* Also inside an end-to-end session with the peer, if one is up: a
+   * relayed one gets through where overlay routing does not (the peer
+   * takes the first copy and ignores the other). */
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && l->via_overlay && !l->retire_at_ns && l->s.state == SESS_ESTABLISHED &&
+        l->s.have_peer && memcmp(l->s.peer_id, id, RL_ID_LEN) == 0) {
+      link_send_ctl(n, l, CTL_CH_BDAY, msg, w.off, now);
+      break;
+    }
+  }
 }
 
 /* A handshake from socket sock to ep (where the peer's probe or punch came
@@ -252,6 +263,26 @@ void node_bday_consider(struct node *n, const uint8_t id[RL_ID_LEN], const struc
   b->pend[slot].at_ns = now + NAT_BDAY_WAIT_NS;
 }
 
+/* RFC 1918, loopback, link-local, carrier-grade NAT: never a NAT's
+ * outside address that a probe from the internet could reach. */
+static bool private_v4(uint32_t ip) {
+  return (ip >> 24) == 10 || (ip >> 24) == 127 || (ip >> 16) == 0xC0A8 ||
+         (ip >> 20) == 0xAC1 || (ip >> 16) == 0xA9FE || (ip >> 22) == (0x64400000u >> 22) ||
+         ip == 0;
+}
+
+void node_bday_consider_eps(struct node *n, const uint8_t id[RL_ID_LEN],
+                            const struct rl_addr *ep, unsigned n_ep, uint64_t now) {
+  struct nat_cand c[NAT_CAND_MAX];
+  unsigned k = 0;
+  for (unsigned i = 0; i < n_ep && k < NAT_CAND_MAX; i++)
+    if (ep[i].family == RL_AF_INET && !private_v4(rl_addr_ipv4(&ep[i]))) {
+      c[k].kind = NAT_CAND_REFLEXIVE;
+      c[k++].addr = ep[i];
+    }
+  node_bday_consider(n, id, c, k, now);
+}
+
 static void hard_start(struct node *n, unsigned p, uint64_t now) {
   struct node_bday *b = n->bd;
   char hex[2 * RL_ID_LEN + 1], a[RL_ADDR_STRLEN];
@@ -294,6 +325,8 @@ static void hard_end(struct node *n, const char *why, uint64_t now) {
   else
     rl_logf(n->env, RL_LOG_INFO, "birthday: %.16s %s after %llu ms, %u sockets", hex, why,
             (unsigned long long)((now - b->hard.started_ns) / NS_PER_MS), b->n_att);
+  if (!b->hard.acked && !b->hard_hit && b->hard.requests)
+    nat_bday_retry_after(&b->hist, b->hard_peer, now, NAT_BDAY_RETRY_UNANSWERED_NS);
   memset(&b->hard, 0, sizeof(b->hard));
   memset(b->att, 0, sizeof(b->att));
   b->att_pending = 0;
@@ -313,7 +346,10 @@ static void hard_step(struct node *n, uint64_t now) {
     return;
   }
   if (nat_bday_over(&b->hard, now)) {
-    hard_end(n, b->hard.opening ? "no sockets" : "no direct link", now);
+    hard_end(n, b->hard.opening || !b->n_att ? "no sockets"
+                : !b->hard.acked              ? "no answer to the request"
+                                              : "no direct link",
+             now);
     return;
   }
   k = nat_bday_hard_step(&b->hard, now, &first, &request);
@@ -334,11 +370,19 @@ static void easy_recv_req(struct node *n, const uint8_t src[RL_ID_LEN],
   struct bday_easy *e = NULL;
   char hex[2 * RL_ID_LEN + 1], a[RL_ADDR_STRLEN];
   bool match = n->has_reflexive && rl_addr_equal(target, &n->reflexive);
-  if (b)
-    for (unsigned i = 0; i < NODE_BDAY_EASY && !e; i++)
-      if (b->easy[i].b.role == NAT_BDAY_NONE ||
-          memcmp(b->easy[i].peer, src, RL_ID_LEN) == 0)
-        e = &b->easy[i];
+  for (unsigned i = 0; b && i < NODE_BDAY_EASY; i++) {
+    struct bday_easy *o = &b->easy[i];
+    if (memcmp(o->peer, src, RL_ID_LEN) == 0 && memcmp(o->token, token, NAT_BDAY_TOKEN_LEN) == 0) {
+      /* A repeated request: our answer may have been lost (an attempt
+       * that ended is not restarted). */
+      if (o->b.role == NAT_BDAY_EASY)
+        send_msg(n, src, PUNCH_BDAY_ACK, token, NULL, NULL, now);
+      return;
+    }
+  }
+  for (unsigned i = 0; b && i < NODE_BDAY_EASY && !e; i++)
+    if (b->easy[i].b.role == NAT_BDAY_NONE)
+      e = &b->easy[i];
   id_hex(hex, src);
   if (!b || !e || hip->family != RL_AF_INET || !nat_bday_easy_ok(n->nat_class, match) ||
       node_nat_direct_up(n, src)) {
@@ -351,6 +395,7 @@ static void easy_recv_req(struct node *n, const uint8_t src[RL_ID_LEN],
   memcpy(e->peer, src, RL_ID_LEN);
   memcpy(e->token, token, NAT_BDAY_TOKEN_LEN);
   e->hip = rl_addr_ipv4(hip);
+  send_msg(n, src, PUNCH_BDAY_ACK, token, NULL, NULL, now);
   rl_logf(n->env, RL_LOG_INFO, "birthday: probing %s for %.16s",
           rl_addr_format(hip, a, sizeof(a)), hex);
 }
@@ -402,7 +447,10 @@ void node_bday_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t 
   } else if (n->bd && n->bd->hard.role == NAT_BDAY_HARD &&
              memcmp(n->bd->hard_peer, src, RL_ID_LEN) == 0 &&
              memcmp(n->bd->hard_token, token, sizeof(token)) == 0) {
-    hard_end(n, "declined by the peer", now);
+    if (type == PUNCH_BDAY_ACK)
+      nat_bday_hard_acked(&n->bd->hard, now);
+    else
+      hard_end(n, "declined by the peer", now);
   }
 }
 
@@ -422,6 +470,7 @@ void node_bday_probe_in(struct node *n, unsigned sock, const struct rl_addr *fro
     b->hard_hit = true;
     b->hit_sock = sock;
     b->hit_ns = now;
+    nat_bday_hard_acked(&b->hard, now); /* it probes: its answer was lost */
     n->c.bday_hits++;
     start_link(n, b->hard_peer, from, sock, now);
     return;

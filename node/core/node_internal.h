@@ -17,6 +17,7 @@
 #define CTL_CH_OVERLAY 1
 #define CTL_CH_LINK 2   /* link-local: OBSERVED (reflexive address report) */
 #define CTL_CH_RELAY 3  /* proxy tunnel: FWD (to the relay), DLV (from it) */
+#define CTL_CH_BDAY 4   /* birthday probing messages on an end-to-end session */
 #define CTL_HDR (16 + 1)
 #define OCC_EXIT 6 /* OpenVPN occ.h: explicit-exit-notify */
 
@@ -376,7 +377,11 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
  * later if we are the hard side and plain punching does not succeed. */
 void node_bday_consider(struct node *n, const uint8_t id[RL_ID_LEN], const struct nat_cand *c,
                         unsigned nc, uint64_t now);
-/* OV_APP_PUNCH messages of types PUNCH_BDAY_REQ / PUNCH_BDAY_NAK. */
+/* The same from an overlay node descriptor's endpoints (no kinds: a
+ * public IPv4 endpoint counts as a reflexive candidate). */
+void node_bday_consider_eps(struct node *n, const uint8_t id[RL_ID_LEN],
+                            const struct rl_addr *ep, unsigned n_ep, uint64_t now);
+/* OV_APP_PUNCH messages of types PUNCH_BDAY_REQ / _NAK / _ACK. */
 void node_bday_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *msg,
                     size_t len, uint64_t now);
 /* A NODE_OP_NAT_PROBE datagram on socket sock. */
@@ -387,6 +392,7 @@ void node_bday_on_timer(struct node *n, uint64_t now);
 void node_bday_free(struct node *n);
 #define PUNCH_BDAY_REQ 3
 #define PUNCH_BDAY_NAK 4
+#define PUNCH_BDAY_ACK 5
 
 /* lan.c */
 void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t len,

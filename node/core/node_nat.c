@@ -494,7 +494,7 @@ void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uin
   const uint8_t *cb;
   uint8_t type, cl, nn;
   int nc;
-  if (len > 0 && (msg[0] == PUNCH_BDAY_REQ || msg[0] == PUNCH_BDAY_NAK)) {
+  if (len > 0 && msg[0] >= PUNCH_BDAY_REQ && msg[0] <= PUNCH_BDAY_ACK) {
     node_bday_recv(n, src, msg, len, now);
     return;
   }

@@ -77,6 +77,10 @@ void node_ov_link_down(struct node *n, struct link *l, uint64_t now) {
 
 void node_ov_control(struct node *n, struct link *l, const uint8_t *msg, size_t len,
                      uint64_t now) {
+  if (len > CTL_HDR && msg[16] == CTL_CH_BDAY && l->s.have_peer) {
+    node_bday_recv(n, l->s.peer_id, msg + CTL_HDR, len - CTL_HDR, now);
+    return;
+  }
   if (!n->ov || len < CTL_HDR || !ov_capable(l))
     return;
   if (msg[16] == CTL_CH_OVERLAY) {
@@ -179,6 +183,7 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
   /* The node may sit behind a NAT that drops our handshakes until it has
    * sent toward us: ask it to (routed over the overlay). */
   node_nat_punch_request(n, a->node.id, now);
+  node_bday_consider_eps(n, a->node.id, a->node.ep, a->node.n_ep, now);
 }
 
 static void act_disconnect(struct node *n, const struct ov_action *a, uint64_t now) {

