@@ -206,18 +206,7 @@ static void start_link(struct node *n, const uint8_t id[RL_ID_LEN], const struct
     return;
   if (l && l->sock == sock && !l->s.have_peer && l->static_idx < 0 && !l->bootstrap)
     link_free(n, l); /* a punch still backing off: start afresh, now */
-  l = link_new(n, ep, now);
-  if (!l)
-    return;
-  l->sock = (uint16_t)sock;
-  l->has_expect = true;
-  memcpy(l->expect_id, id, RL_ID_LEN);
-  l->last_data_ns = now;
-  l->carried_data = true;
-  l->s.p.hs_max_tries = NODE_PUNCH_TRIES;
-  n->c.connects_on_demand++;
-  sess_start(&l->s, now);
-  link_after_event(n, l, now);
+  node_nat_punch_link(n, id, ep, sock, now);
 }
 
 /* ---- hard side ---- */

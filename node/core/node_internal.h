@@ -357,6 +357,10 @@ void node_nat_endpoints_changed(struct node *n, uint64_t now);
  * link over a relay instead (an end-to-end session through a neighbour we
  * share). Returns false when no relay is known. */
 bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now);
+/* A punch: a direct link from local socket sock to ep, expecting id,
+ * handshaking now (NODE_PUNCH_TRIES tries). NULL: out of memory. */
+struct link *node_nat_punch_link(struct node *n, const uint8_t id[RL_ID_LEN],
+                                 const struct rl_addr *ep, unsigned sock, uint64_t now);
 /* An established direct link to id, or NULL. */
 struct link *node_nat_direct_up(struct node *n, const uint8_t id[RL_ID_LEN]);
 struct wire_w;

@@ -443,26 +443,33 @@ static bool punching_to(struct node *n, const uint8_t id[RL_ID_LEN], const struc
   return false;
 }
 
+struct link *node_nat_punch_link(struct node *n, const uint8_t id[RL_ID_LEN],
+                                 const struct rl_addr *ep, unsigned sock, uint64_t now) {
+  struct link *l = link_new(n, ep, now);
+  if (!l)
+    return NULL;
+  l->sock = (uint16_t)sock;
+  l->has_expect = true;
+  memcpy(l->expect_id, id, RL_ID_LEN);
+  l->last_data_ns = now;
+  l->carried_data = true;
+  l->s.p.hs_max_tries = NODE_PUNCH_TRIES;
+  n->c.connects_on_demand++;
+  sess_start(&l->s, now);
+  link_after_event(n, l, now);
+  return l;
+}
+
 static void punch_candidates(struct node *n, const uint8_t id[RL_ID_LEN], const struct nat_cand *c,
                              unsigned nc, uint64_t now) {
   if (direct_up(n, id))
     return;
   for (unsigned i = 0; i < nc; i++) {
-    struct link *l;
     if (c[i].addr.family != RL_AF_INET || punching_to(n, id, &c[i].addr) ||
         rl_addr_equal(&c[i].addr, &n->cfg.listen) || link_to_endpoint(n, &c[i].addr))
       continue;
-    l = link_new(n, &c[i].addr, now);
-    if (!l)
+    if (!node_nat_punch_link(n, id, &c[i].addr, 0, now))
       return;
-    l->has_expect = true;
-    memcpy(l->expect_id, id, RL_ID_LEN);
-    l->last_data_ns = now;
-    l->carried_data = true;
-    l->s.p.hs_max_tries = NODE_PUNCH_TRIES;
-    n->c.connects_on_demand++;
-    sess_start(&l->s, now);
-    link_after_event(n, l, now);
   }
 }
 
