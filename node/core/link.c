@@ -325,6 +325,10 @@ void link_flush_sess(struct node *n, struct link *l, uint64_t now) {
     slot->len = (uint16_t)len;
     slot->to = l->s.endpoint;
     slot->sock = l->sock;
+    if (l->first_ttl && slot->data[0] >> 3 == HS_OP_INIT) {
+      slot->ttl = l->first_ttl; /* a low-TTL first punch (node_nat.c) */
+      l->first_ttl = 0;
+    }
   }
 }
 

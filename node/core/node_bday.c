@@ -206,7 +206,7 @@ static void start_link(struct node *n, const uint8_t id[RL_ID_LEN], const struct
     return;
   if (l && l->sock == sock && !l->s.have_peer && l->static_idx < 0 && !l->bootstrap)
     link_free(n, l); /* a punch still backing off: start afresh, now */
-  node_nat_punch_link(n, id, ep, sock, now);
+  node_nat_punch_link(n, id, ep, sock, 0, now);
 }
 
 /* ---- hard side ---- */

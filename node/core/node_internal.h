@@ -105,6 +105,7 @@ struct link {
    * extra one when birthday probing found the path there). It follows
    * authenticated input, like the endpoint. */
   uint16_t sock;
+  uint8_t first_ttl;         /* the next HS_INIT goes with this IP TTL (0: default) */
 
 };
 
@@ -358,9 +359,11 @@ void node_nat_endpoints_changed(struct node *n, uint64_t now);
  * share). Returns false when no relay is known. */
 bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now);
 /* A punch: a direct link from local socket sock to ep, expecting id,
- * handshaking now (NODE_PUNCH_TRIES tries). NULL: out of memory. */
+ * handshaking now (NODE_PUNCH_TRIES tries); its first HS_INIT with IP TTL
+ * first_ttl (0: default). NULL: out of memory. */
 struct link *node_nat_punch_link(struct node *n, const uint8_t id[RL_ID_LEN],
-                                 const struct rl_addr *ep, unsigned sock, uint64_t now);
+                                 const struct rl_addr *ep, unsigned sock, uint8_t first_ttl,
+                                 uint64_t now);
 /* An established direct link to id, or NULL. */
 struct link *node_nat_direct_up(struct node *n, const uint8_t id[RL_ID_LEN]);
 struct wire_w;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nat/bday.h"
 #include "node/core/node_internal.h"
 #include "util/wire.h"
 
@@ -444,11 +445,13 @@ static bool punching_to(struct node *n, const uint8_t id[RL_ID_LEN], const struc
 }
 
 struct link *node_nat_punch_link(struct node *n, const uint8_t id[RL_ID_LEN],
-                                 const struct rl_addr *ep, unsigned sock, uint64_t now) {
+                                 const struct rl_addr *ep, unsigned sock, uint8_t first_ttl,
+                                 uint64_t now) {
   struct link *l = link_new(n, ep, now);
   if (!l)
     return NULL;
   l->sock = (uint16_t)sock;
+  l->first_ttl = first_ttl;
   l->has_expect = true;
   memcpy(l->expect_id, id, RL_ID_LEN);
   l->last_data_ns = now;
@@ -460,15 +463,28 @@ struct link *node_nat_punch_link(struct node *n, const uint8_t id[RL_ID_LEN],
   return l;
 }
 
+/* requester: we punch first and ask the peer (PUNCH REQ) to punch back.
+ * Then, between two endpoint-independent NATs, our first handshake to the
+ * peer's reflexive address goes out with a low IP TTL: it opens our NAT's
+ * mapping for the peer but never reaches the peer's router, which therefore
+ * never sees an unsolicited packet from us (a router that accepts such
+ * input would record it and give the peer's own flow toward us another
+ * port: the conntrack pitfall of docs/nat.md). The peer's handshake,
+ * started by our REQ, passes our mapping; our retransmissions (1 s) go
+ * with the default TTL. */
 static void punch_candidates(struct node *n, const uint8_t id[RL_ID_LEN], const struct nat_cand *c,
-                             unsigned nc, uint64_t now) {
+                             unsigned nc, bool requester, uint64_t now) {
+  bool low = requester && n->has_reflexive && n->nat_class == NAT_CLASS_EIM;
   if (direct_up(n, id))
     return;
   for (unsigned i = 0; i < nc; i++) {
+    struct link *l;
     if (c[i].addr.family != RL_AF_INET || punching_to(n, id, &c[i].addr) ||
         rl_addr_equal(&c[i].addr, &n->cfg.listen) || link_to_endpoint(n, &c[i].addr))
       continue;
-    if (!node_nat_punch_link(n, id, &c[i].addr, 0, now))
+    l = node_nat_punch_link(n, id, &c[i].addr, 0,
+                            low && c[i].kind == NAT_CAND_REFLEXIVE ? NAT_BDAY_TTL : 0, now);
+    if (!l)
       return;
   }
 }
@@ -477,7 +493,7 @@ void node_nat_connect(struct node *n, const uint8_t id[RL_ID_LEN], const struct 
                       unsigned nc, uint64_t now) {
   if (memcmp(id, n->hid.id, RL_ID_LEN) == 0 || direct_up(n, id))
     return;
-  punch_candidates(n, id, c, nc, now);
+  punch_candidates(n, id, c, nc, true, now);
   node_nat_punch_request(n, id, now);
   node_bday_consider(n, id, c, nc, now);
 }
@@ -518,7 +534,7 @@ void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uin
   }
   n->c.punches_received++;
   neigh_store(n, src, &r, nn, now);
-  punch_candidates(n, src, c, (unsigned)nc, now);
+  punch_candidates(n, src, c, (unsigned)nc, false, now);
   node_bday_consider(n, src, c, (unsigned)nc, now);
   if (type == PUNCH_REQ) {
     uint8_t out[OV_APP_MAX];
