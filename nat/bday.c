@@ -1,6 +1,10 @@
 #include "nat/bday.h"
 
+#include <ringlan/error.h>
 #include <string.h>
+
+#include "nat/cand.h"
+#include "util/wire.h"
 
 enum nat_bday_role nat_bday_role(enum nat_class self, bool peer_reflexive) {
   /* Only a hard side with an easy peer: two symmetric NATs have nothing to
@@ -131,4 +135,36 @@ void nat_bday_retry_after(struct nat_bday_hist *h, const uint8_t id[RL_ID_LEN], 
 
 void nat_bday_tried(struct nat_bday_hist *h, const uint8_t id[RL_ID_LEN], uint64_t now) {
   nat_bday_retry_after(h, id, now, NAT_BDAY_RETRY_NS);
+}
+
+static bool family_ok(const struct rl_addr *a) {
+  return a->family == RL_AF_INET || a->family == RL_AF_INET6;
+}
+
+int nat_bday_msg_encode(const struct nat_bday_msg *m, uint8_t *out, size_t cap) {
+  struct wire_w w;
+  if (m->type < NAT_BDAY_MSG_REQ || m->type > NAT_BDAY_MSG_ACK ||
+      (m->type == NAT_BDAY_MSG_REQ && (!family_ok(&m->target) || !family_ok(&m->hard_ip))))
+    return RL_EINVAL;
+  wire_w_init(&w, out, cap);
+  wire_put_u8(&w, m->type);
+  wire_put_bytes(&w, m->token, NAT_BDAY_TOKEN_LEN);
+  if (m->type == NAT_BDAY_MSG_REQ) {
+    nat_addr_put(&w, &m->target);
+    nat_addr_put(&w, &m->hard_ip);
+  }
+  return w.err ? RL_ETOOBIG : (int)w.off;
+}
+
+int nat_bday_msg_decode(struct nat_bday_msg *m, const uint8_t *in, size_t len) {
+  struct wire_r r;
+  memset(m, 0, sizeof(*m));
+  wire_r_init(&r, in, len);
+  m->type = wire_get_u8(&r);
+  wire_get_bytes(&r, m->token, NAT_BDAY_TOKEN_LEN);
+  if (m->type < NAT_BDAY_MSG_REQ || m->type > NAT_BDAY_MSG_ACK)
+    return RL_ETRUNC;
+  if (m->type == NAT_BDAY_MSG_REQ && (!nat_addr_get(&r, &m->target) || !nat_addr_get(&r, &m->hard_ip)))
+    return RL_ETRUNC;
+  return wire_done(&r) ? 0 : RL_ETRUNC;
 }

@@ -28,7 +28,9 @@
 #ifndef RL_NAT_BDAY_H
 #define RL_NAT_BDAY_H
 
+#include <ringlan/addr.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "crypto/identity.h"
@@ -45,7 +47,7 @@
 #define NAT_BDAY_HARD_MAX_NS (10ULL * 1000000000ULL)
 #define NAT_BDAY_OPEN_MAX_NS (2ULL * 1000000000ULL) /* driver answers socket opens */
 /* The request travels the overlay, which may lose it: repeated every
- * second until the easy side says it probes (PUNCH_BDAY_ACK), at most
+ * second until the easy side says it probes (NAT_BDAY_MSG_ACK), at most
  * NAT_BDAY_REQ_TRIES times; no answer a second after the last: give up. */
 #define NAT_BDAY_REQ_EVERY_NS (1ULL * 1000000000ULL)
 #define NAT_BDAY_REQ_TRIES 3
@@ -108,6 +110,23 @@ uint16_t nat_bday_port(uint32_t rnd);
 uint64_t nat_bday_next_timer(const struct nat_bday *b);
 /* The attempt is over (deadline, cap, or the driver opened nothing). */
 bool nat_bday_over(const struct nat_bday *b, uint64_t now);
+
+/* The messages between the two sides (routed PUNCH app, types 3..5;
+ * docs/protocol.md):
+ *   type (1) | token (8) [| target addr | hard side's IP addr]   (REQ only)
+ *   addr = family (1: 4 or 6) | port (2, big-endian) | ip (4 or 16) */
+enum { NAT_BDAY_MSG_REQ = 3, NAT_BDAY_MSG_NAK = 4, NAT_BDAY_MSG_ACK = 5 };
+#define NAT_BDAY_MSG_MAX (1 + NAT_BDAY_TOKEN_LEN + 2 * 19)
+struct nat_bday_msg {
+  uint8_t type;
+  uint8_t token[NAT_BDAY_TOKEN_LEN];
+  struct rl_addr target;     /* REQ: the easy side's reflexive address */
+  struct rl_addr hard_ip;    /* REQ: the hard side's public IP (port 0) */
+};
+/* Returns the length written, or RL_ETOOBIG / RL_EINVAL (type or family). */
+int nat_bday_msg_encode(const struct nat_bday_msg *m, uint8_t *out, size_t cap);
+/* Returns 0, or RL_ETRUNC on malformed input (length, type, family). */
+int nat_bday_msg_decode(struct nat_bday_msg *m, const uint8_t *in, size_t len);
 
 /* Peers we tried recently (one attempt per peer per NAT_BDAY_RETRY_NS). */
 struct nat_bday_hist {

@@ -53,3 +53,18 @@ int nat_cand_decode(struct nat_cand *c, unsigned max, const uint8_t *in, size_t 
     return RL_ETRUNC;
   return (int)kept;
 }
+
+void nat_addr_put(struct wire_w *w, const struct rl_addr *a) {
+  wire_put_u8(w, a->family);
+  wire_put_u16be(w, a->port);
+  wire_put_bytes(w, a->ip, a->family == RL_AF_INET6 ? 16 : 4);
+}
+
+bool nat_addr_get(struct wire_r *r, struct rl_addr *a) {
+  memset(a, 0, sizeof(*a));
+  a->family = wire_get_u8(r);
+  a->port = wire_get_u16be(r);
+  if (a->family != RL_AF_INET && a->family != RL_AF_INET6)
+    return false;
+  return wire_get_bytes(r, a->ip, a->family == RL_AF_INET6 ? 16 : 4);
+}

@@ -14,6 +14,7 @@
 #define RL_NAT_CAND_H
 
 #include <ringlan/addr.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,5 +33,13 @@ int nat_cand_encode(const struct nat_cand *c, unsigned n, uint8_t *out, size_t c
 /* Returns the number of candidates (<= max) or RL_ETRUNC on malformed input
  * (trailing bytes, unknown version/family/kind, more than NAT_CAND_MAX). */
 int nat_cand_decode(struct nat_cand *c, unsigned max, const uint8_t *in, size_t len);
+
+struct wire_w;
+struct wire_r;
+/* One address as the link message OBSERVED and the birthday messages carry
+ * it: family (1: 4 or 6), port (2, big-endian), ip (4 or 16 bytes).
+ * nat_addr_get returns false on an unknown family or short input. */
+void nat_addr_put(struct wire_w *w, const struct rl_addr *a);
+bool nat_addr_get(struct wire_r *r, struct rl_addr *a);
 
 #endif

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ringlan/error.h>
+
 #include "nat/bday.h"
 #include "util/env.h"
 
@@ -229,6 +231,47 @@ static void test_hit_distribution(void **state) {
   free(mapped);
 }
 
+static void test_messages(void **state) {
+  (void)state;
+  struct nat_bday_msg m, d;
+  uint8_t buf[NAT_BDAY_MSG_MAX];
+  memset(&m, 0, sizeof(m));
+  m.type = NAT_BDAY_MSG_REQ;
+  memcpy(m.token, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+  rl_addr_set_ipv4(&m.target, 0xC6336412u, 51820); /* 198.51.100.18 */
+  rl_addr_set_ipv4(&m.hard_ip, 0xC6336413u, 0);
+  int len = nat_bday_msg_encode(&m, buf, sizeof(buf));
+  /* type, token, two IPv4 addresses of 7 bytes */
+  assert_int_equal(len, 1 + 8 + 7 + 7);
+  assert_int_equal(buf[0], 3);
+  assert_memory_equal(buf + 9, "\x04\xca\x6c\xc6\x33\x64\x12", 7);
+  assert_int_equal(nat_bday_msg_decode(&d, buf, (size_t)len), 0);
+  assert_int_equal(d.type, NAT_BDAY_MSG_REQ);
+  assert_memory_equal(d.token, m.token, 8);
+  assert_true(rl_addr_equal(&d.target, &m.target));
+  assert_true(rl_addr_equal(&d.hard_ip, &m.hard_ip));
+  /* Every truncation, and a trailing byte, is refused. */
+  for (int k = 0; k < len; k++)
+    assert_int_equal(nat_bday_msg_decode(&d, buf, (size_t)k), RL_ETRUNC);
+  buf[len] = 0;
+  assert_int_equal(nat_bday_msg_decode(&d, buf, (size_t)len + 1), RL_ETRUNC);
+  /* ACK and NAK: the token only. */
+  m.type = NAT_BDAY_MSG_ACK;
+  assert_int_equal(nat_bday_msg_encode(&m, buf, sizeof(buf)), 9);
+  assert_int_equal(nat_bday_msg_decode(&d, buf, 9), 0);
+  assert_int_equal(d.type, NAT_BDAY_MSG_ACK);
+  /* Unknown types and families. */
+  buf[0] = 6;
+  assert_int_equal(nat_bday_msg_decode(&d, buf, 9), RL_ETRUNC);
+  m.type = 2;
+  assert_int_equal(nat_bday_msg_encode(&m, buf, sizeof(buf)), RL_EINVAL);
+  m.type = NAT_BDAY_MSG_REQ;
+  m.target.family = 0;
+  assert_int_equal(nat_bday_msg_encode(&m, buf, sizeof(buf)), RL_EINVAL);
+  m.target.family = RL_AF_INET;
+  assert_int_equal(nat_bday_msg_encode(&m, buf, 10), RL_ETOOBIG);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roles),
@@ -238,6 +281,7 @@ int main(void) {
       cmocka_unit_test(test_ports),
       cmocka_unit_test(test_history),
       cmocka_unit_test(test_hit_distribution),
+      cmocka_unit_test(test_messages),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

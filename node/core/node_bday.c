@@ -6,12 +6,12 @@
  * publishes a reflexive candidate, if no direct link came up within
  * NAT_BDAY_WAIT_NS: open up to 256 extra sockets, send one low-TTL punch
  * (NODE_OP_NAT_PROBE) from each to the peer's reflexive address, then ask
- * the peer (PUNCH_BDAY_REQ over the overlay) to probe our public IP. The
+ * the peer (NAT_BDAY_MSG_REQ over the overlay) to probe our public IP. The
  * first probe that arrives on one of our sockets starts a handshake from
  * that socket to where the probe came from.
  * Easy side: probes (NODE_OP_NAT_PROBE) from the main socket to random
  * ports of the hard side's IP, paced and capped, until a direct link to the
- * peer is up; or refuses (PUNCH_BDAY_NAK) when its own mapping is not
+ * peer is up; or refuses (NAT_BDAY_MSG_NAK) when its own mapping is not
  * endpoint independent. */
 #include <ringlan/error.h>
 #include <stdlib.h>
@@ -19,7 +19,6 @@
 
 #include "nat/bday.h"
 #include "node/core/node_internal.h"
-#include "util/wire.h"
 
 enum { SK_CLOSED = 0, SK_WANT_OPEN, SK_OPENING, SK_OPEN, SK_WANT_CLOSE };
 
@@ -169,20 +168,21 @@ static void send_probe(struct node *n, unsigned sock, const struct rl_addr *to,
 static void send_msg(struct node *n, const uint8_t id[RL_ID_LEN], uint8_t type,
                      const uint8_t token[NAT_BDAY_TOKEN_LEN], const struct rl_addr *target,
                      const struct rl_addr *self, uint64_t now) {
-  uint8_t msg[64];
-  struct wire_w w;
+  struct nat_bday_msg m;
+  uint8_t msg[NAT_BDAY_MSG_MAX];
+  int len;
   if (!n->ov)
     return;
-  wire_w_init(&w, msg, sizeof(msg));
-  wire_put_u8(&w, type);
-  wire_put_bytes(&w, token, NAT_BDAY_TOKEN_LEN);
-  if (type == PUNCH_BDAY_REQ) {
-    node_nat_put_addr(&w, target);
-    node_nat_put_addr(&w, self);
-  }
-  if (w.err)
+  memset(&m, 0, sizeof(m));
+  m.type = type;
+  memcpy(m.token, token, NAT_BDAY_TOKEN_LEN);
+  if (target)
+    m.target = *target;
+  if (self)
+    m.hard_ip = *self;
+  if ((len = nat_bday_msg_encode(&m, msg, sizeof(msg))) < 0)
     return;
-  overlay_route(n->ov, id, OV_ROUTE_EXACT, OV_APP_PUNCH, msg, w.off, now);
+  overlay_route(n->ov, id, OV_ROUTE_EXACT, OV_APP_PUNCH, msg, (size_t)len, now);
   node_ov_pump(n, now);
   /* Also inside an end-to-end session with the peer, if one is up: a
    * relayed one gets through where overlay routing does not (the peer
@@ -191,7 +191,7 @@ static void send_msg(struct node *n, const uint8_t id[RL_ID_LEN], uint8_t type,
     struct link *l = n->links[i];
     if (l->used && l->via_overlay && !l->retire_at_ns && l->s.state == SESS_ESTABLISHED &&
         l->s.have_peer && memcmp(l->s.peer_id, id, RL_ID_LEN) == 0) {
-      link_send_ctl(n, l, CTL_CH_BDAY, msg, w.off, now);
+      link_send_ctl(n, l, CTL_CH_BDAY, msg, (size_t)len, now);
       break;
     }
   }
@@ -346,7 +346,7 @@ static void hard_step(struct node *n, uint64_t now) {
     send_probe(n, b->att_list[i], &b->hard_target, b->hard_token, NAT_BDAY_TTL);
   n->c.bday_punches += k;
   if (request)
-    send_msg(n, b->hard_peer, PUNCH_BDAY_REQ, b->hard_token, &b->hard_target, &b->hard_self,
+    send_msg(n, b->hard_peer, NAT_BDAY_MSG_REQ, b->hard_token, &b->hard_target, &b->hard_self,
              now);
 }
 
@@ -365,7 +365,7 @@ static void easy_recv_req(struct node *n, const uint8_t src[RL_ID_LEN],
       /* A repeated request: our answer may have been lost (an attempt
        * that ended is not restarted). */
       if (o->b.role == NAT_BDAY_EASY)
-        send_msg(n, src, PUNCH_BDAY_ACK, token, NULL, NULL, now);
+        send_msg(n, src, NAT_BDAY_MSG_ACK, token, NULL, NULL, now);
       return;
     }
   }
@@ -377,14 +377,14 @@ static void easy_recv_req(struct node *n, const uint8_t src[RL_ID_LEN],
       node_nat_direct_up(n, src)) {
     rl_logf(n->env, RL_LOG_INFO, "birthday: %.16s asks us to probe: declined (%s)", hex,
             !b || !e ? "busy" : !match ? "our reflexive address differs" : "not needed");
-    send_msg(n, src, PUNCH_BDAY_NAK, token, NULL, NULL, now);
+    send_msg(n, src, NAT_BDAY_MSG_NAK, token, NULL, NULL, now);
     return;
   }
   nat_bday_easy_start(&e->b, now);
   memcpy(e->peer, src, RL_ID_LEN);
   memcpy(e->token, token, NAT_BDAY_TOKEN_LEN);
   e->hip = rl_addr_ipv4(hip);
-  send_msg(n, src, PUNCH_BDAY_ACK, token, NULL, NULL, now);
+  send_msg(n, src, NAT_BDAY_MSG_ACK, token, NULL, NULL, now);
   rl_logf(n->env, RL_LOG_INFO, "birthday: probing %s for %.16s",
           rl_addr_format(hip, a, sizeof(a)), hex);
 }
@@ -416,27 +416,17 @@ static void easy_step(struct node *n, struct bday_easy *e, uint64_t now) {
 
 void node_bday_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *msg,
                     size_t len, uint64_t now) {
-  struct wire_r r;
-  struct rl_addr target, hip;
-  uint8_t type, token[NAT_BDAY_TOKEN_LEN];
-  wire_r_init(&r, msg, len);
-  type = wire_get_u8(&r);
-  wire_get_bytes(&r, token, sizeof(token));
-  if (type == PUNCH_BDAY_REQ &&
-      (!node_nat_get_addr(&r, &target) || !node_nat_get_addr(&r, &hip))) {
+  struct nat_bday_msg m;
+  if (nat_bday_msg_decode(&m, msg, len) != 0) {
     n->c.ctl_bad++;
     return;
   }
-  if (!wire_done(&r)) {
-    n->c.ctl_bad++;
-    return;
-  }
-  if (type == PUNCH_BDAY_REQ) {
-    easy_recv_req(n, src, token, &target, &hip, now);
+  if (m.type == NAT_BDAY_MSG_REQ) {
+    easy_recv_req(n, src, m.token, &m.target, &m.hard_ip, now);
   } else if (n->bd && n->bd->hard.role == NAT_BDAY_HARD &&
              memcmp(n->bd->hard_peer, src, RL_ID_LEN) == 0 &&
-             memcmp(n->bd->hard_token, token, sizeof(token)) == 0) {
-    if (type == PUNCH_BDAY_ACK)
+             memcmp(n->bd->hard_token, m.token, NAT_BDAY_TOKEN_LEN) == 0) {
+    if (m.type == NAT_BDAY_MSG_ACK)
       nat_bday_hard_acked(&n->bd->hard, now);
     else
       hard_end(n, "declined by the peer", now);

@@ -366,11 +366,6 @@ struct link *node_nat_punch_link(struct node *n, const uint8_t id[RL_ID_LEN],
                                  uint64_t now);
 /* An established direct link to id, or NULL. */
 struct link *node_nat_direct_up(struct node *n, const uint8_t id[RL_ID_LEN]);
-struct wire_w;
-struct wire_r;
-/* Addresses in NAT messages: family (1), port (2), ip (4 or 16). */
-void node_nat_put_addr(struct wire_w *w, const struct rl_addr *a);
-bool node_nat_get_addr(struct wire_r *r, struct rl_addr *a);
 uint64_t node_nat_next_timer(const struct node *n);
 void node_nat_on_timer(struct node *n, uint64_t now);
 /* The end-to-end session demux (node_overlay.c), also for relayed packets. */
@@ -388,7 +383,7 @@ void node_bday_consider(struct node *n, const uint8_t id[RL_ID_LEN], const struc
  * public IPv4 endpoint counts as a reflexive candidate). */
 void node_bday_consider_eps(struct node *n, const uint8_t id[RL_ID_LEN],
                             const struct rl_addr *ep, unsigned n_ep, uint64_t now);
-/* OV_APP_PUNCH messages of types PUNCH_BDAY_REQ / _NAK / _ACK. */
+/* OV_APP_PUNCH messages of types NAT_BDAY_MSG_REQ / _NAK / _ACK. */
 void node_bday_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *msg,
                     size_t len, uint64_t now);
 /* A NODE_OP_NAT_PROBE datagram on socket sock. */
@@ -397,9 +392,6 @@ void node_bday_probe_in(struct node *n, unsigned sock, const struct rl_addr *fro
 uint64_t node_bday_next_timer(const struct node *n);
 void node_bday_on_timer(struct node *n, uint64_t now);
 void node_bday_free(struct node *n);
-#define PUNCH_BDAY_REQ 3
-#define PUNCH_BDAY_NAK 4
-#define PUNCH_BDAY_ACK 5
 
 /* lan.c */
 void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t len,

@@ -66,20 +66,9 @@ void node_nat_endpoints_changed(struct node *n, uint64_t now) {
 }
 
 
-static void put_addr(struct wire_w *w, const struct rl_addr *a) {
-  wire_put_u8(w, a->family);
-  wire_put_u16be(w, a->port);
-  wire_put_bytes(w, a->ip, a->family == RL_AF_INET6 ? 16 : 4);
-}
+static void put_addr(struct wire_w *w, const struct rl_addr *a) { nat_addr_put(w, a); }
 
-static bool get_addr(struct wire_r *r, struct rl_addr *a) {
-  memset(a, 0, sizeof(*a));
-  a->family = wire_get_u8(r);
-  a->port = wire_get_u16be(r);
-  if (a->family != RL_AF_INET && a->family != RL_AF_INET6)
-    return false;
-  return wire_get_bytes(r, a->ip, a->family == RL_AF_INET6 ? 16 : 4);
-}
+static bool get_addr(struct wire_r *r, struct rl_addr *a) { return nat_addr_get(r, a); }
 
 /* A direct link came up: tell the peer where its packets come from. */
 void node_nat_link_up(struct node *n, struct link *l, uint64_t now) {
@@ -517,7 +506,7 @@ void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uin
   const uint8_t *cb;
   uint8_t type, cl, nn;
   int nc;
-  if (len > 0 && msg[0] >= PUNCH_BDAY_REQ && msg[0] <= PUNCH_BDAY_ACK) {
+  if (len > 0 && msg[0] >= NAT_BDAY_MSG_REQ && msg[0] <= NAT_BDAY_MSG_ACK) {
     node_bday_recv(n, src, msg, len, now);
     return;
   }
@@ -693,7 +682,3 @@ void node_nat_on_timer(struct node *n, uint64_t now) {
 struct link *node_nat_direct_up(struct node *n, const uint8_t id[RL_ID_LEN]) {
   return direct_up(n, id);
 }
-
-void node_nat_put_addr(struct wire_w *w, const struct rl_addr *a) { put_addr(w, a); }
-
-bool node_nat_get_addr(struct wire_r *r, struct rl_addr *a) { return get_addr(r, a); }
