@@ -164,7 +164,8 @@ int nat_bday_msg_decode(struct nat_bday_msg *m, const uint8_t *in, size_t len) {
   wire_get_bytes(&r, m->token, NAT_BDAY_TOKEN_LEN);
   if (m->type < NAT_BDAY_MSG_REQ || m->type > NAT_BDAY_MSG_ACK)
     return RL_ETRUNC;
-  if (m->type == NAT_BDAY_MSG_REQ && (!nat_addr_get(&r, &m->target) || !nat_addr_get(&r, &m->hard_ip)))
+  if (m->type == NAT_BDAY_MSG_REQ &&
+      (!nat_addr_get(&r, &m->target) || !nat_addr_get(&r, &m->hard_ip)))
     return RL_ETRUNC;
   return wire_done(&r) ? 0 : RL_ETRUNC;
 }
