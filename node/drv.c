@@ -209,6 +209,7 @@ static void close_all(struct drv *d) {
   }
   ctl_server_close(d->ctl);
   d->ctl = NULL;
+  drv_addrs_close(d);
   if (!d->handles_open)
     return;
   d->handles_open = false;
@@ -478,6 +479,7 @@ int drv_run(const char *config_path) {
     goto out;
   }
   start_loop_handles(d);
+  drv_addrs_start(d);
   if (drv_pm_start(d) != 0) {
     fprintf(stderr, "ringlan: out of memory\n");
     goto out;

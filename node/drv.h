@@ -31,6 +31,8 @@
 #define DRV_CTL_BUF_MAX (4u << 20)
 #define DRV_IO_BUF 65536          /* larger than any datagram or TAP frame */
 #define DRV_PM_STOP_MS 3000       /* wait at most this for the port-mapping removal at exit */
+#define DRV_ADDR_SCAN_MS 10000    /* wildcard listen: interface addresses read again */
+#define DRV_ADDR_MAX 16           /* interface addresses handed to the core per scan */
 
 struct drv_pm;
 
@@ -39,6 +41,8 @@ struct drv {
   uv_udp_t udp;
   uv_poll_t tap_poll;
   uv_timer_t timer;
+  uv_timer_t addr_timer;    /* wildcard listen: interface address scans (drv_addrs.c) */
+  bool addr_timer_open;
   uv_signal_t sig_int, sig_term, sig_hup;
   struct ctl_server *ctl;
   struct node *node;
@@ -82,6 +86,12 @@ void drv_pm_stop(struct drv *d, void (*done)(struct drv *d));
 void drv_pm_close(struct drv *d);
 bool drv_pm_busy(const struct drv *d);
 void drv_pm_free(struct drv *d);
+
+/* Host candidates for a wildcard listen address (node/drv_addrs.c): start
+ * reads the interface addresses into the core and re-reads them every
+ * DRV_ADDR_SCAN_MS (nothing when listen is concrete); close: its timer. */
+void drv_addrs_start(struct drv *d);
+void drv_addrs_close(struct drv *d);
 
 /* Control socket request handler (drv_ctl.c), a ctl_request_fn. */
 void drv_ctl_request(void *ctx, struct ctl_client *cl, const char *line);
