@@ -245,6 +245,33 @@ static void test_wildcard_listen_members_link_directly(void **state) {
   free(w);
 }
 
+/* Host candidates keep global IPv6 addresses (a dual-stack wildcard
+ * socket) and drop the unusable ones: link-local, loopback, v4-mapped,
+ * multicast, the unspecified address. */
+static void test_host_candidates_ipv6(void **state) {
+  (void)state;
+  struct net *w = calloc(1, sizeof(*w));
+  struct prng gp = {779};
+  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
+  struct rl_addr ifs[7];
+  static const char *const text[7] = {"[fe80::1]:0", "[::1]:0", "[::ffff:192.0.2.9]:0",
+                                      "[ff02::1]:0", "[::]:0", "[2001:db8:6::1]:0",
+                                      "192.0.2.1:0"};
+  w->now = T0;
+  assert_int_equal(id_generate(&w->group, &genv), 0);
+  make_member(w, 0, &w->group, "lab", 0x64400001);
+  w->wildcard[0] = true;
+  start_node_cfg(w, 0, w->group.pk, -1, -1);
+  for (int i = 0; i < 7; i++)
+    assert_int_equal(rl_addr_parse(&ifs[i], text[i]), 0);
+  node_set_local_addrs(w->node[0], ifs, 7, w->now);
+  assert_non_null(strstr(status_of(w, 0),
+                         "\"candidates\":[{\"kind\":\"host\",\"addr\":\"[2001:db8:6::1]:4000\"},"
+                         "{\"kind\":\"host\",\"addr\":\"192.0.2.1:4000\"}]"));
+  teardown(w);
+  free(w);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -254,6 +281,7 @@ int main(void) {
       cmocka_unit_test(test_relays_can_refuse),
       cmocka_unit_test(test_classify_lan_peer_is_not_public),
       cmocka_unit_test(test_wildcard_listen_members_link_directly),
+      cmocka_unit_test(test_host_candidates_ipv6),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

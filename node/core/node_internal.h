@@ -349,6 +349,9 @@ unsigned node_nat_candidates(const struct node *n, struct nat_cand *c, unsigned 
 /* a is one of our own addresses (the bound one or an interface's): not a
  * peer to dial. */
 bool node_is_own_addr(const struct node *n, const struct rl_addr *a);
+/* a is of a family we have an address of (IPv4 while nothing is known):
+ * worth a handshake. */
+bool node_can_dial(const struct node *n, const struct rl_addr *a);
 /* n->local from the config: the bound address when it is concrete. */
 void node_local_init(struct node *n);
 /* Our candidates changed (reflexive, mapped): tell the overlay, republish

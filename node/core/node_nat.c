@@ -41,10 +41,16 @@ bool node_is_own_addr(const struct node *n, const struct rl_addr *a) {
 }
 
 /* An address a peer can use to reach this host: not loopback, link-local,
- * multicast, broadcast or "this network", and not inside the virtual LAN
- * (the overlay must never run over its own TAP device). */
+ * multicast, broadcast, v4-mapped or "this network", and not inside the
+ * virtual LAN (the overlay must never run over its own TAP device). */
 static bool usable_host_addr(const struct node *n, const struct rl_addr *a) {
+  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  static const uint8_t zero[15];
   uint32_t ip, vnet, mask;
+  if (a->family == RL_AF_INET6)
+    return !(memcmp(a->ip, zero, 15) == 0 && a->ip[15] <= 1) &&      /* :: and ::1 */
+           !(a->ip[0] == 0xfe && (a->ip[1] & 0xc0) == 0x80) &&       /* fe80::/10 */
+           a->ip[0] != 0xff && memcmp(a->ip, mapped, 12) != 0;
   if (a->family != RL_AF_INET)
     return false;
   ip = rl_addr_ipv4(a);
@@ -53,6 +59,17 @@ static bool usable_host_addr(const struct node *n, const struct rl_addr *a) {
   mask = n->cfg.cert.prefix ? 0xFFFFFFFFu << (32 - n->cfg.cert.prefix) : 0;
   vnet = n->cfg.cert.vip & mask;
   return mask == 0 || (ip & mask) != vnet;
+}
+
+bool node_can_dial(const struct node *n, const struct rl_addr *a) {
+  if (a->family != RL_AF_INET && a->family != RL_AF_INET6)
+    return false;
+  if (n->n_local == 0) /* nothing known yet (or the simulator): IPv4 */
+    return a->family == RL_AF_INET;
+  for (unsigned i = 0; i < n->n_local; i++)
+    if (n->local[i].family == a->family)
+      return true;
+  return false;
 }
 
 void node_local_init(struct node *n) {
@@ -74,6 +91,8 @@ void node_set_local_addrs(struct node *n, const struct rl_addr *addrs, unsigned 
     x.port = n->cfg.listen.port;
     if (x.family == RL_AF_INET)
       memset(x.ip + 4, 0, 12);
+    else if (x.family != RL_AF_INET6)
+      continue;
     if (!usable_host_addr(n, &x))
       continue;
     for (unsigned j = 0; j < m; j++)
@@ -522,7 +541,7 @@ static void punch_candidates(struct node *n, const uint8_t id[RL_ID_LEN], const 
     return;
   for (unsigned i = 0; i < nc; i++) {
     struct link *l;
-    if (c[i].addr.family != RL_AF_INET || punching_to(n, id, &c[i].addr) ||
+    if (!node_can_dial(n, &c[i].addr) || punching_to(n, id, &c[i].addr) ||
         node_is_own_addr(n, &c[i].addr) || link_to_endpoint(n, &c[i].addr))
       continue;
     l = link_new(n, &c[i].addr, now);

@@ -160,7 +160,7 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
   /* Every advertised endpoint at once (mapped, reflexive, local): the
    * first handshake to complete wins, the others are dropped. */
   for (unsigned i = 0; i < a->node.n_ep && i < OV_MAX_ENDPOINTS; i++) {
-    if (a->node.ep[i].family != RL_AF_INET || node_is_own_addr(n, &a->node.ep[i]))
+    if (!node_can_dial(n, &a->node.ep[i]) || node_is_own_addr(n, &a->node.ep[i]))
       continue;
     if ((l = link_to_endpoint(n, &a->node.ep[i])) != NULL) {
       l->ov_wanted = true; /* already dialling there (a static peer, a punch) */
