@@ -32,22 +32,39 @@ static bool same_ip(const struct rl_addr *a, const struct rl_addr *b) {
   return a->family == b->family && memcmp(a->ip, b->ip, a->family == RL_AF_INET ? 4 : 16) == 0;
 }
 
+static bool is_local(const struct rl_addr *a, const struct rl_addr *local, unsigned n_local) {
+  for (unsigned i = 0; i < n_local; i++)
+    if (rl_addr_equal(a, &local[i]))
+      return true;
+  return false;
+}
+
 enum nat_class nat_classify(const struct nat_obs *o, const struct rl_addr *local,
-                            uint64_t now, struct rl_addr *reflexive) {
+                            unsigned n_local, uint64_t now, struct rl_addr *reflexive) {
   const struct nat_report *live[NAT_OBS_MAX];
+  const struct nat_report *untranslated = NULL;
   unsigned n = 0;
   bool distinct_reporters = false, same_mapping = true;
-  for (unsigned i = 0; i < o->n; i++)
-    if (now - o->r[i].at_ns <= NAT_OBS_TTL_NS && o->r[i].seen.family != RL_AF_NONE)
-      live[n++] = &o->r[i];
+  for (unsigned i = 0; i < o->n; i++) {
+    if (now - o->r[i].at_ns > NAT_OBS_TTL_NS || o->r[i].seen.family == RL_AF_NONE)
+      continue;
+    /* A peer that sees one of our own addresses reaches us without a NAT
+     * between us; behind a home router that is a peer on the same LAN, and
+     * says nothing about how the router maps toward everyone else. */
+    if (is_local(&o->r[i].seen, local, n_local)) {
+      if (!untranslated || o->r[i].at_ns > untranslated->at_ns)
+        untranslated = &o->r[i];
+      continue;
+    }
+    live[n++] = &o->r[i];
+  }
+  if (n == 0 && untranslated) {
+    if (reflexive)
+      *reflexive = untranslated->seen;
+    return NAT_CLASS_NONE; /* every peer sees our own address unchanged */
+  }
   if (n == 0)
     return NAT_CLASS_UNKNOWN;
-  for (unsigned i = 0; i < n; i++)
-    if (rl_addr_equal(&live[i]->seen, local)) {
-      if (reflexive)
-        *reflexive = *local;
-      return NAT_CLASS_NONE; /* someone sees our bound address unchanged */
-    }
   for (unsigned i = 1; i < n; i++) {
     if (!same_ip(&live[i]->reporter_ep, &live[0]->reporter_ep))
       distinct_reporters = true;

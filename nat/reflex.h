@@ -51,11 +51,15 @@ void nat_obs_init(struct nat_obs *o);
 bool nat_obs_add(struct nat_obs *o, const uint8_t reporter[RL_ID_LEN],
                  const struct rl_addr *reporter_ep, const struct rl_addr *seen,
                  uint64_t now);
-/* Classifies from the live reports; local = our bound address (may be a
- * wildcard). *reflexive gets the common reflexive address for NONE/EIM, and
- * the latest report for UNKNOWN (a guess worth trying). */
+/* Classifies from the live reports; local[0..n_local) = our own addresses
+ * with the port we listen on (the bound address, or every interface address
+ * when bound to a wildcard). A report naming one of them comes from a peer
+ * that reaches us untranslated (a public host, or a peer on our own LAN):
+ * NONE when every live report does, else the other reports decide.
+ * *reflexive gets the common reflexive address for NONE/EIM, and the latest
+ * report for UNKNOWN (a guess worth trying). */
 enum nat_class nat_classify(const struct nat_obs *o, const struct rl_addr *local,
-                            uint64_t now, struct rl_addr *reflexive);
+                            unsigned n_local, uint64_t now, struct rl_addr *reflexive);
 const char *nat_class_name(enum nat_class c);
 
 #endif

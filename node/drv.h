@@ -1,6 +1,6 @@
 /* The libuv driver: the one place where the node core meets the OS.
  *
- * One loop, one UDP socket (IPv4), the TAP fd in a uv_poll, one timer
+ * One loop, one UDP socket (dual-stack for a wildcard listen address), the TAP fd in a uv_poll, one timer
  * re-armed at node_next_timer() after every callback, the control socket,
  * and signals (SIGINT/SIGTERM: leave and exit 0; SIGHUP: reload [peer]).
  * Each callback reads the clock once (uv_hrtime) and drains the core's
@@ -31,6 +31,8 @@
 #define DRV_CTL_BUF_MAX (4u << 20)
 #define DRV_IO_BUF 65536          /* larger than any datagram or TAP frame */
 #define DRV_PM_STOP_MS 3000       /* wait at most this for the port-mapping removal at exit */
+#define DRV_ADDR_SCAN_MS 10000    /* wildcard listen: interface addresses read again */
+#define DRV_ADDR_MAX 16           /* interface addresses handed to the core per scan */
 
 struct drv_pm;
 
@@ -39,6 +41,8 @@ struct drv {
   uv_udp_t udp;
   uv_poll_t tap_poll;
   uv_timer_t timer;
+  uv_timer_t addr_timer;    /* wildcard listen: interface address scans (drv_addrs.c) */
+  bool addr_timer_open;
   uv_signal_t sig_int, sig_term, sig_hup;
   struct ctl_server *ctl;
   struct node *node;
@@ -53,10 +57,12 @@ struct drv {
   bool more;               /* a drain hit its bound: continue at once */
   bool leaving;
   bool udp_open;           /* uv_udp initialised, not closed yet */
+  bool udp6;               /* the socket is IPv6: dual-stack, or IPv6 only (udp6_only) */
+  bool udp6_only;
   bool handles_open;       /* poll, timer, signals initialised */
   int exit_code;
   /* Counters for the operator (logged at exit). */
-  uint64_t udp_send_drops, tap_write_drops, udp_truncated, udp_v6_skipped;
+  uint64_t udp_send_drops, tap_write_drops, udp_truncated, udp_family_skipped;
   /* Extra sockets the core asked for (node/drv_sock.c), by index. */
   struct drv_psock *psock[NODE_PROBE_SOCKS_MAX + 1];
   unsigned psock_open;
@@ -98,6 +104,12 @@ void drv_sock_close_all(struct drv *d);
 /* Input from any of our UDP sockets (sock 0: the main one). */
 void drv_udp_input(struct drv *d, unsigned sock, ssize_t nread, const uv_buf_t *buf,
                    const struct sockaddr *addr, unsigned flags);
+/* Host candidates for a wildcard listen address (node/drv_addrs.c): start
+ * reads the interface addresses into the core and re-reads them every
+ * DRV_ADDR_SCAN_MS (nothing when listen is concrete); close: its timer. */
+void drv_addrs_start(struct drv *d);
+void drv_addrs_close(struct drv *d);
+
 /* Control socket request handler (drv_ctl.c), a ctl_request_fn. */
 void drv_ctl_request(void *ctx, struct ctl_client *cl, const char *line);
 

@@ -51,9 +51,17 @@ static bool psock_open(struct drv *d, unsigned k) {
     return false;
   p->d = d;
   p->idx = k;
+  static const uint8_t zero16[16] = {0};
   memset(&sin, 0, sizeof(sin));
   sin.sin_family = AF_INET;
-  memcpy(&sin.sin_addr, d->cfg->listen.ip, 4); /* the listen address, any port */
+  /* IPv4 only (NAT traversal): the listen address, any port; a wildcard
+   * listen, also [::], binds 0.0.0.0; a concrete IPv6 listen gets none. */
+  if (d->cfg->listen.family == RL_AF_INET)
+    memcpy(&sin.sin_addr, d->cfg->listen.ip, 4);
+  else if (memcmp(d->cfg->listen.ip, zero16, 16) != 0) {
+    free(p);
+    return false;
+  }
   uv_udp_init(&d->loop, &p->h);
   p->h.data = p;
   rc = uv_udp_bind(&p->h, (const struct sockaddr *)&sin, 0);
@@ -92,12 +100,16 @@ void drv_sock_requests(struct drv *d, uint64_t now) {
 }
 
 /* Sets the IP TTL of a socket when it differs from what the datagram
- * wants (0: the route's default, which Linux takes as -1). */
-static void set_ttl(struct drv *d, uv_udp_t *h, uint8_t *cur, uint8_t want) {
+ * wants (0: the route's default, which Linux takes as -1). v6: a
+ * dual-stack socket, whose IPv4 datagrams follow IP_TTL (Linux hands
+ * SOL_IP options of a UDPv6 socket to IPv4) and IPv6 ones the hop limit. */
+static void set_ttl(struct drv *d, uv_udp_t *h, bool v6, uint8_t *cur, uint8_t want) {
   uv_os_fd_t fd;
   int v = want ? want : -1;
   if (*cur == want || uv_fileno((uv_handle_t *)h, &fd) != 0)
     return;
+  if (v6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, sizeof(v));
   if (setsockopt(fd, IPPROTO_IP, IP_TTL, &v, sizeof(v)) == 0)
     *cur = want;
   else
@@ -106,12 +118,12 @@ static void set_ttl(struct drv *d, uv_udp_t *h, uint8_t *cur, uint8_t want) {
 
 uv_udp_t *drv_sock_for(struct drv *d, unsigned sock, uint8_t ttl) {
   if (sock == 0) {
-    set_ttl(d, &d->udp, &d->udp_ttl, ttl);
+    set_ttl(d, &d->udp, d->udp6, &d->udp_ttl, ttl);
     return &d->udp;
   }
   if (sock > NODE_PROBE_SOCKS_MAX || !d->psock[sock])
     return NULL;
-  set_ttl(d, &d->psock[sock]->h, &d->psock[sock]->ttl, ttl);
+  set_ttl(d, &d->psock[sock]->h, false, &d->psock[sock]->ttl, ttl);
   return &d->psock[sock]->h;
 }
 

@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #define MAXN 9
+#include "nat/reflex.h"
 #include "tap/tap.h"
 #include "testnet.h"
 
@@ -172,6 +173,105 @@ static void test_relays_can_refuse(void **state) {
   free(w);
 }
 
+/* A peer on our own LAN sees our host address; that makes us neither
+ * public nor tells anything about the router: only when every peer sees a
+ * host address are we public. */
+static void test_classify_lan_peer_is_not_public(void **state) {
+  (void)state;
+  struct nat_obs o;
+  struct rl_addr local[2], lanpeer, out1, out2, seen_lan, seen_pub, refl;
+  uint8_t r1[RL_ID_LEN] = {1}, r2[RL_ID_LEN] = {2}, r3[RL_ID_LEN] = {3};
+  nat_obs_init(&o);
+  rl_addr_set_ipv4(&local[0], 0xC0A80502, 4000);     /* 192.168.5.2 */
+  rl_addr_set_ipv4(&local[1], 0xC0A80602, 4000);     /* a second interface */
+  rl_addr_set_ipv4(&lanpeer, 0xC0A80503, 4000);
+  rl_addr_set_ipv4(&out1, 0xC0000201, 4000);
+  rl_addr_set_ipv4(&out2, 0xC6336401, 4000);
+  seen_lan = local[0];
+  rl_addr_set_ipv4(&seen_pub, 0xCB007105, 4000);     /* the router's address */
+  nat_obs_add(&o, r1, &lanpeer, &seen_lan, T0);
+  assert_int_equal(nat_classify(&o, local, 2, T0, &refl), NAT_CLASS_NONE);
+  assert_true(rl_addr_equal(&refl, &local[0]));
+  nat_obs_add(&o, r2, &out1, &seen_pub, T0 + 1);
+  assert_int_equal(nat_classify(&o, local, 2, T0 + 1, &refl), NAT_CLASS_UNKNOWN);
+  assert_true(rl_addr_equal(&refl, &seen_pub));
+  nat_obs_add(&o, r3, &out2, &seen_pub, T0 + 2);
+  assert_int_equal(nat_classify(&o, local, 2, T0 + 2, &refl), NAT_CLASS_EIM);
+  assert_true(rl_addr_equal(&refl, &seen_pub));
+  /* A host seen under its second interface address is public too. */
+  nat_obs_init(&o);
+  nat_obs_add(&o, r2, &out1, &local[1], T0);
+  assert_int_equal(nat_classify(&o, local, 2, T0, &refl), NAT_CLASS_NONE);
+  assert_true(rl_addr_equal(&refl, &local[1]));
+}
+
+/* Members bound to the documented default wildcard address (0.0.0.0:port)
+ * publish the addresses of their interfaces as host candidates (never
+ * loopback, link-local or their own TAP address) and every pair links
+ * directly: public hosts and a member behind a NAT alike. */
+static void test_wildcard_listen_members_link_directly(void **state) {
+  (void)state;
+  struct net *w = calloc(1, sizeof(*w));
+  struct prng gp = {778};
+  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
+  w->now = T0;
+  w->ring_successors = 3;
+  assert_int_equal(id_generate(&w->group, &genv), 0);
+  for (int i = 0; i < 7; i++) {
+    make_member(w, i, &w->group, "lab", 0x64400001 + (uint32_t)i);
+    w->wildcard[i] = true;
+  }
+  tn_set_nat(w, 6, TN_CONE);
+  start_node_cfg(w, 0, w->group.pk, -1, -1);
+  for (int i = 1; i < 7; i++) {
+    start_node_cfg(w, i, w->group.pk, -1, 0);
+    run_until(w, w->now + 2 * NS_PER_S);
+  }
+  run_until(w, w->now + 60 * NS_PER_S);
+  assert_non_null(strstr(status_of(w, 1), "\"listen\":\"0.0.0.0:4000\""));
+  assert_non_null(strstr(status_of(w, 1),
+                         "\"candidates\":[{\"kind\":\"host\",\"addr\":\"192.0.2.2:4000\"}]"));
+  assert_null(strstr(status_of(w, 1), "127.0.0.1"));
+  assert_null(strstr(status_of(w, 1), "169.254."));
+  assert_null(strstr(status_of(w, 1), "\"addr\":\"100.64."));
+  for (int i = 0; i < 6; i++)
+    assert_class(w, i, "public");
+  assert_class(w, 6, "endpoint-independent");
+  for (int a = 1; a < 7; a++)
+    for (int b = 1; b < 7; b++)
+      if (a != b)
+        check_pair(w, a, b, "direct");
+  teardown(w);
+  free(w);
+}
+
+/* Host candidates keep global IPv6 addresses (a dual-stack wildcard
+ * socket) and drop the unusable ones: link-local, loopback, v4-mapped,
+ * multicast, the unspecified address. */
+static void test_host_candidates_ipv6(void **state) {
+  (void)state;
+  struct net *w = calloc(1, sizeof(*w));
+  struct prng gp = {779};
+  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
+  struct rl_addr ifs[7];
+  static const char *const text[7] = {"[fe80::1]:0", "[::1]:0", "[::ffff:192.0.2.9]:0",
+                                      "[ff02::1]:0", "[::]:0", "[2001:db8:6::1]:0",
+                                      "192.0.2.1:0"};
+  w->now = T0;
+  assert_int_equal(id_generate(&w->group, &genv), 0);
+  make_member(w, 0, &w->group, "lab", 0x64400001);
+  w->wildcard[0] = true;
+  start_node_cfg(w, 0, w->group.pk, -1, -1);
+  for (int i = 0; i < 7; i++)
+    assert_int_equal(rl_addr_parse(&ifs[i], text[i]), 0);
+  node_set_local_addrs(w->node[0], ifs, 7, w->now);
+  assert_non_null(strstr(status_of(w, 0),
+                         "\"candidates\":[{\"kind\":\"host\",\"addr\":\"[2001:db8:6::1]:4000\"},"
+                         "{\"kind\":\"host\",\"addr\":\"192.0.2.1:4000\"}]"));
+  teardown(w);
+  free(w);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -179,6 +279,9 @@ int main(void) {
       cmocka_unit_test(test_nat_classes_from_peer_reports),
       cmocka_unit_test(test_pairs_reach_each_other_on_expected_paths),
       cmocka_unit_test(test_relays_can_refuse),
+      cmocka_unit_test(test_classify_lan_peer_is_not_public),
+      cmocka_unit_test(test_wildcard_listen_members_link_directly),
+      cmocka_unit_test(test_host_candidates_ipv6),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,8 +31,7 @@ static void prng_rand(void *ctx, uint8_t *buf, size_t len) {
 }
 
 static void test_log(void *ctx, int level, const char *line) {
-  (void)ctx;
-  fprintf(stderr, "[%d] %s\n", level, line);
+  fprintf(stderr, "[%d] n%d: %s\n", level, (int)(intptr_t)ctx, line);
 }
 
 /* NAT boxes in front of single nodes (RFC 4787 terms):
@@ -60,6 +59,7 @@ struct net {
   bool down[MAXN];
   unsigned ring_successors; /* 0: default */
   bool no_relay[MAXN];      /* node i refuses to relay (relay_rate_kbps 0) */
+  bool wildcard[MAXN];      /* node i listens on 0.0.0.0:port, told its interface addresses */
   bool pin[MAXN];           /* node i pins its static peer's key to pin_pk[i] */
   uint8_t pin_pk[MAXN][RL_PK_LEN];
   uint64_t now;
@@ -82,6 +82,7 @@ static void make_member(struct net *w, int i, const struct id_key *group, const 
   w->env[i].unix_offset_s = 1800000000;
   if (getenv("RL_TEST_LOG")) {
     w->env[i].log = test_log;
+    w->env[i].log_ctx = (void *)(intptr_t)i;
     w->env[i].log_level = atoi(getenv("RL_TEST_LOG"));
   }
   assert_int_equal(id_generate(&w->key[i], &w->env[i]), 0);
@@ -120,9 +121,23 @@ static void start_node_cfg(struct net *w, int i, const uint8_t *group_pk, int pe
     cfg.n_bootstrap = 1;
     cfg.bootstrap[0] = w->addr[boot];
   }
+  if (w->wildcard[i])
+    rl_addr_set_ipv4(&cfg.listen, 0, w->addr[i].port);
   w->node[i] = node_new(&cfg, w->now, &err);
   assert_non_null(w->node[i]);
   assert_int_equal(err, 0);
+  if (w->wildcard[i]) {
+    /* What getifaddrs gives a daemon: loopback, a link-local address, its
+     * own TAP address (inside the virtual LAN) and the real one; only the
+     * last is a host candidate. */
+    struct rl_addr ifs[4];
+    rl_addr_set_ipv4(&ifs[0], 0x7F000001, 0);
+    rl_addr_set_ipv4(&ifs[1], 0xA9FE0101, 0);
+    rl_addr_set_ipv4(&ifs[2], w->cert[i].vip, 0);
+    ifs[3] = w->addr[i];
+    ifs[3].port = 0;
+    node_set_local_addrs(w->node[i], ifs, 4, w->now);
+  }
 }
 
 static void start_node(struct net *w, int i, const uint8_t *group_pk, int peer) {

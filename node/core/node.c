@@ -77,6 +77,7 @@ struct node *node_new(const struct node_config *cfg, uint64_t now, int *err) {
   n->next_reap_ns = now + NODE_REAP_EVERY_NS;
   n->next_nat_tick_ns = now + NODE_NAT_TICK_NS;
   nat_obs_init(&n->obs);
+  node_local_init(n);
   r = node_ov_init(n, now);
   if (r == 0)
     r = node_dht_init(n, now);
@@ -100,7 +101,7 @@ struct node *node_new(const struct node_config *cfg, uint64_t now, int *err) {
     for (unsigned j = 0; j < n->n_links; j++)
       if (n->links[j]->used && rl_addr_equal(&n->links[j]->s.endpoint, &cfg->cached[i]))
         dup = true;
-    if (!dup && !rl_addr_equal(&cfg->cached[i], &cfg->listen) &&
+    if (!dup && !node_is_own_addr(n, &cfg->cached[i]) &&
         !start_static(n, &cfg->cached[i], -1, true, now)) {
       r = RL_ENOMEM;
       goto fail_hs;

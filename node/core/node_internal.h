@@ -226,6 +226,11 @@ struct node {
   unsigned n_vipc;
   uint32_t cookie_seq;
   uint64_t next_peer_cache_ns;
+  /* Our own addresses with the port we listen on: the bound address, or,
+   * bound to a wildcard, the interface addresses the driver reports
+   * (node_set_local_addrs): host candidates, and never dialled. */
+  struct rl_addr local[NODE_LOCAL_MAX];
+  unsigned n_local;
   struct nat_obs obs;        /* what peers see of us */
   enum nat_class nat_class;
   bool has_reflexive;
@@ -351,6 +356,14 @@ void node_nat_punch_request(struct node *n, const uint8_t id[RL_ID_LEN], uint64_
 int node_nat_relay_send(struct node *n, struct link *l, const uint8_t *pkt, size_t len,
                         uint64_t now);
 unsigned node_nat_candidates(const struct node *n, struct nat_cand *c, unsigned max);
+/* a is one of our own addresses (the bound one or an interface's): not a
+ * peer to dial. */
+bool node_is_own_addr(const struct node *n, const struct rl_addr *a);
+/* a is of a family we have an address of (IPv4 while nothing is known):
+ * worth a handshake. */
+bool node_can_dial(const struct node *n, const struct rl_addr *a);
+/* n->local from the config: the bound address when it is concrete. */
+void node_local_init(struct node *n);
 /* Our candidates changed (reflexive, mapped): tell the overlay, republish
  * the NODE record, and retry direct paths that punching missed. */
 void node_nat_endpoints_changed(struct node *n, uint64_t now);

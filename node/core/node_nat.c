@@ -26,23 +26,115 @@ enum { PUNCH_REQ = 1, PUNCH_ACK = 2 };
 
 /* ---- candidates and classification ---- */
 
+static bool is_wildcard(const struct rl_addr *a) {
+  static const uint8_t zero[16];
+  return a->family == RL_AF_NONE ||
+         memcmp(a->ip, zero, a->family == RL_AF_INET6 ? 16 : 4) == 0;
+}
+
+bool node_is_own_addr(const struct node *n, const struct rl_addr *a) {
+  if (rl_addr_equal(a, &n->cfg.listen))
+    return true;
+  for (unsigned i = 0; i < n->n_local; i++)
+    if (rl_addr_equal(a, &n->local[i]))
+      return true;
+  return false;
+}
+
+/* An address a peer can use to reach this host: not loopback, link-local,
+ * multicast, broadcast, v4-mapped or "this network", and not inside the
+ * virtual LAN (the overlay must never run over its own TAP device). */
+static bool usable_host_addr(const struct node *n, const struct rl_addr *a) {
+  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  static const uint8_t zero[15];
+  uint32_t ip, vnet, mask;
+  if (a->family == RL_AF_INET6)
+    return !(memcmp(a->ip, zero, 15) == 0 && a->ip[15] <= 1) &&      /* :: and ::1 */
+           !(a->ip[0] == 0xfe && (a->ip[1] & 0xc0) == 0x80) &&       /* fe80::/10 */
+           a->ip[0] != 0xff && memcmp(a->ip, mapped, 12) != 0;
+  if (a->family != RL_AF_INET)
+    return false;
+  ip = rl_addr_ipv4(a);
+  if ((ip >> 24) == 0 || (ip >> 24) == 127 || (ip >> 16) == 0xA9FE || (ip >> 28) >= 0xE)
+    return false;
+  mask = n->cfg.cert.prefix ? 0xFFFFFFFFu << (32 - n->cfg.cert.prefix) : 0;
+  vnet = n->cfg.cert.vip & mask;
+  return mask == 0 || (ip & mask) != vnet;
+}
+
+bool node_can_dial(const struct node *n, const struct rl_addr *a) {
+  if (a->family != RL_AF_INET && a->family != RL_AF_INET6)
+    return false;
+  if (n->n_local == 0) /* nothing known yet (or the simulator): IPv4 */
+    return a->family == RL_AF_INET;
+  for (unsigned i = 0; i < n->n_local; i++)
+    if (n->local[i].family == a->family)
+      return true;
+  return false;
+}
+
+void node_local_init(struct node *n) {
+  n->n_local = 0;
+  if (!is_wildcard(&n->cfg.listen))
+    n->local[n->n_local++] = n->cfg.listen;
+}
+
+void node_set_local_addrs(struct node *n, const struct rl_addr *addrs, unsigned k,
+                          uint64_t now) {
+  struct rl_addr loc[NODE_LOCAL_MAX];
+  unsigned m = 0;
+  char a[RL_ADDR_STRLEN];
+  if (!is_wildcard(&n->cfg.listen))
+    return;
+  for (unsigned i = 0; i < k && m < NODE_LOCAL_MAX; i++) {
+    struct rl_addr x = addrs[i];
+    bool dup = false;
+    x.port = n->cfg.listen.port;
+    if (x.family == RL_AF_INET)
+      memset(x.ip + 4, 0, 12);
+    else if (x.family != RL_AF_INET6)
+      continue;
+    if (!usable_host_addr(n, &x))
+      continue;
+    for (unsigned j = 0; j < m; j++)
+      dup = dup || rl_addr_equal(&loc[j], &x);
+    if (!dup)
+      loc[m++] = x;
+  }
+  if (m == n->n_local && memcmp(loc, n->local, m * sizeof(loc[0])) == 0)
+    return;
+  memcpy(n->local, loc, m * sizeof(loc[0]));
+  n->n_local = m;
+  for (unsigned i = 0; i < m; i++)
+    rl_logf(n->env, RL_LOG_INFO, "host candidate %s", rl_addr_format(&loc[i], a, sizeof(a)));
+  if (m == 0)
+    rl_logf(n->env, RL_LOG_WARN, "no usable interface address: peers can reach this member "
+            "only through its NAT mapping or a relay");
+  node_nat_endpoints_changed(n, now);
+}
+
 unsigned node_nat_candidates(const struct node *n, struct nat_cand *c, unsigned max) {
   unsigned k = 0;
   /* Preference order for a peer: a mapped port (reachable by
-   * construction), the reflexive address (behind a cone NAT), then the
-   * bound address (same LAN, or no NAT). */
+   * construction), the reflexive address (behind a cone NAT; with no NAT
+   * it is the one of our addresses that peers actually reach), then the
+   * host addresses (same LAN, or no NAT), as ICE orders them. */
   if (n->has_mapped && k < max) {
     c[k].kind = NAT_CAND_MAPPED;
     c[k++].addr = n->mapped;
   }
-  if (n->has_reflexive && n->nat_class != NAT_CLASS_NONE && k < max &&
-      !(n->has_mapped && rl_addr_equal(&n->mapped, &n->reflexive))) {
-    c[k].kind = NAT_CAND_REFLEXIVE;
+  if (n->has_reflexive && k < max && !(n->has_mapped && rl_addr_equal(&n->mapped, &n->reflexive))) {
+    c[k].kind = node_is_own_addr(n, &n->reflexive) ? NAT_CAND_LOCAL : NAT_CAND_REFLEXIVE;
     c[k++].addr = n->reflexive;
   }
-  if (n->cfg.listen.family == RL_AF_INET && rl_addr_ipv4(&n->cfg.listen) != 0 && k < max) {
-    c[k].kind = NAT_CAND_LOCAL;
-    c[k++].addr = n->cfg.listen;
+  for (unsigned i = 0; i < n->n_local && k < max; i++) {
+    bool dup = false;
+    for (unsigned j = 0; j < k; j++)
+      dup = dup || rl_addr_equal(&c[j].addr, &n->local[i]);
+    if (!dup) {
+      c[k].kind = NAT_CAND_LOCAL;
+      c[k++].addr = n->local[i];
+    }
   }
   return k;
 }
@@ -53,7 +145,7 @@ void node_nat_endpoints_changed(struct node *n, uint64_t now) {
   unsigned k = node_nat_candidates(n, c, NAT_CAND_MAX), m = 0;
   for (unsigned i = 0; i < k && m < OV_MAX_ENDPOINTS; i++)
     ep[m++] = c[i].addr;
-  if (n->ov && m)
+  if (n->ov)
     overlay_set_self_endpoints(n->ov, ep, m);
   node_publish_endpoints(n, now);
   /* New candidates (a reflexive address, a mapped port) may make a direct
@@ -107,7 +199,7 @@ static void on_observed(struct node *n, struct link *l, const struct rl_addr *se
   char a[RL_ADDR_STRLEN];
   memset(&refl, 0, sizeof(refl));
   nat_obs_add(&n->obs, l->s.peer_id, &l->s.endpoint, seen, now);
-  c = nat_classify(&n->obs, &n->cfg.listen, now, &refl);
+  c = nat_classify(&n->obs, n->local, n->n_local, now, &refl);
   if (c == n->nat_class && (!n->has_reflexive || rl_addr_equal(&refl, &n->reflexive)))
     return;
   n->nat_class = c;
@@ -468,8 +560,8 @@ static void punch_candidates(struct node *n, const uint8_t id[RL_ID_LEN], const 
     return;
   for (unsigned i = 0; i < nc; i++) {
     struct link *l;
-    if (c[i].addr.family != RL_AF_INET || punching_to(n, id, &c[i].addr) ||
-        rl_addr_equal(&c[i].addr, &n->cfg.listen) || link_to_endpoint(n, &c[i].addr))
+    if (!node_can_dial(n, &c[i].addr) || punching_to(n, id, &c[i].addr) ||
+        node_is_own_addr(n, &c[i].addr) || link_to_endpoint(n, &c[i].addr))
       continue;
     l = node_nat_punch_link(n, id, &c[i].addr, 0,
                             low && c[i].kind == NAT_CAND_REFLEXIVE ? NAT_BDAY_TTL : 0, now);

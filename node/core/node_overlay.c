@@ -19,8 +19,8 @@ int node_ov_init(struct node *n, uint64_t now) {
   n->ov = overlay_new(&oc);
   if (!n->ov)
     return RL_ENOMEM;
-  if (n->cfg.listen.family != RL_AF_NONE)
-    overlay_set_self_endpoints(n->ov, &n->cfg.listen, 1);
+  if (n->n_local)
+    overlay_set_self_endpoints(n->ov, n->local, n->n_local);
   return 0;
 }
 
@@ -164,7 +164,7 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
   /* Every advertised endpoint at once (mapped, reflexive, local): the
    * first handshake to complete wins, the others are dropped. */
   for (unsigned i = 0; i < a->node.n_ep && i < OV_MAX_ENDPOINTS; i++) {
-    if (a->node.ep[i].family != RL_AF_INET || rl_addr_equal(&a->node.ep[i], &n->cfg.listen))
+    if (!node_can_dial(n, &a->node.ep[i]) || node_is_own_addr(n, &a->node.ep[i]))
       continue;
     if ((l = link_to_endpoint(n, &a->node.ep[i])) != NULL) {
       l->ov_wanted = true; /* already dialling there (a static peer, a punch) */

@@ -132,10 +132,20 @@ static void nat_json(struct sb *b, const struct node *n) {
     sb_printf(b, "null");
   sb_printf(b, ",\"mapped\":");
   if (n->has_mapped)
-    sb_printf(b, "\"%s\",\"mapped_by\":\"%s\"},", rl_addr_format(&n->mapped, a, sizeof(a)),
+    sb_printf(b, "\"%s\",\"mapped_by\":\"%s\"", rl_addr_format(&n->mapped, a, sizeof(a)),
               n->mapped_method);
   else
-    sb_printf(b, "null,\"mapped_by\":null},");
+    sb_printf(b, "null,\"mapped_by\":null");
+  /* What peers are told to dial (the NODE record), in that order. */
+  struct nat_cand c[NAT_CAND_MAX];
+  unsigned k = node_nat_candidates(n, c, NAT_CAND_MAX);
+  sb_printf(b, ",\"candidates\":[");
+  for (unsigned i = 0; i < k; i++)
+    sb_printf(b, "%s{\"kind\":\"%s\",\"addr\":\"%s\"}", i ? "," : "",
+              c[i].kind == NAT_CAND_MAPPED ? "mapped"
+              : c[i].kind == NAT_CAND_REFLEXIVE ? "reflexive" : "host",
+              rl_addr_format(&c[i].addr, a, sizeof(a)));
+  sb_printf(b, "]},");
 }
 
 int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) {
