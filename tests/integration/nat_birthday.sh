@@ -9,11 +9,8 @@
 #  .0.2.5    .0.2.10    |         |
 #  (seed)    (public)  pr (prc)  sy (sym)
 #
-# The NATed members run with the documented defaults (wildcard listen on
-# the default port, default timers). The two public members listen on their
-# concrete address: with a wildcard listen a public member publishes no
-# candidate at this commit (issue 9, the lead's host-candidate change), and
-# sy could then link directly to boot only. Two public members give the NATed members
+# Everything runs with the documented defaults (wildcard listen on the
+# default port, default timers). Two public members give the NATed members
 # reports from two addresses, so pr classifies as endpoint-independent and
 # sy as symmetric. Then pr pings sy: the first frames ride the overlay or a
 # relay; plain punching cannot work (sy's NAT maps a new port per
@@ -49,8 +46,7 @@ NO_PM=$'[nat]\nupnp = no\nnatpmp = no' # no router here offers either: skip the 
 for m in boot pub pr sy; do
   t_member lan "$m" "${VIP[$m]}/10"
   extra=$NO_PM; [ $m = boot ] || extra=$'bootstrap = 192.0.2.5:'$PORT$'\n'$NO_PM
-  case $m in boot | pub) listen=${NL_HOST[$m]} ;; *) listen=0.0.0.0 ;; esac
-  T_CONF_EXTRA=$extra t_config $m lan "$listen:$PORT"
+  T_CONF_EXTRA=$extra t_config $m lan "0.0.0.0:$PORT"
 done
 t_up boot boot
 for m in pub pr sy; do t_up $m $m; done
