@@ -18,8 +18,10 @@
 # sockets, punches pr's reflexive address from each with a low TTL and asks
 # pr to probe; pr probes random ports of sy's router until one lands.
 # Checked: a direct established link between them, on an extra socket at
-# sy; 10/10 echo replies; sy releases the other sockets; the figures
-# (probes, milliseconds) from both logs are printed.
+# sy; 10/10 echo replies; none of sy's low-TTL punches reached pr's router
+# (an nft counter there, checked against one default-TTL datagram); sy
+# releases the other sockets; the figures (probes, milliseconds) from both
+# logs are printed.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -40,6 +42,14 @@ nl_public pub 192.0.2.10
 nl_site pr prc 198.51.100.12 12
 nl_site sy sym 198.51.100.13 13
 nl_selfcheck pr sy
+
+# Low-TTL punches: count what reaches pr's router from sy's router as a
+# 12-byte NAT_PROBE datagram (UDP length 20) unsolicited (its input chain;
+# the policy drops it). sy's punches leave with TTL 2 and die in the core:
+# none may arrive.
+t_in prr nft insert rule ip filter input ip saddr "${NL_WAN[sy]}" udp length 20 counter ||
+  t_fail "cannot add the counter rule on prr"
+punches_at_prr() { t_in prr nft list chain ip filter input | awk '/udp length 20/ {for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1)}'; }
 
 t_group lan
 NO_PM=$'[nat]\nupnp = no\nnatpmp = no' # no router here offers either: skip the attempts
@@ -102,6 +112,14 @@ t_log "sy's link to pr uses extra socket $sock"
 udp_socks() { t_in sy ss -Huanp 2>/dev/null | grep -c "pid=${T_NODE_PID[sy]}," || true; }
 few_socks() { [ "$(udp_socks)" -le 2 ]; }
 wait_until 5 few_socks || t_fail "sy still holds $(udp_socks) UDP sockets" sy
+
+arrived=$(punches_at_prr)
+[ "$arrived" = 0 ] || t_fail "$arrived of sy's low-TTL punches reached pr's router" sy
+t_log "none of sy's $(status_json sy | jq '.counters.bday_punches') low-TTL punches reached pr's router"
+# Control: the same 12 bytes with the default TTL from sy do arrive there.
+t_in sy bash -c "printf '%012d' 0 >/dev/udp/${NL_WAN[pr]}/$PORT"
+counted() { [ "$(punches_at_prr)" = 1 ]; }
+wait_until 3 counted || t_fail "the counter on prr does not see a default-TTL datagram ($(punches_at_prr))"
 
 probes=$(grep -o 'birthday: [0-9a-f]* direct after [0-9]* probes, [0-9]* ms' "$T_DIR/pr.log" | tail -n 1)
 hit=$(grep -o 'birthday: [0-9a-f]* direct: probe arrived on socket [0-9]* after [0-9]* ms, [0-9]* sockets' "$T_DIR/sy.log" | tail -n 1)
