@@ -132,12 +132,13 @@ static int rs_start(struct node *n, struct resolve *r, uint64_t now) {
 
 static struct link *open_e2e(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
   struct rl_addr none;
-  struct link *l = link_by_peer_path(n, id, true);
+  struct link *l = link_tx(n, id, LINK_TX_RELAY | LINK_TX_OVERLAY, NULL);
   if (l)
     return l;
   for (unsigned i = 0; i < n->n_links; i++) {
     l = n->links[i];
-    if (l->used && l->via_overlay && l->has_expect && memcmp(l->expect_id, id, RL_ID_LEN) == 0)
+    if (l->used && l->via_overlay && l->has_expect && !l->s.have_peer && !l->retire_at_ns &&
+        memcmp(l->expect_id, id, RL_ID_LEN) == 0)
       return l;
   }
   memset(&none, 0, sizeof(none));

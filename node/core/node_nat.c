@@ -136,14 +136,10 @@ static void on_observed(struct node *n, struct link *l, const struct rl_addr *se
 
 /* ---- relays ---- */
 
+/* The established direct link that sends to id, if any. */
 static struct link *direct_up(struct node *n, const uint8_t id[RL_ID_LEN]) {
-  for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = n->links[i];
-    if (l->used && !l->via_overlay && l->s.have_peer && l->s.state == SESS_ESTABLISHED &&
-        memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
-      return l;
-  }
-  return NULL;
+  struct link *l = link_tx(n, id, LINK_TX_DIRECT, NULL);
+  return l && l->s.state == SESS_ESTABLISHED ? l : NULL;
 }
 
 static void relay_wrap(struct node *n, struct link *to, uint8_t type, const uint8_t id[RL_ID_LEN],
@@ -421,13 +417,15 @@ static struct link *best_relay(struct node *n, const uint8_t id[RL_ID_LEN],
   return best;
 }
 
+/* The end-to-end session with id: the one that sends, or our handshake. */
 static struct link *e2e_link(struct node *n, const uint8_t id[RL_ID_LEN]) {
+  struct link *l = link_tx(n, id, LINK_TX_RELAY | LINK_TX_OVERLAY, NULL);
+  if (l)
+    return l;
   for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = n->links[i];
-    if (!l->used || !l->via_overlay || l->retire_at_ns)
-      continue;
-    if ((l->s.have_peer && memcmp(l->s.peer_id, id, RL_ID_LEN) == 0) ||
-        (l->has_expect && memcmp(l->expect_id, id, RL_ID_LEN) == 0))
+    l = n->links[i];
+    if (l->used && l->via_overlay && !l->retire_at_ns && !l->s.have_peer && l->has_expect &&
+        memcmp(l->expect_id, id, RL_ID_LEN) == 0)
       return l;
   }
   return NULL;
@@ -596,13 +594,20 @@ static void check_liveness(struct node *n, uint64_t now) {
   for (unsigned i = 0; i < n->n_links; i++) {
     struct link *l = n->links[i];
     uint8_t probe[5];
-    if (!l->used || l->via_overlay || l->s.state != SESS_ESTABLISHED)
+    if (!l->used || l->via_overlay || l->retire_at_ns || l->s.state != SESS_ESTABLISHED)
       continue;
     if (l->probe_sent_ns && l->s.last_rx_ns > l->probe_sent_ns) {
       l->probe_sent_ns = 0; /* heard from it: alive */
       l->probe_phase = 0;
     }
     if (l->probe_phase == 1 && now - l->probe_sent_ns >= NODE_PROBE_WAIT_NS) {
+      /* The peer does not hold this session (it restarted and opened
+       * another one with us): that one sends from now on. */
+      struct link *o = link_tx(n, l->s.peer_id, LINK_TX_ANY, l);
+      if (o && o->s.state == SESS_ESTABLISHED && o->proven && o->s.last_rx_ns > l->s.last_rx_ns) {
+        link_retire_now(n, l, o, now);
+        continue;
+      }
       l->probe_phase = 2;
       l->probe_sent_ns = now;
       sess_rekey(&l->s, now);
