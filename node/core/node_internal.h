@@ -21,6 +21,10 @@
 #define OCC_EXIT 6 /* OpenVPN occ.h: explicit-exit-notify */
 
 #define NODE_NEIGH_MAX 16      /* neighbours listed in a PUNCH message */
+#define NODE_HINTS_MAX 4       /* relay hints in our DHT NODE record */
+#define NODE_HINT_CHECK_NS (30 * NS_PER_S) /* republish when the hints changed */
+#define NODE_RELAY_WANT_MAX 8  /* peers we look for a relay to */
+#define NODE_RELAY_WANT_NS (60 * NS_PER_S)
 #define NODE_UDPQ_MAX 1024     /* datagrams waiting for the driver */
 #define NODE_TAPQ_MAX 512      /* frames waiting for the TAP device */
 #define NODE_PENDQ_MAX 32      /* frames per link waiting for its handshake */
@@ -238,6 +242,15 @@ struct node {
   uint64_t next_reap_ns;     /* idle-link reaper period */
   struct ctl_answer *ctlq;   /* NODE_CTLQ_MAX answers, allocated on first use */
   unsigned ctl_head, ctl_n;
+  /* relay hints published in our NODE record; peers we seek a relay to */
+  uint8_t pub_hints[NODE_HINTS_MAX][RL_ID_LEN];
+  uint8_t n_pub_hints;
+  uint64_t next_hint_ns;
+  struct {
+    uint8_t id[RL_ID_LEN];
+    uint64_t from_ns, until_ns; /* until_ns 0: free */
+    bool for_overlay;
+  } relay_want[NODE_RELAY_WANT_MAX];
   struct { uint32_t cookie; uint8_t hops; } test_dl[NODE_TEST_ROUTES_MAX];
   unsigned n_test_dl;        /* node_test_route() arrivals not yet polled */
   struct node_scratch *sc;   /* own, or shared (cfg.scratch) */
@@ -378,7 +391,23 @@ void node_nat_endpoints_changed(struct node *n, uint64_t now);
 /* The overlay's direct attempts toward id all failed: carry the overlay
  * link over a relay instead (an end-to-end session through a neighbour we
  * share). Returns false when no relay is known. */
-bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now);
+/* for_overlay: the overlay asked for the link (kept while it wants it);
+ * else the idle reaper may close it. */
+bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], bool for_overlay,
+                         uint64_t now);
+/* The DHT NODE record value: our candidates, then relay hints (members we
+ * have direct links to). Decoding stores the hints like a PUNCH message's
+ * neighbour list. Both return a length / candidate count or RL_E*. */
+int node_nat_record_encode(struct node *n, uint8_t *out, size_t cap);
+int node_nat_record_decode(struct node *n, const uint8_t id[RL_ID_LEN], const uint8_t *val,
+                           size_t len, struct nat_cand *c, unsigned max, uint64_t now);
+/* No direct link to id could be opened (or there was no endpoint to try)
+ * and no relay is known yet: from delay_ns on keep trying a relay to id for
+ * a while (node_nat_on_timer). lookup: fetch id's NODE record first
+ * (candidates to try directly, relay hints); without it the hints must
+ * come from a PUNCH message. for_overlay as for node_nat_relay_link. */
+void node_nat_seek_relay(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t delay_ns,
+                         bool lookup, bool for_overlay, uint64_t now);
 uint64_t node_nat_next_timer(const struct node *n);
 void node_nat_on_timer(struct node *n, uint64_t now);
 /* The end-to-end session demux (node_overlay.c), also for relayed packets. */

@@ -86,8 +86,12 @@ void node_ov_link_down(struct node *n, struct link *l, uint64_t now) {
      * node may be dead). */
     if (other_attempt(n, l, l->expect_id))
       return;
-    if (!l->via_overlay && node_nat_relay_link(n, l->expect_id, now))
+    if (!l->via_overlay && node_nat_relay_link(n, l->expect_id, true, now))
       return;
+    /* No relay known: its NODE record names members that can relay (the
+     * overlay may have no route to it: we may be its ring neighbour). */
+    if (!l->via_overlay)
+      node_nat_seek_relay(n, l->expect_id, 0, true, true, now);
     overlay_link_down(n->ov, l->expect_id, now);
     node_ov_pump(n, now);
     return;
@@ -162,9 +166,11 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
     return;
   /* Every advertised endpoint at once (mapped, reflexive, local): the
    * first handshake to complete wins, the others are dropped. */
+  bool dialling = false;
   for (unsigned i = 0; i < a->node.n_ep && i < OV_MAX_ENDPOINTS; i++) {
     if (a->node.ep[i].family != RL_AF_INET || rl_addr_equal(&a->node.ep[i], &n->cfg.listen))
       continue;
+    dialling = true;
     if ((l = link_to_endpoint(n, &a->node.ep[i])) != NULL) {
       l->ov_wanted = true; /* already dialling there (a static peer, a punch) */
       continue;
@@ -182,6 +188,12 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
   /* The node may sit behind a NAT that drops our handshakes until it has
    * sent toward us: ask it to (routed over the overlay). */
   node_nat_punch_request(n, a->node.id, now);
+  /* Nothing to dial (its only endpoint is a private address equal to ours,
+   * behind another NAT), so no failed handshake will start the relay
+   * fallback: look the node up (candidates, relay hints) and, unless a
+   * punch has worked by then, relay after relay_after_ns. */
+  if (!dialling)
+    node_nat_seek_relay(n, a->node.id, n->cfg.relay_after_ns, true, true, now);
 }
 
 static void act_disconnect(struct node *n, const struct ov_action *a, uint64_t now) {
