@@ -311,7 +311,9 @@ struct link *link_for_init(struct node *n, const uint8_t id[RL_ID_LEN], uint32_t
         l->s.state != SESS_DEAD && memcmp(l->expect_id, id, RL_ID_LEN) == 0)
       return l;
   }
-  return NULL;
+  /* A member opens an end-to-end session only when it holds none with us
+   * (handshakes that crossed met above): it lost the one we hold. */
+  return link_tx(n, id, LINK_TX_RELAY | LINK_TX_OVERLAY, NULL);
 }
 
 /* Any direct link (handshaking or up) to endpoint ep. Two links to one

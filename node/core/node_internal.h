@@ -293,10 +293,12 @@ struct link *link_tx(struct node *n, const uint8_t id[RL_ID_LEN], unsigned kinds
 /* The link that answers an HS_INIT from id (sender_index: its session's
  * index at id): the session it continues (retransmission, rekey), else a
  * handshake of ours toward id (the simultaneous-initiation tie-break
- * decides), else NULL: a new session beside any live one, which keeps
- * decrypting what is on its way (answering in place would drop that, and
- * black-hole the pair if the peer then kept its old session); link_settle
- * picks one, a restarted peer's dead one fails its liveness probe. */
+ * decides). Else, direct: NULL, a new session beside any live one, which
+ * keeps decrypting what is on its way (answering in place would drop that,
+ * and black-holed the pair when the peer then kept its old session);
+ * link_settle picks one, a restarted peer's dead one fails its liveness
+ * probe. End-to-end: the live end-to-end session, in place (a member opens
+ * one only when it holds none with us, so it lost ours). */
 struct link *link_for_init(struct node *n, const uint8_t id[RL_ID_LEN], uint32_t sender_index,
                            bool via_overlay, const struct rl_addr *from);
 /* An authenticated packet arrived on l (data: a frame or control message,
