@@ -122,7 +122,9 @@ unsigned node_nat_candidates(const struct node *n, struct nat_cand *c, unsigned 
     c[k].kind = NAT_CAND_MAPPED;
     c[k++].addr = n->mapped;
   }
-  if (n->has_reflexive && k < max && !(n->has_mapped && rl_addr_equal(&n->mapped, &n->reflexive))) {
+  bool refl = n->has_reflexive && !(n->has_mapped && rl_addr_equal(&n->mapped, &n->reflexive));
+  bool sym = n->nat_class == NAT_CLASS_SYMMETRIC;
+  if (refl && !sym && k < max) {
     c[k].kind = node_is_own_addr(n, &n->reflexive) ? NAT_CAND_LOCAL : NAT_CAND_REFLEXIVE;
     c[k++].addr = n->reflexive;
   }
@@ -134,6 +136,13 @@ unsigned node_nat_candidates(const struct node *n, struct nat_cand *c, unsigned 
       c[k].kind = NAT_CAND_LOCAL;
       c[k++].addr = n->local[i];
     }
+  }
+  /* Symmetric: the right IP with a port that only the first peer saw. A
+   * handshake sent there opens an address-restricted peer's filter for
+   * our IP, so our own handshakes (from other ports) get through. */
+  if (refl && sym && k < max) {
+    c[k].kind = NAT_CAND_REFLEXIVE;
+    c[k++].addr = n->reflexive;
   }
   return k;
 }
@@ -210,14 +219,20 @@ static void on_observed(struct node *n, struct link *l, const struct rl_addr *se
   memset(&refl, 0, sizeof(refl));
   nat_obs_add(&n->obs, l->s.peer_id, &l->s.endpoint, seen, now);
   c = nat_classify(&n->obs, n->local, n->n_local, now, &refl);
+  /* Behind a symmetric NAT only the IP of a report means something (the
+   * port differs per peer): a new port is no news. */
+  if (c == NAT_CLASS_SYMMETRIC && n->has_reflexive && refl.family == n->reflexive.family &&
+      memcmp(refl.ip, n->reflexive.ip, 16) == 0)
+    refl = n->reflexive;
   if (c == n->nat_class && (!n->has_reflexive || rl_addr_equal(&refl, &n->reflexive)))
     return;
   n->nat_class = c;
   /* Behind an endpoint-independent NAT the reflexive address is everyone's
    * way in. With a single report (class still unknown) it is worth a try
-   * too; behind a symmetric NAT it is nobody's. */
-  n->has_reflexive = c == NAT_CLASS_EIM || c == NAT_CLASS_NONE ||
-                     (c == NAT_CLASS_UNKNOWN && refl.family != RL_AF_NONE);
+   * too. Behind a symmetric NAT its port is nobody's way in, but its IP is
+   * what a peer behind an address-restricted NAT must send to before our
+   * packets pass its filter: published last (node_nat_candidates). */
+  n->has_reflexive = refl.family != RL_AF_NONE;
   if (n->has_reflexive)
     n->reflexive = refl;
   rl_logf(n->env, RL_LOG_INFO, "nat: %s%s%s", nat_class_name(c),
