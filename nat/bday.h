@@ -58,6 +58,9 @@
 /* ... after one whose request went unanswered (lost on the overlay, which
  * may still be forming): the probes never ran, so soon again. */
 #define NAT_BDAY_RETRY_UNANSWERED_NS (15ULL * 1000000000ULL)
+/* ... after the peer declined (its mapping is not endpoint independent:
+ * a symmetric NAT publishes a reflexive candidate too, for its IP). */
+#define NAT_BDAY_RETRY_DECLINED_NS (600ULL * 1000000000ULL)
 #define NAT_BDAY_PORT_MIN 1024        /* what NATs hand out (Linux: 1024..65535) */
 #define NAT_BDAY_TTL 2                /* punches leave our NAT, die before theirs */
 #define NAT_BDAY_HIST 16              /* peers remembered for NAT_BDAY_RETRY_NS */

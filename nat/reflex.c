@@ -89,6 +89,13 @@ enum nat_class nat_classify(const struct nat_obs *o, const struct rl_addr *local
       *reflexive = live[0]->seen;
     return NAT_CLASS_EIM;
   }
+  if (reflexive) { /* the IP is right, the port was one peer's */
+    const struct nat_report *latest = live[0];
+    for (unsigned i = 1; i < n; i++)
+      if (live[i]->at_ns > latest->at_ns)
+        latest = live[i];
+    *reflexive = latest->seen;
+  }
   return NAT_CLASS_SYMMETRIC;
 }
 

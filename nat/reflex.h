@@ -57,7 +57,8 @@ bool nat_obs_add(struct nat_obs *o, const uint8_t reporter[RL_ID_LEN],
  * that reaches us untranslated (a public host, or a peer on our own LAN):
  * NONE when every live report does, else the other reports decide.
  * *reflexive gets the common reflexive address for NONE/EIM, and the latest
- * report for UNKNOWN (a guess worth trying). */
+ * report for UNKNOWN (a guess worth trying) and SYMMETRIC (its IP is right,
+ * its port was one peer's). */
 enum nat_class nat_classify(const struct nat_obs *o, const struct rl_addr *local,
                             unsigned n_local, uint64_t now, struct rl_addr *reflexive);
 const char *nat_class_name(enum nat_class c);

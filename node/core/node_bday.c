@@ -426,10 +426,12 @@ void node_bday_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t 
   } else if (n->bd && n->bd->hard.role == NAT_BDAY_HARD &&
              memcmp(n->bd->hard_peer, src, RL_ID_LEN) == 0 &&
              memcmp(n->bd->hard_token, m.token, NAT_BDAY_TOKEN_LEN) == 0) {
-    if (m.type == NAT_BDAY_MSG_ACK)
+    if (m.type == NAT_BDAY_MSG_ACK) {
       nat_bday_hard_acked(&n->bd->hard, now);
-    else
+    } else {
       hard_end(n, "declined by the peer", now);
+      nat_bday_retry_after(&n->bd->hist, src, now, NAT_BDAY_RETRY_DECLINED_NS);
+    }
   }
 }
 
