@@ -87,11 +87,10 @@ static void test_bday_sim(void **state) {
    * from the net or the flow streams). */
   assert_int_equal(p_on, p_off);
   assert_true(p_on >= 15);
-  /* With it: most (16 of 22 at this commit). The rest: the request to
-   * probe travels the overlay, which this NAT mix (no public members
-   * besides the seeds) keeps from ever forming a consistent ring, so some
-   * requests never arrive (issue 9, item 2). Without it: none. */
-  assert_true(d_on * 10 >= p_on * 6);
+  /* With it: nearly all (22 of 22 here; 16 of 22 before relayed ring
+   * links, when the request to probe, which travels the overlay, was lost
+   * where the ring was not consistent). Without it: none. */
+  assert_true(d_on * 10 >= p_on * 8);
   assert_int_equal(d_off, 0);
 }
 
