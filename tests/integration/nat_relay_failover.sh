@@ -104,7 +104,7 @@ after=$(t_link s1 "${VIP[s2]}" | jq -c '{path, relay}' || echo '{}')
 new_relay=$(jq -r '.relay // empty' <<<"$after")
 [ -z "$new_relay" ] || new_relay=${NAME[$new_relay]:-$new_relay}
 fo=$(status_json s1 | jq -r '.counters.relay_failovers // "?"' || echo '?')
-how=$(grep -o 'silent for [0-9]* ms; [a-z ]*' "$T_DIR/s1.log" | head -n1 || true)
+how=$(grep -o 'silent for [0-9]* ms; [a-z ]*[0-9a-f]*' "$T_DIR/s1.log" | head -n1 || true)
 line="outage ${gap_s} s ($gap_n pings of 0.2 s; ${silence_s} s between replies), $answered/150 answered, relay $victim (standby $sbn) -> ${new_relay:-none} ($(jq -r .path <<<"$after")), s1 failovers $fo (${how:-no failover logged}), listen $LISTEN"
 t_say "$line"
 [ -z "${OUTAGE_LOG:-}" ] || echo "$line" >>"$OUTAGE_LOG"
