@@ -97,6 +97,21 @@ struct link {
   uint8_t refused_ids[4][RL_ID_LEN];
   uint64_t next_direct_ns;   /* next attempt at a direct link */
   uint64_t direct_backoff_ns;
+  /* Relayed links: liveness of the path through the relay in use (an
+   * e2e PROBE through it when we sent and heard nothing back through it;
+   * probe_sent_ns/probe_nonce above), and a standby relay whose path was
+   * checked the same way, taken at once when the relay in use goes silent. */
+  uint64_t relay_tx_ns, relay_rx_ns; /* last sent / authenticated heard via relay_id */
+  bool has_standby;
+  uint8_t standby_id[RL_ID_LEN];
+  uint64_t standby_probe_ns; /* probe through the standby outstanding since (0: none) */
+  uint32_t standby_nonce;
+  uint64_t standby_ok_ns;    /* last answer through the standby (0: none yet) */
+  struct {                   /* relays left for silence, standbys that did not
+                              * answer: not chosen again for a while */
+    uint8_t id[RL_ID_LEN];
+    uint64_t at_ns;          /* 0: free */
+  } shunned[2];
   /* Who relies on this link (LINK_MSG_WANT, docs/protocol.md): a link
    * neither end's overlay wants, that never carried data, is closed soon
    * after it goes quiet instead of after idle_link_ns. */
@@ -126,7 +141,7 @@ struct node_counters {
   uint64_t test_routes_dropped; /* node_test_route() arrivals, queue full */
   uint64_t resolve_full, resolve_failed, connects_on_demand;
   uint64_t punches_sent, punches_received, relay_forwarded, relay_refused, relay_no_route,
-      relayed_pairs, ctl_bad, probes_sent, links_failed_fast;
+      relayed_pairs, ctl_bad, probes_sent, links_failed_fast, relay_failovers;
   /* birthday probing (node_bday.c) */
   uint64_t bday_attempts, bday_punches, bday_probes, bday_hits, bday_direct;
 };
@@ -141,6 +156,17 @@ struct node_counters {
 #define NODE_SUSPECT_NS (3 * NS_PER_S)
 #define NODE_PROBE_WAIT_NS (3 * NS_PER_S)
 #define NODE_REHANDSHAKE_WAIT_NS (6 * NS_PER_S)
+/* The same on relayed links, faster (the standby relay is a ready path, so
+ * a false alarm costs little): sent and heard nothing back through the
+ * relay for SUSPECT -> probe through it; no answer within WAIT -> switch
+ * to the standby relay. The standby's path is probed every CHECK and
+ * counts as checked for FRESH after an answer; a relay left for silence is
+ * not chosen again for SHUNNED. */
+#define NODE_RELAY_SUSPECT_NS (1 * NS_PER_S)
+#define NODE_RELAY_PROBE_WAIT_NS (1 * NS_PER_S)
+#define NODE_STANDBY_CHECK_NS (5 * NS_PER_S)
+#define NODE_STANDBY_FRESH_NS (12 * NS_PER_S)
+#define NODE_RELAY_SHUNNED_NS (30 * NS_PER_S)
 #define NODE_RESOLVE_MAX 64        /* DHT lookups under way for the LAN/CLI */
 #define NODE_VIPC_MAX 1024         /* vip -> member cache */
 #define NODE_VIPC_TTL_NS (120 * NS_PER_S)
@@ -248,6 +274,7 @@ struct node {
   struct neigh_info *nc;     /* up to NODE_NEIGH_CACHE, grown on use */
   unsigned nc_cap;
   uint64_t next_nat_tick_ns;
+  uint64_t relay_check_ns;   /* next liveness check of relayed links (0: none) */
   bool has_mapped;           /* a router maps a port to us (UPnP/NAT-PMP) */
   struct rl_addr mapped;
   char mapped_method[8];
@@ -443,6 +470,12 @@ struct link *node_nat_punch_link(struct node *n, const uint8_t id[RL_ID_LEN],
 struct link *node_nat_direct_up(struct node *n, const uint8_t id[RL_ID_LEN]);
 uint64_t node_nat_next_timer(const struct node *n);
 void node_nat_on_timer(struct node *n, uint64_t now);
+/* An authenticated packet (r >= 0 from sess_recv, plaintext pt/len) of
+ * the end-to-end session l, delivered by relay (NULL: overlay-routed).
+ * Follows the peer's choice of relay, and consumes (returns true) the
+ * probes that check relayed paths. */
+bool node_nat_e2e_recv(struct node *n, struct link *l, const uint8_t *pt, size_t len,
+                       const uint8_t *relay, uint64_t now);
 /* The end-to-end session demux (node_overlay.c), also for relayed packets. */
 void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *pkt, size_t len,
                    uint64_t now, const uint8_t *relay);

@@ -250,6 +250,12 @@ static void relay_wrap(struct node *n, struct link *to, uint8_t type, const uint
   link_send_ctl(n, to, CTL_CH_RELAY, msg, len + 1 + RL_ID_LEN, now);
 }
 
+/* The next liveness check of relayed links is due at t (or earlier). */
+static void relay_arm(struct node *n, uint64_t t) {
+  if (!n->relay_check_ns || t < n->relay_check_ns)
+    n->relay_check_ns = t ? t : 1;
+}
+
 int node_nat_relay_send(struct node *n, struct link *l, const uint8_t *pkt, size_t len,
                         uint64_t now) {
   struct link *r = direct_up(n, l->relay_id);
@@ -261,6 +267,9 @@ int node_nat_relay_send(struct node *n, struct link *l, const uint8_t *pkt, size
   }
   relay_wrap(n, r, RELAY_MSG_FWD, l->s.have_peer ? l->s.peer_id : l->expect_id, pkt, len, now);
   link_after_event(n, r, now);
+  l->relay_tx_ns = now;
+  if (!l->probe_sent_ns) /* unanswered for SUSPECT from the last answer: probe */
+    relay_arm(n, l->relay_rx_ns + NODE_RELAY_SUSPECT_NS);
   return 0;
 }
 
@@ -495,16 +504,34 @@ static bool refused_by(const struct link *e, const uint8_t id[RL_ID_LEN]) {
   return false;
 }
 
-/* skip: the end-to-end link whose refusals to honour (may be NULL). */
+static bool shunned(const struct link *e, const uint8_t id[RL_ID_LEN], uint64_t now) {
+  for (unsigned i = 0; e && i < 2; i++)
+    if (e->shunned[i].at_ns && now - e->shunned[i].at_ns < NODE_RELAY_SHUNNED_NS &&
+        memcmp(e->shunned[i].id, id, RL_ID_LEN) == 0)
+      return true;
+  return false;
+}
+
+static void shun(struct link *e, const uint8_t id[RL_ID_LEN], uint64_t now) {
+  unsigned k = e->shunned[0].at_ns <= e->shunned[1].at_ns ? 0 : 1;
+  memcpy(e->shunned[k].id, id, RL_ID_LEN);
+  e->shunned[k].at_ns = now ? now : 1;
+}
+
+/* skip: the end-to-end link whose refusals and shunned relays to honour
+ * (may be NULL); not_id: a relay not to choose (NULL: none). */
 static struct link *best_relay(struct node *n, const uint8_t id[RL_ID_LEN],
-                               const struct link *skip, uint64_t *sum_ms) {
+                               const struct link *skip, const uint8_t *not_id, uint64_t now,
+                               uint64_t *sum_ms) {
   const struct neigh_info *ni = neigh_find(n, id);
   struct link *best = NULL;
   uint64_t best_ms = UINT64_MAX;
   for (unsigned i = 0; ni && i < ni->n; i++) {
     struct link *r = direct_up(n, ni->nb[i].id);
     uint64_t ms;
-    if (!r || memcmp(ni->nb[i].id, id, RL_ID_LEN) == 0 || refused_by(skip, ni->nb[i].id))
+    if (!r || memcmp(ni->nb[i].id, id, RL_ID_LEN) == 0 || refused_by(skip, ni->nb[i].id) ||
+        shunned(skip, ni->nb[i].id, now) ||
+        (not_id && memcmp(ni->nb[i].id, not_id, RL_ID_LEN) == 0))
       continue;
     ms = r->s.rtt_ns / NS_PER_MS + ni->nb[i].rtt_ms;
     if (ms < best_ms) {
@@ -650,12 +677,207 @@ void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uin
   }
 }
 
+/* ---- relayed paths: liveness, a checked standby relay, failover ----
+ *
+ * A relay dies without a word (crash, power, its uplink). Its own direct
+ * link would take ~12 s to be declared dead (check_liveness), so relayed
+ * end-to-end sessions check their path themselves, end to end: PROBE /
+ * PROBE_REPLY (channel 2) inside the session, through one given relay. The
+ * peer answers through the relay the probe came by and does not move its
+ * own traffic for a probe, so the same message also checks the standby
+ * relay (the next best by RTT sum) while the relay in use works. */
+
+/* Moves e's packets to relay r (the path starts out as heard from now). */
+static void set_relay(struct link *e, const uint8_t id[RL_ID_LEN], uint64_t now) {
+  if (e->has_relay && memcmp(e->relay_id, id, RL_ID_LEN) == 0)
+    return;
+  e->has_relay = true;
+  memcpy(e->relay_id, id, RL_ID_LEN);
+  e->relay_rx_ns = now;
+  e->probe_sent_ns = 0;
+  e->probe_phase = 0;
+  if (e->has_standby && memcmp(e->standby_id, id, RL_ID_LEN) == 0) {
+    e->has_standby = false; /* the standby is in use now: find another */
+    e->standby_probe_ns = e->standby_ok_ns = 0;
+  }
+}
+
+/* A link-local control message of end-to-end session e, sent through
+ * relay `via` (which need not be the one e uses). */
+static void e2e_ctl_via(struct node *n, struct link *e, const uint8_t via[RL_ID_LEN],
+                        const uint8_t *msg, size_t len, uint64_t now) {
+  uint8_t pt[CTL_HDR + 8], pkt[CTL_HDR + 8 + 128];
+  struct link *r = direct_up(n, via);
+  int k;
+  if (!r || len > 8 || e->s.state != SESS_ESTABLISHED || !e->s.have_peer)
+    return;
+  memcpy(pt, DC_CONTROL_MAGIC, sizeof(DC_CONTROL_MAGIC));
+  pt[16] = CTL_CH_LINK;
+  memcpy(pt + CTL_HDR, msg, len);
+  k = sess_encrypt(&e->s, pt, CTL_HDR + len, now, pkt, sizeof(pkt));
+  if (k > 0) {
+    relay_wrap(n, r, RELAY_MSG_FWD, e->s.peer_id, pkt, (size_t)k, now);
+    link_after_event(n, r, now);
+  }
+  link_after_event(n, e, now); /* (the encryption may have started a rekey) */
+}
+
+static void e2e_probe(struct node *n, struct link *e, const uint8_t via[RL_ID_LEN],
+                      uint32_t nonce, uint64_t now) {
+  uint8_t probe[5] = {LINK_MSG_PROBE};
+  memcpy(probe + 1, &nonce, 4);
+  n->c.probes_sent++;
+  e2e_ctl_via(n, e, via, probe, sizeof(probe), now);
+}
+
+bool node_nat_e2e_recv(struct node *n, struct link *l, const uint8_t *pt, size_t len,
+                       const uint8_t *relay, uint64_t now) {
+  if (len == CTL_HDR + 5 && memcmp(pt, DC_CONTROL_MAGIC, sizeof(DC_CONTROL_MAGIC)) == 0 &&
+      pt[16] == CTL_CH_LINK &&
+      (pt[CTL_HDR] == LINK_MSG_PROBE || pt[CTL_HDR] == LINK_MSG_PROBE_REPLY)) {
+    const uint8_t *nonce = pt + CTL_HDR + 1;
+    if (pt[CTL_HDR] == LINK_MSG_PROBE) {
+      uint8_t reply[5] = {LINK_MSG_PROBE_REPLY};
+      memcpy(reply + 1, nonce, 4);
+      if (relay)
+        e2e_ctl_via(n, l, relay, reply, sizeof(reply), now);
+      else
+        link_send_ctl(n, l, CTL_CH_LINK, reply, sizeof(reply), now);
+    } else if (relay && l->has_relay && memcmp(relay, l->relay_id, RL_ID_LEN) == 0 &&
+               l->probe_sent_ns && memcmp(nonce, &l->probe_nonce, 4) == 0) {
+      l->relay_rx_ns = now; /* the relay in use works */
+    } else if (relay && l->has_standby && l->standby_probe_ns &&
+               memcmp(relay, l->standby_id, RL_ID_LEN) == 0 &&
+               memcmp(nonce, &l->standby_nonce, 4) == 0) {
+      l->standby_ok_ns = now;
+      l->standby_probe_ns = 0;
+    }
+    return true;
+  }
+  if (!relay)
+    return false;
+  /* Authenticated traffic through another relay: the peer moved (it failed
+   * over, or chose first); answer the same way. */
+  set_relay(l, relay, now);
+  l->relay_rx_ns = now;
+  return false;
+}
+
+/* The relay in use went silent: move to the standby if its path answered
+ * lately, else to the best other relay (unchecked), else back to overlay
+ * routing (a relay is chosen again at the next tick). */
+static void relay_failover(struct node *n, struct link *e, uint64_t now) {
+  char a[2 * RL_ID_LEN + 1], b[2 * RL_ID_LEN + 1], c[2 * RL_ID_LEN + 1];
+  struct link *r = NULL;
+  uint64_t ms = 0;
+  bool checked = false;
+  n->c.relay_failovers++;
+  shun(e, e->relay_id, now);
+  if (e->has_standby && e->standby_ok_ns && now - e->standby_ok_ns <= NODE_STANDBY_FRESH_NS &&
+      !shunned(e, e->standby_id, now))
+    r = direct_up(n, e->standby_id);
+  checked = r != NULL;
+  if (!r)
+    r = best_relay(n, e->s.peer_id, e, NULL, now, &ms);
+  rl_hex_encode(a, e->s.peer_id, RL_ID_LEN);
+  rl_hex_encode(b, e->relay_id, RL_ID_LEN);
+  if (r)
+    rl_hex_encode(c, r->s.peer_id, RL_ID_LEN);
+  rl_logf(n->env, RL_LOG_INFO, "relay: to %.16s via %.16s silent for %llu ms; %s%.16s", a, b,
+          (unsigned long long)((now - e->relay_rx_ns) / NS_PER_MS),
+          r ? (checked ? "to standby " : "to unchecked ") : "overlay routing", r ? c : "");
+  e->has_standby = false;
+  e->standby_probe_ns = e->standby_ok_ns = 0;
+  if (!r) {
+    e->has_relay = false;
+    e->probe_sent_ns = 0;
+    e->probe_phase = 0;
+    if (e->ov_up)
+      node_ov_link_down(n, e, now);
+    return;
+  }
+  set_relay(e, r->s.peer_id, now);
+}
+
+/* Liveness of a relayed path that carries traffic (see above). */
+static void relayed_liveness(struct node *n, struct link *e, uint64_t now) {
+  if (e->probe_sent_ns && e->relay_rx_ns > e->probe_sent_ns) {
+    e->probe_sent_ns = 0; /* heard through the relay: alive */
+    e->probe_phase = 0;
+  }
+  if (e->probe_sent_ns) {
+    if (now - e->probe_sent_ns < NODE_RELAY_PROBE_WAIT_NS) {
+      relay_arm(n, e->probe_sent_ns + NODE_RELAY_PROBE_WAIT_NS);
+      return;
+    }
+    relay_failover(n, e, now);
+    if (!e->has_relay)
+      return;
+  }
+  if (e->relay_tx_ns <= e->relay_rx_ns)
+    return; /* nothing sent since it was last heard: nothing to suspect */
+  if (now - e->relay_rx_ns < NODE_RELAY_SUSPECT_NS) {
+    relay_arm(n, e->relay_rx_ns + NODE_RELAY_SUSPECT_NS);
+    return;
+  }
+  e->probe_nonce = rl_rand_u32(n->env);
+  e->probe_sent_ns = now;
+  e->probe_phase = 1;
+  e2e_probe(n, e, e->relay_id, e->probe_nonce, now);
+  relay_arm(n, now + NODE_RELAY_PROBE_WAIT_NS);
+}
+
+/* Keeps a standby relay for e, its path checked every STANDBY_CHECK. */
+static void standby_update(struct node *n, struct link *e, uint64_t now) {
+  uint64_t ms;
+  struct link *r;
+  if (e->standby_probe_ns && now - e->standby_probe_ns >= NODE_STANDBY_CHECK_NS) {
+    shun(e, e->standby_id, now); /* no answer through it: try another */
+    e->has_standby = false;
+    e->standby_probe_ns = e->standby_ok_ns = 0;
+  }
+  if (e->standby_probe_ns)
+    return;
+  r = best_relay(n, e->s.peer_id, e, e->relay_id, now, &ms);
+  if (!r) {
+    e->has_standby = false;
+    return;
+  }
+  if (!e->has_standby || memcmp(e->standby_id, r->s.peer_id, RL_ID_LEN) != 0) {
+    e->has_standby = true;
+    memcpy(e->standby_id, r->s.peer_id, RL_ID_LEN);
+    e->standby_ok_ns = 0;
+  } else if (e->standby_ok_ns && now - e->standby_ok_ns < NODE_STANDBY_CHECK_NS) {
+    return;
+  }
+  e->standby_nonce = rl_rand_u32(n->env);
+  e->standby_probe_ns = now;
+  e2e_probe(n, e, e->standby_id, e->standby_nonce, now);
+}
+
+static bool relayed_up(const struct link *e) {
+  return e->used && e->via_overlay && e->has_relay && !e->retire_at_ns && e->s.have_peer &&
+         e->s.state == SESS_ESTABLISHED;
+}
+
+/* (Links are not freed during a call, see struct node: the scan is safe.) */
+static void check_relayed(struct node *n, uint64_t now, bool tick) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *e = n->links[i];
+    if (!relayed_up(e))
+      continue;
+    relayed_liveness(n, e, now);
+    if (tick && relayed_up(e))
+      standby_update(n, e, now);
+  }
+}
+
 /* ---- timers: relay choice, background direct attempts ---- */
 
-static void use_relay(struct node *n, struct link *e, struct link *r, uint64_t sum_ms) {
+static void use_relay(struct node *n, struct link *e, struct link *r, uint64_t sum_ms,
+                      uint64_t now) {
   char a[2 * RL_ID_LEN + 1], b[2 * RL_ID_LEN + 1];
-  e->has_relay = true;
-  memcpy(e->relay_id, r->s.peer_id, RL_ID_LEN);
+  set_relay(e, r->s.peer_id, now);
   rl_hex_encode(a, e->s.have_peer ? e->s.peer_id : e->expect_id, RL_ID_LEN);
   rl_hex_encode(b, r->s.peer_id, RL_ID_LEN);
   rl_logf(n->env, RL_LOG_INFO, "relay: to %.16s via %.16s (rtt sum %llu ms)", a, b,
@@ -681,9 +903,9 @@ static void recruit_relay(struct node *n, const uint8_t id[RL_ID_LEN], const str
 
 static void choose_relay(struct node *n, struct link *e, uint64_t now) {
   uint64_t ms;
-  struct link *r = best_relay(n, e->s.peer_id, e, &ms);
+  struct link *r = best_relay(n, e->s.peer_id, e, NULL, now, &ms);
   if (r)
-    use_relay(n, e, r, ms);
+    use_relay(n, e, r, ms, now);
   else
     recruit_relay(n, e->s.peer_id, e, now); /* the overlay carries it meanwhile */
 }
@@ -691,7 +913,7 @@ static void choose_relay(struct node *n, struct link *e, uint64_t now) {
 bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], bool for_overlay,
                          uint64_t now) {
   uint64_t ms;
-  struct link *e = e2e_link(n, id), *r = best_relay(n, id, e, &ms);
+  struct link *e = e2e_link(n, id), *r = best_relay(n, id, e, NULL, now, &ms);
   struct rl_addr none;
   if (!r) {
     recruit_relay(n, id, e, now);
@@ -708,7 +930,7 @@ bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], bool for_o
     tap_mac_from_id(id, e->mac);
   }
   e->ov_wanted |= for_overlay;
-  use_relay(n, e, r, ms);
+  use_relay(n, e, r, ms, now);
   if (e->s.state == SESS_ESTABLISHED) {
     node_ov_link_up(n, e, now);
   } else {
@@ -851,8 +1073,11 @@ static void retry_wanted_relays(struct node *n, uint64_t now) {
 }
 
 uint64_t node_nat_next_timer(const struct node *n) {
+  uint64_t t = n->relay_check_ns && n->relay_check_ns < n->next_nat_tick_ns
+                   ? n->relay_check_ns
+                   : n->next_nat_tick_ns;
   uint64_t b = node_bday_next_timer(n);
-  return b < n->next_nat_tick_ns ? b : n->next_nat_tick_ns;
+  return b < t ? b : t;
 }
 
 /* Liveness of direct links: a peer that stops answering is found in
@@ -906,7 +1131,12 @@ static void check_liveness(struct node *n, uint64_t now) {
 
 void node_nat_on_timer(struct node *n, uint64_t now) {
   node_bday_on_timer(n, now);
-  if (now < n->next_nat_tick_ns)
+  bool tick = now >= n->next_nat_tick_ns;
+  if (tick || (n->relay_check_ns && now >= n->relay_check_ns)) {
+    n->relay_check_ns = 0; /* re-armed by the links that still need it */
+    check_relayed(n, now, tick);
+  }
+  if (!tick)
     return;
   n->next_nat_tick_ns = now + NODE_NAT_TICK_NS;
   check_liveness(n, now);

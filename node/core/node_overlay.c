@@ -232,21 +232,30 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
       return;
     }
   }
-  /* Answer the way the peer chose: through the same relay. A relayed
-   * session is also a link the overlay may use. */
-  if (l && relay && (!l->has_relay || memcmp(l->relay_id, relay, RL_ID_LEN) != 0)) {
+  /* Answer the way the peer chose: through the same relay (handshakes
+   * here; data once authenticated, node_nat_e2e_recv). A relayed session
+   * is also a link the overlay may use. */
+  if (l && relay && (pkt[0] >> 3) != DC_OP_DATA_V2 &&
+      (!l->has_relay || memcmp(l->relay_id, relay, RL_ID_LEN) != 0)) {
     l->has_relay = true;
     memcpy(l->relay_id, relay, RL_ID_LEN);
+    l->relay_rx_ns = now;
   }
   if (l && l->has_relay && l->s.state == SESS_ESTABLISHED && !l->ov_up)
     node_ov_link_up(n, l, now);
   if (!l || (pkt[0] >> 3) == HS_OP_INIT)
     return;
   r = sess_recv(&l->s, &none, pkt, len, now, n->sc->pt, sizeof(n->sc->pt));
+  if (r >= 0 && (pkt[0] >> 3) == DC_OP_DATA_V2 &&
+      node_nat_e2e_recv(n, l, n->sc->pt, (size_t)r, relay, now))
+    r = 0; /* a path probe: consumed */
   if (r > 0)
     lan_deliver_frame(n, l, n->sc->pt, (size_t)r, now);
   if (r >= 0 && (pkt[0] >> 3) == DC_OP_DATA_V2)
     link_rx(n, l, r > 0, now);
+  /* (after the delivery: overlay sends reuse n->sc->pt) */
+  if (l->has_relay && l->s.state == SESS_ESTABLISHED && !l->ov_up)
+    node_ov_link_up(n, l, now);
   link_after_event(n, l, now);
 }
 

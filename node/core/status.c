@@ -85,6 +85,12 @@ static void link_json(struct sb *b, const struct link *l, uint64_t now) {
     char rid[2 * RL_ID_LEN + 1];
     rl_hex_encode(rid, l->relay_id, RL_ID_LEN);
     sb_printf(b, ",\"relay\":\"%s\"", rid);
+    if (l->has_standby && l->standby_ok_ns) {
+      /* the relay a failover would move to, and when its path last answered */
+      rl_hex_encode(rid, l->standby_id, RL_ID_LEN);
+      sb_printf(b, ",\"standby\":\"%s\",\"standby_checked_s\":%.1f", rid,
+                (double)(now - l->standby_ok_ns) / (double)NS_PER_S);
+    }
   } else {
     sb_printf(b, ",\"relay\":null");
   }
@@ -185,14 +191,15 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
             ",\"punches_sent\":%" PRIu64 ",\"punches_received\":%" PRIu64
             ",\"relay_forwarded\":%" PRIu64 ",\"relay_refused\":%" PRIu64
             ",\"relay_no_route\":%" PRIu64 ",\"probes_sent\":%" PRIu64
-            ",\"links_failed_fast\":%" PRIu64,
+            ",\"links_failed_fast\":%" PRIu64 ",\"relay_failovers\":%" PRIu64,
             n->c.udp_in, n->c.udp_bad, n->c.udp_no_link, n->c.hs_refused, n->c.hs_replay,
             n->c.hs_cookie, n->c.tap_in, n->c.tap_too_big, n->c.tap_no_route,
             n->c.frame_spoofed, n->c.pending_overflow, n->udpq.dropped, n->tapq.dropped,
             n->c.arp_answered, n->c.resolve_failed, n->c.connects_on_demand, n->c.e2e_in,
             n->c.e2e_bad, n->c.ov_send_no_link, n->c.ov_too_big, n->c.links_idle_closed,
             n->c.punches_sent, n->c.punches_received, n->c.relay_forwarded, n->c.relay_refused,
-            n->c.relay_no_route, n->c.probes_sent, n->c.links_failed_fast);
+            n->c.relay_no_route, n->c.probes_sent, n->c.links_failed_fast,
+            n->c.relay_failovers);
   sb_printf(&b,
             ",\"bday_attempts\":%" PRIu64 ",\"bday_punches\":%" PRIu64
             ",\"bday_probes\":%" PRIu64 ",\"bday_hits\":%" PRIu64 ",\"bday_direct\":%" PRIu64

@@ -1,32 +1,36 @@
 #!/usr/bin/env bash
 # Every pair of NAT classes: one ringlan member per site of the test bed
-# (natlab.sh), one public bootstrap member in the core. For every pair it
-# records whether ping works over the virtual LAN and which path the
+# (natlab.sh, built once for all pairs), one public bootstrap member in the
+# core. For every pair it pings over the virtual LAN, records which path the
 # pinging member's status shows (direct / overlay / relay ...), and prints
 # a table (also in $T_DIR/pairs.tsv; T_KEEP=1 keeps it).
 #
-#                     core
-#   +--------+--------+--------+--------+--------+
-#  boot     pub      fcr      prr      syr      upr (miniupnpd)
-#  .0.2.5   .0.2.10   |        |        |        |
-#  (seed)   (e)      fc (a)   pr (b)   sy (c)   up (d, upnp = yes)
+#                                core
+#   +-------+-------+-------+-------+-------+-------+-------+-------+
+#  boot    pub     fcr     prr     pr2r    syr     sy2r    upr     blr
+#  .0.2.5  .0.2.10  |       |       |       |       |       |       |
+#  (seed)  (e)     fc (a)  pr (b)  pr2 (b) sy (c)  sy2 (c) up (d)  bl (f)
 #
-# What must pass at this commit (the test fails only on these), as seen on
-# the commit that merged the node core's NAT traversal (reflexive reports,
-# punching, relays) with this test, over several runs:
+# (b) port-restricted cone: two ordinary home routers without port mapping;
+# (c) symmetric; (d) miniupnpd, up asks it for a mapping; (f) blocks all UDP:
+# built and self-checked, but no member runs there until a TCP transport
+# exists (issue 9, item 5; docs/nat.md).
+#
+# Members listen on the documented default, the wildcard 0.0.0.0:PORT
+# (LISTEN=host binds each member's own address instead, for diagnosis).
+#
+# What must pass (the test fails on anything else):
 #  - every member joins (a link to boot) and up gets its UPnP mapping;
-#  - EXPECT_PING: every pair pings (>= 8 of 10 echo replies: the path may
-#    switch from overlay to relay or direct meanwhile);
-#  - EXPECT_DIRECT: the punchable pairs use a direct link: those with the
-#    public member, and the full cone with port-restricted and symmetric
-#    (fc<->pr was flaky before the routers dropped unsolicited input; the
-#    conntrack pitfall of ../shared/nat notes).
-# Recorded only (the table): the path of the other pairs. Seen so far:
-#    fc<->up, pr<->up: mostly direct (punching, mapping);
-#    pr<->sy: relay or overlay (symmetric vs restricted: relayed);
-#    sy<->up: direct, relay or overlay (up's mapped port would admit sy
-#    directly; the core does not always try it first).
-# Move pairs into EXPECT_DIRECT as the core's candidate choice settles.
+#  - every pair pings PING_MIN/10 (default 10: all echo replies);
+#  - EXPECT_DIRECT: a direct link for the pairs RFC 4787 lets punch without
+#    guessing ports: the public member with anyone, the full cone with
+#    anyone, and the two port-restricted cones (simultaneous punching);
+#  - EXPECT_RELAY: symmetric <-> symmetric through a relay;
+#  - EXPECT_NOT_OVERLAY: port-restricted <-> symmetric on a relay or direct
+#    (relayed today; direct once birthday probing exists), never left on
+#    overlay routing alone.
+# Recorded only: the paths of the pairs with up (its mapped port admits
+# anyone, the core does not always try it first).
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -36,15 +40,18 @@ set -euo pipefail
 PORT=51920
 JOIN_S=${JOIN_S:-40}
 PING_S=${PING_S:-20}
+PING_MIN=${PING_MIN:-10}
 DIRECT_S=${DIRECT_S:-30} # relay -> direct upgrade (retries back off from 5 s)
-MEMBERS=(pub fc pr sy up)
+RELAY_S=${RELAY_S:-15}   # overlay -> relay (relay_after 5 s, then a tick)
+LISTEN=${LISTEN:-wildcard}
+MEMBERS=(pub fc pr pr2 sy sy2 up)
 declare -A VIP=([boot]=100.64.4.1 [pub]=100.64.4.2 [fc]=100.64.4.3 [pr]=100.64.4.4
-                [sy]=100.64.4.5 [up]=100.64.4.6)
+                [sy]=100.64.4.5 [up]=100.64.4.6 [pr2]=100.64.4.7 [sy2]=100.64.4.8)
 # Unordered pairs, "a b" with a before b in MEMBERS.
-EXPECT_PING=("pub fc" "pub pr" "pub sy" "pub up" "fc pr" "fc sy" "fc up" "pr sy" "pr up" "sy up")
-# Punchable pairs (RFC 4787): anything with the public member, and the full
-# cone with the port-restricted cone and with the symmetric NAT.
-EXPECT_DIRECT=("pub fc" "pub pr" "pub sy" "pub up" "fc pr" "fc sy")
+EXPECT_DIRECT=("pub fc" "pub pr" "pub pr2" "pub sy" "pub sy2" "pub up"
+               "fc pr" "fc pr2" "fc sy" "fc sy2" "fc up" "pr pr2")
+EXPECT_RELAY=("sy sy2")
+EXPECT_NOT_OVERLAY=("pr sy" "pr sy2" "pr2 sy" "pr2 sy2")
 
 t_init nat_pairs
 t_need miniupnpd conntrack
@@ -54,12 +61,13 @@ nl_sites_standard
 
 t_group lan
 NO_PM=$'[nat]\nupnp = no\nnatpmp = no'
+listen_of() { if [ "$LISTEN" = host ]; then echo "${NL_HOST[$1]}:$PORT"; else echo "0.0.0.0:$PORT"; fi; }
 t_member lan boot "${VIP[boot]}/10"
-T_CONF_EXTRA=$NO_PM t_config boot lan 192.0.2.5:$PORT
+T_CONF_EXTRA=$NO_PM t_config boot lan "$(listen_of boot)"
 for m in "${MEMBERS[@]}"; do
   t_member lan "$m" "${VIP[$m]}/10"
   nat=$NO_PM; [ "$m" = up ] && nat=$'[nat]\nupnp = yes\nnatpmp = no'
-  T_CONF_EXTRA=$'bootstrap = 192.0.2.5:'$PORT$'\n'$nat t_config $m lan "${NL_HOST[$m]}:$PORT"
+  T_CONF_EXTRA=$'bootstrap = 192.0.2.5:'$PORT$'\n'$nat t_config $m lan "$(listen_of $m)"
 done
 t_up boot boot
 for m in "${MEMBERS[@]}"; do t_up $m $m; done
@@ -84,33 +92,42 @@ ping_count() {
 }
 in_list() { local x=$1 e; shift; for e in "$@"; do [ "$e" = "$x" ] && return 0; done; return 1; }
 
+has_path() { [[ ",$(paths "$1" "$2" || true)," == *,$3,* ]]; }
+relayed_or_direct() { has_path "$1" "$2" relay || has_path "$1" "$2" direct; }
+
 fails=0
 printf 'from\tto\treplies\tpaths\texpect\n' >"$T_DIR/pairs.tsv"
 for ((i = 0; i < ${#MEMBERS[@]}; i++)); do
   for ((j = i + 1; j < ${#MEMBERS[@]}; j++)); do
-    a=${MEMBERS[$i]} b=${MEMBERS[$j]} got=0 expect=info
-    in_list "$a $b" "${EXPECT_PING[@]}" && expect=ping
-    in_list "$a $b" "${EXPECT_DIRECT[@]}" && expect=ping+direct
+    a=${MEMBERS[$i]} b=${MEMBERS[$j]} got=0 expect=ping
+    in_list "$a $b" "${EXPECT_DIRECT[@]}" && expect=direct
+    in_list "$a $b" "${EXPECT_RELAY[@]}" && expect=relay
+    in_list "$a $b" "${EXPECT_NOT_OVERLAY[@]}" && expect=relay/direct
     if wait_until "$PING_S" t_in $a ping -n -c1 -W1 "${VIP[$b]}"; then
       got=$(ping_count $a "${VIP[$b]}"); got=${got:-0}
     fi
+    # A punchable pair may ride a relay first (punching needs both reflexive
+    # addresses, learned in the first seconds) and upgrade in the
+    # background; a relay is chosen 5 s after the end-to-end session is up.
+    # Wait for those, bounded (not when the pair does not ping at all: it
+    # fails anyway, and the suite's time matters).
+    [ "$got" -gt 0 ] || expect="$expect(no ping)"
+    case $expect in
+    direct) wait_until "$DIRECT_S" has_path $a "${VIP[$b]}" direct || true ;;
+    relay) wait_until "$RELAY_S" has_path $a "${VIP[$b]}" relay || true ;;
+    relay/direct) wait_until "$RELAY_S" relayed_or_direct $a "${VIP[$b]}" || true ;;
+    esac
     p=$(paths $a "${VIP[$b]}" || true)
-    if [ $expect = ping+direct ] && [[ ",$p," != *,direct,* ]]; then
-      # A punchable pair may ride a relay first (punching needs both
-      # reflexive addresses, learned in the first seconds) and upgrade in
-      # the background: wait for that, bounded.
-      has_direct() { [[ ",$(paths "$1" "$2" || true)," == *,direct,* ]]; }
-      wait_until "$DIRECT_S" has_direct $a "${VIP[$b]}" || true
-      p=$(paths $a "${VIP[$b]}" || true)
-    fi
     printf '%s\t%s\t%s/10\t%s\t%s\n' $a $b "$got" "${p:--}" "$expect" >>"$T_DIR/pairs.tsv"
-    if [ $expect = info ]; then
-      :
-    elif [ "$got" -lt 8 ]; then
-      t_say "FAIL $a -> $b: $got/10 echo replies"; fails=$((fails + 1))
-    elif [ $expect = ping+direct ] && [[ ",$p," != *,direct,* ]]; then
-      t_say "FAIL $a -> $b: expected a direct link, paths: ${p:--}"; fails=$((fails + 1))
+    why=""
+    expect=${expect%(no ping)}
+    if [ "$got" -lt "$PING_MIN" ]; then why="$got/10 echo replies"
+    elif [ $expect = direct ] && [[ ",$p," != *,direct,* ]]; then why="expected a direct link"
+    elif [ $expect = relay ] && [[ ",$p," != *,relay,* ]]; then why="expected a relay"
+    elif [ $expect = relay/direct ] && [[ ",$p," != *,relay,* && ",$p," != *,direct,* ]]; then
+      why="expected a relay or a direct link"
     fi
+    if [ -n "$why" ]; then t_say "FAIL $a -> $b: $why, paths: ${p:--}"; fails=$((fails + 1)); fi
   done
 done
 column -t "$T_DIR/pairs.tsv" >&2 || cat "$T_DIR/pairs.tsv" >&2

@@ -13,7 +13,8 @@
 # reachable from outside). Checks: the NAT drops unsolicited input; links
 # c<->a, c<->b come up; a sees c at 192.0.2.3 (the NAT), path direct; ping
 # in every direction with 0% loss, including a -> c (only possible through
-# c's NAT binding).
+# c's NAT binding). Everyone listens on the documented default, the
+# wildcard 0.0.0.0:PORT.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"

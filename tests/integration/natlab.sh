@@ -10,7 +10,8 @@
 #   nl_site pr prc      198.51.100.12 12     # (b) port-restricted cone
 #   nl_site sy sym      198.51.100.13 13     # (c) symmetric
 #   nl_site up upnp     203.0.113.14 14      # (d) miniupnpd (UPnP IGD + NAT-PMP)
-#   nl_selfcheck fc pr sy up pub             # probes verify each class
+#   nl_site bl blocked  203.0.113.17 17      # (f) no UDP at all (TCP only)
+#   nl_selfcheck fc pr sy up pub bl          # probes verify each class
 #
 #                 core: bridge, 192.0.2.1 198.51.100.1 203.0.113.1 (routes)
 #    +-----------+------------+-----------+------------+--------------+
@@ -34,6 +35,9 @@
 #   upnp      like prc, plus Debian's miniupnpd (UPnP IGD + NAT-PMP) adding
 #             DNAT/forward rules on request; it learns (and trusts) its WAN
 #             address from the STUN responder in the core (nl_stun)
+#   blocked   like prc for TCP, and every UDP datagram to or from the WAN is
+#             dropped (a campus or corporate firewall that passes only TCP):
+#             members there need a TCP transport (issue 9, item 5)
 #
 # Everything stays inside namespaces created by this run (prefix T_P); the
 # processes started here are tracked in T_PIDS and stopped by lib.sh's trap.
@@ -41,7 +45,7 @@
 NL_TOOLS=${NL_TOOLS:-$RL_BUILD}
 NL_STUN_IP1=203.0.113.250 NL_STUN_IP2=203.0.113.251 NL_STUN_PORT1=3478 NL_STUN_PORT2=3479
 NL_E1=192.0.2.250 NL_E2=198.51.100.250 NL_TP=203.0.113.249 NL_ECHO_PORT=7000
-declare -A NL_KIND=()   # site -> fullcone|prc|sym|upnp|none
+declare -A NL_KIND=()   # site -> fullcone|prc|sym|upnp|blocked|none
 declare -A NL_WAN=()    # site -> public address (router WAN, or the host itself)
 declare -A NL_HOST=()   # site -> the host's own address
 # shellcheck disable=SC2034  # for the tests that source this file
@@ -106,7 +110,7 @@ nl_public() {
 }
 
 # nl_site NAME KIND WAN_IP X: router NAMEr with WAN_IP, host NAME at
-# 192.168.X.2 behind it. KIND: fullcone | prc | sym | upnp.
+# 192.168.X.2 behind it. KIND: fullcone | prc | sym | upnp | blocked.
 nl_site() {
   local s=$1 kind=$2 wan=$3 r="${1}r" wif lif lan="192.168.$4"
   [ "$NL_CORE_UP" = 1 ] || t_fail "nl_site: call nl_core first"
@@ -120,6 +124,22 @@ nl_site() {
   prc | sym)
     local masq=masquerade; [ "$kind" = sym ] && masq="masquerade fully-random"
     t_home_router_nft "$r" "$wif" "$lif" "$lan" "$masq"
+    ;;
+  blocked)
+    # A home router for TCP; before its rules (lower priority number), no
+    # UDP crosses the WAN in either direction, forwarded or the router's own.
+    t_home_router_nft "$r" "$wif" "$lif" "$lan" masquerade
+    t_in "$r" nft -f - <<NFT || t_fail "nftables (UDP blocked) in $(t_nsname "$r")"
+table ip udpblock {
+  chain forward {
+    type filter hook forward priority filter - 10; policy accept;
+    iifname "$wif" meta l4proto udp drop
+    oifname "$wif" meta l4proto udp drop
+  }
+  chain input { type filter hook input priority filter - 10; policy accept; iifname "$wif" meta l4proto udp drop; }
+  chain output { type filter hook output priority filter - 10; policy accept; oifname "$wif" meta l4proto udp drop; }
+}
+NFT
     ;;
   fullcone)
     # The map remembers, for every SNAT'ed UDP flow, external port ->
@@ -261,7 +281,10 @@ nl_helpers() {
 }
 
 # nl_classify SITE LPORT: probes from SITE's host; sets NL_CLASS to what the
-# probes saw (none | fullcone | prc | sym, or broken:WHY). Call nl_helpers first.
+# probes saw (none | fullcone | prc | sym | blocked, or broken:WHY). Call
+# nl_helpers first.
+#  - no UDP answer from either server: blocked if TCP to e1 passes (and
+#    e1 sees the site's WAN address), else broken
 #  - reflexive address seen by e1 and by e2 (same port: endpoint-independent
 #    mapping; different: symmetric; equal to the host's own: no NAT)
 #  - an unsolicited datagram from tp and one from e1's other port to the
@@ -286,7 +309,14 @@ nl_classify() {
   third=no other=no
   grep -q '^unsolicited .* third$' "$f" && third=yes
   grep -q '^unsolicited .* otherport$' "$f" && other=yes
-  if [ -z "$r1" ] || [ -z "$r2" ]; then out="broken:no-reflexive"
+  if [ -z "$r1" ] && [ -z "$r2" ]; then
+    local tr
+    tr=$(t_in "$s" "$NL_TOOLS/udp_probe" tcpask "$NL_E1:$NL_ECHO_PORT" | awk '$1 == "tcp-reflexive" {print $3}' || true)
+    out="broken:no-udp-no-tcp"
+    [ -z "$tr" ] || out="broken:tcp-reflexive-$tr"
+    [ "${tr%:*}" != "${NL_WAN[$s]}" ] || out=blocked
+    t_log "probe $s: no UDP answer; over TCP e1 saw ${tr:-nothing}"
+  elif [ -z "$r1" ] || [ -z "$r2" ]; then out="broken:no-reflexive"
   elif [ "$r1" = "${NL_HOST[$s]}:$lport" ] && [ "$r2" = "$r1" ]; then
     out=none; [ $third = yes ] || out="broken:public-host-filters"
   elif [ "${r1%:*}" != "${NL_WAN[$s]}" ] || [ "${r2%:*}" != "${NL_WAN[$s]}" ]; then
@@ -306,15 +336,20 @@ nl_both_unsolicited() { grep -q '^unsolicited .* third$' "$1" && grep -q '^unsol
 # nl_lines_ge FILE N: FILE has at least N answer lines (reflexive/timeout).
 nl_lines_ge() { [ "$(grep -c '^reflexive\|^timeout' "$1" 2>/dev/null)" -ge "$2" ]; }
 
-# nl_sites_standard: the five test sites (public pub, full cone fc,
-# port-restricted pr, symmetric sy, miniupnpd up) on the core, checked.
+# nl_sites_standard: the test sites on the core, checked: public pub, full
+# cone fc, two port-restricted cones pr and pr2 (two ordinary home routers
+# without port mapping), two symmetric NATs sy and sy2, miniupnpd up, and bl
+# that blocks UDP.
 nl_sites_standard() {
   nl_public pub 192.0.2.10
   nl_site fc fullcone 198.51.100.11 11
   nl_site pr prc 198.51.100.12 12
   nl_site sy sym 198.51.100.13 13
   nl_site up upnp 203.0.113.14 14
-  nl_selfcheck pub fc pr sy up
+  nl_site pr2 prc 198.51.100.15 15
+  nl_site sy2 sym 198.51.100.16 16
+  nl_site bl blocked 203.0.113.17 17
+  nl_selfcheck pub fc pr sy up pr2 sy2 bl
 }
 
 # nl_selfcheck SITE...: every site must behave as the class it was built as

@@ -3,7 +3,11 @@
  *
  *   udp_probe serve IP PORT [MAX_SECONDS]
  *       answers every datagram with the text "IP:PORT" of its sender (the
- *       reflexive address as this server sees it); prints "ready".
+ *       reflexive address as this server sees it), and every TCP connection
+ *       to the same IP:PORT with that text and a newline; prints "ready".
+ *   udp_probe tcpask DST:PORT
+ *       connects over TCP (3 s at most) and prints "tcp-reflexive DST IP:PORT"
+ *       or "tcp-timeout DST" (sites that block UDP still pass TCP).
  *   udp_probe ask LPORT HOLD_MS DST:PORT...
  *       from 0.0.0.0:LPORT asks each server in turn (3 tries, 500 ms each)
  *       and prints "reflexive DST IP:PORT" or "timeout DST"; then listens
@@ -72,19 +76,73 @@ static ssize_t recv_wait(int fd, char *buf, size_t cap, struct sockaddr_in *from
   return n;
 }
 
+static int tcp_listener(const char *ip, int port) {
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (fd < 0 || inet_pton(AF_INET, ip, &a.sin_addr) != 1 ||
+      bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 8) != 0) {
+    perror("tcp listen");
+    exit(2);
+  }
+  return fd;
+}
+
 static int serve(const char *ip, int port, int max_s) {
-  int fd = bound_socket(ip, port);
+  struct pollfd p[2] = {{.fd = bound_socket(ip, port), .events = POLLIN},
+                        {.fd = tcp_listener(ip, port), .events = POLLIN}};
   long long end = now_ms() + (long long)max_s * 1000;
   printf("ready\n");
   fflush(stdout);
   while (now_ms() < end) {
     char buf[512], out[64];
     struct sockaddr_in from;
-    if (recv_wait(fd, buf, sizeof(buf), &from, 1000) < 0)
+    socklen_t fl = sizeof(from);
+    if (poll(p, 2, 1000) <= 0)
       continue;
-    fmt(&from, out, sizeof(out));
-    sendto(fd, out, strlen(out), 0, (struct sockaddr *)&from, sizeof(from));
+    if (p[1].revents & POLLIN) {
+      int c = accept(p[1].fd, (struct sockaddr *)&from, &fl);
+      if (c >= 0) {
+        fmt(&from, out, sizeof(out));
+        strcat(out, "\n");
+        if (write(c, out, strlen(out)) < 0)
+          perror("write");
+        close(c);
+      }
+    }
+    if ((p[0].revents & POLLIN) && recv_wait(p[0].fd, buf, sizeof(buf), &from, 0) >= 0) {
+      fmt(&from, out, sizeof(out));
+      sendto(p[0].fd, out, strlen(out), 0, (struct sockaddr *)&from, sizeof(from));
+    }
   }
+  return 0;
+}
+
+static int tcp_ask(const char *dst) {
+  struct sockaddr_in to;
+  struct pollfd p;
+  char buf[128];
+  ssize_t n = 0;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  if (fd < 0 || parse(dst, &to) != 0)
+    return 2;
+  connect(fd, (struct sockaddr *)&to, sizeof(to)); /* EINPROGRESS */
+  p.fd = fd;
+  p.events = POLLIN;
+  for (long long end = now_ms() + 3000; n <= 0 && now_ms() < end;) {
+    if (poll(&p, 1, (int)(end - now_ms())) <= 0)
+      break;
+    n = read(fd, buf, sizeof(buf) - 1);
+    if (n == 0 || (n < 0 && !(p.revents & POLLIN)))
+      break;
+  }
+  if (n <= 0) {
+    printf("tcp-timeout %s\n", dst);
+    return 1;
+  }
+  buf[n] = 0;
+  buf[strcspn(buf, "\n")] = 0;
+  printf("tcp-reflexive %s %s\n", dst, buf);
   return 0;
 }
 
@@ -139,7 +197,9 @@ int main(int argc, char **argv) {
     return ask(atoi(argv[2]), atoi(argv[3]), argc - 4, argv + 4);
   if (argc == 5 && !strcmp(argv[1], "send"))
     return send_one(atoi(argv[2]), argv[3], argv[4]);
+  if (argc == 3 && !strcmp(argv[1], "tcpask"))
+    return tcp_ask(argv[2]);
   fprintf(stderr, "usage: udp_probe serve IP PORT [MAX_S] | ask LPORT HOLD_MS DST:PORT... | "
-          "send LPORT DST:PORT TEXT\n");
+          "send LPORT DST:PORT TEXT | tcpask DST:PORT\n");
   return 2;
 }
