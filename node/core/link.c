@@ -437,8 +437,11 @@ static void link_became_established(struct node *n, struct link *l, uint64_t now
         o->retire_at_ns = now + NODE_E2E_LINGER_NS;
       continue;
     }
-    if (o->s.state == SESS_ESTABLISHED && preferred_session(n, o) &&
-        !preferred_session(n, l)) {
+    /* UDP beats TCP (no head-of-line blocking); else the peer's choice.
+     * Both ends see the same transport for each of the two sessions. */
+    bool o_tcp = o->s.endpoint.proto == RL_PROTO_TCP, l_tcp = l->s.endpoint.proto == RL_PROTO_TCP;
+    if (o->s.state == SESS_ESTABLISHED &&
+        (o_tcp != l_tcp ? l_tcp : preferred_session(n, o) && !preferred_session(n, l))) {
       /* The peer keeps the other session: so do we. */
       inherit_role(o, l);
       move_pending(l, o);
@@ -482,6 +485,7 @@ static void link_went_down(struct node *n, struct link *l, uint64_t now) {
                                 ? n->cfg.peers[l->static_idx].endpoint
                                 : l->s.endpoint;
     uint32_t idx = l->s.local_index;
+    target.proto = l->s.endpoint.proto; /* a TCP twin (node_tcp.c) stays TCP */
     l->retry_backoff_ns = l->retry_backoff_ns ? l->retry_backoff_ns * 2 : NODE_RETRY_MIN_NS;
     if (l->retry_backoff_ns > NODE_RETRY_MAX_NS)
       l->retry_backoff_ns = NODE_RETRY_MAX_NS;

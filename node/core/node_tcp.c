@@ -1,0 +1,114 @@
+/* TCP fallback in the node core (sans-I/O; docs/protocol.md, "TCP").
+ *
+ * A TCP endpoint is an rl_addr with proto RL_PROTO_TCP: the core sends to
+ * it and receives from it like any UDP endpoint, and the driver keeps the
+ * connection (node/drv_tcp.c). What the core decides here:
+ *   - TCP host candidates: a member whose driver accepts TCP (cfg.tcp_listen)
+ *     publishes its own addresses once more as TCP candidates;
+ *   - fallback: a configured, bootstrap or remembered endpoint whose UDP
+ *     handshake got no answer after NODE_TCP_FALLBACK_TRIES tries is also
+ *     dialled over TCP at the same ip:port (a "twin" link; the first
+ *     session to complete wins, see link_became_established);
+ *   - TCP mode: a member that reaches others only over TCP (no direct UDP
+ *     link up NODE_TCP_MODE_AFTER_NS after start, or a TCP link it dialled
+ *     is up) also dials the TCP candidates of the members it punches
+ *     toward. Members with working UDP never dial TCP candidates, so a pair
+ *     that can use UDP does. Everything else (ring links to members that
+ *     accept no TCP, relays) is the ordinary relay logic of node_nat.c: a
+ *     TCP link is a direct link like any other. */
+#include <string.h>
+
+#include "node/core/node_internal.h"
+
+static struct rl_addr as_tcp(const struct rl_addr *a) {
+  struct rl_addr t = *a;
+  t.proto = RL_PROTO_TCP;
+  return t;
+}
+
+bool node_tcp_outbound(const struct link *l) {
+  return l->s.endpoint.proto == RL_PROTO_TCP &&
+         (l->static_idx >= 0 || l->bootstrap || l->has_expect);
+}
+
+unsigned node_tcp_candidates(const struct node *n, struct nat_cand *c, unsigned k, unsigned max) {
+  unsigned udp = k;
+  if (!n->cfg.tcp_listen)
+    return k;
+  /* Only our own addresses: a NAT maps UDP for us (reflexive, UPnP), not a
+   * TCP listener, so the TCP port is reachable where the host address is. */
+  for (unsigned i = 0; i < udp && k < max; i++)
+    if (c[i].kind == NAT_CAND_LOCAL && c[i].addr.proto == RL_PROTO_UDP) {
+      c[k].kind = NAT_CAND_TCP;
+      c[k++].addr = as_tcp(&c[i].addr);
+    }
+  return k;
+}
+
+static bool has_link_at(const struct node *n, const struct rl_addr *ep) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    const struct link *l = n->links[i];
+    if (l->used && !l->via_overlay && rl_addr_equal(&l->s.endpoint, ep))
+      return true;
+  }
+  return false;
+}
+
+/* A configured, bootstrap or remembered link over UDP that gets no answer:
+ * its handshake made NODE_TCP_FALLBACK_TRIES tries, or a whole cycle gave up
+ * already (a static link waiting for its retry). */
+static bool udp_unanswered(const struct link *l) {
+  if (!l->used || l->via_overlay || l->dormant || l->s.endpoint.proto != RL_PROTO_UDP ||
+      l->s.endpoint.family != RL_AF_INET || (l->static_idx < 0 && !l->bootstrap) ||
+      l->s.state == SESS_ESTABLISHED)
+    return false;
+  return l->retry_backoff_ns > 0 ||
+         (l->s.state == SESS_HANDSHAKE && l->s.hs_tries >= NODE_TCP_FALLBACK_TRIES);
+}
+
+static void start_twin(struct node *n, struct link *u, uint64_t now) {
+  struct rl_addr ep = as_tcp(&u->s.endpoint);
+  char a[RL_ADDR_STRLEN];
+  struct link *t;
+  if (has_link_at(n, &ep) || node_is_own_addr(n, &ep))
+    return;
+  t = link_new(n, &ep, now);
+  if (!t)
+    return;
+  t->static_idx = u->static_idx;
+  t->bootstrap = u->bootstrap;
+  t->pinned = u->pinned;
+  memcpy(t->pin_pk, u->pin_pk, RL_PK_LEN);
+  if (t->pinned)
+    sess_pin_peer(&t->s, t->pin_pk);
+  n->c.tcp_fallbacks++;
+  rl_logf(n->env, RL_LOG_INFO, "no answer over UDP: trying %s", rl_addr_format(&ep, a, sizeof(a)));
+  sess_start(&t->s, now);
+  link_after_event(n, t, now);
+}
+
+void node_tcp_on_tick(struct node *n, uint64_t now) {
+  bool udp_up = false, tcp_up = false, mode;
+  for (unsigned i = 0; i < n->n_links; i++) {
+    const struct link *l = n->links[i];
+    if (!l->used || l->via_overlay || l->s.state != SESS_ESTABLISHED)
+      continue;
+    if (l->s.endpoint.proto == RL_PROTO_UDP)
+      udp_up = true;
+    else if (node_tcp_outbound(l))
+      tcp_up = true;
+  }
+  mode = tcp_up || (!udp_up && now - n->started_ns >= NODE_TCP_MODE_AFTER_NS);
+  if (mode != n->tcp_mode)
+    rl_logf(n->env, RL_LOG_INFO, mode ? "TCP mode: dialling TCP candidates too (no direct UDP "
+            "link)" : "TCP mode off");
+  n->tcp_mode = mode;
+  /* Bounded: the links that exist now (a twin is appended, not visited). */
+  for (unsigned i = 0, m = n->n_links; i < m; i++)
+    if (udp_unanswered(n->links[i]))
+      start_twin(n, n->links[i], now);
+}
+
+bool node_tcp_dial_cand(const struct node *n, const struct nat_cand *c) {
+  return c->addr.proto != RL_PROTO_TCP || n->tcp_mode;
+}
