@@ -12,7 +12,8 @@
  *   - TCP mode: a member that reaches others only over TCP (no direct UDP
  *     link up NODE_TCP_MODE_AFTER_NS after start, or a TCP link it dialled
  *     is up) also dials the TCP candidates of the members it punches
- *     toward. Members with working UDP never dial TCP candidates, so a pair
+ *     toward, and every UDP endpoint it dials toward a known member (the
+ *     overlay's links, punches) over TCP at the same ip:port as well. Members with working UDP never dial TCP candidates, so a pair
  *     that can use UDP does. Everything else (ring links to members that
  *     accept no TCP, relays) is the ordinary relay logic of node_nat.c: a
  *     TCP link is a direct link like any other. */
@@ -54,16 +55,20 @@ static bool has_link_at(const struct node *n, const struct rl_addr *ep) {
   return false;
 }
 
-/* A configured, bootstrap or remembered link over UDP that gets no answer:
- * its handshake made NODE_TCP_FALLBACK_TRIES tries, or a whole cycle gave up
- * already (a static link waiting for its retry). */
-static bool udp_unanswered(const struct link *l) {
+/* A direct link over UDP that gets no answer: a configured, bootstrap or
+ * remembered one whose handshake made NODE_TCP_FALLBACK_TRIES tries (or a
+ * whole cycle gave up already: a static link waiting for its retry); in TCP
+ * mode, any handshake toward a known member (overlay links, punches) at
+ * once: UDP does not work for us, and members with a public address listen
+ * on TCP at their UDP address by default. */
+static bool udp_unanswered(const struct node *n, const struct link *l) {
   if (!l->used || l->via_overlay || l->dormant || l->s.endpoint.proto != RL_PROTO_UDP ||
-      l->s.endpoint.family != RL_AF_INET || (l->static_idx < 0 && !l->bootstrap) ||
-      l->s.state == SESS_ESTABLISHED)
+      l->s.endpoint.family != RL_AF_INET || l->s.state == SESS_ESTABLISHED)
     return false;
-  return l->retry_backoff_ns > 0 ||
-         (l->s.state == SESS_HANDSHAKE && l->s.hs_tries >= NODE_TCP_FALLBACK_TRIES);
+  if (l->static_idx >= 0 || l->bootstrap)
+    return l->retry_backoff_ns > 0 ||
+           (l->s.state == SESS_HANDSHAKE && l->s.hs_tries >= NODE_TCP_FALLBACK_TRIES);
+  return n->tcp_mode && l->has_expect && !l->s.have_peer && l->s.state == SESS_HANDSHAKE;
 }
 
 static void start_twin(struct node *n, struct link *u, uint64_t now) {
@@ -81,6 +86,13 @@ static void start_twin(struct node *n, struct link *u, uint64_t now) {
   memcpy(t->pin_pk, u->pin_pk, RL_PK_LEN);
   if (t->pinned)
     sess_pin_peer(&t->s, t->pin_pk);
+  t->has_expect = u->has_expect;
+  memcpy(t->expect_id, u->expect_id, RL_ID_LEN);
+  t->ov_wanted = u->ov_wanted;
+  t->last_data_ns = u->last_data_ns;
+  t->carried_data = u->carried_data;
+  if (u->static_idx < 0 && !u->bootstrap)
+    t->s.p.hs_max_tries = u->s.p.hs_max_tries; /* as bounded as the UDP attempt */
   n->c.tcp_fallbacks++;
   rl_logf(n->env, RL_LOG_INFO, "no answer over UDP: trying %s", rl_addr_format(&ep, a, sizeof(a)));
   sess_start(&t->s, now);
@@ -105,7 +117,7 @@ void node_tcp_on_tick(struct node *n, uint64_t now) {
   n->tcp_mode = mode;
   /* Bounded: the links that exist now (a twin is appended, not visited). */
   for (unsigned i = 0, m = n->n_links; i < m; i++)
-    if (udp_unanswered(n->links[i]))
+    if (udp_unanswered(n, n->links[i]))
       start_twin(n, n->links[i], now);
 }
 
