@@ -368,7 +368,6 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
 
 /* node_tcp.c (TCP fallback, docs/protocol.md "TCP") */
 #define NODE_TCP_FALLBACK_TRIES 3  /* UDP handshake tries (0, 1, 3 s) before a TCP twin */
-#define NODE_TCP_MODE_AFTER_NS (4 * NS_PER_S) /* no direct UDP link this long: TCP mode */
 /* A TCP link we dialled (a static, bootstrap or remembered endpoint, or a
  * TCP candidate), not one a peer opened to us. */
 bool node_tcp_outbound(const struct link *l);

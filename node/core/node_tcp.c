@@ -9,8 +9,8 @@
  *     handshake got no answer after NODE_TCP_FALLBACK_TRIES tries is also
  *     dialled over TCP at the same ip:port (a "twin" link; the first
  *     session to complete wins, see link_became_established);
- *   - TCP mode: a member that reaches others only over TCP (no direct UDP
- *     link up NODE_TCP_MODE_AFTER_NS after start, or a TCP link it dialled
+ *   - TCP mode: a member that reaches others only over TCP (it had to
+ *     start a TCP twin and has no direct UDP link, or a TCP link it dialled
  *     is up) also dials the TCP candidates of the members it punches
  *     toward, and every UDP endpoint it dials toward a known member (the
  *     overlay's links, punches) over TCP at the same ip:port as well. Members with working UDP never dial TCP candidates, so a pair
@@ -110,7 +110,11 @@ void node_tcp_on_tick(struct node *n, uint64_t now) {
     else if (node_tcp_outbound(l))
       tcp_up = true;
   }
-  mode = tcp_up || (!udp_up && now - n->started_ns >= NODE_TCP_MODE_AFTER_NS);
+  /* A member nobody answers over UDP (it started a TCP twin) and with no
+   * direct UDP link, or one that reaches someone only over TCP. Not a
+   * member that merely has no UDP link yet: the first member of a group
+   * dials nothing. */
+  mode = tcp_up || (!udp_up && n->c.tcp_fallbacks > 0);
   if (mode != n->tcp_mode)
     rl_logf(n->env, RL_LOG_INFO, mode ? "TCP mode: dialling TCP candidates too (no direct UDP "
             "link)" : "TCP mode off");
