@@ -91,19 +91,8 @@ static void run_tcp(struct tcpnet *t, uint64_t until) {
       w->now += NS_PER_MS;
       continue;
     }
-    uint64_t next = RL_TIME_NEVER;
-    for (int i = 0; i < MAXN; i++)
-      if (w->node[i] && node_next_timer(w->node[i]) < next)
-        next = node_next_timer(w->node[i]);
-    if (next == RL_TIME_NEVER || next > until) {
-      w->now = until + 1;
+    if (!tn_fire_timers(w, until))
       return;
-    }
-    if (next > w->now)
-      w->now = next;
-    for (int i = 0; i < MAXN; i++)
-      if (w->node[i] && node_next_timer(w->node[i]) <= w->now)
-        node_on_timer(w->node[i], w->now);
   }
 }
 

@@ -211,6 +211,29 @@ static int addr_to_node(struct net *w, const struct rl_addr *a) {
   return -1;
 }
 
+/* Nothing in flight: advances the clock to the earliest node timer and
+ * fires every one due. Returns false (now = until + 1) when none is due by
+ * `until`. */
+static bool tn_fire_timers(struct net *w, uint64_t until) {
+  uint64_t next = RL_TIME_NEVER;
+  for (int i = 0; i < MAXN; i++)
+    if (w->node[i]) {
+      uint64_t t = node_next_timer(w->node[i]);
+      if (t < next)
+        next = t;
+    }
+  if (next == RL_TIME_NEVER || next > until) {
+    w->now = until + 1;
+    return false;
+  }
+  if (next > w->now)
+    w->now = next;
+  for (int i = 0; i < MAXN; i++)
+    if (w->node[i] && node_next_timer(w->node[i]) <= w->now)
+      node_on_timer(w->node[i], w->now);
+  return true;
+}
+
 /* Moves every queued datagram (1 ms one-way) and fires due timers, until
  * quiet or `until`. */
 static void run_until(struct net *w, uint64_t until) {
@@ -237,22 +260,8 @@ static void run_until(struct net *w, uint64_t until) {
       w->now += NS_PER_MS;
       continue;
     }
-    uint64_t next = RL_TIME_NEVER;
-    for (int i = 0; i < MAXN; i++)
-      if (w->node[i]) {
-        uint64_t t = node_next_timer(w->node[i]);
-        if (t < next)
-          next = t;
-      }
-    if (next == RL_TIME_NEVER || next > until) {
-      w->now = until + 1;
+    if (!tn_fire_timers(w, until))
       return;
-    }
-    if (next > w->now)
-      w->now = next;
-    for (int i = 0; i < MAXN; i++)
-      if (w->node[i] && node_next_timer(w->node[i]) <= w->now)
-        node_on_timer(w->node[i], w->now);
   }
 }
 
