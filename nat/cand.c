@@ -29,8 +29,16 @@ int nat_cand_encode(const struct nat_cand *c, unsigned n, uint8_t *out, size_t c
 }
 
 int nat_cand_decode(struct nat_cand *c, unsigned max, const uint8_t *in, size_t len) {
+  size_t used;
+  int k = nat_cand_decode_prefix(c, max, in, len, &used);
+  return k >= 0 && used != len ? RL_ETRUNC : k;
+}
+
+int nat_cand_decode_prefix(struct nat_cand *c, unsigned max, const uint8_t *in, size_t len,
+                           size_t *used) {
   struct wire_r r;
   unsigned n, kept = 0;
+  *used = 0;
   wire_r_init(&r, in, len);
   if (wire_get_u8(&r) != NAT_CAND_VERSION)
     return RL_ETRUNC;
@@ -52,7 +60,49 @@ int nat_cand_decode(struct nat_cand *c, unsigned max, const uint8_t *in, size_t 
     if (kept < max)
       c[kept++] = t;
   }
-  if (!wire_done(&r))
+  if (!wire_ok(&r))
     return RL_ETRUNC;
+  *used = r.off;
   return (int)kept;
+}
+
+int nat_hints_encode(const struct nat_hint *h, unsigned n, uint8_t *out, size_t cap) {
+  struct wire_w w;
+  if (n > NAT_HINTS_MAX)
+    return RL_EINVAL;
+  wire_w_init(&w, out, cap);
+  wire_put_u8(&w, (uint8_t)n);
+  for (unsigned i = 0; i < n; i++) {
+    wire_put_bytes(&w, h[i].id, NAT_HINT_ID_LEN);
+    wire_put_u16be(&w, h[i].rtt_ms);
+  }
+  return w.err ? RL_ETOOBIG : (int)w.off;
+}
+
+int nat_hints_decode(struct nat_hint *h, unsigned max, const uint8_t *in, size_t len) {
+  struct wire_r r;
+  unsigned n;
+  wire_r_init(&r, in, len);
+  n = wire_get_u8(&r);
+  if (!wire_ok(&r) || n > max || n > NAT_HINTS_MAX ||
+      len != 1 + (size_t)n * (NAT_HINT_ID_LEN + 2))
+    return RL_ETRUNC;
+  for (unsigned i = 0; i < n; i++) {
+    wire_get_bytes(&r, h[i].id, NAT_HINT_ID_LEN);
+    h[i].rtt_ms = wire_get_u16be(&r);
+  }
+  return wire_done(&r) ? (int)n : RL_ETRUNC;
+}
+
+int nat_record_decode(struct nat_cand *c, unsigned max, struct nat_hint *h, unsigned hmax,
+                      unsigned *nh, const uint8_t *in, size_t len) {
+  size_t used;
+  int nc = nat_cand_decode_prefix(c, max, in, len, &used), k;
+  *nh = 0;
+  if (nc < 0 || used == len)
+    return nc;
+  if ((k = nat_hints_decode(h, hmax, in + used, len - used)) < 0)
+    return k;
+  *nh = (unsigned)k;
+  return nc;
 }

@@ -11,6 +11,14 @@
  *       3 = reflexive (as peers see us), 4 = TCP (a host address where the
  *       member accepts TCP connections carrying the same packets with a
  *       2-byte length before each; the only kind whose addr.proto is TCP)
+ *
+ * The DHT NODE record value is a candidate list, optionally followed by
+ * relay hints, members the node holds direct links to (a peer that can
+ * reach it neither directly nor over the overlay relays through one):
+ *
+ * +----------------+---------+--------------------------------------+
+ * | candidate list | count h | h x ( overlay ID (20) | RTT ms (2) ) |
+ * +----------------+---------+--------------------------------------+
  */
 #ifndef RL_NAT_CAND_H
 #define RL_NAT_CAND_H
@@ -42,5 +50,26 @@ int nat_cand_encode(const struct nat_cand *c, unsigned n, uint8_t *out, size_t c
  * (trailing bytes, unknown version/family/kind, more than NAT_CAND_MAX).
  * Kind NAT_CAND_TCP decodes to addr.proto = RL_PROTO_TCP, others to UDP. */
 int nat_cand_decode(struct nat_cand *c, unsigned max, const uint8_t *in, size_t len);
+/* The same for a candidate list followed by more data (a NODE record's
+ * relay hints): *used = bytes the list took. */
+int nat_cand_decode_prefix(struct nat_cand *c, unsigned max, const uint8_t *in, size_t len,
+                           size_t *used);
+
+#define NAT_HINTS_MAX 16
+#define NAT_HINT_ID_LEN 20 /* an overlay ID (RL_ID_LEN) */
+struct nat_hint {
+  uint8_t id[NAT_HINT_ID_LEN];
+  uint16_t rtt_ms;
+};
+/* Relay hints: count(1) then count x (ID, RTT ms big-endian). Encode
+ * returns bytes written or RL_ETOOBIG / RL_EINVAL (n > NAT_HINTS_MAX);
+ * decode the number of hints or RL_ETRUNC (short, trailing bytes, more
+ * than max). */
+int nat_hints_encode(const struct nat_hint *h, unsigned n, uint8_t *out, size_t cap);
+int nat_hints_decode(struct nat_hint *h, unsigned max, const uint8_t *in, size_t len);
+/* A NODE record value: candidates, then hints (absent: *nh = 0). Returns
+ * the number of candidates or RL_ETRUNC. */
+int nat_record_decode(struct nat_cand *c, unsigned max, struct nat_hint *h, unsigned hmax,
+                      unsigned *nh, const uint8_t *in, size_t len);
 
 #endif

@@ -165,15 +165,19 @@ static int parse_bool(const char *v, bool *out) {
   return -1;
 }
 
-/* Numeric IPv4 ADDR:PORT with a non-zero port (the driver is IPv4 only). */
-/* allow_any: the listen address (a wildcard is fine, a "tcp:" prefix is not:
- * the TCP listener follows `listen` and `tcp`). Peers and bootstrap
- * endpoints may say "tcp:" to be dialled over TCP only. */
+/* Numeric IPv4 ADDR:PORT or [IPv6]:PORT with a non-zero port; the
+ * wildcard address (0.0.0.0, [::]) only where allow_any (the listen
+ * address, where a "tcp:" prefix is refused too: the TCP listener follows
+ * `listen` and `tcp`). Peers and bootstrap endpoints may say
+ * "tcp:ADDR:PORT" (IPv4: the TCP transport is IPv4 only) to be dialled over
+ * TCP only. */
 static int parse_endpoint(const char *v, struct rl_addr *out, bool allow_any) {
-  if (rl_addr_parse(out, v) != 0 || out->family != RL_AF_INET || out->port == 0 ||
-      (allow_any && out->proto != RL_PROTO_UDP))
+  static const uint8_t zero[16];
+  if (rl_addr_parse(out, v) != 0 || out->port == 0 ||
+      (out->family != RL_AF_INET && out->family != RL_AF_INET6) ||
+      (out->proto == RL_PROTO_TCP && (allow_any || out->family != RL_AF_INET)))
     return -1;
-  if (!allow_any && rl_addr_ipv4(out) == 0)
+  if (!allow_any && memcmp(out->ip, zero, out->family == RL_AF_INET ? 4 : 16) == 0)
     return -1;
   return 0;
 }
@@ -203,8 +207,8 @@ static int set_bootstrap(struct cfg *c, char *v, char *err, size_t errcap) {
     if (c->n_bootstrap >= CFG_MAX_BOOTSTRAP)
       return fail(c, err, errcap, "too many bootstrap endpoints (max %d)", CFG_MAX_BOOTSTRAP);
     if (parse_endpoint(item, &c->bootstrap[c->n_bootstrap], false) != 0)
-      return fail(c, err, errcap, "bad value for 'bootstrap': '%s' (expected IPv4 ADDR:PORT "
-                  "or tcp:ADDR:PORT, e.g. 192.0.2.1:42424)", item);
+      return fail(c, err, errcap, "bad value for 'bootstrap': '%s' (expected IPv4 ADDR:PORT, "
+                  "[IPv6]:PORT or tcp:ADDR:PORT, e.g. 192.0.2.1:42424)", item);
     c->n_bootstrap++;
     tok = comma ? comma + 1 : NULL;
   }
@@ -244,8 +248,8 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
     return set_path(c, c->control, sizeof(c->control), v, k->name, err, errcap);
   case K_LISTEN:
     if (parse_endpoint(v, &c->listen, true) != 0)
-      return fail(c, err, errcap, "bad value for 'listen': '%s' (expected IPv4 ADDR:PORT, "
-                  "e.g. 0.0.0.0:42424)", v);
+      return fail(c, err, errcap, "bad value for 'listen': '%s' (expected IPv4 ADDR:PORT or "
+                  "[IPv6]:PORT, e.g. 0.0.0.0:42424)", v);
     return 0;
   case K_TAP:
     if (parse_ifname(v, c->tap, sizeof(c->tap)) != 0)
@@ -321,8 +325,8 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
     return 0;
   case K_PEER_ENDPOINT:
     if (parse_endpoint(v, &peer->endpoint, false) != 0)
-      return fail(c, err, errcap, "bad value for 'endpoint': '%s' (expected IPv4 ADDR:PORT "
-                  "or tcp:ADDR:PORT, e.g. 203.0.113.5:42424)", v);
+      return fail(c, err, errcap, "bad value for 'endpoint': '%s' (expected IPv4 ADDR:PORT, "
+                  "[IPv6]:PORT or tcp:ADDR:PORT, e.g. 203.0.113.5:42424)", v);
     return 0;
   case K_PEER_PUBKEY:
     return set_pubkey(c, peer, v, err, errcap);

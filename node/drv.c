@@ -36,42 +36,78 @@ static void drv_log(void *ctx, int level, const char *line) {
 
 /* --- address conversion --- */
 
-static void to_sockaddr(const struct rl_addr *a, struct sockaddr_in *sin) {
-  memset(sin, 0, sizeof(*sin));
-  sin->sin_family = AF_INET;
-  sin->sin_port = htons(a->port);
-  memcpy(&sin->sin_addr, a->ip, 4);
+/* The socket is IPv4, IPv6-only (a concrete IPv6 listen address) or
+ * dual-stack (a wildcard listen address: IPv4 peers appear as v4-mapped
+ * IPv6 addresses, ::ffff:a.b.c.d, and are handed to the core as IPv4). */
+static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+static socklen_t to_sockaddr(const struct drv *d, const struct rl_addr *a,
+                             struct sockaddr_storage *ss) {
+  memset(ss, 0, sizeof(*ss));
+  if (!d->udp6 && a->family == RL_AF_INET) {
+    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(a->port);
+    memcpy(&sin->sin_addr, a->ip, 4);
+    return sizeof(*sin);
+  }
+  if (d->udp6 && (a->family == RL_AF_INET6 || (a->family == RL_AF_INET && !d->udp6_only))) {
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(a->port);
+    if (a->family == RL_AF_INET) {
+      memcpy(sin6->sin6_addr.s6_addr, v4mapped, 12);
+      memcpy(sin6->sin6_addr.s6_addr + 12, a->ip, 4);
+    } else {
+      memcpy(sin6->sin6_addr.s6_addr, a->ip, 16);
+    }
+    return sizeof(*sin6);
+  }
+  return 0; /* this socket cannot reach that family */
 }
 
 static bool from_sockaddr(const struct sockaddr *sa, struct rl_addr *a) {
-  struct sockaddr_in sin;
-  if (sa->sa_family != AF_INET)
-    return false;
-  memcpy(&sin, sa, sizeof(sin));
   memset(a, 0, sizeof(*a));
-  a->family = RL_AF_INET;
-  a->port = ntohs(sin.sin_port);
-  memcpy(a->ip, &sin.sin_addr, 4);
-  return true;
+  if (sa->sa_family == AF_INET) {
+    struct sockaddr_in sin;
+    memcpy(&sin, sa, sizeof(sin));
+    a->family = RL_AF_INET;
+    a->port = ntohs(sin.sin_port);
+    memcpy(a->ip, &sin.sin_addr, 4);
+    return true;
+  }
+  if (sa->sa_family == AF_INET6) {
+    struct sockaddr_in6 sin6;
+    memcpy(&sin6, sa, sizeof(sin6));
+    a->port = ntohs(sin6.sin6_port);
+    if (memcmp(sin6.sin6_addr.s6_addr, v4mapped, 12) == 0) {
+      a->family = RL_AF_INET;
+      memcpy(a->ip, sin6.sin6_addr.s6_addr + 12, 4);
+    } else {
+      a->family = RL_AF_INET6;
+      memcpy(a->ip, sin6.sin6_addr.s6_addr, 16);
+    }
+    return true;
+  }
+  return false;
 }
 
 /* --- draining the core and the one timer --- */
 
 static void send_udp(struct drv *d, const struct rl_addr *to, size_t len) {
-  struct sockaddr_in sin;
+  struct sockaddr_storage ss;
   uv_buf_t buf = uv_buf_init((char *)d->txbuf, (unsigned)len);
   if (to->proto == RL_PROTO_TCP) {
     drv_tcp_send(d, to, d->txbuf, len);
     return;
   }
-  if (to->family != RL_AF_INET) {
-    d->udp_v6_skipped++; /* the socket is IPv4 only (docs/config.md) */
+  if (!to_sockaddr(d, to, &ss)) {
+    d->udp_family_skipped++; /* e.g. IPv6 on an IPv4 socket (docs/config.md) */
     return;
   }
-  to_sockaddr(to, &sin);
   /* try_send: synchronous, no allocation. A full socket buffer drops the
    * datagram as the network would; the protocol recovers. */
-  int rc = uv_udp_try_send(&d->udp, &buf, 1, (const struct sockaddr *)&sin);
+  int rc = uv_udp_try_send(&d->udp, &buf, 1, (const struct sockaddr *)&ss);
   if (rc < 0) {
     d->udp_send_drops++;
     if (rc != UV_EAGAIN && RL_LOG_ENABLED(&d->env, RL_LOG_DEBUG)) {
@@ -288,19 +324,47 @@ static void on_signal(uv_signal_t *s, int signum) {
 
 /* --- start-up --- */
 
+static int bind_udp(struct drv *d, const struct rl_addr *a, unsigned flags) {
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  d->udp6 = a->family == RL_AF_INET6;
+  d->udp6_only = (flags & UV_UDP_IPV6ONLY) != 0;
+  sl = to_sockaddr(d, a, &ss);
+  (void)sl;
+  return uv_udp_bind(&d->udp, (const struct sockaddr *)&ss, flags);
+}
+
+/* A wildcard listen address (0.0.0.0 or [::]) is one dual-stack socket
+ * ([::] without IPV6_V6ONLY), so IPv4 and IPv6 peers reach the same port;
+ * where the kernel has no IPv6 it falls back to IPv4 only. A concrete
+ * address binds that family only. */
 static int open_udp(struct drv *d, char *err, size_t errcap) {
-  struct sockaddr_in sin;
+  static const uint8_t zero[16];
+  const struct rl_addr *l = &d->cfg->listen;
   char a[RL_ADDR_STRLEN];
   uv_os_fd_t fd;
   int rc, sz = DRV_SOCKBUF_BYTES;
-  to_sockaddr(&d->cfg->listen, &sin);
+  bool any = memcmp(l->ip, zero, l->family == RL_AF_INET6 ? 16 : 4) == 0;
   uv_udp_init(&d->loop, &d->udp);
   d->udp.data = d;
   d->udp_open = true;
-  rc = uv_udp_bind(&d->udp, (const struct sockaddr *)&sin, 0);
+  if (any) {
+    struct rl_addr w;
+    int probe = socket(AF_INET6, SOCK_DGRAM, 0);
+    memset(&w, 0, sizeof(w));
+    w.family = probe >= 0 ? RL_AF_INET6 : RL_AF_INET;
+    w.port = l->port;
+    if (probe >= 0)
+      close(probe);
+    else
+      rl_logf(&d->env, RL_LOG_INFO, "no IPv6 on this host: listening on IPv4 only");
+    rc = bind_udp(d, &w, 0);
+  } else {
+    rc = bind_udp(d, l, l->family == RL_AF_INET6 ? UV_UDP_IPV6ONLY : 0);
+  }
   if (rc) {
-    snprintf(err, errcap, "cannot listen on UDP %s: %s%s",
-             rl_addr_format(&d->cfg->listen, a, sizeof(a)), uv_strerror(rc),
+    snprintf(err, errcap, "cannot listen on UDP %s: %s%s", rl_addr_format(l, a, sizeof(a)),
+             uv_strerror(rc),
              rc == UV_EADDRINUSE ? " (another process uses this port; change 'listen')" : "");
     return RL_ESYS;
   }
@@ -406,7 +470,7 @@ static int open_store(struct drv *d, struct node_config *nc, char *err, size_t e
   rc = d->store->ops->meta_get(d->store, "peers", buf, sizeof(buf));
   n = rc > 0 ? nat_cand_decode(cand, NAT_CAND_MAX, buf, (size_t)rc) : 0;
   for (int i = 0; i < n && nc->n_cached < NODE_MAX_BOOTSTRAP; i++)
-    if (cand[i].addr.family == RL_AF_INET)
+    if (cand[i].addr.family == RL_AF_INET || cand[i].addr.family == RL_AF_INET6)
       nc->cached[nc->n_cached++] = cand[i].addr;
   rl_logf(&d->env, RL_LOG_INFO, "state: %s, %zu record(s), %u remembered endpoint(s)",
           d->cfg->state, d->store->ops->count(d->store), nc->n_cached);

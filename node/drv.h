@@ -1,6 +1,6 @@
 /* The libuv driver: the one place where the node core meets the OS.
  *
- * One loop, one UDP socket (IPv4), the TAP fd in a uv_poll, one timer
+ * One loop, one UDP socket (dual-stack for a wildcard listen address), the TAP fd in a uv_poll, one timer
  * re-armed at node_next_timer() after every callback, the control socket,
  * and signals (SIGINT/SIGTERM: leave and exit 0; SIGHUP: reload [peer]).
  * Each callback reads the clock once (uv_hrtime) and drains the core's
@@ -59,10 +59,12 @@ struct drv {
   bool more;               /* a drain hit its bound: continue at once */
   bool leaving;
   bool udp_open;           /* uv_udp initialised, not closed yet */
+  bool udp6;               /* the socket is IPv6: dual-stack, or IPv6 only (udp6_only) */
+  bool udp6_only;
   bool handles_open;       /* poll, timer, signals initialised */
   int exit_code;
   /* Counters for the operator (logged at exit). */
-  uint64_t udp_send_drops, tap_write_drops, udp_truncated, udp_v6_skipped;
+  uint64_t udp_send_drops, tap_write_drops, udp_truncated, udp_family_skipped;
   char *ctlbuf;
   size_t ctlcap;
   uint8_t rxbuf[DRV_IO_BUF];

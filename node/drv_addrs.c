@@ -19,17 +19,26 @@ static void scan(struct drv *d) {
     rl_logf(&d->env, RL_LOG_WARN, "cannot list the interface addresses");
     return;
   }
-  for (int i = 0; i < n && k < DRV_ADDR_MAX; i++) {
-    const uv_interface_address_t *x = &ifs[i];
-    /* Never our own TAP device: the overlay must not run over itself. */
-    if (x->is_internal || x->address.address4.sin_family != AF_INET ||
-        strcmp(x->name, d->tap_name) == 0)
-      continue;
-    memset(&a[k], 0, sizeof(a[k]));
-    a[k].family = RL_AF_INET;
-    memcpy(a[k].ip, &x->address.address4.sin_addr, 4);
-    k++;
-  }
+  /* IPv4 first, then IPv6 (on a dual-stack socket): the core keeps the
+   * first NODE_LOCAL_MAX usable ones. */
+  for (int fam = 0; fam < 2; fam++)
+    for (int i = 0; i < n && k < DRV_ADDR_MAX; i++) {
+      const uv_interface_address_t *x = &ifs[i];
+      int af = x->address.address4.sin_family;
+      /* Never our own TAP device: the overlay must not run over itself. */
+      if (x->is_internal || strcmp(x->name, d->tap_name) == 0)
+        continue;
+      memset(&a[k], 0, sizeof(a[k]));
+      if (fam == 0 && af == AF_INET) {
+        a[k].family = RL_AF_INET;
+        memcpy(a[k].ip, &x->address.address4.sin_addr, 4);
+        k++;
+      } else if (fam == 1 && af == AF_INET6 && d->udp6) {
+        a[k].family = RL_AF_INET6;
+        memcpy(a[k].ip, &x->address.address6.sin6_addr, 16);
+        k++;
+      }
+    }
   uv_free_interface_addresses(ifs, n);
   node_set_local_addrs(d->node, a, k, uv_hrtime());
 }
@@ -41,7 +50,9 @@ static void on_scan(uv_timer_t *t) {
 }
 
 void drv_addrs_start(struct drv *d) {
-  if (d->cfg->listen.family != RL_AF_INET || rl_addr_ipv4(&d->cfg->listen) != 0)
+  static const uint8_t zero[16];
+  const struct rl_addr *l = &d->cfg->listen;
+  if (memcmp(l->ip, zero, l->family == RL_AF_INET6 ? 16 : 4) != 0)
     return;
   scan(d);
   uv_timer_init(&d->loop, &d->addr_timer);

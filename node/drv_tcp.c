@@ -294,6 +294,15 @@ int drv_tcp_start(struct drv *d) {
   if (!d->cfg->tcp)
     return 0;
   sin_from_addr(&d->cfg->listen, &sin);
+  if (d->cfg->listen.family == RL_AF_INET6) {
+    static const uint8_t zero[16];
+    if (memcmp(d->cfg->listen.ip, zero, 16) != 0) {
+      rl_logf(&d->env, RL_LOG_WARN, "no TCP listener: the TCP transport is IPv4 only and "
+              "listen is a concrete IPv6 address");
+      return 0;
+    }
+    sin.sin_addr.s_addr = htonl(INADDR_ANY); /* [::]: IPv4 TCP on every address */
+  }
   uv_tcp_init(&d->loop, &t->listener);
   t->listener.data = t;
   t->listening = true;

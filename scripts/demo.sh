@@ -73,8 +73,8 @@ echo "  group demo-lan; members certified for ${VIP[*]}"
 
 step "Starting the daemons: every config has only 'bootstrap = 192.0.2.1:$PORT'"
 for n in "${NODES[@]}"; do
-  if [ "$n" = alice ]; then T_CONF_EXTRA="" t_config "$n" lan "${LISTEN[$n]}:$PORT"
-  else T_CONF_EXTRA="bootstrap = 192.0.2.1:$PORT" t_config "$n" lan "${LISTEN[$n]}:$PORT"; fi
+  if [ "$n" = alice ]; then T_CONF_EXTRA="" t_config "$n" lan "0.0.0.0:$PORT"
+  else T_CONF_EXTRA="bootstrap = 192.0.2.1:$PORT" t_config "$n" lan "0.0.0.0:$PORT"; fi
 done
 sed 's/^/  /' "$T_DIR/frank.conf"
 t0=$(date +%s%N)

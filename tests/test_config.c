@@ -38,7 +38,7 @@ static void test_valid_file(void **state) {
       "control = /run/rl-test.sock\n"
       "state = state.mdb\n"
       "bootstrap = 192.0.2.1:5000, 198.51.100.7:5001\n"
-      "bootstrap = tcp:203.0.113.9:5002\n"
+      "bootstrap = tcp:203.0.113.9:5002, [2001:db8::9]:5003\n"
       "tcp = no\n"
       "cipher = chacha20-poly1305\n"
       "format = epoch\n"
@@ -56,7 +56,7 @@ static void test_valid_file(void **state) {
       "  endpoint=203.0.113.6:5000  \n"
       "pubkey = AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
       "[peer]\n"
-      "endpoint = 203.0.113.7:5000\n"
+      "endpoint = [2001:db8::7]:5000\n"
       "; another comment style\n"
       "[nat]\n"
       "upnp = no\n"
@@ -71,11 +71,12 @@ static void test_valid_file(void **state) {
   assert_string_equal(c->tap, "rl0");
   assert_string_equal(c->control, "/run/rl-test.sock");
   assert_string_equal(c->state, "/etc/ringlan/state.mdb");
-  assert_int_equal(c->n_bootstrap, 3);
+  assert_int_equal(c->n_bootstrap, 4);
   assert_string_equal(rl_addr_format(&c->bootstrap[1], a, sizeof(a)), "198.51.100.7:5001");
   assert_string_equal(rl_addr_format(&c->bootstrap[2], a, sizeof(a)), "tcp:203.0.113.9:5002");
   assert_int_equal(c->bootstrap[2].proto, RL_PROTO_TCP);
   assert_int_equal(c->bootstrap[1].proto, RL_PROTO_UDP);
+  assert_string_equal(rl_addr_format(&c->bootstrap[3], a, sizeof(a)), "[2001:db8::9]:5003");
   assert_false(c->tcp);
   assert_int_equal(c->cipher, CFG_CIPHER_CHACHA20POLY1305);
   assert_int_equal(c->format, CFG_FORMAT_EPOCH);
@@ -149,17 +150,21 @@ static const struct {
     {HDR " = 3\n", "line 5: missing key before '='"},
     {HDR "tap =\n", "line 5: empty value for 'tap'"},
     {HDR "listen = 1.2.3.4\n",
-     "line 5: bad value for 'listen': '1.2.3.4' (expected IPv4 ADDR:PORT, e.g. 0.0.0.0:42424)"},
-    {HDR "listen = [::1]:5000\n", "line 5: bad value for 'listen': '[::1]:5000' (expected IPv4 "
-                                  "ADDR:PORT, e.g. 0.0.0.0:42424)"},
+     "line 5: bad value for 'listen': '1.2.3.4' (expected IPv4 ADDR:PORT or [IPv6]:PORT, "
+     "e.g. 0.0.0.0:42424)"},
+    {HDR "listen = [::1]\n", "line 5: bad value for 'listen': '[::1]' (expected IPv4 "
+                             "ADDR:PORT or [IPv6]:PORT, e.g. 0.0.0.0:42424)"},
     {HDR "listen = 0.0.0.0:0\n", "line 5: bad value for 'listen': '0.0.0.0:0' (expected IPv4 "
-                                 "ADDR:PORT, e.g. 0.0.0.0:42424)"},
+                                 "ADDR:PORT or [IPv6]:PORT, e.g. 0.0.0.0:42424)"},
     {HDR "bootstrap = 192.0.2.1:1,,192.0.2.2:1\n", "line 5: empty entry in bootstrap list"},
     {HDR "bootstrap = 192.0.2.1:1, host:1\n", "line 5: bad value for 'bootstrap': 'host:1' "
-                                               "(expected IPv4 ADDR:PORT or tcp:ADDR:PORT, e.g. "
-                                               "192.0.2.1:42424)"},
+                                               "(expected IPv4 ADDR:PORT, [IPv6]:PORT or "
+                                               "tcp:ADDR:PORT, e.g. 192.0.2.1:42424)"},
     {HDR "listen = tcp:0.0.0.0:5\n", "line 5: bad value for 'listen': 'tcp:0.0.0.0:5' (expected "
-                                     "IPv4 ADDR:PORT, e.g. 0.0.0.0:42424)"},
+                                     "IPv4 ADDR:PORT or [IPv6]:PORT, e.g. 0.0.0.0:42424)"},
+    {HDR "bootstrap = tcp:[2001:db8::9]:5\n", "line 5: bad value for 'bootstrap': "
+                                             "'tcp:[2001:db8::9]:5' (expected IPv4 ADDR:PORT, "
+                                             "[IPv6]:PORT or tcp:ADDR:PORT, e.g. 192.0.2.1:42424)"},
     {HDR "tcp = maybe\n", "line 5: bad value for 'tcp': 'maybe' (expected yes or no)"},
     {HDR "cipher = aes\n", "line 5: bad value for 'cipher': 'aes' (expected auto, aes-256-gcm "
                            "or chacha20-poly1305)"},
@@ -181,8 +186,11 @@ static const struct {
                                      "for a number)"},
     {HDR "[nat]\nupnp = maybe\n", "line 6: bad value for 'upnp': 'maybe' (expected yes or no)"},
     {HDR "[peer]\nendpoint = 0.0.0.0:5\n", "line 6: bad value for 'endpoint': '0.0.0.0:5' "
-                                           "(expected IPv4 ADDR:PORT or tcp:ADDR:PORT, e.g. "
-                                           "203.0.113.5:42424)"},
+                                           "(expected IPv4 ADDR:PORT, [IPv6]:PORT or "
+                                           "tcp:ADDR:PORT, e.g. 203.0.113.5:42424)"},
+    {HDR "[peer]\nendpoint = [::]:5\n", "line 6: bad value for 'endpoint': '[::]:5' "
+                                    "(expected IPv4 ADDR:PORT, [IPv6]:PORT or tcp:ADDR:PORT, "
+                                    "e.g. 203.0.113.5:42424)"},
     {HDR "[peer]\nendpoint = 192.0.2.1:1\nendpoint = 192.0.2.1:2\n",
      "line 7: duplicate key 'endpoint' in [peer]"},
     /* Errors found only at the end name the line they are about. */

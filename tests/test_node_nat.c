@@ -22,6 +22,7 @@
 
 #define MAXN 9
 #include "nat/reflex.h"
+#include "node/core/node_internal.h" /* white box: a second handshake on demand */
 #include "tap/tap.h"
 #include "testnet.h"
 
@@ -245,6 +246,94 @@ static void test_wildcard_listen_members_link_directly(void **state) {
   free(w);
 }
 
+/* Host candidates keep global IPv6 addresses (a dual-stack wildcard
+ * socket) and drop the unusable ones: link-local, loopback, v4-mapped,
+ * multicast, the unspecified address. */
+static void test_host_candidates_ipv6(void **state) {
+  (void)state;
+  struct net *w = calloc(1, sizeof(*w));
+  struct prng gp = {779};
+  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
+  struct rl_addr ifs[7];
+  static const char *const text[7] = {"[fe80::1]:0", "[::1]:0", "[::ffff:192.0.2.9]:0",
+                                      "[ff02::1]:0", "[::]:0", "[2001:db8:6::1]:0",
+                                      "192.0.2.1:0"};
+  w->now = T0;
+  assert_int_equal(id_generate(&w->group, &genv), 0);
+  make_member(w, 0, &w->group, "lab", 0x64400001);
+  w->wildcard[0] = true;
+  start_node_cfg(w, 0, w->group.pk, -1, -1);
+  for (int i = 0; i < 7; i++)
+    assert_int_equal(rl_addr_parse(&ifs[i], text[i]), 0);
+  node_set_local_addrs(w->node[0], ifs, 7, w->now);
+  assert_non_null(strstr(status_of(w, 0),
+                         "\"candidates\":[{\"kind\":\"host\",\"addr\":\"[2001:db8:6::1]:4000\"},"
+                         "{\"kind\":\"host\",\"addr\":\"192.0.2.1:4000\"}]"));
+  teardown(w);
+  free(w);
+}
+
+/* Every frame a sends to b arrives (count frames, one per 200 ms). */
+static void frames_arrive(struct net *w, int a, int b, int count, uint8_t fill) {
+  uint8_t f[200], out[NODE_FRAME_MAX];
+  for (int k = 0; k < count; k++) {
+    size_t len = make_frame_ring(f, w, a, b, (uint8_t)(fill + k)), got;
+    assert_int_equal(node_recv_tap(w->node[a], f, len, w->now), 0);
+    run_until(w, w->now + 200 * NS_PER_MS);
+    got = node_poll_tap(w->node[b], out, sizeof(out));
+    if (got != len)
+      fail_msg("%d->%d frame %d of %d lost (got %zu)", a, b, k, count, got);
+  }
+}
+
+/* Established links from i to j that are not retiring. */
+static int live_links(struct net *w, int i, int j) {
+  int k = 0;
+  for (unsigned x = 0; x < w->node[i]->n_links; x++) {
+    const struct link *l = w->node[i]->links[x];
+    k += l->used && l->s.have_peer && l->s.state == SESS_ESTABLISHED && !l->retire_at_ns &&
+         memcmp(l->s.peer_id, node_id(w->node[j]), RL_ID_LEN) == 0;
+  }
+  return k;
+}
+
+/* A handshake from `from` toward `to`'s address while a session between
+ * them is up, as a punch or an overlay CONNECT that crossed the first
+ * handshake starts one: `to` answers it on the session it has (the peer
+ * may have restarted), so the session `from` had is gone at `to`. The
+ * pair must end up sending on one session both ends hold, with no frame
+ * lost in either direction (the black hole of issue 9: fc -> pr 0/10
+ * while both ends showed an established direct link). */
+static void second_handshake(struct net *w, int from, int to) {
+  struct node *n = w->node[from];
+  struct link *x = link_new(n, &w->addr[to], w->now);
+  assert_non_null(x);
+  x->has_expect = true;
+  memcpy(x->expect_id, node_id(w->node[to]), RL_ID_LEN);
+  sess_start(&x->s, w->now);
+  link_after_event(n, x, w->now);
+  frames_arrive(w, from, to, 10, 0x40); /* frames while it completes */
+  frames_arrive(w, to, from, 10, 0x50);
+  run_until(w, w->now + 20 * NS_PER_S); /* lingering sessions retire */
+  frames_arrive(w, from, to, 5, 0x60);
+  frames_arrive(w, to, from, 5, 0x70);
+  assert_int_equal(live_links(w, from, to), 1);
+  assert_int_equal(live_links(w, to, from), 1);
+}
+
+static void test_second_handshake_keeps_one_session(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  check_pair(w, 1, 2, "direct");
+  check_pair(w, 2, 1, "direct");
+  /* From either end: which session each end keeps depends on the IDs. */
+  second_handshake(w, 1, 2);
+  second_handshake(w, 2, 1);
+  second_handshake(w, 1, 2);
+  teardown(w);
+  free(w);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -254,6 +343,8 @@ int main(void) {
       cmocka_unit_test(test_relays_can_refuse),
       cmocka_unit_test(test_classify_lan_peer_is_not_public),
       cmocka_unit_test(test_wildcard_listen_members_link_directly),
+      cmocka_unit_test(test_host_candidates_ipv6),
+      cmocka_unit_test(test_second_handshake_keeps_one_session),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,8 +31,7 @@ static void prng_rand(void *ctx, uint8_t *buf, size_t len) {
 }
 
 static void test_log(void *ctx, int level, const char *line) {
-  (void)ctx;
-  fprintf(stderr, "[%d] %s\n", level, line);
+  fprintf(stderr, "[%d] n%d: %s\n", level, (int)(intptr_t)ctx, line);
 }
 
 /* NAT boxes in front of single nodes (RFC 4787 terms):
@@ -84,6 +83,7 @@ static void make_member(struct net *w, int i, const struct id_key *group, const 
   w->env[i].unix_offset_s = 1800000000;
   if (getenv("RL_TEST_LOG")) {
     w->env[i].log = test_log;
+    w->env[i].log_ctx = (void *)(intptr_t)i;
     w->env[i].log_level = atoi(getenv("RL_TEST_LOG"));
   }
   assert_int_equal(id_generate(&w->key[i], &w->env[i]), 0);

@@ -101,9 +101,11 @@ int node_recv_tap(struct node *n, const uint8_t *frame, size_t len, uint64_t now
       node_arp_request(n, &fi, now);
       return 0;
     }
+    /* Once per member: on the session that sends to it. */
     for (unsigned i = 0; i < n->n_links; i++) {
       struct link *l = n->links[i];
-      if (l->used && l->s.state == SESS_ESTABLISHED)
+      if (l->used && l->s.state == SESS_ESTABLISHED && l->s.have_peer &&
+          link_tx(n, l->s.peer_id, LINK_TX_ANY, NULL) == l)
         link_send_plain(n, l, frame, len, now);
     }
     return 0;

@@ -152,21 +152,17 @@ static struct link *ix_find(const struct node *n, uint32_t idx) {
   return NULL;
 }
 
-/* The first link (in node->links order, as a scan would find it) whose
- * peer is id and, if path >= 0, whose via_overlay equals path. */
-static struct link *px_find(const struct node *n, const uint8_t id[RL_ID_LEN], int path) {
+/* The next link whose peer is id, from slot *i on (*i = UINT32_MAX to
+ * start). The table must not change during a walk. */
+static struct link *px_next(const struct node *n, const uint8_t id[RL_ID_LEN], unsigned *i) {
   const struct ltab *t = &n->pxt;
-  struct link *best = NULL;
   if (!t->cap)
     return NULL;
-  for (unsigned i = lt_home(key_of_id(id), t->cap); t->t[i]; i = (i + 1) & (t->cap - 1)) {
-    struct link *l = t->t[i];
-    if (memcmp(l->s.peer_id, id, RL_ID_LEN) != 0 || (path >= 0 && l->via_overlay != (bool)path))
-      continue;
-    if (!best || l->arr_pos < best->arr_pos)
-      best = l;
-  }
-  return best;
+  *i = *i == UINT32_MAX ? lt_home(key_of_id(id), t->cap) : (*i + 1) & (t->cap - 1);
+  for (; t->t[*i]; *i = (*i + 1) & (t->cap - 1))
+    if (memcmp(t->t[*i]->s.peer_id, id, RL_ID_LEN) == 0)
+      return t->t[*i];
+  return NULL;
 }
 
 static void px_forget(struct node *n, struct link *l) {
@@ -259,12 +255,69 @@ void link_free(struct node *n, struct link *l) {
 
 struct link *link_by_index(struct node *n, uint32_t index) { return ix_find(n, index); }
 
-struct link *link_by_peer(struct node *n, const uint8_t id[RL_ID_LEN]) {
-  return px_find(n, id, -1);
+/* ---- one sending session per pair ---- */
+
+/* An order both ends of a pair agree on between two of its sessions: the
+ * index the session has at the lower overlay ID's end. */
+static uint32_t agreed_key(const struct node *n, const struct link *l) {
+  return memcmp(n->hid.id, l->s.peer_id, RL_ID_LEN) < 0 ? l->s.local_index : l->s.remote_index;
 }
 
-struct link *link_by_peer_path(struct node *n, const uint8_t id[RL_ID_LEN], bool via_overlay) {
-  return px_find(n, id, via_overlay ? 1 : 0);
+static bool kind_ok(const struct link *l, unsigned kinds) {
+  return kinds & (!l->via_overlay ? LINK_TX_DIRECT : l->has_relay ? LINK_TX_RELAY : LINK_TX_OVERLAY);
+}
+
+static bool tx_usable(const struct link *l) {
+  return l->used && l->s.have_peer && !l->retire_at_ns && !l->dormant && !l->retry_at_ns &&
+         l->s.state != SESS_DEAD;
+}
+
+/* a sends rather than b (same peer). Relay versus overlay is no criterion:
+ * each end has its own view of how an end-to-end session travels. */
+static bool tx_better(const struct node *n, const struct link *a, const struct link *b) {
+  bool ea = a->s.state == SESS_ESTABLISHED, eb = b->s.state == SESS_ESTABLISHED;
+  if (ea != eb)
+    return ea;
+  if (a->proven != b->proven)
+    return a->proven;
+  if (a->via_overlay != b->via_overlay)
+    return !a->via_overlay;
+  /* UDP before TCP (no head-of-line blocking; TCP only where UDP fails).
+   * Both ends see the same transport for a session: they agree. */
+  if ((a->s.endpoint.proto == RL_PROTO_TCP) != (b->s.endpoint.proto == RL_PROTO_TCP))
+    return a->s.endpoint.proto != RL_PROTO_TCP;
+  return ea ? agreed_key(n, a) < agreed_key(n, b) : a->arr_pos < b->arr_pos;
+}
+
+struct link *link_tx(struct node *n, const uint8_t id[RL_ID_LEN], unsigned kinds,
+                     const struct link *skip) {
+  struct link *best = NULL, *l;
+  unsigned i = UINT32_MAX;
+  while ((l = px_next(n, id, &i)) != NULL)
+    if (l != skip && tx_usable(l) && kind_ok(l, kinds) && (!best || tx_better(n, l, best)))
+      best = l;
+  return best;
+}
+
+struct link *link_for_init(struct node *n, const uint8_t id[RL_ID_LEN], uint32_t sender_index,
+                           bool via_overlay, const struct rl_addr *from) {
+  struct link *l;
+  unsigned i = UINT32_MAX;
+  while ((l = px_next(n, id, &i)) != NULL)
+    if (tx_usable(l) && l->via_overlay == via_overlay && l->s.state == SESS_ESTABLISHED &&
+        l->s.remote_index == sender_index)
+      return l;
+  if (!via_overlay)
+    return link_by_endpoint_unknown(n, from);
+  for (unsigned k = 0; k < n->n_links; k++) {
+    l = n->links[k];
+    if (l->used && l->via_overlay && !l->s.have_peer && l->has_expect && !l->retire_at_ns &&
+        l->s.state != SESS_DEAD && memcmp(l->expect_id, id, RL_ID_LEN) == 0)
+      return l;
+  }
+  /* A member opens an end-to-end session only when it holds none with us
+   * (handshakes that crossed met above): it lost the one we hold. */
+  return link_tx(n, id, LINK_TX_RELAY | LINK_TX_OVERLAY, NULL);
 }
 
 /* Any direct link (handshaking or up) to endpoint ep. Two links to one
@@ -291,17 +344,14 @@ struct link *link_by_endpoint_unknown(struct node *n, const struct rl_addr *ep) 
   return NULL;
 }
 
-/* Prefers a direct link over an overlay-carried one to the same member. */
+/* The link that sends to the member with this MAC (link_tx). */
 struct link *link_by_mac(struct node *n, const uint8_t mac[6]) {
-  struct link *best = NULL;
   for (unsigned i = 0; i < n->n_links; i++) {
     struct link *l = n->links[i];
-    if (!l->used || !l->s.have_peer || memcmp(l->mac, mac, 6) != 0)
-      continue;
-    if (!best || (best->via_overlay && !l->via_overlay))
-      best = l;
+    if (l->used && l->s.have_peer && memcmp(l->mac, mac, 6) == 0)
+      return link_tx(n, l->s.peer_id, LINK_TX_ANY, NULL);
   }
-  return best;
+  return NULL;
 }
 
 /* Moves the session's queued handshake/keepalive packets to the UDP queue. */
@@ -354,14 +404,13 @@ int link_send_plain(struct node *n, struct link *l, const uint8_t *pt, size_t le
   return 0;
 }
 
-/* Both ends must keep the same one of two sessions between them: the one
- * whose current key the lower overlay ID initiated. */
-static bool preferred_session(const struct node *n, const struct link *l) {
-  bool me_lower = memcmp(n->hid.id, l->s.peer_id, RL_ID_LEN) < 0;
+/* We initiated the session's current key: its HS_RESP proved the peer
+ * holds it. */
+static bool initiated_cur(const struct link *l) {
   for (int k = 0; k < SESS_NKEYS; k++) {
     const struct sess_key *key = l->s.keys[k];
     if (key && key->key_id == l->s.cur_key_id && key->retire_at_ns == 0)
-      return key->initiated == me_lower;
+      return key->initiated;
   }
   return false;
 }
@@ -377,8 +426,71 @@ static void inherit_role(struct link *to, const struct link *from) {
   if (to->static_idx < 0) {
     to->static_idx = from->static_idx;
     to->bootstrap = from->bootstrap;
+    to->pinned = from->pinned;
+    memcpy(to->pin_pk, from->pin_pk, RL_PK_LEN);
   }
   to->ov_wanted |= from->ov_wanted;
+  to->carried_data |= from->carried_data;
+}
+
+static void send_pending(struct node *n, struct link *l, uint64_t now) {
+  uint8_t buf[NODE_FRAME_MAX];
+  size_t len;
+  while (l->used && l->s.state == SESS_ESTABLISHED &&
+         (len = pktq_pop(&l->pending, NULL, buf, sizeof(buf))) > 0)
+    if (link_send_plain(n, l, buf, len, now) != 0)
+      break;
+}
+
+/* o stops sending (t sends for the pair now) and only receives what is
+ * already on its way; its role (configured peer, wanted by the overlay)
+ * and its waiting frames go to t. */
+static void link_retire(struct node *n, struct link *o, struct link *t, uint64_t now) {
+  o->retire_at_ns = now + NODE_E2E_LINGER_NS;
+  inherit_role(t, o);
+  o->static_idx = -1; /* never redialled: t is the configured peer's link now */
+  o->bootstrap = o->pinned = false;
+  o->ov_wanted = false;
+  move_pending(o, t);
+  if (o->ov_up)
+    node_ov_handover(n, o, t, now);
+}
+
+/* After a session of the pair became established or proven: once the one
+ * link_tx picks is proven, end-to-end sessions give way to it if it is
+ * direct, and a proven session of the same kind gives way to it (both
+ * ends pick the same one, so neither retires what the other sends on).
+ * An unproven one stays: the peer may not hold it (it dies of silence),
+ * or may send on it yet. */
+static void link_settle(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
+  struct link *t = link_tx(n, id, LINK_TX_ANY, NULL), *o, *lose[8];
+  unsigned i = UINT32_MAX, k = 0;
+  if (!t || t->s.state != SESS_ESTABLISHED || !t->proven)
+    return;
+  while ((o = px_next(n, id, &i)) != NULL && k < 8)
+    if (o != t && tx_usable(o) && o->s.state == SESS_ESTABLISHED &&
+        ((!t->via_overlay && o->via_overlay) || (o->proven && o->via_overlay == t->via_overlay)))
+      lose[k++] = o;
+  for (i = 0; i < k; i++)
+    link_retire(n, lose[i], t, now); /* (no pxt change: retiring keeps the link) */
+  send_pending(n, t, now);
+}
+
+void link_retire_now(struct node *n, struct link *o, struct link *t, uint64_t now) {
+  link_retire(n, o, t, now);
+  send_pending(n, t, now);
+}
+
+void link_rx(struct node *n, struct link *l, bool data, uint64_t now) {
+  if (!l->used || l->s.state != SESS_ESTABLISHED || !l->s.have_peer)
+    return;
+  if (l->retire_at_ns && data)
+    l->retire_at_ns = now + NODE_E2E_LINGER_NS; /* the peer still sends on it */
+  if (!l->proven) {
+    l->proven = true;
+    if (!l->retire_at_ns)
+      link_settle(n, l->s.peer_id, now);
+  }
 }
 
 void link_send_ctl(struct node *n, struct link *l, uint8_t ch, const uint8_t *msg, size_t len,
@@ -404,8 +516,8 @@ void link_send_exit(struct node *n, struct link *l, uint64_t now) {
 
 static void link_became_established(struct node *n, struct link *l, uint64_t now) {
   char ep[RL_ADDR_STRLEN], idhex[2 * RL_ID_LEN + 1];
-  uint8_t buf[NODE_FRAME_MAX];
-  size_t len;
+  struct link *same[8], *o;
+  unsigned i = UINT32_MAX, k = 0;
   tap_mac_from_id(l->s.peer_id, l->mac);
   rl_hex_encode(idhex, l->s.peer_id, RL_ID_LEN);
   rl_logf(n->env, RL_LOG_INFO, "link up: peer %.16s vip %u.%u.%u.%u at %s, %s",
@@ -414,63 +526,34 @@ static void link_became_established(struct node *n, struct link *l, uint64_t now
           rl_addr_format(&l->s.endpoint, ep, sizeof(ep)), dc_cipher_name(l->s.cipher));
   l->retry_backoff_ns = 0;
   l->dormant = false; /* the bootstrap node dialled us: awake again */
-  /* Two handshakes toward the same peer can both complete (ours to its
-   * configured endpoint, its to us from a NAT-mapped one): keep this link,
-   * inherit the other's static role and pending frames, drop the other. */
-  for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *o = n->links[i];
-    if (o == l || !o->used || !o->s.have_peer ||
-        memcmp(o->s.peer_id, l->s.peer_id, RL_ID_LEN) != 0)
-      continue;
-    if (l->via_overlay && !o->via_overlay) {
-      /* A direct link is never replaced by an overlay-carried one; one that
-       * completes after the direct link is up only drains, then goes. */
-      if (o->s.state == SESS_ESTABLISHED && !l->retire_at_ns)
-        l->retire_at_ns = now + NODE_E2E_LINGER_NS;
-      continue;
-    }
-    if (o->via_overlay && !l->via_overlay) {
-      /* Traffic moves to the direct link now; the overlay-carried one
-       * lingers to receive what is still in flight on the longer path. */
-      move_pending(o, l);
-      if (!o->retire_at_ns)
-        o->retire_at_ns = now + NODE_E2E_LINGER_NS;
-      continue;
-    }
-    /* UDP beats TCP (no head-of-line blocking); else the peer's choice.
-     * Both ends see the same transport for each of the two sessions. */
-    bool o_tcp = o->s.endpoint.proto == RL_PROTO_TCP, l_tcp = l->s.endpoint.proto == RL_PROTO_TCP;
-    if (o->s.state == SESS_ESTABLISHED &&
-        (o_tcp != l_tcp ? l_tcp : preferred_session(n, o) && !preferred_session(n, l))) {
-      /* The peer keeps the other session: so do we. */
-      inherit_role(o, l);
-      move_pending(l, o);
-      link_free(n, l);
-      return;
-    }
-    inherit_role(l, o);
-    move_pending(o, l);
-    if (o->ov_up)
-      l->ov_up = false; /* re-announce on this link below */
-    link_free(n, o);
-  }
+  l->proven = initiated_cur(l);
+  /* Our handshake completed on a session the peer already had with us
+   * (same index at its end): it answered in place, so the session we had
+   * with that index is gone at its end. */
+  while (l->proven && (o = px_next(n, l->s.peer_id, &i)) != NULL && k < 8)
+    if (o != l && tx_usable(o) && o->via_overlay == l->via_overlay &&
+        o->s.state == SESS_ESTABLISHED && o->s.remote_index == l->s.remote_index)
+      same[k++] = o;
+  for (i = 0; i < k; i++)
+    link_retire(n, same[i], l, now);
   /* Once a direct link is up, handshakes still trying other candidates
    * of this peer are moot (an overlay-carried link is no reason to stop). */
-  for (unsigned i = 0; i < n->n_links && !l->via_overlay; i++) {
-    struct link *o = n->links[i];
+  for (unsigned j = 0; j < n->n_links && !l->via_overlay; j++) {
+    o = n->links[j];
     if (o != l && o->used && !o->via_overlay && !o->s.have_peer && o->has_expect &&
         o->static_idx < 0 && memcmp(o->expect_id, l->s.peer_id, RL_ID_LEN) == 0) {
       l->ov_wanted |= o->ov_wanted;
       link_free(n, o);
     }
   }
+  link_settle(n, l->s.peer_id, now);
+  if (l->retire_at_ns)
+    return; /* another session of the pair sends */
   if (!l->via_overlay)
     node_nat_link_up(n, l, now);
   node_ov_link_up(n, l, now); /* direct, or relayed: both can carry the overlay */
   /* Frames that waited for the keys go out first, in order. */
-  while ((len = pktq_pop(&l->pending, NULL, buf, sizeof(buf))) > 0)
-    if (link_send_plain(n, l, buf, len, now) != 0)
-      break;
+  send_pending(n, l, now);
 }
 
 static void link_went_down(struct node *n, struct link *l, uint64_t now) {

@@ -168,22 +168,22 @@ static void log_refusal(struct node *n, const struct rl_addr *from, int err, uin
 
 /* HS_INIT from anyone: verify, decide which link it belongs to, answer.
  * ov_src != NULL: it came through the overlay (an end-to-end session). */
-void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *pkt, size_t len,
-                    uint64_t now, const uint8_t *ov_src) {
+struct link *node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *pkt,
+                            size_t len, uint64_t now, const uint8_t *ov_src) {
   struct hs_pending p;
   size_t cookie_len = 0;
-  struct link *l;
-  bool fresh = false;
+  struct link *l = NULL;
+  bool fresh = false, first_key;
   int r = hs_resp_parse_init(&n->resp, from, pkt, len, now, &p, n->sc->pkt, sizeof(n->sc->pkt),
                              &cookie_len);
   if (r == RL_EAGAIN) {
     n->c.hs_cookie++;
     pktq_put(&n->udpq, from, n->sc->pkt, cookie_len);
-    return;
+    return NULL;
   }
   if (r != 0) {
     log_refusal(n, from, r, now);
-    return;
+    return NULL;
   }
   if (memcmp(p.peer_id, n->hid.id, RL_ID_LEN) == 0) {
     log_refusal(n, from, RL_EREFUSED, now); /* our own key: a loop or a clone */
@@ -193,9 +193,7 @@ void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *p
     log_refusal(n, from, RL_EAUTH, now); /* routed source is not the signer */
     goto out;
   }
-  l = link_by_peer_path(n, p.peer_id, ov_src != NULL);
-  if (!l && !ov_src)
-    l = link_by_endpoint_unknown(n, from);
+  l = link_for_init(n, p.peer_id, p.remote_index, ov_src != NULL, from);
   if (!l) {
     l = link_new(n, from, now);
     if (!l)
@@ -203,6 +201,7 @@ void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *p
     l->via_overlay = ov_src != NULL;
     fresh = true;
   }
+  first_key = p.key_id == 0;
   /* Replay check, pinned key, simultaneous-initiation tie-break (lower
    * overlay ID keeps the initiator role), keys, and the endpoint follows
    * the signed HS_INIT (a restarted peer behind a new NAT mapping). */
@@ -214,13 +213,20 @@ void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *p
       log_refusal(n, from, r == RL_EAUTH ? RL_EREFUSED : r, now);
     if (fresh)
       link_free(n, l);
+    l = NULL;
     goto out;
   }
+  /* A first key on a session we had replaces what the peer had under it
+   * (our handshake toward it lost the tie-break): proven again by its
+   * first packet. */
+  if (first_key)
+    l->proven = false;
   l->retry_at_ns = 0;
   link_timer_changed(n, l);
   link_after_event(n, l, now);
 out:
   sodium_memzero(&p, sizeof(p));
+  return l && l->used ? l : NULL;
 }
 
 int node_recv_udp(struct node *n, const struct rl_addr *from, const uint8_t *pkt, size_t len,
@@ -252,6 +258,8 @@ int node_recv_udp(struct node *n, const struct rl_addr *from, const uint8_t *pkt
     lan_deliver_frame(n, l, n->sc->pt, (size_t)r, now);
   else if (r == 0 && n->ov && l->ov_up && op == DC_OP_DATA_V2)
     overlay_link_heard(n->ov, l->s.peer_id, now); /* a keepalive */
+  if (r >= 0 && op == DC_OP_DATA_V2)
+    link_rx(n, l, r > 0, now); /* after the plaintext (scratch) was used */
   link_after_event(n, l, now);
   return r < 0 ? r : 0;
 }

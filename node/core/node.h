@@ -128,11 +128,12 @@ const uint8_t *node_id(const struct node *n); /* RL_ID_LEN bytes */
 void node_set_mapped(struct node *n, const char *method, const struct rl_addr *mapped,
                      uint64_t now_ns);
 
-/* The host's own IPv4 addresses (getifaddrs; port ignored) when `listen` is
- * a wildcard: published as host candidates with the listen port, as ICE
+/* The host's own IPv4 and IPv6 addresses (getifaddrs; port ignored) when
+ * `listen` is a wildcard: published as host candidates with the listen port, as ICE
  * does, so members on the same network (or a public host bound to
- * 0.0.0.0) can be dialled. Loopback, link-local, multicast and addresses
- * inside the virtual LAN are skipped; at most NODE_LOCAL_MAX are kept, in
+ * 0.0.0.0) can be dialled, and IPv6 candidates of peers are dialled only
+ * when we have an IPv6 address. Loopback, link-local, multicast and
+ * addresses inside the virtual LAN are skipped; at most NODE_LOCAL_MAX are kept, in
  * the order given. Ignored when `listen` is a concrete address (the
  * socket receives only there). Calling again with the same set is free; a
  * change republishes the NODE record. */

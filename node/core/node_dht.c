@@ -132,12 +132,13 @@ static int rs_start(struct node *n, struct resolve *r, uint64_t now) {
 
 static struct link *open_e2e(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
   struct rl_addr none;
-  struct link *l = link_by_peer_path(n, id, true);
+  struct link *l = link_tx(n, id, LINK_TX_RELAY | LINK_TX_OVERLAY, NULL);
   if (l)
     return l;
   for (unsigned i = 0; i < n->n_links; i++) {
     l = n->links[i];
-    if (l->used && l->via_overlay && l->has_expect && memcmp(l->expect_id, id, RL_ID_LEN) == 0)
+    if (l->used && l->via_overlay && l->has_expect && !l->s.have_peer && !l->retire_at_ns &&
+        memcmp(l->expect_id, id, RL_ID_LEN) == 0)
       return l;
   }
   memset(&none, 0, sizeof(none));
@@ -197,7 +198,7 @@ int node_frame_no_link(struct node *n, const uint8_t *f, size_t len, uint64_t no
 static void connect_direct(struct node *n, const uint8_t id[RL_ID_LEN],
                            const struct dht_record *rec, uint64_t now) {
   struct nat_cand c[NAT_CAND_MAX];
-  int nc = nat_cand_decode(c, NAT_CAND_MAX, rec->value, rec->value_len);
+  int nc = node_nat_record_decode(n, id, rec->value, rec->value_len, c, NAT_CAND_MAX, now);
   if (nc <= 0)
     return;
   node_nat_connect(n, id, c, (unsigned)nc, now);
@@ -306,7 +307,8 @@ static void ctl_result(struct node *n, struct resolve *r, const struct dht_actio
                    (unsigned long long)a->rec.expiry_s);
   } else {
     struct nat_cand c[NAT_CAND_MAX];
-    int nc = nat_cand_decode(c, NAT_CAND_MAX, a->rec.value, a->rec.value_len);
+    size_t used;
+    int nc = nat_cand_decode_prefix(c, NAT_CAND_MAX, a->rec.value, a->rec.value_len, &used);
     eps[0] = '\0';
     for (int i = 0; i < nc && off < sizeof(eps) - RL_ADDR_STRLEN - 8; i++) {
       char ep[RL_ADDR_STRLEN];
@@ -344,7 +346,7 @@ static void on_result(struct node *n, const struct dht_action *a, uint64_t now) 
     vipc_put(n, r->vip, owner, now);
     arp_answer(n, &r->arp, owner);
   } else if (r->kind == RS_CONNECT && memcmp(owner, r->id, RL_ID_LEN) == 0) {
-    connect_direct(n, owner, &a->rec, now);
+    connect_direct(n, owner, &a->rec, now); /* also stores its relay hints */
   }
 }
 
@@ -354,16 +356,11 @@ static void on_result(struct node *n, const struct dht_action *a, uint64_t now) 
  * port (reachable from outside by construction), then the local address.
  * A wildcard listen address is no candidate. */
 void node_publish_endpoints(struct node *n, uint64_t now) {
-  struct nat_cand c[NAT_CAND_MAX];
-  uint8_t val[NAT_CAND_MAX * 20 + 2];
-  unsigned k;
+  uint8_t val[NAT_CAND_MAX * 20 + 3 + NODE_HINTS_MAX * (RL_ID_LEN + 2)];
   int len;
   if (!n->dht || !n->published)
     return;
-  k = node_nat_candidates(n, c, NAT_CAND_MAX);
-  if (k == 0)
-    return;
-  len = nat_cand_encode(c, k, val, sizeof(val));
+  len = node_nat_record_encode(n, val, sizeof(val));
   if (len > 0)
     dht_put_own(n->dht, DHT_REC_NODE, val, (size_t)len, now);
   node_dht_pump(n, now);

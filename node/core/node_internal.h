@@ -21,6 +21,10 @@
 #define OCC_EXIT 6 /* OpenVPN occ.h: explicit-exit-notify */
 
 #define NODE_NEIGH_MAX 16      /* neighbours listed in a PUNCH message */
+#define NODE_HINTS_MAX 4       /* relay hints in our DHT NODE record */
+#define NODE_HINT_CHECK_NS (30 * NS_PER_S) /* republish when the hints changed */
+#define NODE_RELAY_WANT_MAX 8  /* peers we look for a relay to */
+#define NODE_RELAY_WANT_NS (60 * NS_PER_S)
 #define NODE_UDPQ_MAX 1024     /* datagrams waiting for the driver */
 #define NODE_TAPQ_MAX 512      /* frames waiting for the TAP device */
 #define NODE_PENDQ_MAX 32      /* frames per link waiting for its handshake */
@@ -29,8 +33,9 @@
 #define NODE_RETRY_MAX_NS (30 * NS_PER_S)
 #define NODE_HS_LOAD_THRESHOLD 200         /* inits/s before cookie replies */
 #define NODE_REAP_EVERY_NS (5 * NS_PER_S)
-/* An overlay-carried link replaced by a direct one still receives packets
- * already travelling the longer path for this long. */
+/* A session that stopped sending to its peer (superseded by a direct one,
+ * or the loser of two sessions of one pair) still receives packets
+ * already on their way for this long after the last frame it carried. */
 #define NODE_E2E_LINGER_NS (10 * NS_PER_S)
 /* Handshake attempts for links the overlay asks for (1+2+4 s): a dead
  * node must drop out of the ring view in seconds, not minutes. */
@@ -76,7 +81,11 @@ struct link {
   bool has_expect;           /* opened toward a known overlay ID */
   uint8_t expect_id[RL_ID_LEN];
   uint64_t last_data_ns;     /* last frame sent or received (idle close) */
-  uint64_t retire_at_ns;     /* superseded by a direct link: freed then */
+  uint64_t retire_at_ns;     /* receive-only, freed then (link_tx never picks it) */
+  /* The peer holds this session: we initiated its key (its HS_RESP came)
+   * or it sent us data under it. Only a proven session takes over sending
+   * from another one of the same pair (link_settle). */
+  bool proven;
   uint64_t probe_sent_ns;    /* liveness probe outstanding since (0: none) */
   uint32_t probe_nonce;
   uint8_t probe_phase;       /* 1: probe sent, 2: fresh handshake started */
@@ -240,6 +249,15 @@ struct node {
   bool tcp_mode;             /* reaching others over TCP only: dial TCP candidates */
   struct ctl_answer *ctlq;   /* NODE_CTLQ_MAX answers, allocated on first use */
   unsigned ctl_head, ctl_n;
+  /* relay hints published in our NODE record; peers we seek a relay to */
+  uint8_t pub_hints[NODE_HINTS_MAX][RL_ID_LEN];
+  uint8_t n_pub_hints;
+  uint64_t next_hint_ns;
+  struct {
+    uint8_t id[RL_ID_LEN];
+    uint64_t from_ns, until_ns; /* until_ns 0: free */
+    bool for_overlay;
+  } relay_want[NODE_RELAY_WANT_MAX];
   struct { uint32_t cookie; uint8_t hops; } test_dl[NODE_TEST_ROUTES_MAX];
   unsigned n_test_dl;        /* node_test_route() arrivals not yet polled */
   struct node_scratch *sc;   /* own, or shared (cfg.scratch) */
@@ -268,8 +286,33 @@ void link_tables_free(struct node *n);
 struct link *link_new(struct node *n, const struct rl_addr *ep, uint64_t now);
 void link_free(struct node *n, struct link *l);
 struct link *link_by_index(struct node *n, uint32_t index);
-struct link *link_by_peer(struct node *n, const uint8_t id[RL_ID_LEN]);
-struct link *link_by_peer_path(struct node *n, const uint8_t id[RL_ID_LEN], bool via_overlay);
+/* One sending session per pair. A pair may hold several sessions for a
+ * moment (a direct one replacing an overlay-carried one, two handshakes
+ * that crossed); every live one decrypts, one sends: link_tx, in an order
+ * both ends agree on (established, proven, direct before end-to-end, then
+ * the session whose index at the lower overlay ID's end is smaller). The
+ * others retire (receive-only) once the winner is proven. kinds: the
+ * paths allowed; skip: a link not to return (may be NULL). May return a
+ * link that is not established yet (frames wait in its pending queue). */
+enum { LINK_TX_DIRECT = 1, LINK_TX_RELAY = 2, LINK_TX_OVERLAY = 4, LINK_TX_ANY = 7 };
+struct link *link_tx(struct node *n, const uint8_t id[RL_ID_LEN], unsigned kinds,
+                     const struct link *skip);
+/* The link that answers an HS_INIT from id (sender_index: its session's
+ * index at id): the session it continues (retransmission, rekey), else a
+ * handshake of ours toward id (the simultaneous-initiation tie-break
+ * decides). Else, direct: NULL, a new session beside any live one, which
+ * keeps decrypting what is on its way (answering in place would drop that,
+ * and black-holed the pair when the peer then kept its old session);
+ * link_settle picks one, a restarted peer's dead one fails its liveness
+ * probe. End-to-end: the live end-to-end session, in place (a member opens
+ * one only when it holds none with us, so it lost ours). */
+struct link *link_for_init(struct node *n, const uint8_t id[RL_ID_LEN], uint32_t sender_index,
+                           bool via_overlay, const struct rl_addr *from);
+/* An authenticated packet arrived on l (data: a frame or control message,
+ * not a keepalive): l is proven, and a retiring l lingers on. */
+void link_rx(struct node *n, struct link *l, bool data, uint64_t now);
+/* o stops sending for its pair, t takes over (o's peer does not hold o). */
+void link_retire_now(struct node *n, struct link *o, struct link *t, uint64_t now);
 struct link *link_by_endpoint_unknown(struct node *n, const struct rl_addr *ep);
 struct link *link_to_endpoint(struct node *n, const struct rl_addr *ep);
 struct link *link_by_mac(struct node *n, const uint8_t mac[6]);
@@ -299,6 +342,9 @@ void ctl_free(struct node *n);
 int node_ov_init(struct node *n, uint64_t now);
 void node_ov_link_up(struct node *n, struct link *l, uint64_t now);
 void node_ov_link_down(struct node *n, struct link *l, uint64_t now);
+/* from (retiring) stops carrying the overlay to its peer: to takes over
+ * without a down/up event when it can carry the overlay. */
+void node_ov_handover(struct node *n, struct link *from, struct link *to, uint64_t now);
 void node_ov_control(struct node *n, struct link *l, const uint8_t *msg, size_t len,
                      uint64_t now);
 void node_ov_pump(struct node *n, uint64_t now);
@@ -351,6 +397,9 @@ unsigned node_nat_candidates(const struct node *n, struct nat_cand *c, unsigned 
 /* a is one of our own addresses (the bound one or an interface's): not a
  * peer to dial. */
 bool node_is_own_addr(const struct node *n, const struct rl_addr *a);
+/* a is of a family we have an address of (IPv4 while nothing is known):
+ * worth a handshake. */
+bool node_can_dial(const struct node *n, const struct rl_addr *a);
 /* n->local from the config: the bound address when it is concrete. */
 void node_local_init(struct node *n);
 /* Our candidates changed (reflexive, mapped): tell the overlay, republish
@@ -359,7 +408,23 @@ void node_nat_endpoints_changed(struct node *n, uint64_t now);
 /* The overlay's direct attempts toward id all failed: carry the overlay
  * link over a relay instead (an end-to-end session through a neighbour we
  * share). Returns false when no relay is known. */
-bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now);
+/* for_overlay: the overlay asked for the link (kept while it wants it);
+ * else the idle reaper may close it. */
+bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], bool for_overlay,
+                         uint64_t now);
+/* The DHT NODE record value: our candidates, then relay hints (members we
+ * have direct links to). Decoding stores the hints like a PUNCH message's
+ * neighbour list. Both return a length / candidate count or RL_E*. */
+int node_nat_record_encode(struct node *n, uint8_t *out, size_t cap);
+int node_nat_record_decode(struct node *n, const uint8_t id[RL_ID_LEN], const uint8_t *val,
+                           size_t len, struct nat_cand *c, unsigned max, uint64_t now);
+/* No direct link to id could be opened (or there was no endpoint to try)
+ * and no relay is known yet: from delay_ns on keep trying a relay to id for
+ * a while (node_nat_on_timer). lookup: fetch id's NODE record first
+ * (candidates to try directly, relay hints); without it the hints must
+ * come from a PUNCH message. for_overlay as for node_nat_relay_link. */
+void node_nat_seek_relay(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t delay_ns,
+                         bool lookup, bool for_overlay, uint64_t now);
 uint64_t node_nat_next_timer(const struct node *n);
 void node_nat_on_timer(struct node *n, uint64_t now);
 /* The end-to-end session demux (node_overlay.c), also for relayed packets. */
@@ -383,8 +448,9 @@ void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t 
                        uint64_t now);
 
 /* node.c */
-void node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *pkt,
-                    size_t len, uint64_t now, const uint8_t *ov_src);
+/* Returns the link that answered (NULL: refused). */
+struct link *node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *pkt,
+                            size_t len, uint64_t now, const uint8_t *ov_src);
 /* Routed application payloads other than E2E (DHT, ...), and ring changes. */
 void node_app_deliver(struct node *n, const struct ov_action *a, uint64_t now);
 void node_ring_changed(struct node *n, uint64_t now);

@@ -43,10 +43,16 @@ bool node_is_own_addr(const struct node *n, const struct rl_addr *t) {
 }
 
 /* An address a peer can use to reach this host: not loopback, link-local,
- * multicast, broadcast or "this network", and not inside the virtual LAN
- * (the overlay must never run over its own TAP device). */
+ * multicast, broadcast, v4-mapped or "this network", and not inside the
+ * virtual LAN (the overlay must never run over its own TAP device). */
 static bool usable_host_addr(const struct node *n, const struct rl_addr *a) {
+  static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  static const uint8_t zero[15];
   uint32_t ip, vnet, mask;
+  if (a->family == RL_AF_INET6)
+    return !(memcmp(a->ip, zero, 15) == 0 && a->ip[15] <= 1) &&      /* :: and ::1 */
+           !(a->ip[0] == 0xfe && (a->ip[1] & 0xc0) == 0x80) &&       /* fe80::/10 */
+           a->ip[0] != 0xff && memcmp(a->ip, mapped, 12) != 0;
   if (a->family != RL_AF_INET)
     return false;
   ip = rl_addr_ipv4(a);
@@ -55,6 +61,17 @@ static bool usable_host_addr(const struct node *n, const struct rl_addr *a) {
   mask = n->cfg.cert.prefix ? 0xFFFFFFFFu << (32 - n->cfg.cert.prefix) : 0;
   vnet = n->cfg.cert.vip & mask;
   return mask == 0 || (ip & mask) != vnet;
+}
+
+bool node_can_dial(const struct node *n, const struct rl_addr *a) {
+  if (a->family != RL_AF_INET && a->family != RL_AF_INET6)
+    return false;
+  if (n->n_local == 0) /* nothing known yet (or the simulator): IPv4 */
+    return a->family == RL_AF_INET;
+  for (unsigned i = 0; i < n->n_local; i++)
+    if (n->local[i].family == a->family)
+      return true;
+  return false;
 }
 
 void node_local_init(struct node *n) {
@@ -76,6 +93,8 @@ void node_set_local_addrs(struct node *n, const struct rl_addr *addrs, unsigned 
     x.port = n->cfg.listen.port;
     if (x.family == RL_AF_INET)
       memset(x.ip + 4, 0, 12);
+    else if (x.family != RL_AF_INET6)
+      continue;
     if (!usable_host_addr(n, &x))
       continue;
     for (unsigned j = 0; j < m; j++)
@@ -216,14 +235,10 @@ static void on_observed(struct node *n, struct link *l, const struct rl_addr *se
 
 /* ---- relays ---- */
 
+/* The established direct link that sends to id, if any. */
 static struct link *direct_up(struct node *n, const uint8_t id[RL_ID_LEN]) {
-  for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = n->links[i];
-    if (l->used && !l->via_overlay && l->s.have_peer && l->s.state == SESS_ESTABLISHED &&
-        memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
-      return l;
-  }
-  return NULL;
+  struct link *l = link_tx(n, id, LINK_TX_DIRECT, NULL);
+  return l && l->s.state == SESS_ESTABLISHED ? l : NULL;
 }
 
 static void relay_wrap(struct node *n, struct link *to, uint8_t type, const uint8_t id[RL_ID_LEN],
@@ -399,38 +414,41 @@ void node_nat_control(struct node *n, struct link *l, const uint8_t *msg, size_t
 
 /* ---- punching ---- */
 
+_Static_assert(NAT_HINT_ID_LEN == RL_ID_LEN, "relay hints carry overlay IDs");
+_Static_assert(NODE_NEIGH_MAX <= NAT_HINTS_MAX, "a PUNCH neighbour list fits the hint format");
+
+static void hint_of(const struct link *l, struct nat_hint *h) {
+  uint64_t ms = l->s.rtt_ns ? (l->s.rtt_ns + NS_PER_MS - 1) / NS_PER_MS : 1;
+  memcpy(h->id, l->s.peer_id, RL_ID_LEN);
+  h->rtt_ms = ms > 65535 ? 65535 : (uint16_t)ms;
+}
+
 static size_t punch_encode(struct node *n, uint8_t type, uint8_t *out, size_t cap) {
   struct nat_cand c[NAT_CAND_MAX];
   uint8_t cb[NAT_CAND_MAX * 20 + 2];
   unsigned k = node_nat_candidates(n, c, NAT_CAND_MAX), nn = 0;
   int cl = nat_cand_encode(c, k, cb, sizeof(cb));
+  struct nat_hint h[NODE_NEIGH_MAX];
   struct wire_w w;
-  size_t count_at;
+  int hl;
   if (cl < 0)
     return 0;
+  for (unsigned i = 0; i < n->n_links && nn < NODE_NEIGH_MAX; i++) {
+    struct link *l = n->links[i];
+    if (!l->used || l->via_overlay || l->s.state != SESS_ESTABLISHED || !l->s.have_peer)
+      continue;
+    hint_of(l, &h[nn++]);
+  }
   wire_w_init(&w, out, cap);
   wire_put_u8(&w, type);
   wire_put_u8(&w, (uint8_t)cl);
   wire_put_bytes(&w, cb, (size_t)cl);
-  count_at = w.off;
-  wire_put_u8(&w, 0);
-  for (unsigned i = 0; i < n->n_links && nn < NODE_NEIGH_MAX; i++) {
-    struct link *l = n->links[i];
-    uint64_t ms;
-    if (!l->used || l->via_overlay || l->s.state != SESS_ESTABLISHED || !l->s.have_peer)
-      continue;
-    ms = l->s.rtt_ns ? (l->s.rtt_ns + NS_PER_MS - 1) / NS_PER_MS : 1;
-    wire_put_bytes(&w, l->s.peer_id, RL_ID_LEN);
-    wire_put_u16be(&w, ms > 65535 ? 65535 : (uint16_t)ms);
-    nn++;
-  }
-  if (w.err)
+  if (w.err || (hl = nat_hints_encode(h, nn, out + w.off, cap - w.off)) < 0)
     return 0;
-  out[count_at] = (uint8_t)nn;
-  return w.off;
+  return w.off + (size_t)hl;
 }
 
-static void neigh_store(struct node *n, const uint8_t id[RL_ID_LEN], struct wire_r *r,
+static void neigh_store(struct node *n, const uint8_t id[RL_ID_LEN], const struct nat_hint *h,
                         unsigned nn, uint64_t now) {
   struct neigh_info *e = NULL;
   for (unsigned i = 0; i < n->nc_cap && !e; i++)
@@ -457,10 +475,10 @@ static void neigh_store(struct node *n, const uint8_t id[RL_ID_LEN], struct wire
   }
   memcpy(e->id, id, RL_ID_LEN);
   e->at_ns = now ? now : 1; /* 0 marks a free entry */
-  e->n = (uint8_t)nn;
-  for (unsigned i = 0; i < nn; i++) {
-    wire_get_bytes(r, e->nb[i].id, RL_ID_LEN);
-    e->nb[i].rtt_ms = wire_get_u16be(r);
+  e->n = (uint8_t)(nn < NODE_NEIGH_MAX ? nn : NODE_NEIGH_MAX);
+  for (unsigned i = 0; i < e->n; i++) {
+    memcpy(e->nb[i].id, h[i].id, RL_ID_LEN);
+    e->nb[i].rtt_ms = h[i].rtt_ms;
   }
 }
 
@@ -501,13 +519,15 @@ static struct link *best_relay(struct node *n, const uint8_t id[RL_ID_LEN],
   return best;
 }
 
+/* The end-to-end session with id: the one that sends, or our handshake. */
 static struct link *e2e_link(struct node *n, const uint8_t id[RL_ID_LEN]) {
+  struct link *l = link_tx(n, id, LINK_TX_RELAY | LINK_TX_OVERLAY, NULL);
+  if (l)
+    return l;
   for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = n->links[i];
-    if (!l->used || !l->via_overlay || l->retire_at_ns)
-      continue;
-    if ((l->s.have_peer && memcmp(l->s.peer_id, id, RL_ID_LEN) == 0) ||
-        (l->has_expect && memcmp(l->expect_id, id, RL_ID_LEN) == 0))
+    l = n->links[i];
+    if (l->used && l->via_overlay && !l->retire_at_ns && !l->s.have_peer && l->has_expect &&
+        memcmp(l->expect_id, id, RL_ID_LEN) == 0)
       return l;
   }
   return NULL;
@@ -529,7 +549,7 @@ static void punch_candidates(struct node *n, const uint8_t id[RL_ID_LEN], const 
     return;
   for (unsigned i = 0; i < nc; i++) {
     struct link *l;
-    if (c[i].addr.family != RL_AF_INET || !node_tcp_dial_cand(n, &c[i]) ||
+    if (!node_can_dial(n, &c[i].addr) || !node_tcp_dial_cand(n, &c[i]) ||
         punching_to(n, id, &c[i].addr) ||
         node_is_own_addr(n, &c[i].addr) || link_to_endpoint(n, &c[i].addr))
       continue;
@@ -570,24 +590,31 @@ void node_nat_punch_request(struct node *n, const uint8_t id[RL_ID_LEN], uint64_
 void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *msg,
                          size_t len, uint64_t now) {
   struct nat_cand c[NAT_CAND_MAX];
+  struct nat_hint h[NODE_NEIGH_MAX];
   struct wire_r r;
   const uint8_t *cb;
-  uint8_t type, cl, nn;
-  int nc;
+  uint8_t type, cl;
+  int nc, nn = -1;
   wire_r_init(&r, msg, len);
   type = wire_get_u8(&r);
   cl = wire_get_u8(&r);
   cb = wire_get_ptr(&r, cl);
-  nn = wire_get_u8(&r);
-  if (!wire_ok(&r) || (type != PUNCH_REQ && type != PUNCH_ACK) || nn > NODE_NEIGH_MAX ||
-      wire_left(&r) != (size_t)nn * (RL_ID_LEN + 2) ||
+  if (wire_ok(&r))
+    nn = nat_hints_decode(h, NODE_NEIGH_MAX, msg + r.off, len - r.off);
+  if (!wire_ok(&r) || (type != PUNCH_REQ && type != PUNCH_ACK) || nn < 0 ||
       (nc = nat_cand_decode(c, NAT_CAND_MAX, cb, cl)) < 0) {
     n->c.ctl_bad++;
     return;
   }
   n->c.punches_received++;
-  neigh_store(n, src, &r, nn, now);
+  neigh_store(n, src, h, (unsigned)nn, now);
   punch_candidates(n, src, c, (unsigned)nc, now);
+  /* If the punch fails, relay toward src ourselves: src may have no way to
+   * learn our neighbours (an answer routed to it gets lost while it is
+   * missing from its ring neighbours' view, which only a link can fix).
+   * Later than src's own relay fallback, which normally comes first. */
+  if (type == PUNCH_REQ && !direct_up(n, src))
+    node_nat_seek_relay(n, src, 2 * n->cfg.relay_after_ns, false, false, now);
   if (type == PUNCH_REQ) {
     uint8_t out[OV_APP_MAX];
     size_t ol = punch_encode(n, PUNCH_ACK, out, sizeof(out));
@@ -636,7 +663,8 @@ static void choose_relay(struct node *n, struct link *e, uint64_t now) {
     recruit_relay(n, e->s.peer_id, e, now); /* the overlay carries it meanwhile */
 }
 
-bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
+bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], bool for_overlay,
+                         uint64_t now) {
   uint64_t ms;
   struct link *e = e2e_link(n, id), *r = best_relay(n, id, e, &ms);
   struct rl_addr none;
@@ -654,7 +682,7 @@ bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t n
     memcpy(e->expect_id, id, RL_ID_LEN);
     tap_mac_from_id(id, e->mac);
   }
-  e->ov_wanted = true;
+  e->ov_wanted |= for_overlay;
   use_relay(n, e, r, ms);
   if (e->s.state == SESS_ESTABLISHED) {
     node_ov_link_up(n, e, now);
@@ -663,6 +691,138 @@ bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t n
     link_after_event(n, e, now);
   }
   return true;
+}
+
+/* ---- the NODE record: candidates, then relay hints ----
+ *
+ *   candidate list (nat/cand.h) | hint count (1) | count x (ID (20), RTT ms (2))
+ *
+ * Hints name members we hold direct links to. A peer that can reach us
+ * neither directly (both behind hard NATs) nor over the overlay (it is our
+ * ring neighbour, the very node that would have to forward to us) still
+ * finds a relay through them. A record without hints is the candidate list
+ * alone. */
+
+/* Up to max direct, established links with a known peer, lowest RTT first. */
+static unsigned hint_links(struct node *n, struct link **out, unsigned max) {
+  unsigned k = 0;
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (!l->used || l->via_overlay || l->retire_at_ns || l->s.state != SESS_ESTABLISHED ||
+        !l->s.have_peer)
+      continue;
+    unsigned at = k < max ? k++ : max;
+    if (at == max) { /* full: replace the slowest if this one is faster */
+      unsigned worst = 0;
+      for (unsigned j = 1; j < max; j++)
+        if (out[j]->s.rtt_ns > out[worst]->s.rtt_ns)
+          worst = j;
+      if (l->s.rtt_ns >= out[worst]->s.rtt_ns)
+        continue;
+      at = worst;
+    }
+    out[at] = l;
+  }
+  for (unsigned i = 1; i < k; i++) /* insertion sort by RTT: few entries */
+    for (unsigned j = i; j > 0 && out[j]->s.rtt_ns < out[j - 1]->s.rtt_ns; j--) {
+      struct link *t = out[j];
+      out[j] = out[j - 1];
+      out[j - 1] = t;
+    }
+  return k;
+}
+
+int node_nat_record_encode(struct node *n, uint8_t *out, size_t cap) {
+  struct nat_cand c[NAT_CAND_MAX];
+  struct link *l[NODE_HINTS_MAX];
+  struct nat_hint h[NODE_HINTS_MAX];
+  unsigned k = node_nat_candidates(n, c, NAT_CAND_MAX), nh;
+  int cl, hl;
+  if (k == 0)
+    return 0; /* nothing to publish */
+  cl = nat_cand_encode(c, k, out, cap);
+  if (cl < 0)
+    return cl;
+  nh = hint_links(n, l, NODE_HINTS_MAX);
+  for (unsigned i = 0; i < nh; i++) {
+    hint_of(l[i], &h[i]);
+    memcpy(n->pub_hints[i], h[i].id, RL_ID_LEN);
+  }
+  n->n_pub_hints = (uint8_t)nh;
+  hl = nat_hints_encode(h, nh, out + cl, cap - (size_t)cl);
+  return hl < 0 ? hl : cl + hl;
+}
+
+int node_nat_record_decode(struct node *n, const uint8_t id[RL_ID_LEN], const uint8_t *val,
+                           size_t len, struct nat_cand *c, unsigned max, uint64_t now) {
+  struct nat_hint h[NODE_NEIGH_MAX];
+  unsigned nh;
+  int nc = nat_record_decode(c, max, h, NODE_NEIGH_MAX, &nh, val, len);
+  if (nc >= 0 && nh)
+    neigh_store(n, id, h, nh, now);
+  return nc;
+}
+
+/* Republish the NODE record when a published hint is no longer linked, or
+ * when there are more hints to give than we published (not when RTTs merely
+ * reorder them: every republication is a signed DHT put to k replicas). */
+static void check_hints(struct node *n, uint64_t now) {
+  struct link *h[NODE_HINTS_MAX];
+  unsigned nh;
+  bool stale = false;
+  if (now < n->next_hint_ns || !n->published)
+    return;
+  n->next_hint_ns = now + NODE_HINT_CHECK_NS;
+  nh = hint_links(n, h, NODE_HINTS_MAX);
+  for (unsigned j = 0; j < n->n_pub_hints && !stale; j++)
+    stale = direct_up(n, n->pub_hints[j]) == NULL;
+  if (stale || nh > n->n_pub_hints)
+    node_publish_endpoints(n, now);
+}
+
+void node_nat_seek_relay(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t delay_ns,
+                         bool lookup, bool for_overlay, uint64_t now) {
+  unsigned slot = 0;
+  for (unsigned i = 0; i < NODE_RELAY_WANT_MAX; i++) {
+    if (memcmp(n->relay_want[i].id, id, RL_ID_LEN) == 0) {
+      slot = i;
+      break;
+    }
+    if (n->relay_want[i].until_ns < n->relay_want[slot].until_ns)
+      slot = i; /* else the one closest to expiry */
+  }
+  if (n->relay_want[slot].until_ns > now && memcmp(n->relay_want[slot].id, id, RL_ID_LEN) == 0) {
+    n->relay_want[slot].for_overlay |= for_overlay;
+    return; /* already at it */
+  }
+  memcpy(n->relay_want[slot].id, id, RL_ID_LEN);
+  n->relay_want[slot].from_ns = now + delay_ns;
+  n->relay_want[slot].until_ns = now + delay_ns + NODE_RELAY_WANT_NS;
+  n->relay_want[slot].for_overlay = for_overlay;
+  if (lookup)
+    node_retry_direct(n, id, now);
+}
+
+/* Peers we seek a relay to: retry while it lasts (a relay we recruited, a
+ * hint's link, may have come up since); done once the overlay has a link. */
+static void retry_wanted_relays(struct node *n, uint64_t now) {
+  for (unsigned i = 0; i < NODE_RELAY_WANT_MAX; i++) {
+    struct link *e;
+    if (!n->relay_want[i].until_ns)
+      continue;
+    e = e2e_link(n, n->relay_want[i].id);
+    /* Done when linked; a peer-side seek (not for our overlay) also stops
+     * at any end-to-end session: its own relay choice covers it, and a
+     * second session to the same peer would only compete with it. */
+    if (now >= n->relay_want[i].until_ns || direct_up(n, n->relay_want[i].id) ||
+        (e && (e->has_relay || !n->relay_want[i].for_overlay))) {
+      n->relay_want[i].until_ns = 0;
+      continue;
+    }
+    if (now >= n->relay_want[i].from_ns &&
+        node_nat_relay_link(n, n->relay_want[i].id, n->relay_want[i].for_overlay, now))
+      n->relay_want[i].until_ns = 0;
+  }
 }
 
 uint64_t node_nat_next_timer(const struct node *n) { return n->next_nat_tick_ns; }
@@ -677,13 +837,20 @@ static void check_liveness(struct node *n, uint64_t now) {
   for (unsigned i = 0; i < n->n_links; i++) {
     struct link *l = n->links[i];
     uint8_t probe[5];
-    if (!l->used || l->via_overlay || l->s.state != SESS_ESTABLISHED)
+    if (!l->used || l->via_overlay || l->retire_at_ns || l->s.state != SESS_ESTABLISHED)
       continue;
     if (l->probe_sent_ns && l->s.last_rx_ns > l->probe_sent_ns) {
       l->probe_sent_ns = 0; /* heard from it: alive */
       l->probe_phase = 0;
     }
     if (l->probe_phase == 1 && now - l->probe_sent_ns >= NODE_PROBE_WAIT_NS) {
+      /* The peer does not hold this session (it restarted and opened
+       * another one with us): that one sends from now on. */
+      struct link *o = link_tx(n, l->s.peer_id, LINK_TX_ANY, l);
+      if (o && o->s.state == SESS_ESTABLISHED && o->proven && o->s.last_rx_ns > l->s.last_rx_ns) {
+        link_retire_now(n, l, o, now);
+        continue;
+      }
       l->probe_phase = 2;
       l->probe_sent_ns = now;
       sess_rekey(&l->s, now);
@@ -715,6 +882,8 @@ void node_nat_on_timer(struct node *n, uint64_t now) {
   n->next_nat_tick_ns = now + NODE_NAT_TICK_NS;
   check_liveness(n, now);
   node_tcp_on_tick(n, now);
+  check_hints(n, now);
+  retry_wanted_relays(n, now);
   for (unsigned i = 0; i < n->n_links; i++) {
     struct link *e = n->links[i];
     if (!e->used || !e->via_overlay || e->retire_at_ns || e->s.state != SESS_ESTABLISHED ||

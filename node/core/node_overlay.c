@@ -54,7 +54,31 @@ static bool other_attempt(struct node *n, const struct link *l, const uint8_t id
   return false;
 }
 
+void node_ov_handover(struct node *n, struct link *from, struct link *to, uint64_t now) {
+  from->ov_up = false;
+  if (!n->ov)
+    return;
+  if (ov_capable(to) && to->s.state == SESS_ESTABLISHED) {
+    /* The overlay keeps its link; the repeated event gives it the new
+     * endpoint (a relayed session is replaced by a direct one). */
+    to->ov_up = true;
+    overlay_link_up(n->ov, to->s.peer_id, &to->s.endpoint, to->s.rtt_ns, now);
+  } else {
+    overlay_link_down(n->ov, from->s.peer_id, now);
+  }
+  node_ov_pump(n, now);
+}
+
 void node_ov_link_down(struct node *n, struct link *l, uint64_t now) {
+  if (n->ov && l->ov_up && l->s.have_peer) {
+    /* Another session of the pair that can carry the overlay takes over
+     * (the overlay must not see the member go while it is linked). */
+    struct link *t = link_tx(n, l->s.peer_id, LINK_TX_DIRECT | LINK_TX_RELAY, l);
+    if (t && t->s.state == SESS_ESTABLISHED) {
+      node_ov_handover(n, l, t, now);
+      return;
+    }
+  }
   if (n->ov && !l->ov_up && l->ov_wanted && l->has_expect) {
     /* A link the overlay asked for could not be opened. While other
      * attempts run, wait for them; when the direct ones are all gone, try
@@ -62,8 +86,12 @@ void node_ov_link_down(struct node *n, struct link *l, uint64_t now) {
      * node may be dead). */
     if (other_attempt(n, l, l->expect_id))
       return;
-    if (!l->via_overlay && node_nat_relay_link(n, l->expect_id, now))
+    if (!l->via_overlay && node_nat_relay_link(n, l->expect_id, true, now))
       return;
+    /* No relay known: its NODE record names members that can relay (the
+     * overlay may have no route to it: we may be its ring neighbour). */
+    if (!l->via_overlay)
+      node_nat_seek_relay(n, l->expect_id, 0, true, true, now);
     overlay_link_down(n->ov, l->expect_id, now);
     node_ov_pump(n, now);
     return;
@@ -88,10 +116,9 @@ void node_ov_control(struct node *n, struct link *l, const uint8_t *msg, size_t 
   }
 }
 
-/* A direct link to id (overlay messages only travel on those, or on
- * relayed ones). */
-static struct link *direct_link(struct node *n, const uint8_t id[RL_ID_LEN]) {
-  return link_by_peer_path(n, id, false);
+/* The link carrying overlay messages to id: direct, or relayed. */
+static struct link *ov_link(struct node *n, const uint8_t id[RL_ID_LEN]) {
+  return link_tx(n, id, LINK_TX_DIRECT | LINK_TX_RELAY, NULL);
 }
 
 static struct link *pending_direct_to(struct node *n, const uint8_t id[RL_ID_LEN]) {
@@ -104,24 +131,9 @@ static struct link *pending_direct_to(struct node *n, const uint8_t id[RL_ID_LEN
   return NULL;
 }
 
-static struct link *relayed_link(struct node *n, const uint8_t id[RL_ID_LEN]) {
-  for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = n->links[i];
-    if (l->used && l->via_overlay && l->has_relay && !l->retire_at_ns && l->s.have_peer &&
-        l->s.state == SESS_ESTABLISHED && memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
-      return l;
-  }
-  return NULL;
-}
-
 static void act_send(struct node *n, const struct ov_action *a, uint64_t now) {
   /* (An overlay message sent counts as use of the link, see below.) */
-  struct link *l = direct_link(n, a->peer);
-  if (!l || l->s.state != SESS_ESTABLISHED) {
-    struct link *r = relayed_link(n, a->peer);
-    if (r)
-      l = r;
-  }
+  struct link *l = ov_link(n, a->peer);
   if (!l || l->s.state != SESS_ESTABLISHED) {
     n->c.ov_send_no_link++;
     return;
@@ -136,14 +148,9 @@ static void act_send(struct node *n, const struct ov_action *a, uint64_t now) {
 }
 
 static void act_connect(struct node *n, const struct ov_action *a, uint64_t now) {
-  struct link *l = direct_link(n, a->node.id);
+  struct link *l = ov_link(n, a->node.id);
   if (!l)
     l = pending_direct_to(n, a->node.id);
-  if (!l || l->s.state != SESS_ESTABLISHED) {
-    struct link *r = relayed_link(n, a->node.id);
-    if (r)
-      l = r;
-  }
   if (l) {
     l->ov_wanted = true;
     node_link_tell_want(n, l, now);
@@ -159,9 +166,11 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
     return;
   /* Every advertised endpoint at once (mapped, reflexive, local): the
    * first handshake to complete wins, the others are dropped. */
+  bool dialling = false;
   for (unsigned i = 0; i < a->node.n_ep && i < OV_MAX_ENDPOINTS; i++) {
-    if (a->node.ep[i].family != RL_AF_INET || node_is_own_addr(n, &a->node.ep[i]))
+    if (!node_can_dial(n, &a->node.ep[i]) || node_is_own_addr(n, &a->node.ep[i]))
       continue;
+    dialling = true;
     if ((l = link_to_endpoint(n, &a->node.ep[i])) != NULL) {
       l->ov_wanted = true; /* already dialling there (a static peer, a punch) */
       continue;
@@ -179,10 +188,16 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
   /* The node may sit behind a NAT that drops our handshakes until it has
    * sent toward us: ask it to (routed over the overlay). */
   node_nat_punch_request(n, a->node.id, now);
+  /* Nothing to dial (its only endpoint is a private address equal to ours,
+   * behind another NAT), so no failed handshake will start the relay
+   * fallback: look the node up (candidates, relay hints) and, unless a
+   * punch has worked by then, relay after relay_after_ns. */
+  if (!dialling)
+    node_nat_seek_relay(n, a->node.id, n->cfg.relay_after_ns, true, true, now);
 }
 
 static void act_disconnect(struct node *n, const struct ov_action *a, uint64_t now) {
-  struct link *l = direct_link(n, a->peer);
+  struct link *l = link_tx(n, a->peer, LINK_TX_DIRECT, NULL);
   if (l) {
     l->ov_wanted = false; /* closed by the idle reaper unless used for data */
     node_link_tell_want(n, l, now);
@@ -203,8 +218,7 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
     return;
   }
   if ((pkt[0] >> 3) == HS_OP_INIT) {
-    node_recv_init(n, &none, pkt, len, now, src);
-    l = link_by_peer_path(n, src, true);
+    l = node_recv_init(n, &none, pkt, len, now, src);
   } else {
     l = link_by_index(n, hs_pkt_index(pkt));
     if (!l || !l->via_overlay ||
@@ -226,6 +240,8 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
   r = sess_recv(&l->s, &none, pkt, len, now, n->sc->pt, sizeof(n->sc->pt));
   if (r > 0)
     lan_deliver_frame(n, l, n->sc->pt, (size_t)r, now);
+  if (r >= 0 && (pkt[0] >> 3) == DC_OP_DATA_V2)
+    link_rx(n, l, r > 0, now);
   link_after_event(n, l, now);
 }
 

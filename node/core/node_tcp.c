@@ -39,7 +39,8 @@ unsigned node_tcp_candidates(const struct node *n, struct nat_cand *c, unsigned 
   /* Only our own addresses: a NAT maps UDP for us (reflexive, UPnP), not a
    * TCP listener, so the TCP port is reachable where the host address is. */
   for (unsigned i = 0; i < udp && k < max; i++)
-    if (c[i].kind == NAT_CAND_LOCAL && c[i].addr.proto == RL_PROTO_UDP) {
+    if (c[i].kind == NAT_CAND_LOCAL && c[i].addr.proto == RL_PROTO_UDP &&
+        c[i].addr.family == RL_AF_INET) { /* the TCP transport is IPv4 only */
       c[k].kind = NAT_CAND_TCP;
       c[k++].addr = as_tcp(&c[i].addr);
     }
@@ -126,5 +127,5 @@ void node_tcp_on_tick(struct node *n, uint64_t now) {
 }
 
 bool node_tcp_dial_cand(const struct node *n, const struct nat_cand *c) {
-  return c->addr.proto != RL_PROTO_TCP || n->tcp_mode;
+  return c->addr.proto != RL_PROTO_TCP || (n->tcp_mode && c->addr.family == RL_AF_INET);
 }

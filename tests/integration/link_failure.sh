@@ -28,8 +28,8 @@ t_group lan
 t_member lan a $VA/10
 t_member lan b $VB/10
 T_CONF_EXTRA=$(printf 'keepalive_s = 1\nlink_timeout_s = %s' $TIMEOUT_S)
-t_config a lan 192.0.2.1:$PORT 192.0.2.2:$PORT
-t_config b lan 192.0.2.2:$PORT 192.0.2.1:$PORT
+t_config a lan 0.0.0.0:$PORT 192.0.2.2:$PORT
+t_config b lan 0.0.0.0:$PORT 192.0.2.1:$PORT
 T_CONF_EXTRA=""
 
 # established NODE PEER_VIP: an established link (state, if reported, says so)

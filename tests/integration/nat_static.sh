@@ -39,9 +39,9 @@ t_group lan
 t_member lan a $VA/10
 t_member lan b $VB/10
 t_member lan c $VC/10
-t_config a lan 192.0.2.1:$PORT 192.0.2.2:$PORT
-t_config b lan 192.0.2.2:$PORT 192.0.2.1:$PORT
-t_config c lan 198.51.100.2:$PORT 192.0.2.1:$PORT 192.0.2.2:$PORT
+t_config a lan 0.0.0.0:$PORT 192.0.2.2:$PORT
+t_config b lan 0.0.0.0:$PORT 192.0.2.1:$PORT
+t_config c lan 0.0.0.0:$PORT 192.0.2.1:$PORT 192.0.2.2:$PORT
 
 t_up a a; t_up b b; t_up c c
 t_wait_link 20 a $VB

@@ -29,7 +29,7 @@ for i in $(seq $N); do
   t_ns "n$i"; t_attach sw br "n$i" "192.0.2.$i/24"
   t_member lan "n$i" "100.64.2.$i/10"
   if [ "$i" = 1 ]; then T_CONF_EXTRA=""; else T_CONF_EXTRA="bootstrap = 192.0.2.1:$PORT"; fi
-  t_config "n$i" lan "192.0.2.$i:$PORT"
+  t_config "n$i" lan "0.0.0.0:$PORT"
 done
 T_CONF_EXTRA=""
 t_reach n5 192.0.2.1

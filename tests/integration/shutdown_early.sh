@@ -23,8 +23,8 @@ t_reach c 192.0.2.1
 t_group lan
 t_member lan a 100.64.5.1/10
 t_member lan c 100.64.5.3/10
-t_config a lan 192.0.2.1:$PORT
-t_config c lan 198.51.100.2:$PORT 192.0.2.1:$PORT
+t_config a lan 0.0.0.0:$PORT
+t_config c lan 0.0.0.0:$PORT 192.0.2.1:$PORT
 t_up a a
 for round in 1 2 3; do
   t_up c c

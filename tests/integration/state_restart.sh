@@ -25,10 +25,10 @@ for i in 1 2 3; do
   t_ns "n$i"; t_attach sw br "n$i" "192.0.2.$i/24"
   t_member lan "n$i" "100.64.4.$i/10"
 done
-t_config n1 lan 192.0.2.1:$PORT
+t_config n1 lan 0.0.0.0:$PORT
 T_CONF_EXTRA="bootstrap = 192.0.2.1:$PORT"
-t_config n2 lan 192.0.2.2:$PORT
-t_config n3 lan 192.0.2.3:$PORT
+t_config n2 lan 0.0.0.0:$PORT
+t_config n3 lan 0.0.0.0:$PORT
 T_CONF_EXTRA=""
 t_reach n3 192.0.2.1
 
@@ -43,7 +43,7 @@ t_log "joined through the seed; n3 pings n2"
 # restart n3 with neither bootstrap nor peers: only its state dir
 t_down n3
 [ -n "$(ls -A "$T_DIR/n3.state")" ] || t_fail "n3 left nothing in its state dir $T_DIR/n3.state" n3
-t_config n3 lan 192.0.2.3:$PORT
+t_config n3 lan 0.0.0.0:$PORT
 grep -q bootstrap "$T_DIR/n3.conf" && t_fail "test bug: n3.conf still has a bootstrap line"
 t_up n3 n3
 wait_until "$JOIN_S" has_links n3 || t_fail "restarted n3 (state only) found nobody within $JOIN_S s" n3

@@ -39,9 +39,9 @@ t_member lab a $VA/10
 t_member lab b $VB/10
 t_member evil c $VC/10
 
-t_config a lab 192.0.2.1:$PORT 192.0.2.2:$PORT 203.0.113.2:$PORT
-t_config b lab 192.0.2.2:$PORT 192.0.2.1:$PORT
-t_config c evil 203.0.113.2:$PORT 192.0.2.1:$PORT
+t_config a lab 0.0.0.0:$PORT 192.0.2.2:$PORT 203.0.113.2:$PORT
+t_config b lab 0.0.0.0:$PORT 192.0.2.1:$PORT
+t_config c evil 0.0.0.0:$PORT 192.0.2.1:$PORT
 
 # ---------------------------------------------------------------- link up
 t_up a a
