@@ -20,6 +20,16 @@ static void base(struct sim_scenario *sc) {
   sc->access_ms = (struct sim_dist){SIM_DIST_CONST, 2, 0};
 }
 
+/* The test network with every non-seed site of one NAT class. */
+static void net_of_class(struct sim_net *net, unsigned cls) {
+  struct sim_scenario sc;
+  char err[128];
+  base(&sc);
+  memset(sc.nat_mix, 0, sizeof(sc.nat_mix));
+  sc.nat_mix[cls] = 1;
+  assert_int_equal(sim_net_init(net, &sc, 1, err, sizeof(err)), 0);
+}
+
 static void test_net_plan_and_mix(void **state) {
   (void)state;
   struct sim_scenario sc;
@@ -56,13 +66,8 @@ static void test_net_plan_and_mix(void **state) {
 
 static void test_net_route_latency_and_nat(void **state) {
   (void)state;
-  struct sim_scenario sc;
   struct sim_net net;
-  char err[128];
-  base(&sc);
-  memset(sc.nat_mix, 0, sizeof(sc.nat_mix));
-  sc.nat_mix[SIM_NAT_PORT_RESTRICTED] = 1;
-  assert_int_equal(sim_net_init(&net, &sc, 1, err, sizeof(err)), 0);
+  net_of_class(&net, SIM_NAT_PORT_RESTRICTED);
   /* Host 0 is a public seed, host 1 is behind a port-restricted box. */
   struct rl_addr seed, natted, seen;
   uint32_t to;
@@ -101,13 +106,8 @@ static void test_net_route_latency_and_nat(void **state) {
  * no listener, go nowhere. */
 static void test_net_tcp(void **state) {
   (void)state;
-  struct sim_scenario sc;
   struct sim_net net;
-  char err[128];
-  base(&sc);
-  memset(sc.nat_mix, 0, sizeof(sc.nat_mix));
-  sc.nat_mix[SIM_NAT_BLOCKED] = 1;
-  assert_int_equal(sim_net_init(&net, &sc, 1, err, sizeof(err)), 0);
+  net_of_class(&net, SIM_NAT_BLOCKED);
   struct rl_addr seed, boxed, seen, seen2;
   uint32_t to;
   uint64_t d;
