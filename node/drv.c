@@ -97,6 +97,10 @@ static bool from_sockaddr(const struct sockaddr *sa, struct rl_addr *a) {
 static void send_udp(struct drv *d, const struct rl_addr *to, size_t len) {
   struct sockaddr_storage ss;
   uv_buf_t buf = uv_buf_init((char *)d->txbuf, (unsigned)len);
+  if (to->proto == RL_PROTO_TCP) {
+    drv_tcp_send(d, to, d->txbuf, len);
+    return;
+  }
   if (!to_sockaddr(d, to, &ss)) {
     d->udp_family_skipped++; /* e.g. IPv6 on an IPv4 socket (docs/config.md) */
     return;
@@ -246,6 +250,7 @@ static void close_all(struct drv *d) {
   ctl_server_close(d->ctl);
   d->ctl = NULL;
   drv_addrs_close(d);
+  drv_tcp_close(d);
   if (!d->handles_open)
     return;
   d->handles_open = false;
@@ -544,7 +549,7 @@ int drv_run(const char *config_path) {
   }
   start_loop_handles(d);
   drv_addrs_start(d);
-  if (drv_pm_start(d) != 0) {
+  if (drv_tcp_start(d) != 0 || drv_pm_start(d) != 0) {
     fprintf(stderr, "ringlan: out of memory\n");
     goto out;
   }
@@ -574,8 +579,10 @@ out:
       uv_loop_close(&d->loop);
     }
   }
-  if (d && !hard_exit)
+  if (d && !hard_exit) {
     drv_pm_free(d);
+    drv_tcp_free(d);
+  }
   if (d) {
     if (d->node)
       node_free(d->node);

@@ -136,6 +136,7 @@ struct node_counters {
   uint64_t resolve_full, resolve_failed, connects_on_demand;
   uint64_t punches_sent, punches_received, relay_forwarded, relay_refused, relay_no_route,
       relayed_pairs, ctl_bad, probes_sent, links_failed_fast, relay_failovers;
+  uint64_t tcp_fallbacks;    /* TCP twins started for unanswered UDP endpoints */
 };
 
 #define NODE_PUNCH_TRIES 5         /* handshake tries per candidate (31 s) */
@@ -272,6 +273,7 @@ struct node {
   char mapped_method[8];
   bool ov_joined_once;
   uint64_t next_reap_ns;     /* idle-link reaper period */
+  bool tcp_mode;             /* reaching others over TCP only: dial TCP candidates */
   struct ctl_answer *ctlq;   /* NODE_CTLQ_MAX answers, allocated on first use */
   unsigned ctl_head, ctl_n;
   /* relay hints published in our NODE record; peers we seek a relay to */
@@ -461,6 +463,18 @@ bool node_nat_e2e_recv(struct node *n, struct link *l, const uint8_t *pt, size_t
 /* The end-to-end session demux (node_overlay.c), also for relayed packets. */
 void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *pkt, size_t len,
                    uint64_t now, const uint8_t *relay);
+
+/* node_tcp.c (TCP fallback, docs/protocol.md "TCP") */
+#define NODE_TCP_FALLBACK_TRIES 3  /* UDP handshake tries (0, 1, 3 s) before a TCP twin */
+/* A TCP link we dialled (a static, bootstrap or remembered endpoint, or a
+ * TCP candidate), not one a peer opened to us. */
+bool node_tcp_outbound(const struct link *l);
+/* Appends TCP host candidates (cfg.tcp_listen) to c[0..k); returns the new count. */
+unsigned node_tcp_candidates(const struct node *n, struct nat_cand *c, unsigned k, unsigned max);
+/* Every NAT tick: TCP mode, TCP twins of unanswered UDP endpoints. */
+void node_tcp_on_tick(struct node *n, uint64_t now);
+/* Whether to dial candidate c (TCP candidates only in TCP mode). */
+bool node_tcp_dial_cand(const struct node *n, const struct nat_cand *c);
 
 /* lan.c */
 void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t len,
