@@ -5,7 +5,7 @@
 
 #include "util/wire.h"
 
-static int kind_ok(uint8_t k) { return k >= NAT_CAND_LOCAL && k <= NAT_CAND_REFLEXIVE; }
+static int kind_ok(uint8_t k) { return k >= NAT_CAND_LOCAL && k <= NAT_CAND_TCP; }
 
 int nat_cand_encode(const struct nat_cand *c, unsigned n, uint8_t *out, size_t cap) {
   struct wire_w w;
@@ -16,9 +16,11 @@ int nat_cand_encode(const struct nat_cand *c, unsigned n, uint8_t *out, size_t c
   wire_put_u8(&w, (uint8_t)n);
   for (unsigned i = 0; i < n; i++) {
     const struct rl_addr *a = &c[i].addr;
-    if (!kind_ok(c[i].kind) || (a->family != RL_AF_INET && a->family != RL_AF_INET6))
+    uint8_t kind = a->proto == RL_PROTO_TCP ? NAT_CAND_TCP : c[i].kind;
+    if (!kind_ok(kind) || (a->family != RL_AF_INET && a->family != RL_AF_INET6) ||
+        (kind == NAT_CAND_TCP && a->proto != RL_PROTO_TCP))
       return RL_EINVAL;
-    wire_put_u8(&w, c[i].kind);
+    wire_put_u8(&w, kind);
     wire_put_u8(&w, a->family);
     wire_put_u16be(&w, a->port);
     wire_put_bytes(&w, a->ip, a->family == RL_AF_INET ? 4 : 16);
@@ -51,6 +53,7 @@ int nat_cand_decode_prefix(struct nat_cand *c, unsigned max, const uint8_t *in, 
     t.addr.port = wire_get_u16be(&r);
     if (!kind_ok(t.kind) || (t.addr.family != RL_AF_INET && t.addr.family != RL_AF_INET6))
       return RL_ETRUNC;
+    t.addr.proto = t.kind == NAT_CAND_TCP ? RL_PROTO_TCP : RL_PROTO_UDP;
     wire_get_bytes(&r, t.addr.ip, t.addr.family == RL_AF_INET ? 4 : 16);
     if (!wire_ok(&r))
       return RL_ETRUNC;

@@ -21,6 +21,7 @@ enum key_id {
   K_KEY, K_CERT, K_GROUP, K_LISTEN, K_TAP, K_CONTROL, K_STATE, K_BOOTSTRAP, K_CIPHER,
   K_FORMAT, K_KEEPALIVE, K_REKEY, K_LINK_TIMEOUT, K_IDLE_LINK, K_DHT_REPLICAS, K_LOG_LEVEL,
   K_PEER_ENDPOINT, K_PEER_PUBKEY, K_NAT_UPNP, K_NAT_NATPMP, K_NAT_KEEPALIVE, K_NAT_RELAY_KBPS,
+  K_TCP,
 };
 
 struct key_def {
@@ -50,6 +51,7 @@ static const struct key_def KEYS[] = {
     {K_IDLE_LINK, CFG_SEC_NODE, "idle_link_s", T_UINT, 10, 86400, false},
     {K_DHT_REPLICAS, CFG_SEC_NODE, "dht_replicas", T_UINT, 3, 8, false},
     {K_LOG_LEVEL, CFG_SEC_NODE, "log_level", T_LOGLEVEL, 0, 0, false},
+    {K_TCP, CFG_SEC_NODE, "tcp", T_BOOL, 0, 0, false},
     {K_PEER_ENDPOINT, CFG_SEC_PEER, "endpoint", T_ADDR, 0, 0, false},
     {K_PEER_PUBKEY, CFG_SEC_PEER, "pubkey", T_PUBKEY, 0, 0, false},
     {K_NAT_UPNP, CFG_SEC_NAT, "upnp", T_BOOL, 0, 0, false},
@@ -101,6 +103,7 @@ int cfg_init(struct cfg *c, const char *dir) {
   c->natpmp = true;
   c->nat_keepalive_s = 25;
   c->relay_kbps = 20000;
+  c->tcp = true;
   return 0;
 }
 
@@ -163,11 +166,16 @@ static int parse_bool(const char *v, bool *out) {
 }
 
 /* Numeric IPv4 ADDR:PORT or [IPv6]:PORT with a non-zero port; the
- * wildcard address (0.0.0.0, [::]) only where allow_any. */
+ * wildcard address (0.0.0.0, [::]) only where allow_any (the listen
+ * address, where a "tcp:" prefix is refused too: the TCP listener follows
+ * `listen` and `tcp`). Peers and bootstrap endpoints may say
+ * "tcp:ADDR:PORT" (IPv4: the TCP transport is IPv4 only) to be dialled over
+ * TCP only. */
 static int parse_endpoint(const char *v, struct rl_addr *out, bool allow_any) {
   static const uint8_t zero[16];
   if (rl_addr_parse(out, v) != 0 || out->port == 0 ||
-      (out->family != RL_AF_INET && out->family != RL_AF_INET6))
+      (out->family != RL_AF_INET && out->family != RL_AF_INET6) ||
+      (out->proto == RL_PROTO_TCP && (allow_any || out->family != RL_AF_INET)))
     return -1;
   if (!allow_any && memcmp(out->ip, zero, out->family == RL_AF_INET ? 4 : 16) == 0)
     return -1;
@@ -199,8 +207,8 @@ static int set_bootstrap(struct cfg *c, char *v, char *err, size_t errcap) {
     if (c->n_bootstrap >= CFG_MAX_BOOTSTRAP)
       return fail(c, err, errcap, "too many bootstrap endpoints (max %d)", CFG_MAX_BOOTSTRAP);
     if (parse_endpoint(item, &c->bootstrap[c->n_bootstrap], false) != 0)
-      return fail(c, err, errcap, "bad value for 'bootstrap': '%s' (expected IPv4 ADDR:PORT or "
-                  "[IPv6]:PORT, e.g. 192.0.2.1:42424)", item);
+      return fail(c, err, errcap, "bad value for 'bootstrap': '%s' (expected IPv4 ADDR:PORT, "
+                  "[IPv6]:PORT or tcp:ADDR:PORT, e.g. 192.0.2.1:42424)", item);
     c->n_bootstrap++;
     tok = comma ? comma + 1 : NULL;
   }
@@ -305,17 +313,20 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
     return 0;
   case K_NAT_UPNP:
   case K_NAT_NATPMP:
+  case K_TCP:
     if (parse_bool(v, &b) != 0)
       return fail(c, err, errcap, "bad value for '%s': '%s' (expected yes or no)", k->name, v);
-    if (k->id == K_NAT_UPNP)
+    if (k->id == K_TCP)
+      c->tcp = b;
+    else if (k->id == K_NAT_UPNP)
       c->upnp = b;
     else
       c->natpmp = b;
     return 0;
   case K_PEER_ENDPOINT:
     if (parse_endpoint(v, &peer->endpoint, false) != 0)
-      return fail(c, err, errcap, "bad value for 'endpoint': '%s' (expected IPv4 ADDR:PORT or "
-                  "[IPv6]:PORT, e.g. 203.0.113.5:42424)", v);
+      return fail(c, err, errcap, "bad value for 'endpoint': '%s' (expected IPv4 ADDR:PORT, "
+                  "[IPv6]:PORT or tcp:ADDR:PORT, e.g. 203.0.113.5:42424)", v);
     return 0;
   case K_PEER_PUBKEY:
     return set_pubkey(c, peer, v, err, errcap);

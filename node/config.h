@@ -5,6 +5,7 @@
  *   cert = node.cert
  *   group = group.pub
  *   listen = 0.0.0.0:42424
+ *   tcp = yes                   also accept TCP at `listen`
  *   bootstrap = 192.0.2.1:42424, 198.51.100.7:42424
  *   [peer]                      repeatable: a static peer
  *   endpoint = 203.0.113.5:42424
@@ -79,6 +80,7 @@ struct cfg {
   unsigned n_peers;
   struct cfg_peer peers[CFG_MAX_PEERS];
   /* [nat] */
+  bool tcp;                      /* [node] tcp: also listen on TCP at `listen`, default yes */
   bool upnp;                     /* default yes */
   bool natpmp;                   /* default yes */
   unsigned nat_keepalive_s;      /* default 25 */

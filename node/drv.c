@@ -107,6 +107,10 @@ static void send_udp(struct drv *d, const struct node_tx *tx, size_t len) {
   const struct rl_addr *to = &tx->to;
   uv_buf_t buf = uv_buf_init((char *)d->txbuf, (unsigned)len);
   uv_udp_t *h;
+  if (to->proto == RL_PROTO_TCP) {
+    drv_tcp_send(d, to, d->txbuf, len);
+    return;
+  }
   /* Extra sockets (birthday probing) are IPv4 only. */
   if (!(tx->sock ? to_sockaddr_in(to, &ss) : to_sockaddr(d, to, &ss))) {
     d->udp_family_skipped++; /* e.g. IPv6 on an IPv4 socket (docs/config.md) */
@@ -267,6 +271,7 @@ static void close_all(struct drv *d) {
   ctl_server_close(d->ctl);
   d->ctl = NULL;
   drv_addrs_close(d);
+  drv_tcp_close(d);
   if (!d->handles_open)
     return;
   d->handles_open = false;
@@ -567,7 +572,7 @@ int drv_run(const char *config_path) {
   }
   start_loop_handles(d);
   drv_addrs_start(d);
-  if (drv_pm_start(d) != 0) {
+  if (drv_tcp_start(d) != 0 || drv_pm_start(d) != 0) {
     fprintf(stderr, "ringlan: out of memory\n");
     goto out;
   }
@@ -598,8 +603,10 @@ out:
       uv_loop_close(&d->loop);
     }
   }
-  if (d && !hard_exit)
+  if (d && !hard_exit) {
     drv_pm_free(d);
+    drv_tcp_free(d);
+  }
   if (d) {
     if (d->node)
       node_free(d->node);

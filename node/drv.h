@@ -35,6 +35,7 @@
 #define DRV_ADDR_MAX 16           /* interface addresses handed to the core per scan */
 
 struct drv_pm;
+struct drv_tcp;
 
 struct drv {
   uv_loop_t loop;
@@ -48,6 +49,7 @@ struct drv {
   struct node *node;
   struct dht_store *store;  /* LMDB in `state`, or NULL */
   struct drv_pm *pm;        /* port mapping (node/drv_pm.c), or NULL when off */
+  struct drv_tcp *tcp;      /* TCP transport (node/drv_tcp.c), or NULL before start */
   struct rl_env env;
   const char *config_path;
   struct cfg *cfg;
@@ -109,6 +111,16 @@ void drv_udp_input(struct drv *d, unsigned sock, ssize_t nread, const uv_buf_t *
  * DRV_ADDR_SCAN_MS (nothing when listen is concrete); close: its timer. */
 void drv_addrs_start(struct drv *d);
 void drv_addrs_close(struct drv *d);
+
+/* TCP transport (node/drv_tcp.c, docs/protocol.md "TCP"). start: after the
+ * node exists; listens at `listen` when cfg->tcp (a failure to listen is a
+ * warning); RL_ENOMEM. send: a packet for a TCP endpoint (dialled on
+ * demand; dropped when the connection's queue is full). close: every
+ * handle (safe to call twice). free: after the loop ended. */
+int drv_tcp_start(struct drv *d);
+void drv_tcp_send(struct drv *d, const struct rl_addr *to, const uint8_t *pkt, size_t len);
+void drv_tcp_close(struct drv *d);
+void drv_tcp_free(struct drv *d);
 
 /* Control socket request handler (drv_ctl.c), a ctl_request_fn. */
 void drv_ctl_request(void *ctx, struct ctl_client *cl, const char *line);

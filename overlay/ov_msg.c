@@ -39,6 +39,7 @@ bool ov_node_get(struct wire_r *r, struct ov_node *n) {
     return false;
   for (unsigned i = 0; i < n_ep; i++) {
     struct rl_addr *a = &n->ep[i];
+    a->proto = RL_PROTO_UDP; /* node descriptors carry UDP endpoints only */
     a->family = wire_get_u8(r);
     a->port = wire_get_u16be(r);
     if (a->family == RL_AF_INET)

@@ -152,6 +152,7 @@ static void *n_create(void *ctx, struct sim *s, const struct sim_node_init *in, 
     goto fail;
   memcpy(cfg->group_pk, c->group.pk, RL_PK_LEN);
   cfg->listen = in->local;
+  cfg->tcp_listen = true; /* the daemon's default; sim_net.c models TCP */
   snprintf(cfg->tap_name, sizeof(cfg->tap_name), "sim%u", in->idx);
   cfg->test_routes = true;
   cfg->scratch = c->scratch;

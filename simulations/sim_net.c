@@ -237,6 +237,55 @@ static bool private_ip(uint32_t ip) {
   return (ip >> 24) == 10 || (ip >> 16) == 0xC0A8 || (ip >> 20) == 0xAC1;
 }
 
+/* TCP (docs/simulator.md): every host listens on TCP at SIM_HOST_PORT too.
+ * A connection is modelled, not simulated: a packet to a listener that is
+ * a public host arrives from tcp:<the sender's public IP>:(SIM_TCP_PORT0 +
+ * its index in its site), whatever the sender's NAT class (a NAT box
+ * passes outbound TCP and its replies, a UDP-blocked one too); a packet to
+ * such a connection address goes back to that host, from the listener's
+ * tcp:IP:SIM_HOST_PORT. Listeners behind a NAT box are unreachable (no
+ * mapping for TCP). No loss (TCP retransmits; the delay of that is not
+ * modelled), no head-of-line blocking, the same one-way delay as UDP. */
+static int route_tcp(struct sim_net *net, uint32_t src, const struct rl_addr *dst,
+                     uint32_t *dst_host, struct rl_addr *seen_src, uint64_t *delay_ns) {
+  const struct sim_host *hs = &net->hosts[src];
+  uint32_t dip = rl_addr_ipv4(dst), pub = dip - SIM_PUB_BASE, owner, to;
+  if (private_ip(dip) || dip < SIM_PUB_BASE || pub >= net->n_pub) {
+    net->st.unroutable++;
+    return RL_ENOENT;
+  }
+  owner = net->pub_owner[pub];
+  if (dst->port == SIM_HOST_PORT) {
+    if (owner & SIM_PUB_BOX) {
+      net->st.nat_in_drop++;
+      return RL_EREFUSED;
+    }
+    to = owner;
+    rl_addr_set_ipv4(seen_src, hs->box == SIM_NO_BOX ? hs->ip : net->boxes[hs->box].ext_ip,
+                     (uint16_t)(SIM_TCP_PORT0 + (hs->box == SIM_NO_BOX
+                                                     ? 0
+                                                     : src - net->box_first[hs->box])));
+  } else {
+    uint32_t k = (uint32_t)(dst->port - SIM_TCP_PORT0);
+    if (hs->box != SIM_NO_BOX || dst->port < SIM_TCP_PORT0 ||
+        ((owner & SIM_PUB_BOX) ? k >= net->box_count[owner & ~SIM_PUB_BOX] : k != 0)) {
+      net->st.no_port++; /* only a listener has connections to answer on */
+      return RL_ENOENT;
+    }
+    to = (owner & SIM_PUB_BOX) ? net->box_first[owner & ~SIM_PUB_BOX] + k : owner;
+    rl_addr_set_ipv4(seen_src, hs->ip, SIM_HOST_PORT);
+  }
+  seen_src->proto = RL_PROTO_TCP;
+  if ((uint8_t)(hs->part_mask ^ net->hosts[to].part_mask) & net->active_parts) {
+    net->st.partitioned++;
+    return RL_EREFUSED;
+  }
+  net->st.delivered++;
+  *dst_host = to;
+  *delay_ns = sim_net_delay_ns(net, src, to);
+  return 0;
+}
+
 int sim_net_route(struct sim_net *net, uint32_t src, uint16_t src_port,
                   const struct rl_addr *dst, uint64_t now, uint32_t *dst_host,
                   struct rl_addr *seen_src, uint64_t *delay_ns) {
@@ -259,6 +308,10 @@ int sim_net_route_port(struct sim_net *net, uint32_t src, uint16_t src_port, uin
   if (dst->family != RL_AF_INET) {
     net->st.unroutable++;
     return RL_EINVAL;
+  }
+  if (dst->proto == RL_PROTO_TCP) {
+    *dst_port = SIM_HOST_PORT; /* the node's main socket (TCP is modelled apart) */
+    return route_tcp(net, src, dst, dst_host, seen_src, delay_ns);
   }
   uint32_t dip = rl_addr_ipv4(dst);
   uint16_t dport = dst->port;

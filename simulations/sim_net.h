@@ -6,7 +6,7 @@
  *                     one per public host and one per NAT box
  *   behind a NAT box  192.168.0.2 + k for the k-th host of the site (each
  *                     site reuses the same private range, as real LANs do)
- *   every host listens on SIM_HOST_PORT
+ *   every host listens on SIM_HOST_PORT (UDP, and TCP: route_tcp in sim_net.c)
  *
  * Latency of a datagram = propagation + access(src) + access(dst), where
  * propagation is the Euclidean distance between the hosts' synthetic
@@ -27,6 +27,7 @@
 #include "simulations/sim_scenario.h"
 
 #define SIM_HOST_PORT 7000
+#define SIM_TCP_PORT0 20000 /* modelled TCP connections: 20000 + index in the site */
 #define SIM_NO_BOX UINT32_MAX
 #define SIM_PUB_BASE 0xF0000000u /* 240.0.0.0 */
 #define SIM_PRIV_BASE 0xC0A80002u /* 192.168.0.2 */

@@ -38,7 +38,8 @@ static void test_valid_file(void **state) {
       "control = /run/rl-test.sock\n"
       "state = state.mdb\n"
       "bootstrap = 192.0.2.1:5000, 198.51.100.7:5001\n"
-      "bootstrap = 203.0.113.9:5002, [2001:db8::9]:5003\n"
+      "bootstrap = tcp:203.0.113.9:5002, [2001:db8::9]:5003\n"
+      "tcp = no\n"
       "cipher = chacha20-poly1305\n"
       "format = epoch\n"
       "keepalive_s = 15\n"
@@ -72,8 +73,11 @@ static void test_valid_file(void **state) {
   assert_string_equal(c->state, "/etc/ringlan/state.mdb");
   assert_int_equal(c->n_bootstrap, 4);
   assert_string_equal(rl_addr_format(&c->bootstrap[1], a, sizeof(a)), "198.51.100.7:5001");
-  assert_string_equal(rl_addr_format(&c->bootstrap[2], a, sizeof(a)), "203.0.113.9:5002");
+  assert_string_equal(rl_addr_format(&c->bootstrap[2], a, sizeof(a)), "tcp:203.0.113.9:5002");
+  assert_int_equal(c->bootstrap[2].proto, RL_PROTO_TCP);
+  assert_int_equal(c->bootstrap[1].proto, RL_PROTO_UDP);
   assert_string_equal(rl_addr_format(&c->bootstrap[3], a, sizeof(a)), "[2001:db8::9]:5003");
+  assert_false(c->tcp);
   assert_int_equal(c->cipher, CFG_CIPHER_CHACHA20POLY1305);
   assert_int_equal(c->format, CFG_FORMAT_EPOCH);
   assert_int_equal(c->keepalive_s, 15);
@@ -87,7 +91,7 @@ static void test_valid_file(void **state) {
   assert_string_equal(rl_addr_format(&c->peers[0].endpoint, a, sizeof(a)), "203.0.113.5:5000");
   assert_false(c->peers[0].has_pk);
   assert_string_equal(c->peers[0].pubkey_path, "/etc/ringlan/peers/b.pub");
-  assert_int_equal(c->peers[0].line, 21);
+  assert_int_equal(c->peers[0].line, 22);
   assert_true(c->peers[1].has_pk);
   assert_string_equal(c->peers[1].pubkey_path, "");
   for (int i = 0; i < 32; i++)
@@ -120,6 +124,7 @@ static void test_defaults(void **state) {
   assert_int_equal(c->idle_link_s, 300);
   assert_int_equal(c->dht_replicas, 4);
   assert_int_equal(c->log_level, RL_LOG_INFO);
+  assert_true(c->tcp);
   assert_true(c->upnp);
   assert_true(c->natpmp);
   assert_int_equal(c->nat_keepalive_s, 25);
@@ -153,8 +158,14 @@ static const struct {
                                  "ADDR:PORT or [IPv6]:PORT, e.g. 0.0.0.0:42424)"},
     {HDR "bootstrap = 192.0.2.1:1,,192.0.2.2:1\n", "line 5: empty entry in bootstrap list"},
     {HDR "bootstrap = 192.0.2.1:1, host:1\n", "line 5: bad value for 'bootstrap': 'host:1' "
-                                               "(expected IPv4 ADDR:PORT or [IPv6]:PORT, "
-                                               "e.g. 192.0.2.1:42424)"},
+                                               "(expected IPv4 ADDR:PORT, [IPv6]:PORT or "
+                                               "tcp:ADDR:PORT, e.g. 192.0.2.1:42424)"},
+    {HDR "listen = tcp:0.0.0.0:5\n", "line 5: bad value for 'listen': 'tcp:0.0.0.0:5' (expected "
+                                     "IPv4 ADDR:PORT or [IPv6]:PORT, e.g. 0.0.0.0:42424)"},
+    {HDR "bootstrap = tcp:[2001:db8::9]:5\n", "line 5: bad value for 'bootstrap': "
+                                             "'tcp:[2001:db8::9]:5' (expected IPv4 ADDR:PORT, "
+                                             "[IPv6]:PORT or tcp:ADDR:PORT, e.g. 192.0.2.1:42424)"},
+    {HDR "tcp = maybe\n", "line 5: bad value for 'tcp': 'maybe' (expected yes or no)"},
     {HDR "cipher = aes\n", "line 5: bad value for 'cipher': 'aes' (expected auto, aes-256-gcm "
                            "or chacha20-poly1305)"},
     {HDR "format = v3\n", "line 5: bad value for 'format': 'v3' (expected v2 or epoch)"},
@@ -175,10 +186,10 @@ static const struct {
                                      "for a number)"},
     {HDR "[nat]\nupnp = maybe\n", "line 6: bad value for 'upnp': 'maybe' (expected yes or no)"},
     {HDR "[peer]\nendpoint = 0.0.0.0:5\n", "line 6: bad value for 'endpoint': '0.0.0.0:5' "
-                                           "(expected IPv4 ADDR:PORT or [IPv6]:PORT, "
-                                           "e.g. 203.0.113.5:42424)"},
+                                           "(expected IPv4 ADDR:PORT, [IPv6]:PORT or "
+                                           "tcp:ADDR:PORT, e.g. 203.0.113.5:42424)"},
     {HDR "[peer]\nendpoint = [::]:5\n", "line 6: bad value for 'endpoint': '[::]:5' "
-                                    "(expected IPv4 ADDR:PORT or [IPv6]:PORT, "
+                                    "(expected IPv4 ADDR:PORT, [IPv6]:PORT or tcp:ADDR:PORT, "
                                     "e.g. 203.0.113.5:42424)"},
     {HDR "[peer]\nendpoint = 192.0.2.1:1\nendpoint = 192.0.2.1:2\n",
      "line 7: duplicate key 'endpoint' in [peer]"},

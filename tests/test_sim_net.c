@@ -1,6 +1,6 @@
 /* Simulated network (simulations/sim_net.c): address plan, NAT mix in
  * exact proportions, latency model, LAN delivery inside a site, hairpin
- * drop, partitions, loss rate, delay matrices. */
+ * drop, partitions, loss rate, delay matrices, the TCP model. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +18,16 @@ static void base(struct sim_scenario *sc) {
   sc->nodes = 101;
   sc->seeds = 1;
   sc->access_ms = (struct sim_dist){SIM_DIST_CONST, 2, 0};
+}
+
+/* The test network with every non-seed site of one NAT class. */
+static void net_of_class(struct sim_net *net, unsigned cls) {
+  struct sim_scenario sc;
+  char err[128];
+  base(&sc);
+  memset(sc.nat_mix, 0, sizeof(sc.nat_mix));
+  sc.nat_mix[cls] = 1;
+  assert_int_equal(sim_net_init(net, &sc, 1, err, sizeof(err)), 0);
 }
 
 static void test_net_plan_and_mix(void **state) {
@@ -56,13 +66,8 @@ static void test_net_plan_and_mix(void **state) {
 
 static void test_net_route_latency_and_nat(void **state) {
   (void)state;
-  struct sim_scenario sc;
   struct sim_net net;
-  char err[128];
-  base(&sc);
-  memset(sc.nat_mix, 0, sizeof(sc.nat_mix));
-  sc.nat_mix[SIM_NAT_PORT_RESTRICTED] = 1;
-  assert_int_equal(sim_net_init(&net, &sc, 1, err, sizeof(err)), 0);
+  net_of_class(&net, SIM_NAT_PORT_RESTRICTED);
   /* Host 0 is a public seed, host 1 is behind a port-restricted box. */
   struct rl_addr seed, natted, seen;
   uint32_t to;
@@ -92,6 +97,42 @@ static void test_net_route_latency_and_nat(void **state) {
                    RL_ENOENT);
   rl_addr_set_ipv4(&bogus, SIM_PRIV_BASE, SIM_HOST_PORT);
   assert_int_equal(sim_net_route(&net, 0, SIM_HOST_PORT, &bogus, 2, &to, &seen, &d),
+                   RL_ENOENT);
+  sim_net_free(&net);
+}
+
+/* TCP: a UDP-blocked host reaches a public listener and gets answers on
+ * its connection; listeners behind a box, and answers from a host that is
+ * no listener, go nowhere. */
+static void test_net_tcp(void **state) {
+  (void)state;
+  struct sim_net net;
+  net_of_class(&net, SIM_NAT_BLOCKED);
+  struct rl_addr seed, boxed, seen, seen2;
+  uint32_t to;
+  uint64_t d;
+  sim_net_public_addr(&net, 0, &seed);
+  sim_net_public_addr(&net, 1, &boxed);
+  /* Over UDP the blocked host reaches nobody. */
+  assert_int_equal(sim_net_route(&net, 1, SIM_HOST_PORT, &seed, 0, &to, &seen, &d),
+                   RL_EREFUSED);
+  seed.proto = RL_PROTO_TCP;
+  assert_int_equal(sim_net_route(&net, 1, SIM_HOST_PORT, &seed, 0, &to, &seen, &d), 0);
+  assert_int_equal(to, 0);
+  assert_int_equal(seen.proto, RL_PROTO_TCP);
+  assert_int_equal(rl_addr_ipv4(&seen), rl_addr_ipv4(&boxed));
+  assert_int_equal(seen.port, SIM_TCP_PORT0); /* first host of its site */
+  assert_int_equal(d, sim_net_delay_ns(&net, 1, 0));
+  /* The answer on the connection comes from the listener's address. */
+  assert_int_equal(sim_net_route(&net, 0, SIM_HOST_PORT, &seen, 1, &to, &seen2, &d), 0);
+  assert_int_equal(to, 1);
+  assert_true(rl_addr_equal(&seen2, &seed));
+  /* No listener behind a box; a boxed host has no connections to answer. */
+  boxed.proto = RL_PROTO_TCP;
+  assert_int_equal(sim_net_route(&net, 0, SIM_HOST_PORT, &boxed, 2, &to, &seen, &d),
+                   RL_EREFUSED);
+  seen2.port = SIM_TCP_PORT0;
+  assert_int_equal(sim_net_route(&net, 1, SIM_HOST_PORT, &seen2, 2, &to, &seen, &d),
                    RL_ENOENT);
   sim_net_free(&net);
 }
@@ -194,6 +235,7 @@ int main(void) {
       cmocka_unit_test(test_net_plan_and_mix),
       cmocka_unit_test(test_net_route_latency_and_nat),
       cmocka_unit_test(test_net_site_lan_and_hairpin),
+      cmocka_unit_test(test_net_tcp),
       cmocka_unit_test(test_net_partition_and_loss),
       cmocka_unit_test(test_net_matrix),
   };

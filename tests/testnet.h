@@ -60,6 +60,7 @@ struct net {
   unsigned ring_successors; /* 0: default */
   bool no_relay[MAXN];      /* node i refuses to relay (relay_rate_kbps 0) */
   bool wildcard[MAXN];      /* node i listens on 0.0.0.0:port, told its interface addresses */
+  bool tcp[MAXN];           /* node i accepts TCP (cfg.tcp_listen; test_node_tcp.c routes it) */
   bool pin[MAXN];           /* node i pins its static peer's key to pin_pk[i] */
   uint8_t pin_pk[MAXN][RL_PK_LEN];
   uint64_t now;
@@ -108,6 +109,7 @@ static void start_node_cfg(struct net *w, int i, const uint8_t *group_pk, int pe
   memcpy(cfg.group_pk, group_pk, RL_PK_LEN);
   cfg.listen = w->addr[i];
   cfg.ring_successors = w->ring_successors;
+  cfg.tcp_listen = w->tcp[i];
   if (w->no_relay[i])
     cfg.relay_rate_kbps = 0;
   snprintf(cfg.tap_name, sizeof(cfg.tap_name), "rl%d", i);
@@ -209,6 +211,29 @@ static int addr_to_node(struct net *w, const struct rl_addr *a) {
   return -1;
 }
 
+/* Nothing in flight: advances the clock to the earliest node timer and
+ * fires every one due. Returns false (now = until + 1) when none is due by
+ * `until`. */
+static bool tn_fire_timers(struct net *w, uint64_t until) {
+  uint64_t next = RL_TIME_NEVER;
+  for (int i = 0; i < MAXN; i++)
+    if (w->node[i]) {
+      uint64_t t = node_next_timer(w->node[i]);
+      if (t < next)
+        next = t;
+    }
+  if (next == RL_TIME_NEVER || next > until) {
+    w->now = until + 1;
+    return false;
+  }
+  if (next > w->now)
+    w->now = next;
+  for (int i = 0; i < MAXN; i++)
+    if (w->node[i] && node_next_timer(w->node[i]) <= w->now)
+      node_on_timer(w->node[i], w->now);
+  return true;
+}
+
 /* Moves every queued datagram (1 ms one-way) and fires due timers, until
  * quiet or `until`. */
 static void run_until(struct net *w, uint64_t until) {
@@ -235,22 +260,8 @@ static void run_until(struct net *w, uint64_t until) {
       w->now += NS_PER_MS;
       continue;
     }
-    uint64_t next = RL_TIME_NEVER;
-    for (int i = 0; i < MAXN; i++)
-      if (w->node[i]) {
-        uint64_t t = node_next_timer(w->node[i]);
-        if (t < next)
-          next = t;
-      }
-    if (next == RL_TIME_NEVER || next > until) {
-      w->now = until + 1;
+    if (!tn_fire_timers(w, until))
       return;
-    }
-    if (next > w->now)
-      w->now = next;
-    for (int i = 0; i < MAXN; i++)
-      if (w->node[i] && node_next_timer(w->node[i]) <= w->now)
-        node_on_timer(w->node[i], w->now);
   }
 }
 

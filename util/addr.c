@@ -19,17 +19,25 @@ static int parse_port(const char *s, uint16_t *port) {
 int rl_addr_parse(struct rl_addr *out, const char *text) {
   char host[RL_ADDR_STRLEN];
   const char *colon;
+  uint8_t proto = RL_PROTO_UDP;
   memset(out, 0, sizeof(*out));
   if (!text)
     return RL_EINVAL;
+  if (strncmp(text, "tcp:", 4) == 0 || strncmp(text, "udp:", 4) == 0) {
+    proto = text[0] == 't' ? RL_PROTO_TCP : RL_PROTO_UDP;
+    text += 4;
+  }
+  out->proto = proto;
   if (text[0] == '[') {
     const char *close = strchr(text, ']');
     if (!close || close[1] != ':' || (size_t)(close - text - 1) >= sizeof(host))
       return RL_EPARSE;
     memcpy(host, text + 1, (size_t)(close - text - 1));
     host[close - text - 1] = '\0';
-    if (inet_pton(AF_INET6, host, out->ip) != 1)
+    if (inet_pton(AF_INET6, host, out->ip) != 1) {
+      memset(out, 0, sizeof(*out));
       return RL_EPARSE;
+    }
     out->family = RL_AF_INET6;
     return parse_port(close + 2, &out->port);
   }
@@ -38,20 +46,23 @@ int rl_addr_parse(struct rl_addr *out, const char *text) {
     return RL_EPARSE;
   memcpy(host, text, (size_t)(colon - text));
   host[colon - text] = '\0';
-  if (inet_pton(AF_INET, host, out->ip) != 1)
+  if (inet_pton(AF_INET, host, out->ip) != 1) {
+    memset(out, 0, sizeof(*out));
     return RL_EPARSE;
+  }
   out->family = RL_AF_INET;
   return parse_port(colon + 1, &out->port);
 }
 
 char *rl_addr_format(const struct rl_addr *a, char *buf, size_t cap) {
   char host[INET6_ADDRSTRLEN];
+  const char *pre = a->proto == RL_PROTO_TCP ? "tcp:" : "";
   if (a->family == RL_AF_INET) {
     inet_ntop(AF_INET, a->ip, host, sizeof(host));
-    snprintf(buf, cap, "%s:%u", host, a->port);
+    snprintf(buf, cap, "%s%s:%u", pre, host, a->port);
   } else if (a->family == RL_AF_INET6) {
     inet_ntop(AF_INET6, a->ip, host, sizeof(host));
-    snprintf(buf, cap, "[%s]:%u", host, a->port);
+    snprintf(buf, cap, "%s[%s]:%u", pre, host, a->port);
   } else {
     snprintf(buf, cap, "-");
   }
@@ -59,7 +70,7 @@ char *rl_addr_format(const struct rl_addr *a, char *buf, size_t cap) {
 }
 
 bool rl_addr_equal(const struct rl_addr *a, const struct rl_addr *b) {
-  if (a->family != b->family || a->port != b->port)
+  if (a->family != b->family || a->port != b->port || a->proto != b->proto)
     return false;
   return memcmp(a->ip, b->ip, a->family == RL_AF_INET ? 4 : 16) == 0;
 }

@@ -282,6 +282,10 @@ static bool tx_better(const struct node *n, const struct link *a, const struct l
     return a->proven;
   if (a->via_overlay != b->via_overlay)
     return !a->via_overlay;
+  /* UDP before TCP (no head-of-line blocking; TCP only where UDP fails).
+   * Both ends see the same transport for a session: they agree. */
+  if ((a->s.endpoint.proto == RL_PROTO_TCP) != (b->s.endpoint.proto == RL_PROTO_TCP))
+    return a->s.endpoint.proto != RL_PROTO_TCP;
   return ea ? agreed_key(n, a) < agreed_key(n, b) : a->arr_pos < b->arr_pos;
 }
 
@@ -570,6 +574,7 @@ static void link_went_down(struct node *n, struct link *l, uint64_t now) {
                                 ? n->cfg.peers[l->static_idx].endpoint
                                 : l->s.endpoint;
     uint32_t idx = l->s.local_index;
+    target.proto = l->s.endpoint.proto; /* a TCP twin (node_tcp.c) stays TCP */
     l->retry_backoff_ns = l->retry_backoff_ns ? l->retry_backoff_ns * 2 : NODE_RETRY_MIN_NS;
     if (l->retry_backoff_ns > NODE_RETRY_MAX_NS)
       l->retry_backoff_ns = NODE_RETRY_MAX_NS;

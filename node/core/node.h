@@ -45,6 +45,8 @@ struct node_config {
   enum dc_cipher cipher;       /* preferred data-channel cipher */
   enum dc_format fmt;          /* DC_FMT_V2 (default) or DC_FMT_EPOCH */
   struct rl_addr listen;       /* the local UDP address (an endpoint) */
+  bool tcp_listen;             /* the driver accepts TCP at `listen` too: publish TCP
+                                * host candidates (docs/protocol.md, "TCP") */
   char tap_name[16];           /* for status only */
   unsigned n_peers;            /* static [peer] sections */
   struct node_peer_cfg peers[NODE_MAX_STATIC_PEERS];

@@ -399,7 +399,8 @@ void node_save_peer_cache(struct node *n, uint64_t now) {
   for (unsigned i = 0; i < n->n_links && k < NAT_CAND_MAX; i++) {
     struct link *l = n->links[i];
     if (l->used && !l->via_overlay && l->s.state == SESS_ESTABLISHED &&
-        l->s.endpoint.family != RL_AF_NONE) {
+        l->s.endpoint.family != RL_AF_NONE &&
+        (l->s.endpoint.proto == RL_PROTO_UDP || node_tcp_outbound(l))) {
       c[k].kind = NAT_CAND_LOCAL;
       c[k++].addr = l->s.endpoint;
     }

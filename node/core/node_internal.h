@@ -144,6 +144,7 @@ struct node_counters {
       relayed_pairs, ctl_bad, probes_sent, links_failed_fast, relay_failovers;
   /* birthday probing (node_bday.c) */
   uint64_t bday_attempts, bday_punches, bday_probes, bday_hits, bday_direct;
+  uint64_t tcp_fallbacks;    /* TCP twins started for unanswered UDP endpoints */
 };
 
 #define NODE_PUNCH_TRIES 5         /* handshake tries per candidate (31 s) */
@@ -280,6 +281,7 @@ struct node {
   char mapped_method[8];
   bool ov_joined_once;
   uint64_t next_reap_ns;     /* idle-link reaper period */
+  bool tcp_mode;             /* reaching others over TCP only: dial TCP candidates */
   struct ctl_answer *ctlq;   /* NODE_CTLQ_MAX answers, allocated on first use */
   unsigned ctl_head, ctl_n;
   /* relay hints published in our NODE record; peers we seek a relay to */
@@ -500,6 +502,17 @@ void node_bday_probe_in(struct node *n, unsigned sock, const struct rl_addr *fro
 uint64_t node_bday_next_timer(const struct node *n);
 void node_bday_on_timer(struct node *n, uint64_t now);
 void node_bday_free(struct node *n);
+/* node_tcp.c (TCP fallback, docs/protocol.md "TCP") */
+#define NODE_TCP_FALLBACK_TRIES 3  /* UDP handshake tries (0, 1, 3 s) before a TCP twin */
+/* A TCP link we dialled (a static, bootstrap or remembered endpoint, or a
+ * TCP candidate), not one a peer opened to us. */
+bool node_tcp_outbound(const struct link *l);
+/* Appends TCP host candidates (cfg.tcp_listen) to c[0..k); returns the new count. */
+unsigned node_tcp_candidates(const struct node *n, struct nat_cand *c, unsigned k, unsigned max);
+/* Every NAT tick: TCP mode, TCP twins of unanswered UDP endpoints. */
+void node_tcp_on_tick(struct node *n, uint64_t now);
+/* Whether to dial candidate c (TCP candidates only in TCP mode). */
+bool node_tcp_dial_cand(const struct node *n, const struct nat_cand *c);
 
 /* lan.c */
 void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t len,

@@ -32,7 +32,9 @@ static bool is_wildcard(const struct rl_addr *a) {
          memcmp(a->ip, zero, a->family == RL_AF_INET6 ? 16 : 4) == 0;
 }
 
-bool node_is_own_addr(const struct node *n, const struct rl_addr *a) {
+bool node_is_own_addr(const struct node *n, const struct rl_addr *t) {
+  struct rl_addr a[1] = {*t};
+  a->proto = RL_PROTO_UDP; /* we listen on TCP at the same addresses */
   if (rl_addr_equal(a, &n->cfg.listen))
     return true;
   for (unsigned i = 0; i < n->n_local; i++)
@@ -145,7 +147,7 @@ unsigned node_nat_candidates(const struct node *n, struct nat_cand *c, unsigned 
     c[k].kind = NAT_CAND_REFLEXIVE;
     c[k++].addr = n->reflexive;
   }
-  return k;
+  return node_tcp_candidates(n, c, k, max); /* after every UDP one: UDP first */
 }
 
 void node_nat_endpoints_changed(struct node *n, uint64_t now) {
@@ -153,7 +155,8 @@ void node_nat_endpoints_changed(struct node *n, uint64_t now) {
   struct rl_addr ep[OV_MAX_ENDPOINTS];
   unsigned k = node_nat_candidates(n, c, NAT_CAND_MAX), m = 0;
   for (unsigned i = 0; i < k && m < OV_MAX_ENDPOINTS; i++)
-    ep[m++] = c[i].addr;
+    if (c[i].addr.proto == RL_PROTO_UDP) /* node descriptors carry UDP endpoints */
+      ep[m++] = c[i].addr;
   if (n->ov)
     overlay_set_self_endpoints(n->ov, ep, m);
   node_publish_endpoints(n, now);
@@ -177,11 +180,15 @@ void node_nat_link_up(struct node *n, struct link *l, uint64_t now) {
   struct wire_w w;
   if (l->via_overlay || l->s.endpoint.family == RL_AF_NONE)
     return;
-  wire_w_init(&w, msg, sizeof(msg));
-  wire_put_u8(&w, LINK_MSG_OBSERVED);
-  put_addr(&w, &l->s.endpoint);
-  if (!w.err)
-    link_send_ctl(n, l, CTL_CH_LINK, msg, w.off, now);
+  /* A TCP source port says nothing about the peer's UDP mapping: no
+   * reflexive report over TCP. */
+  if (l->s.endpoint.proto == RL_PROTO_UDP) {
+    wire_w_init(&w, msg, sizeof(msg));
+    wire_put_u8(&w, LINK_MSG_OBSERVED);
+    put_addr(&w, &l->s.endpoint);
+    if (!w.err)
+      link_send_ctl(n, l, CTL_CH_LINK, msg, w.off, now);
+  }
   node_link_tell_want(n, l, now);
 }
 
@@ -603,7 +610,8 @@ static void punch_candidates(struct node *n, const uint8_t id[RL_ID_LEN], const 
     return;
   for (unsigned i = 0; i < nc; i++) {
     struct link *l;
-    if (!node_can_dial(n, &c[i].addr) || punching_to(n, id, &c[i].addr) ||
+    if (!node_can_dial(n, &c[i].addr) || !node_tcp_dial_cand(n, &c[i]) ||
+        punching_to(n, id, &c[i].addr) ||
         node_is_own_addr(n, &c[i].addr) || link_to_endpoint(n, &c[i].addr))
       continue;
     l = node_nat_punch_link(n, id, &c[i].addr, 0,
@@ -1140,6 +1148,7 @@ void node_nat_on_timer(struct node *n, uint64_t now) {
     return;
   n->next_nat_tick_ns = now + NODE_NAT_TICK_NS;
   check_liveness(n, now);
+  node_tcp_on_tick(n, now);
   check_hints(n, now);
   retry_wanted_relays(n, now);
   for (unsigned i = 0; i < n->n_links; i++) {
