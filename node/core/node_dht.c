@@ -252,8 +252,14 @@ void node_arp_request(struct node *n, const struct tap_frame_info *fi, uint64_t 
   if (!n->dht)
     return;
   r = rs_find(n, RS_ARP, vip, NULL);
-  if (r && now - r->started_ns < NODE_ARP_RETRY_NS)
-    return; /* the kernel repeats its request; one lookup at a time */
+  if (r && now - r->started_ns < NODE_ARP_LOOKUP_MAX_NS) {
+    /* The kernel repeats its request every second; the lookup under way
+     * answers the latest one. Restarting it instead (as before) threw away
+     * a lookup that was waiting out one lost DHT message (RPC timeout 2 s),
+     * so one lossy hop kept a member unresolvable for as long as it lasted. */
+    r->arp = *fi;
+    return;
+  }
   if (r)
     r->used = false;
   r = rs_new(n, RS_ARP, now);

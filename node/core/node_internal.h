@@ -171,7 +171,9 @@ struct node_counters {
 #define NODE_RESOLVE_MAX 64        /* DHT lookups under way for the LAN/CLI */
 #define NODE_VIPC_MAX 1024         /* vip -> member cache */
 #define NODE_VIPC_TTL_NS (120 * NS_PER_S)
-#define NODE_ARP_RETRY_NS (1 * NS_PER_S)
+/* An ARP lookup in the DHT still under way after this long is started
+ * again (the DHT's own lookup gives up well before: RPC timeout 2 s). */
+#define NODE_ARP_LOOKUP_MAX_NS (10 * NS_PER_S)
 #define NODE_PEER_CACHE_EVERY_NS (10 * NS_PER_S)
 #define NODE_PEER_CACHE_MAX 16
 

@@ -221,6 +221,12 @@ if [ "$okpairs" != $((N * (N - 1))) ]; then
   echo "failed or missing pairs:" >&2
   awk '$3 != "ok" { print "  " $1 " -> " $2 " (" $4 " tries)" }' "$T_DIR/pm.all" >&2
   [ "$pairs" = $((N * (N - 1))) ] || echo "  only $pairs of $((N * (N - 1))) pairs finished within $PING_S s" >&2
+  # what the failing sources know of the address (ARP from the DHT) and why
+  for s in $(awk '$3 != "ok" { print $1 }' "$T_DIR/pm.all" | sort -u); do
+    echo "$s counters: $(status_json "$s" | jq -c '.counters | {arp_answered, resolve_failed,
+      resolve_full, tap_no_route, connects_on_demand, e2e_in, e2e_bad, ov_send_no_link}')" >&2
+    echo "$s neighbours: $(ip -n "${T_NODE_NS[$s]}" neigh show dev "$(t_tapname "$s")" | tr '\n' ';')" >&2
+  done
   t_fail "ping matrix: $okpairs of $((N * (N - 1))) pairs reachable"
 fi
 t_check_alive "${ALL[@]}"
