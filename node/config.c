@@ -172,12 +172,11 @@ static int parse_bool(const char *v, bool *out) {
  * "tcp:ADDR:PORT" (IPv4: the TCP transport is IPv4 only) to be dialled over
  * TCP only. */
 static int parse_endpoint(const char *v, struct rl_addr *out, bool allow_any) {
-  static const uint8_t zero[16];
   if (rl_addr_parse(out, v) != 0 || out->port == 0 ||
       (out->family != RL_AF_INET && out->family != RL_AF_INET6) ||
       (out->proto == RL_PROTO_TCP && (allow_any || out->family != RL_AF_INET)))
     return -1;
-  if (!allow_any && memcmp(out->ip, zero, out->family == RL_AF_INET ? 4 : 16) == 0)
+  if (!allow_any && rl_addr_is_any(out))
     return -1;
   return 0;
 }

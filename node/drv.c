@@ -360,12 +360,11 @@ static int bind_udp(struct drv *d, const struct rl_addr *a, unsigned flags) {
  * where the kernel has no IPv6 it falls back to IPv4 only. A concrete
  * address binds that family only. */
 static int open_udp(struct drv *d, char *err, size_t errcap) {
-  static const uint8_t zero[16];
   const struct rl_addr *l = &d->cfg->listen;
   char a[RL_ADDR_STRLEN];
   uv_os_fd_t fd;
   int rc, sz = DRV_SOCKBUF_BYTES;
-  bool any = memcmp(l->ip, zero, l->family == RL_AF_INET6 ? 16 : 4) == 0;
+  bool any = rl_addr_is_any(l);
   uv_udp_init(&d->loop, &d->udp);
   d->udp.data = d;
   d->udp_open = true;

@@ -50,9 +50,7 @@ static void on_scan(uv_timer_t *t) {
 }
 
 void drv_addrs_start(struct drv *d) {
-  static const uint8_t zero[16];
-  const struct rl_addr *l = &d->cfg->listen;
-  if (memcmp(l->ip, zero, l->family == RL_AF_INET6 ? 16 : 4) != 0)
+  if (!rl_addr_is_any(&d->cfg->listen))
     return;
   scan(d);
   uv_timer_init(&d->loop, &d->addr_timer);

@@ -51,14 +51,13 @@ static bool psock_open(struct drv *d, unsigned k) {
     return false;
   p->d = d;
   p->idx = k;
-  static const uint8_t zero16[16] = {0};
   memset(&sin, 0, sizeof(sin));
   sin.sin_family = AF_INET;
   /* IPv4 only (NAT traversal): the listen address, any port; a wildcard
    * listen, also [::], binds 0.0.0.0; a concrete IPv6 listen gets none. */
   if (d->cfg->listen.family == RL_AF_INET)
     memcpy(&sin.sin_addr, d->cfg->listen.ip, 4);
-  else if (memcmp(d->cfg->listen.ip, zero16, 16) != 0) {
+  else if (!rl_addr_is_any(&d->cfg->listen)) {
     free(p);
     return false;
   }

@@ -295,8 +295,7 @@ int drv_tcp_start(struct drv *d) {
     return 0;
   sin_from_addr(&d->cfg->listen, &sin);
   if (d->cfg->listen.family == RL_AF_INET6) {
-    static const uint8_t zero[16];
-    if (memcmp(d->cfg->listen.ip, zero, 16) != 0) {
+    if (!rl_addr_is_any(&d->cfg->listen)) {
       rl_logf(&d->env, RL_LOG_WARN, "no TCP listener: the TCP transport is IPv4 only and "
               "listen is a concrete IPv6 address");
       return 0;

@@ -75,6 +75,11 @@ bool rl_addr_equal(const struct rl_addr *a, const struct rl_addr *b) {
   return memcmp(a->ip, b->ip, a->family == RL_AF_INET ? 4 : 16) == 0;
 }
 
+bool rl_addr_is_any(const struct rl_addr *a) {
+  static const uint8_t zero[16];
+  return memcmp(a->ip, zero, a->family == RL_AF_INET6 ? 16 : 4) == 0;
+}
+
 uint32_t rl_addr_ipv4(const struct rl_addr *a) {
   return (uint32_t)a->ip[0] << 24 | (uint32_t)a->ip[1] << 16 |
          (uint32_t)a->ip[2] << 8 | a->ip[3];

@@ -33,6 +33,8 @@ char *rl_addr_format(const struct rl_addr *a, char *buf, size_t cap);
 /* Same transport, family, IP and port. */
 bool rl_addr_equal(const struct rl_addr *a, const struct rl_addr *b);
 /* IPv4 address in host byte order (a->family must be RL_AF_INET). */
+/* The unspecified address (0.0.0.0 or ::, any port): a wildcard listen. */
+bool rl_addr_is_any(const struct rl_addr *a);
 uint32_t rl_addr_ipv4(const struct rl_addr *a);
 void rl_addr_set_ipv4(struct rl_addr *a, uint32_t ip_host_order, uint16_t port);
 

@@ -27,9 +27,7 @@ enum { PUNCH_REQ = 1, PUNCH_ACK = 2 };
 /* ---- candidates and classification ---- */
 
 static bool is_wildcard(const struct rl_addr *a) {
-  static const uint8_t zero[16];
-  return a->family == RL_AF_NONE ||
-         memcmp(a->ip, zero, a->family == RL_AF_INET6 ? 16 : 4) == 0;
+  return a->family == RL_AF_NONE || rl_addr_is_any(a);
 }
 
 bool node_is_own_addr(const struct node *n, const struct rl_addr *t) {
