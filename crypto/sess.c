@@ -449,6 +449,7 @@ static int sess_recv_impl(struct sess *s, const struct rl_addr *from, const uint
               size_t len, uint64_t now, uint8_t *pt, size_t cap) {
   struct dc_hdr h;
   struct sess_key *k;
+  uint64_t pid = 0;
   int slot, n;
   if (len < 4)
     return RL_ETRUNC;
@@ -473,7 +474,7 @@ static int sess_recv_impl(struct sess *s, const struct rl_addr *from, const uint
     return RL_EAUTH;
   }
   k = s->keys[slot];
-  n = dc_decrypt(&k->rx, pkt, len, pt, cap, now, NULL);
+  n = dc_decrypt(&k->rx, pkt, len, pt, cap, now, &pid);
   if (n < 0) {
     if (n == RL_EAUTH)
       s->rx_auth_fail++;
@@ -482,6 +483,8 @@ static int sess_recv_impl(struct sess *s, const struct rl_addr *from, const uint
     return n;
   }
   s->last_rx_ns = now;
+  s->rx_pid = pid;
+  s->rx_key_id = h.key_id;
   s->rx_pkts++;
   s->rx_bytes += (uint64_t)n;
   follow_endpoint(s, from);

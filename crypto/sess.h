@@ -98,6 +98,10 @@ struct sess {
   uint64_t rtt_ns;             /* last handshake RTT sample (initiator), 0 = none */
   uint64_t rx_bytes, tx_bytes, rx_pkts, tx_pkts;
   uint64_t rx_auth_fail, rx_replay;
+  /* The last data packet sess_recv accepted (return >= 0): its packet id
+   * as on the wire and its key id (the node core orders paths by them). */
+  uint64_t rx_pid;
+  uint8_t rx_key_id;
   unsigned handshakes;         /* completed handshakes (rekeys + 1) */
   /* private */
   const struct hs_identity *id;

@@ -400,6 +400,143 @@ static void test_relay_failover_within_3s(void **state) {
   free(w);
 }
 
+/* The session i holds with j that sends (link_tx), or NULL. */
+static struct link *tx_link(struct net *w, int i, int j) {
+  return link_tx(w->node[i], node_id(w->node[j]), LINK_TX_ANY, NULL);
+}
+
+/* A numbered frame a -> b (number in bytes 40..41). */
+static size_t seq_frame(uint8_t *f, struct net *w, int a, int b, unsigned seq) {
+  size_t len = make_frame_ring(f, w, a, b, 0x11);
+  f[40] = (uint8_t)(seq >> 8);
+  f[41] = (uint8_t)seq;
+  return len;
+}
+
+/* Frames that reached b since the last call: each number must be the
+ * next one (nothing lost, duplicated or reordered). */
+static void seq_check(struct net *w, int b, unsigned *next) {
+  uint8_t out[NODE_FRAME_MAX];
+  while (node_poll_tap(w->node[b], out, sizeof(out)) > 0) {
+    unsigned got = (unsigned)out[40] << 8 | out[41];
+    if (got != *next)
+      fail_msg("frame %u arrived when %u was due (lost or reordered)", got, *next);
+    (*next)++;
+  }
+}
+
+/* Issue 9, "one end-to-end session per pair whatever paths it uses": n1
+ * and n2 cannot reach each other directly (cut after they linked), so
+ * their frames ride the overlay or a relay, and everything toward n2 by another member arrives
+ * 30 ms late (a slow routed path). When the direct path opens, the
+ * background retry punches it, and the session that carried the frames
+ * takes the direct path itself: the same session index, no frame lost,
+ * none out of order (frames that overtook older ones still on the slow
+ * path wait for them), one live session at each end. */
+static void test_path_upgrade_one_session_in_order(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  uint8_t f[200], out[NODE_FRAME_MAX];
+  unsigned seq = 0, next = 0;
+  uint32_t idx1, idx2;
+  w->cut[1][2] = w->cut[2][1] = true;
+  for (int x = 0; x < MAXN; x++)
+    if (x != 1)
+      w->slow_ms[x][2] = 30;
+  size_t len = arp_request(f, w, 1, w->cert[2].vip);
+  node_recv_tap(w->node[1], f, len, w->now);
+  run_until(w, w->now + 3 * NS_PER_S);
+  while (node_poll_tap(w->node[1], out, sizeof(out)) > 0)
+    ;
+  for (int k = 0; k < 400; k++) { /* 8 s of frames, 20 ms apart, routed */
+    len = seq_frame(f, w, 1, 2, seq++);
+    node_recv_tap(w->node[1], f, len, w->now);
+    run_until(w, w->now + 20 * NS_PER_MS);
+    while (node_poll_tap(w->node[2], out, sizeof(out)) > 0)
+      next++; /* (the first ones wait for the session, a few may not) */
+  }
+  /* (their direct link went silent: the session moved onto the overlay,
+   * test_path_down_same_session) */
+  assert_non_null(tx_link(w, 1, 2));
+  assert_true(tx_link(w, 1, 2)->via_overlay);
+  idx1 = tx_link(w, 1, 2)->s.local_index;
+  idx2 = tx_link(w, 2, 1)->s.local_index;
+  next = seq; /* (frames still on their way before this point are not counted) */
+  run_until(w, w->now + 200 * NS_PER_MS);
+  while (node_poll_tap(w->node[2], out, sizeof(out)) > 0)
+    ;
+  w->cut[1][2] = w->cut[2][1] = false;
+  for (int k = 0; k < 3000 && tx_link(w, 1, 2)->via_overlay; k++) { /* <= 60 s */
+    len = seq_frame(f, w, 1, 2, seq++);
+    node_recv_tap(w->node[1], f, len, w->now);
+    run_until(w, w->now + 20 * NS_PER_MS);
+    seq_check(w, 2, &next);
+  }
+  assert_false(tx_link(w, 1, 2)->via_overlay);
+  for (int k = 0; k < 100; k++) { /* and on, direct */
+    len = seq_frame(f, w, 1, 2, seq++);
+    node_recv_tap(w->node[1], f, len, w->now);
+    run_until(w, w->now + 20 * NS_PER_MS);
+    seq_check(w, 2, &next);
+  }
+  run_until(w, w->now + 500 * NS_PER_MS);
+  seq_check(w, 2, &next);
+  assert_int_equal(next, seq);
+  assert_int_equal(tx_link(w, 1, 2)->s.local_index, idx1);
+  assert_int_equal(tx_link(w, 2, 1)->s.local_index, idx2);
+  assert_false(tx_link(w, 2, 1)->via_overlay);
+  run_until(w, w->now + 20 * NS_PER_S); /* the punched session retires */
+  assert_int_equal(live_links(w, 1, 2), 1);
+  assert_int_equal(live_links(w, 2, 1), 1);
+  assert_true(has_path(w, 1, 2, "direct"));
+  assert_true(w->node[2]->c.path_holds > 0); /* the switch did reorder, and was undone */
+  fprintf(stderr, "upgrade: %u frames in order; n2 held %llu frames in %llu holds\n", seq,
+          (unsigned long long)w->node[2]->c.path_held,
+          (unsigned long long)w->node[2]->c.path_holds);
+  teardown(w);
+  free(w);
+}
+
+/* The other way: the direct path of n1 <-> n2 dies under traffic (both
+ * still reach everyone else). The same session goes on over the overlay
+ * and then a relay, without a new session: frames flow again within
+ * 8 s (3 s suspicion + 3 s probe + routing), and every frame after that
+ * arrives. */
+static void test_path_down_same_session(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  uint8_t f[200], out[NODE_FRAME_MAX];
+  uint64_t t_cut, t_back = 0;
+  uint32_t idx1;
+  int after = 0;
+  check_pair(w, 1, 2, "direct");
+  idx1 = tx_link(w, 1, 2)->s.local_index;
+  w->cut[1][2] = w->cut[2][1] = true;
+  t_cut = w->now;
+  for (int k = 0; k < 200 && after < 20; k++) {
+    size_t len = make_frame_ring(f, w, 1, 2, (uint8_t)k);
+    node_recv_tap(w->node[1], f, len, w->now);
+    run_until(w, w->now + 200 * NS_PER_MS);
+    if (node_poll_tap(w->node[2], out, sizeof(out)) == len) {
+      if (!t_back)
+        t_back = w->now;
+      after++;
+    } else if (t_back) {
+      fail_msg("frame %d lost after traffic resumed", k);
+    }
+  }
+  if (!t_back || t_back - t_cut > 8 * NS_PER_S)
+    fail_msg("direct path cut: frames resumed after %.1f s (want <= 8 s)",
+             t_back ? (double)(t_back - t_cut) / NS_PER_S : -1.0);
+  fprintf(stderr, "direct path cut: frames resumed after %.1f s\n",
+          (double)(t_back - t_cut) / NS_PER_S);
+  assert_true(tx_link(w, 1, 2)->via_overlay);
+  assert_int_equal(tx_link(w, 1, 2)->s.local_index, idx1);
+  assert_int_equal(live_links(w, 1, 2), 1);
+  teardown(w);
+  free(w);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -412,6 +549,8 @@ int main(void) {
       cmocka_unit_test(test_host_candidates_ipv6),
       cmocka_unit_test(test_second_handshake_keeps_one_session),
       cmocka_unit_test(test_relay_failover_within_3s),
+      cmocka_unit_test(test_path_upgrade_one_session_in_order),
+      cmocka_unit_test(test_path_down_same_session),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,6 +72,18 @@ struct net {
   unsigned n_maps[MAXN];
   uint16_t next_port[MAXN];
   unsigned nat_dropped;
+  /* Path faults: datagrams i -> j dropped (cut), or delivered slow_ms[i][j]
+   * later than others (a slow path, so that paths reorder). */
+  bool cut[MAXN][MAXN];
+  unsigned slow_ms[MAXN][MAXN];
+  struct tn_late {
+    uint64_t due;
+    int from_node, to_node;
+    struct rl_addr from;
+    uint16_t len;
+    uint8_t buf[NODE_UDP_MAX];
+  } late[256];
+  unsigned n_late;
 };
 
 static void make_member(struct net *w, int i, const struct id_key *group, const char *gname,
@@ -216,6 +228,14 @@ static int addr_to_node(struct net *w, const struct rl_addr *a) {
  * `until`. */
 static bool tn_fire_timers(struct net *w, uint64_t until) {
   uint64_t next = RL_TIME_NEVER;
+  for (unsigned k = 0; k < w->n_late; k++)
+    if (w->late[k].due < next)
+      next = w->late[k].due;
+  if (w->n_late && next <= until) {
+    if (next > w->now)
+      w->now = next;
+    return true; /* run_until delivers it */
+  }
   for (int i = 0; i < MAXN; i++)
     if (w->node[i]) {
       uint64_t t = node_next_timer(w->node[i]);
@@ -236,10 +256,29 @@ static bool tn_fire_timers(struct net *w, uint64_t until) {
 
 /* Moves every queued datagram (1 ms one-way) and fires due timers, until
  * quiet or `until`. */
+/* Delivers the slow datagrams that are due, in the order they were sent. */
+static bool tn_deliver_late(struct net *w) {
+  bool moved = false;
+  unsigned k = 0;
+  while (k < w->n_late) {
+    struct tn_late *x = &w->late[k];
+    if (x->due > w->now) {
+      k++;
+      continue;
+    }
+    if (w->node[x->to_node] && !w->down[x->to_node] && !w->down[x->from_node])
+      node_recv_udp(w->node[x->to_node], &x->from, x->buf, x->len, w->now);
+    memmove(x, x + 1, (w->n_late - k - 1) * sizeof(*x));
+    w->n_late--;
+    moved = true;
+  }
+  return moved;
+}
+
 static void run_until(struct net *w, uint64_t until) {
   uint8_t buf[NODE_UDP_MAX];
   for (int guard = 0; guard < 100000 && w->now <= until; guard++) {
-    bool moved = false;
+    bool moved = tn_deliver_late(w);
     for (int i = 0; i < MAXN; i++) {
       struct rl_addr to;
       size_t len;
@@ -249,6 +288,18 @@ static void run_until(struct net *w, uint64_t until) {
         struct rl_addr from = tn_outbound(w, i, &to);
         int j = tn_inbound(w, &from, &to);
         moved = true;
+        if (j >= 0 && w->cut[i][j])
+          continue;
+        if (j >= 0 && w->slow_ms[i][j] && w->n_late < 256) {
+          struct tn_late *x = &w->late[w->n_late++];
+          x->due = w->now + NS_PER_MS + (uint64_t)w->slow_ms[i][j] * NS_PER_MS;
+          x->from_node = i;
+          x->to_node = j;
+          x->from = from;
+          x->len = (uint16_t)len;
+          memcpy(x->buf, buf, len);
+          continue;
+        }
         if (j >= 0 && !w->down[j] && !w->down[i]) {
           node_recv_udp(w->node[j], &from, buf, len, w->now);
           w->delivered++;

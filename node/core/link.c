@@ -250,6 +250,7 @@ void link_free(struct node *n, struct link *l) {
   px_forget(n, l);
   sess_wipe(&l->s);
   pktq_free(&l->pending);
+  path_free(l);
   l->used = false;
 }
 
@@ -303,9 +304,10 @@ struct link *link_for_init(struct node *n, const uint8_t id[RL_ID_LEN], uint32_t
                            bool via_overlay, const struct rl_addr *from) {
   struct link *l;
   unsigned i = UINT32_MAX;
+  /* (whatever path it came by: the ends may see a session's path
+   * differently for a moment, path.c) */
   while ((l = px_next(n, id, &i)) != NULL)
-    if (tx_usable(l) && l->via_overlay == via_overlay && l->s.state == SESS_ESTABLISHED &&
-        l->s.remote_index == sender_index)
+    if (tx_usable(l) && l->s.state == SESS_ESTABLISHED && l->s.remote_index == sender_index)
       return l;
   if (!via_overlay)
     return link_by_endpoint_unknown(n, from);
@@ -473,6 +475,17 @@ static void link_settle(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t no
   unsigned i = UINT32_MAX, k = 0;
   if (!t || t->s.state != SESS_ESTABLISHED || !t->proven)
     return;
+  /* A direct session beside a proven end-to-end one that carries the
+   * pair: the end-to-end session takes its path and goes on (its packet
+   * ids keep the order, path.c); the direct one retires. */
+  if (!t->via_overlay)
+    while ((o = px_next(n, id, &i)) != NULL)
+      if (o != t && tx_usable(o) && o->via_overlay && o->s.state == SESS_ESTABLISHED &&
+          o->proven) {
+        path_adopt(n, o, t, now); /* (retires t, no pxt change) */
+        return;
+      }
+  i = UINT32_MAX;
   while ((o = px_next(n, id, &i)) != NULL && k < 8)
     if (o != t && tx_usable(o) && o->s.state == SESS_ESTABLISHED &&
         ((!t->via_overlay && o->via_overlay) || (o->proven && o->via_overlay == t->via_overlay)))
@@ -590,6 +603,13 @@ static void link_went_down(struct node *n, struct link *l, uint64_t now) {
     }
     px_forget(n, l);
     sess_wipe(&l->s);
+    /* a configured peer is dialled directly again, whatever path the
+     * session had moved to */
+    path_free(l);
+    l->via_overlay = l->has_relay = l->has_standby = false;
+    l->rx_any = false;
+    l->probe_sent_ns = l->rehs_ns = 0;
+    l->probe_phase = 0;
     sess_init(&l->s, &n->hid, &n->sp, idx, &target);
     hook_sess(l);
     link_timer_changed(n, l);
@@ -606,7 +626,7 @@ static void link_went_down(struct node *n, struct link *l, uint64_t now) {
 void link_peer_exited(struct node *n, struct link *l, uint64_t now) {
   if (!l->used || l->s.state != SESS_ESTABLISHED)
     return;
-  rl_logf(n->env, RL_LOG_INFO, "link peer %s", l->probe_sent_ns ? "does not answer" : "left (exit notify)");
+  rl_logf(n->env, RL_LOG_INFO, "link peer %s", l->rehs_ns ? "does not answer" : "left (exit notify)");
   l->s.state = SESS_DEAD;
   link_went_down(n, l, now);
 }

@@ -271,8 +271,10 @@ int node_recv_udp_on(struct node *n, unsigned sock, const struct rl_addr *from,
   r = sess_recv(&l->s, from, pkt, len, now, n->sc->pt, sizeof(n->sc->pt));
   if (r >= 0 && !l->via_overlay)
     l->sock = (uint16_t)sock; /* the path follows authenticated input */
+  if (r >= 0 && op == DC_OP_DATA_V2)
+    path_heard(n, l, from, sock, false, NULL, r > 0, now);
   if (r > 0)
-    lan_deliver_frame(n, l, n->sc->pt, (size_t)r, now);
+    path_deliver(n, l, n->sc->pt, (size_t)r, now);
   else if (r == 0 && n->ov && l->ov_up && op == DC_OP_DATA_V2)
     overlay_link_heard(n->ov, l->s.peer_id, now); /* a keepalive */
   if (r >= 0 && op == DC_OP_DATA_V2)
@@ -412,6 +414,10 @@ void node_on_timer(struct node *n, uint64_t now) {
   for (unsigned guard = n->th_n + 16; guard > 0 && n->th_n && link_timer(n->th[0]) <= now;
        guard--) {
     struct link *l = n->th[0];
+    if (l->hold_until_ns && l->hold_until_ns <= now) {
+      path_on_timer(n, l, now);
+      continue;
+    }
     if (l->retry_at_ns) {
       l->retry_at_ns = 0;
       link_timer_changed(n, l);

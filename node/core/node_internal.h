@@ -20,6 +20,8 @@
 #define CTL_CH_BDAY 4   /* birthday probing messages on an end-to-end session */
 #define CTL_HDR (16 + 1)
 #define OCC_EXIT 6 /* OpenVPN occ.h: explicit-exit-notify */
+/* Link-local control messages (channel CTL_CH_LINK, docs/protocol.md). */
+enum { LINK_MSG_OBSERVED = 1, LINK_MSG_PROBE = 2, LINK_MSG_PROBE_REPLY = 3, LINK_MSG_WANT = 4 };
 
 #define NODE_NEIGH_MAX 16      /* neighbours listed in a PUNCH message */
 #define NODE_HINTS_MAX 4       /* relay hints in our DHT NODE record */
@@ -130,6 +132,20 @@ struct link {
    * authenticated input, like the endpoint. */
   uint16_t sock;
   uint8_t first_ttl;         /* the next HS_INIT goes with this IP TTL (0: default) */
+  /* Paths (path.c): via_overlay / has_relay / s.endpoint + sock above say
+   * how the session sends; these say what was heard by which path. */
+  uint64_t path_rx_ns;       /* last authenticated packet by the path we send on */
+  uint64_t rehs_ns;          /* a fresh handshake checks the peer since (0: none) */
+  uint64_t path_down_ns;     /* we left a silent direct path then (0: never) */
+  struct rl_addr path_down_ep; /* ... at this endpoint */
+  bool rx_any;               /* rx_key/rx_hi valid */
+  uint8_t rx_key;            /* key id and packet id of the newest packet heard */
+  uint64_t rx_hi;
+  uint32_t rx_tag;           /* the path it came by (tag), last heard then: */
+  uint64_t rx_tag_ns;
+  uint32_t rx_last_tag;      /* the path of the packet being handled */
+  struct path_hold *hold;    /* frames waiting for older ones (NULL: none) */
+  uint64_t hold_until_ns;    /* 0: nothing waits */
 
 };
 
@@ -145,6 +161,8 @@ struct node_counters {
   /* birthday probing (node_bday.c) */
   uint64_t bday_attempts, bday_punches, bday_probes, bday_hits, bday_direct;
   uint64_t tcp_fallbacks;    /* TCP twins started for unanswered UDP endpoints */
+  /* paths (path.c) */
+  uint64_t path_switches, path_holds, path_held;
 };
 
 #define NODE_PUNCH_TRIES 5         /* handshake tries per candidate (31 s) */
@@ -317,7 +335,8 @@ struct node_scratch {
 /* When the link next needs node_on_timer: its static-peer retry, or its
  * session's timer. */
 static inline uint64_t link_timer(const struct link *l) {
-  return l->retry_at_ns ? l->retry_at_ns : l->s.timer_ns;
+  uint64_t t = l->retry_at_ns ? l->retry_at_ns : l->s.timer_ns;
+  return l->hold_until_ns && l->hold_until_ns < t ? l->hold_until_ns : t;
 }
 /* After a change of l->retry_at_ns (the session's own changes are seen). */
 void link_timer_changed(struct node *n, struct link *l);
@@ -372,6 +391,41 @@ void link_send_exit(struct node *n, struct link *l, uint64_t now);
 static inline enum link_path link_path(const struct link *l) {
   return !l->via_overlay ? LINK_PATH_DIRECT : l->has_relay ? LINK_PATH_RELAY : LINK_PATH_OVERLAY;
 }
+
+/* path.c: the paths of a session (see the comment at its top) */
+/* Frames that came over a new path wait this long at most for older ones
+ * still on their way over the path left (NODE_HOLD_MAX of them at most),
+ * when that path was heard within NODE_HOLD_RECENT_NS. */
+#define NODE_HOLD_NS (250 * NS_PER_MS)
+#define NODE_HOLD_MAX 256
+#define NODE_HOLD_RECENT_NS (1 * NS_PER_S)
+/* A direct endpoint left for silence is not taken again on the peer's
+ * word (a packet from it) for this long; a new punch may. */
+#define NODE_PATH_HOLDDOWN_NS (30 * NS_PER_S)
+struct path_hold;
+/* An authenticated data packet of l arrived (sess_recv() >= 0, so
+ * l->s.rx_pid / rx_key_id are its ids): directly from `from` on local
+ * socket sock (routed false), or routed: through relay, or over the
+ * overlay (relay NULL). data: a frame or control message, not a keepalive.
+ * Keeps path liveness and follows the peer to the path it sends on. */
+void path_heard(struct node *n, struct link *l, const struct rl_addr *from, unsigned sock,
+                bool routed, const uint8_t *relay, bool data, uint64_t now);
+/* Plaintext of l after path_heard: a frame may wait for older ones. */
+void path_deliver(struct node *n, struct link *l, const uint8_t *pt, size_t len, uint64_t now);
+void path_on_timer(struct node *n, struct link *l, uint64_t now);
+void path_free(struct link *l);
+/* d (direct, established, proven) lends its path to e (end-to-end,
+ * established, proven), which sends by it from now on; d retires. */
+void path_adopt(struct node *n, struct link *e, struct link *d, uint64_t now);
+void path_use_direct(struct node *n, struct link *l, const struct rl_addr *ep, unsigned sock,
+                     const char *why, uint64_t now);
+/* relay NULL: overlay-routed (a relay is chosen at the next NAT tick). */
+void path_use_routed(struct node *n, struct link *l, const uint8_t *relay, const char *why,
+                     uint64_t now);
+/* The direct path of l went silent: its packets go routed from now on. */
+void path_leave_direct(struct node *n, struct link *l, uint64_t now);
+/* l may move onto the overlay (a member of the ring, keys up). */
+bool path_can_route(const struct node *n, const struct link *l);
 
 /* control.c */
 int ctl_answer(struct node *n, uint32_t cookie, const char *json, size_t len);
@@ -474,6 +528,8 @@ struct link *node_nat_punch_link(struct node *n, const uint8_t id[RL_ID_LEN],
 struct link *node_nat_direct_up(struct node *n, const uint8_t id[RL_ID_LEN]);
 uint64_t node_nat_next_timer(const struct node *n);
 void node_nat_on_timer(struct node *n, uint64_t now);
+/* Moves e's packets to relay id (the path starts out as heard from now). */
+void node_nat_set_relay(struct link *e, const uint8_t id[RL_ID_LEN], uint64_t now);
 /* An authenticated packet (r >= 0 from sess_recv, plaintext pt/len) of
  * the end-to-end session l, delivered by relay (NULL: overlay-routed).
  * Follows the peer's choice of relay, and consumes (returns true) the

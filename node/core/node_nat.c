@@ -20,7 +20,6 @@
 #include "node/core/node_internal.h"
 #include "util/wire.h"
 
-enum { LINK_MSG_OBSERVED = 1, LINK_MSG_PROBE = 2, LINK_MSG_PROBE_REPLY = 3, LINK_MSG_WANT = 4 };
 enum { RELAY_MSG_FWD = 1, RELAY_MSG_DLV = 2, RELAY_MSG_REFUSED = 3 };
 enum { PUNCH_REQ = 1, PUNCH_ACK = 2 };
 
@@ -694,7 +693,7 @@ void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uin
  * relay (the next best by RTT sum) while the relay in use works. */
 
 /* Moves e's packets to relay r (the path starts out as heard from now). */
-static void set_relay(struct link *e, const uint8_t id[RL_ID_LEN], uint64_t now) {
+void node_nat_set_relay(struct link *e, const uint8_t id[RL_ID_LEN], uint64_t now) {
   if (e->has_relay && memcmp(e->relay_id, id, RL_ID_LEN) == 0)
     return;
   e->has_relay = true;
@@ -760,13 +759,7 @@ bool node_nat_e2e_recv(struct node *n, struct link *l, const uint8_t *pt, size_t
     }
     return true;
   }
-  if (!relay)
-    return false;
-  /* Authenticated traffic through another relay: the peer moved (it failed
-   * over, or chose first); answer the same way. */
-  set_relay(l, relay, now);
-  l->relay_rx_ns = now;
-  return false;
+  return false; /* (the peer's choice of relay is followed in path_heard) */
 }
 
 /* The relay in use went silent: move to the standby if its path answered
@@ -802,7 +795,7 @@ static void relay_failover(struct node *n, struct link *e, uint64_t now) {
       node_ov_link_down(n, e, now);
     return;
   }
-  set_relay(e, r->s.peer_id, now);
+  node_nat_set_relay(e, r->s.peer_id, now);
 }
 
 /* Liveness of a relayed path that carries traffic (see above). */
@@ -883,7 +876,7 @@ static void check_relayed(struct node *n, uint64_t now, bool tick) {
 static void use_relay(struct node *n, struct link *e, struct link *r, uint64_t sum_ms,
                       uint64_t now) {
   char a[2 * RL_ID_LEN + 1], b[2 * RL_ID_LEN + 1];
-  set_relay(e, r->s.peer_id, now);
+  node_nat_set_relay(e, r->s.peer_id, now);
   rl_hex_encode(a, e->s.have_peer ? e->s.peer_id : e->expect_id, RL_ID_LEN);
   rl_hex_encode(b, r->s.peer_id, RL_ID_LEN);
   rl_logf(n->env, RL_LOG_INFO, "relay: to %.16s via %.16s (rtt sum %llu ms)", a, b,
@@ -1096,10 +1089,22 @@ static void check_liveness(struct node *n, uint64_t now) {
   for (unsigned i = 0; i < n->n_links; i++) {
     struct link *l = n->links[i];
     uint8_t probe[5];
-    if (!l->used || l->via_overlay || l->retire_at_ns || l->s.state != SESS_ESTABLISHED)
+    if (!l->used || l->retire_at_ns || l->s.state != SESS_ESTABLISHED)
       continue;
-    if (l->probe_sent_ns && l->s.last_rx_ns > l->probe_sent_ns) {
-      l->probe_sent_ns = 0; /* heard from it: alive */
+    if (l->rehs_ns) {
+      /* The fresh handshake: answered by any path, or the peer is gone. */
+      if (l->s.last_rx_ns > l->rehs_ns) {
+        l->rehs_ns = 0;
+      } else if (now - l->rehs_ns >= NODE_REHANDSHAKE_WAIT_NS) {
+        n->c.links_failed_fast++;
+        link_peer_exited(n, l, now);
+        continue;
+      }
+    }
+    if (l->via_overlay || l->rehs_ns)
+      continue; /* routed paths: relayed_liveness */
+    if (l->probe_sent_ns && l->path_rx_ns > l->probe_sent_ns) {
+      l->probe_sent_ns = 0; /* heard by this path: alive */
       l->probe_phase = 0;
     }
     if (l->probe_phase == 1 && now - l->probe_sent_ns >= NODE_PROBE_WAIT_NS) {
@@ -1110,19 +1115,21 @@ static void check_liveness(struct node *n, uint64_t now) {
         link_retire_now(n, l, o, now);
         continue;
       }
-      l->probe_phase = 2;
-      l->probe_sent_ns = now;
+      /* The direct path is silent: the session goes on over the overlay
+       * (a relay at the next tick) while a fresh handshake by that path
+       * checks that the peer still holds it. A configured peer without
+       * an overlay keeps the old way: a fresh handshake by the direct path. */
+      l->probe_phase = 0;
+      l->probe_sent_ns = 0;
+      l->rehs_ns = now;
+      if (path_can_route(n, l))
+        path_leave_direct(n, l, now);
       sess_rekey(&l->s, now);
       link_after_event(n, l, now);
       continue;
     }
-    if (l->probe_phase == 2 && now - l->probe_sent_ns >= NODE_REHANDSHAKE_WAIT_NS) {
-      n->c.links_failed_fast++;
-      link_peer_exited(n, l, now);
-      continue;
-    }
-    if (!l->probe_sent_ns && l->s.last_tx_ns > l->s.last_rx_ns &&
-        now - l->s.last_rx_ns >= NODE_SUSPECT_NS) {
+    if (!l->probe_sent_ns && l->s.last_tx_ns > l->path_rx_ns &&
+        now - l->path_rx_ns >= NODE_SUSPECT_NS) {
       l->probe_nonce = rl_rand_u32(n->env);
       probe[0] = LINK_MSG_PROBE;
       memcpy(probe + 1, &l->probe_nonce, 4);

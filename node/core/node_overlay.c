@@ -225,8 +225,10 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
   if ((pkt[0] >> 3) == HS_OP_INIT) {
     l = node_recv_init(n, &none, pkt, len, now, src);
   } else {
+    /* A direct session too: the peer may have moved it onto the overlay
+     * (its direct path went silent, path.c). */
     l = link_by_index(n, hs_pkt_index(pkt));
-    if (!l || !l->via_overlay ||
+    if (!l || (!l->via_overlay && !l->s.have_peer) ||
         (l->s.have_peer && memcmp(l->s.peer_id, src, RL_ID_LEN) != 0)) {
       n->c.e2e_bad++;
       return;
@@ -235,7 +237,7 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
   /* Answer the way the peer chose: through the same relay (handshakes
    * here; data once authenticated, node_nat_e2e_recv). A relayed session
    * is also a link the overlay may use. */
-  if (l && relay && (pkt[0] >> 3) != DC_OP_DATA_V2 &&
+  if (l && relay && l->via_overlay && (pkt[0] >> 3) != DC_OP_DATA_V2 &&
       (!l->has_relay || memcmp(l->relay_id, relay, RL_ID_LEN) != 0)) {
     l->has_relay = true;
     memcpy(l->relay_id, relay, RL_ID_LEN);
@@ -246,11 +248,13 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
   if (!l || (pkt[0] >> 3) == HS_OP_INIT)
     return;
   r = sess_recv(&l->s, &none, pkt, len, now, n->sc->pt, sizeof(n->sc->pt));
+  if (r >= 0 && (pkt[0] >> 3) == DC_OP_DATA_V2)
+    path_heard(n, l, NULL, 0, true, relay, r > 0, now);
   if (r >= 0 && (pkt[0] >> 3) == DC_OP_DATA_V2 &&
       node_nat_e2e_recv(n, l, n->sc->pt, (size_t)r, relay, now))
     r = 0; /* a path probe: consumed */
   if (r > 0)
-    lan_deliver_frame(n, l, n->sc->pt, (size_t)r, now);
+    path_deliver(n, l, n->sc->pt, (size_t)r, now);
   if (r >= 0 && (pkt[0] >> 3) == DC_OP_DATA_V2)
     link_rx(n, l, r > 0, now);
   /* (after the delivery: overlay sends reuse n->sc->pt) */
