@@ -122,6 +122,8 @@ struct sim_node {
   uint8_t id[SIM_ID_LEN];
   struct sim_rng rng;
   struct rl_env env;
+  const struct sim *sim; /* for the debug log (RL_SIM_LOG) */
+  uint32_t idx;
 };
 
 struct sim_lookup {

@@ -1,6 +1,7 @@
 #include "simulations/sim_internal.h"
 
 #include <ringlan/error.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,38 @@ int sim_push(struct sim *s, uint64_t t, uint32_t kind, uint32_t node, uint32_t a
              uint32_t arg2) {
   struct sim_ev ev = {.t = t, .kind = kind, .node = node, .arg = arg, .arg2 = arg2};
   return sim_heap_push(&s->heap, &ev);
+}
+
+/* Debugging aid: RL_SIM_LOG="3,17" (or "all") sends those members' core
+ * log lines (level RL_SIM_LOG_LEVEL, default info) to stderr, stamped
+ * with virtual time. Off by default: it changes nothing in a run. */
+static void debug_log(void *ctx, int level, const char *line) {
+  const struct sim_node *n = ctx;
+  (void)level;
+  fprintf(stderr, "%.3f n%u: %s\n", (double)n->sim->now / NS_PER_S, n->idx, line);
+}
+
+static void debug_log_setup(struct sim_node *n, const char *which) {
+  const char *lv = getenv("RL_SIM_LOG_LEVEL");
+  bool on = false;
+  if (!which)
+    return;
+  if (strcmp(which, "all") == 0) {
+    on = true;
+  } else {
+    for (const char *p = which; *p && !on; p++) {
+      char *end;
+      unsigned long v = strtoul(p, &end, 10);
+      if (end != p && v == n->idx)
+        on = true;
+      p = *end ? end : end - 1;
+    }
+  }
+  if (!on)
+    return;
+  n->env.log = debug_log;
+  n->env.log_ctx = n;
+  n->env.log_level = lv ? atoi(lv) : RL_LOG_INFO;
 }
 
 int sim_init(struct sim *s, const struct sim_scenario *sc, const struct sim_model *model,
@@ -46,6 +79,8 @@ int sim_init(struct sim *s, const struct sim_scenario *sc, const struct sim_mode
   }
   for (uint32_t i = 0; i < s->n_nodes; i++) {
     struct sim_node *n = &s->nodes[i];
+    n->sim = s;
+    n->idx = i;
     n->timer_at = RL_TIME_NEVER;
     n->seed = i < sc->seeds;
     sim_rng_seed(&n->rng, s->seed, SIM_STREAM_NODE + (uint64_t)i);
@@ -57,6 +92,7 @@ int sim_init(struct sim *s, const struct sim_scenario *sc, const struct sim_mode
      * validity checks see the same unix time in every run. */
     n->env.unix_offset_s = 1767225600;
     n->env.crypto_standin = sc->crypto_standin;
+    debug_log_setup(n, getenv("RL_SIM_LOG"));
   }
   if ((rc = sim_measure_init(s)) || (rc = sim_churn_init(s, err, errcap))) {
     if (rc == RL_ENOMEM)

@@ -241,6 +241,7 @@ int node_recv_udp_on(struct node *n, unsigned sock, const struct rl_addr *from,
                      const uint8_t *pkt, size_t len, uint64_t now) {
   uint8_t op;
   struct link *l;
+  struct path_move mv;
   int r;
   n->c.udp_in++;
   if (len < 4 || len > NODE_UDP_MAX || sock > n->cfg.probe_socks) {
@@ -271,14 +272,16 @@ int node_recv_udp_on(struct node *n, unsigned sock, const struct rl_addr *from,
   r = sess_recv(&l->s, from, pkt, len, now, n->sc->pt, sizeof(n->sc->pt));
   if (r >= 0 && !l->via_overlay)
     l->sock = (uint16_t)sock; /* the path follows authenticated input */
+  memset(&mv, 0, sizeof(mv));
   if (r >= 0 && op == DC_OP_DATA_V2)
-    path_heard(n, l, from, sock, false, NULL, r > 0, now);
+    path_heard(n, l, from, sock, false, NULL, r > 0, false, &mv, now);
   if (r > 0)
     path_deliver(n, l, n->sc->pt, (size_t)r, now);
   else if (r == 0 && n->ov && l->ov_up && op == DC_OP_DATA_V2)
     overlay_link_heard(n->ov, l->s.peer_id, now); /* a keepalive */
   if (r >= 0 && op == DC_OP_DATA_V2)
     link_rx(n, l, r > 0, now); /* after the plaintext (scratch) was used */
+  path_follow(n, l, &mv, now); /* (sends: after the plaintext was used) */
   link_after_event(n, l, now);
   return r < 0 ? r : 0;
 }

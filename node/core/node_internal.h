@@ -407,9 +407,26 @@ struct path_hold;
  * l->s.rx_pid / rx_key_id are its ids): directly from `from` on local
  * socket sock (routed false), or routed: through relay, or over the
  * overlay (relay NULL). data: a frame or control message, not a keepalive.
- * Keeps path liveness and follows the peer to the path it sends on. */
+ * probe: an end-to-end PROBE or PROBE_REPLY (it checks a path, maybe not
+ * the one in use: never a reason to move).
+ * Keeps path liveness and decides whether to follow the peer to the
+ * path it sends on (mv). */
+enum { PATH_MOVE_NONE = 0, PATH_MOVE_DIRECT, PATH_MOVE_ROUTED, PATH_MOVE_RELAY,
+       PATH_MOVE_UNRETIRE };
+struct path_move {         /* what path_follow is to do */
+  uint8_t kind;
+  bool release;              /* the held frames go out (after this packet's) */
+  bool has_relay;
+  uint8_t relay[RL_ID_LEN];
+  struct rl_addr from;
+  unsigned sock;
+};
 void path_heard(struct node *n, struct link *l, const struct rl_addr *from, unsigned sock,
-                bool routed, const uint8_t *relay, bool data, uint64_t now);
+                bool routed, const uint8_t *relay, bool data, bool probe,
+                struct path_move *mv, uint64_t now);
+/* Then, once the packet's plaintext (n->sc->pt) was delivered: the move
+ * path_heard decided (it sends, so it must not run before). */
+void path_follow(struct node *n, struct link *l, const struct path_move *mv, uint64_t now);
 /* Plaintext of l after path_heard: a frame may wait for older ones. */
 void path_deliver(struct node *n, struct link *l, const uint8_t *pt, size_t len, uint64_t now);
 void path_on_timer(struct node *n, struct link *l, uint64_t now);
@@ -536,6 +553,8 @@ void node_nat_set_relay(struct link *e, const uint8_t id[RL_ID_LEN], uint64_t no
  * probes that check relayed paths. */
 bool node_nat_e2e_recv(struct node *n, struct link *l, const uint8_t *pt, size_t len,
                        const uint8_t *relay, uint64_t now);
+/* pt/len is an end-to-end path PROBE or PROBE_REPLY (node_nat_e2e_recv). */
+bool node_nat_is_probe(const uint8_t *pt, size_t len);
 /* The end-to-end session demux (node_overlay.c), also for relayed packets. */
 void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *pkt, size_t len,
                    uint64_t now, const uint8_t *relay);

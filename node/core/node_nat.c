@@ -735,11 +735,15 @@ static void e2e_probe(struct node *n, struct link *e, const uint8_t via[RL_ID_LE
   e2e_ctl_via(n, e, via, probe, sizeof(probe), now);
 }
 
+bool node_nat_is_probe(const uint8_t *pt, size_t len) {
+  return len == CTL_HDR + 5 && memcmp(pt, DC_CONTROL_MAGIC, sizeof(DC_CONTROL_MAGIC)) == 0 &&
+         pt[16] == CTL_CH_LINK &&
+         (pt[CTL_HDR] == LINK_MSG_PROBE || pt[CTL_HDR] == LINK_MSG_PROBE_REPLY);
+}
+
 bool node_nat_e2e_recv(struct node *n, struct link *l, const uint8_t *pt, size_t len,
                        const uint8_t *relay, uint64_t now) {
-  if (len == CTL_HDR + 5 && memcmp(pt, DC_CONTROL_MAGIC, sizeof(DC_CONTROL_MAGIC)) == 0 &&
-      pt[16] == CTL_CH_LINK &&
-      (pt[CTL_HDR] == LINK_MSG_PROBE || pt[CTL_HDR] == LINK_MSG_PROBE_REPLY)) {
+  if (node_nat_is_probe(pt, len)) {
     const uint8_t *nonce = pt + CTL_HDR + 1;
     if (pt[CTL_HDR] == LINK_MSG_PROBE) {
       uint8_t reply[5] = {LINK_MSG_PROBE_REPLY};

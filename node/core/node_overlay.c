@@ -215,6 +215,7 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
                    uint64_t now, const uint8_t *relay) {
   struct rl_addr none;
   struct link *l;
+  struct path_move mv;
   int r;
   memset(&none, 0, sizeof(none));
   n->c.e2e_in++;
@@ -248,8 +249,10 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
   if (!l || (pkt[0] >> 3) == HS_OP_INIT)
     return;
   r = sess_recv(&l->s, &none, pkt, len, now, n->sc->pt, sizeof(n->sc->pt));
+  memset(&mv, 0, sizeof(mv));
   if (r >= 0 && (pkt[0] >> 3) == DC_OP_DATA_V2)
-    path_heard(n, l, NULL, 0, true, relay, r > 0, now);
+    path_heard(n, l, NULL, 0, true, relay, r > 0,
+               r > 0 && node_nat_is_probe(n->sc->pt, (size_t)r), &mv, now);
   if (r >= 0 && (pkt[0] >> 3) == DC_OP_DATA_V2 &&
       node_nat_e2e_recv(n, l, n->sc->pt, (size_t)r, relay, now))
     r = 0; /* a path probe: consumed */
@@ -258,6 +261,7 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
   if (r >= 0 && (pkt[0] >> 3) == DC_OP_DATA_V2)
     link_rx(n, l, r > 0, now);
   /* (after the delivery: overlay sends reuse n->sc->pt) */
+  path_follow(n, l, &mv, now);
   if (l->has_relay && l->s.state == SESS_ESTABLISHED && !l->ov_up)
     node_ov_link_up(n, l, now);
   link_after_event(n, l, now);

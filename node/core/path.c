@@ -94,10 +94,12 @@ static void hold_release(struct node *n, struct link *l, uint64_t now) {
 /* Reordering: called for every authenticated data packet before the
  * newest-packet state moves on. */
 static void hold_check(struct node *n, struct link *l, uint32_t tag, uint8_t key, uint64_t pid,
-                       bool newest, uint64_t now) {
+                       bool newest, struct path_move *mv, uint64_t now) {
   if (l->hold_until_ns) {
+    /* The last packet of the old path is here: the held frames go after
+     * it (path_follow). */
     if (key != l->hold->key || (tag != l->hold->new_tag && pid >= l->hold->wait_pid))
-      hold_release(n, l, now); /* the last packet of the old path is here */
+      mv->release = true;
     return;
   }
   /* A newer packet by another path than the newest so far, with a gap
@@ -219,7 +221,8 @@ void path_adopt(struct node *n, struct link *e, struct link *d, uint64_t now) {
 }
 
 void path_heard(struct node *n, struct link *l, const struct rl_addr *from, unsigned sock,
-                bool routed, const uint8_t *relay, bool data, uint64_t now) {
+                bool routed, const uint8_t *relay, bool data, bool probe,
+                struct path_move *mv, uint64_t now) {
   static const struct rl_addr none;
   uint8_t key = l->s.rx_key_id;
   uint64_t pid = l->s.rx_pid;
@@ -229,11 +232,14 @@ void path_heard(struct node *n, struct link *l, const struct rl_addr *from, unsi
                                                                                  RL_ID_LEN) == 0
                                                       : !l->has_relay)
                            : !l->via_overlay;
+  memset(mv, 0, sizeof(*mv));
   if (on_tx_path)
     l->path_rx_ns = now;
   if (routed && relay && l->has_relay && memcmp(relay, l->relay_id, RL_ID_LEN) == 0)
     l->relay_rx_ns = now;
-  hold_check(n, l, tag, key, pid, newest, now);
+  if (probe)
+    return; /* a check of some path (the standby relay's): no move, no order */
+  hold_check(n, l, tag, key, pid, newest, mv, now);
   l->rx_last_tag = tag;
   if (tag == l->rx_tag)
     l->rx_tag_ns = now;
@@ -246,13 +252,18 @@ void path_heard(struct node *n, struct link *l, const struct rl_addr *from, unsi
   l->rx_tag_ns = now;
   if (l->s.state != SESS_ESTABLISHED || !l->s.have_peer)
     return;
+  mv->sock = sock;
+  if (from)
+    mv->from = *from;
+  if (relay) {
+    mv->has_relay = true;
+    memcpy(mv->relay, relay, RL_ID_LEN);
+  }
   if (l->retire_at_ns && l->via_overlay && !routed) {
     /* We retired this end-to-end session for a direct one, but the peer
      * kept it and sends it directly now (it took the direct path into it,
      * path_adopt): it is the pair's session again, at both ends. */
-    l->retire_at_ns = 0;
-    l->proven = true;
-    path_use_direct(n, l, from, sock, "peer came direct", now);
+    mv->kind = PATH_MOVE_UNRETIRE;
     return;
   }
   if (l->retire_at_ns)
@@ -263,7 +274,7 @@ void path_heard(struct node *n, struct link *l, const struct rl_addr *from, unsi
     if (l->via_overlay &&
         !(l->path_down_ns && now - l->path_down_ns < NODE_PATH_HOLDDOWN_NS &&
           rl_addr_equal(from, &l->path_down_ep)))
-      path_use_direct(n, l, from, sock, "peer came direct", now);
+      mv->kind = PATH_MOVE_DIRECT;
     return;
   }
   if (!l->via_overlay) {
@@ -271,15 +282,42 @@ void path_heard(struct node *n, struct link *l, const struct rl_addr *from, unsi
      * (keepalives do not count: an idle session of the peer's is no
      * sign of its choice). */
     if (data && now - l->path_rx_ns >= NODE_SUSPECT_NS)
-      path_use_routed(n, l, relay, "peer left the direct path", now);
+      mv->kind = PATH_MOVE_ROUTED;
     return;
   }
-  if (relay && (!l->has_relay || memcmp(l->relay_id, relay, RL_ID_LEN) != 0)) {
-    /* The peer moved to another relay (it failed over, or chose first):
-     * answer the same way. */
-    node_nat_set_relay(l, relay, now);
-    l->relay_rx_ns = now;
-    if (!l->ov_up && l->s.state == SESS_ESTABLISHED)
-      node_ov_link_up(n, l, now);
+  if (relay && (!l->has_relay || memcmp(l->relay_id, relay, RL_ID_LEN) != 0))
+    mv->kind = PATH_MOVE_RELAY; /* the peer moved to another relay (failover) */
+}
+
+void path_follow(struct node *n, struct link *l, const struct path_move *mv, uint64_t now) {
+  if (mv->release && l->used)
+    hold_release(n, l, now);
+  if (!mv->kind || !l->used || l->s.state != SESS_ESTABLISHED)
+    return;
+  switch (mv->kind) {
+  case PATH_MOVE_UNRETIRE:
+    if (!l->retire_at_ns || !l->via_overlay)
+      return;
+    l->retire_at_ns = 0;
+    l->proven = true;
+    path_use_direct(n, l, &mv->from, mv->sock, "peer came direct", now);
+    break;
+  case PATH_MOVE_DIRECT:
+    if (l->via_overlay && !l->retire_at_ns)
+      path_use_direct(n, l, &mv->from, mv->sock, "peer came direct", now);
+    break;
+  case PATH_MOVE_ROUTED:
+    if (!l->via_overlay && !l->retire_at_ns)
+      path_use_routed(n, l, mv->has_relay ? mv->relay : NULL, "peer left the direct path", now);
+    break;
+  case PATH_MOVE_RELAY:
+    if (l->via_overlay && !l->retire_at_ns) {
+      /* answer the way the peer chose */
+      node_nat_set_relay(l, mv->relay, now);
+      l->relay_rx_ns = now;
+      if (!l->ov_up)
+        node_ov_link_up(n, l, now);
+    }
+    break;
   }
 }
