@@ -537,6 +537,44 @@ static void test_path_down_same_session(void **state) {
   free(w);
 }
 
+/* The first packet that reaches the peer by a new path is a frame (frames
+ * that waited for the session go out as soon as it takes a direct path):
+ * the peer moves onto that path and delivers that very frame. (The move
+ * sends control messages; it once did so before the frame was delivered,
+ * over the same scratch buffer, and the frame was lost.) */
+static void test_first_frame_by_new_path(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  uint8_t f[200], out[NODE_FRAME_MAX];
+  size_t len;
+  w->cut[1][2] = w->cut[2][1] = true;
+  /* The pair moves onto the overlay, and stays there longer than a member
+   * refuses to be pulled back to a direct endpoint it left (30 s). */
+  for (int k = 0; k < 200; k++) {
+    len = make_frame_ring(f, w, 1, 2, (uint8_t)k);
+    node_recv_tap(w->node[1], f, len, w->now);
+    run_until(w, w->now + 200 * NS_PER_MS);
+    while (node_poll_tap(w->node[2], out, sizeof(out)) > 0)
+      ;
+  }
+  struct link *e1 = tx_link(w, 1, 2), *e2 = tx_link(w, 2, 1);
+  assert_true(e1->via_overlay && e2->via_overlay);
+  w->cut[1][2] = w->cut[2][1] = false;
+  /* n1's session sends directly from now on (white box: the move itself,
+   * without the control messages path_use_direct sends first). */
+  e1->via_overlay = e1->has_relay = false;
+  e1->s.endpoint = w->addr[2];
+  e1->sock = 0;
+  len = make_frame_ring(f, w, 1, 2, 0x77);
+  assert_int_equal(node_recv_tap(w->node[1], f, len, w->now), 0);
+  run_until(w, w->now + 5 * NS_PER_MS);
+  assert_int_equal(node_poll_tap(w->node[2], out, sizeof(out)), len);
+  assert_memory_equal(out, f, len);
+  assert_false(e2->via_overlay); /* n2 followed onto the direct path */
+  teardown(w);
+  free(w);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -551,6 +589,7 @@ int main(void) {
       cmocka_unit_test(test_relay_failover_within_3s),
       cmocka_unit_test(test_path_upgrade_one_session_in_order),
       cmocka_unit_test(test_path_down_same_session),
+      cmocka_unit_test(test_first_frame_by_new_path),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
