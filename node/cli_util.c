@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <ringlan/error.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,61 +10,171 @@
 #include <unistd.h>
 
 #include "node/cli.h"
+#include "util/env.h"
 
-int cli_read_file(const char *path, size_t maxlen, char **out, size_t *len) {
-  FILE *f = fopen(path, "rb");
+/* Reads through an open descriptor, so the mode checked is the one of the
+ * file read (no race between stat and open). */
+int cli_read_file_mode(const char *path, size_t maxlen, char **out, size_t *len,
+                       unsigned *mode) {
+  struct stat st;
   char *buf;
-  size_t n;
-  if (!f)
+  size_t n = 0;
+  int fd = open(path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0)
     return errno == ENOENT ? RL_ENOENT : RL_EIO;
-  buf = malloc(maxlen + 1);
-  if (!buf) {
-    fclose(f);
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int e = fstat(fd, &st) != 0 ? errno : EINVAL; /* EINVAL: not a regular file */
+    close(fd);
+    errno = e;
+    return RL_EIO;
+  }
+  if (!(buf = malloc(maxlen + 1))) {
+    close(fd);
     return RL_ENOMEM;
   }
-  n = fread(buf, 1, maxlen + 1, f);
-  if (ferror(f) || n > maxlen) {
-    int err = ferror(f) ? RL_EIO : RL_ETOOBIG;
-    fclose(f);
-    free(buf);
-    return err;
+  for (;;) {
+    ssize_t r = read(fd, buf + n, maxlen + 1 - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      int e = errno;
+      close(fd);
+      sodium_memzero(buf, maxlen + 1);
+      free(buf);
+      errno = e;
+      return RL_EIO;
+    }
+    if (r == 0)
+      break;
+    n += (size_t)r;
+    if (n > maxlen) {
+      close(fd);
+      sodium_memzero(buf, maxlen + 1);
+      free(buf);
+      return RL_ETOOBIG;
+    }
   }
-  fclose(f);
+  close(fd);
   buf[n] = '\0';
   *out = buf;
   *len = n;
+  if (mode)
+    *mode = (unsigned)st.st_mode & 07777;
   return 0;
 }
 
-int cli_write_file(const char *path, const char *data, size_t len, unsigned mode) {
+int cli_read_file(const char *path, size_t maxlen, char **out, size_t *len) {
+  return cli_read_file_mode(path, maxlen, out, len, NULL);
+}
+
+int cli_secret_mode_check(const char *path, unsigned mode, char *err, size_t errcap) {
+  if (!(mode & 077))
+    return 0;
+  if (err && errcap)
+    snprintf(err, errcap, "%s: permissions %04o are too open: a secret key must not be "
+             "accessible by group or others; it is refused (fix: chmod 600 %s)", path, mode,
+             path);
+  return RL_EREFUSED;
+}
+
+int cli_read_secret_file(const char *path, size_t maxlen, char **out, size_t *len, char *err,
+                         size_t errcap) {
+  unsigned mode = 0;
+  int rc = cli_read_file_mode(path, maxlen, out, len, &mode);
+  if (rc == RL_ENOENT)
+    snprintf(err, errcap, "%s: no such file", path);
+  else if (rc == RL_ETOOBIG)
+    snprintf(err, errcap, "%s: file too large (max %zu bytes)", path, maxlen);
+  else if (rc)
+    snprintf(err, errcap, "%s: cannot read: %s", path,
+             rc == RL_EIO ? strerror(errno) : rl_strerror(rc));
+  if (rc)
+    return rc;
+  if ((rc = cli_secret_mode_check(path, mode, err, errcap)) != 0) {
+    sodium_memzero(*out, *len);
+    free(*out);
+    *out = NULL;
+    *len = 0;
+  }
+  return rc;
+}
+
+bool cli_text_is_secret_key(const char *text) {
+  return strstr(text, "-----BEGIN RINGLAN NODE KEY-----") != NULL ||
+         strstr(text, "-----BEGIN RINGLAN GROUP KEY-----") != NULL;
+}
+
+/* The new content goes to a fresh file in the same directory (O_EXCL: never
+ * a file or link someone placed there; a random name), is synced, then
+ * takes the target's name: link() when the target must not exist (fails
+ * with EEXIST on any existing name, a symbolic link included, atomically),
+ * rename() when it may be replaced (after refusing a symbolic link there;
+ * rename replaces the name itself and never writes through a link). */
+static int write_file(const char *path, const char *data, size_t len, unsigned mode,
+                      bool replace) {
   char tmp[4096];
-  int fd;
-  if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+  uint8_t rnd[8];
+  char hex[2 * sizeof(rnd) + 1];
+  struct stat st;
+  size_t off = 0;
+  int fd, e;
+  if (lstat(path, &st) == 0) {
+    if (!replace) {
+      errno = EEXIST;
+      return RL_EEXIST;
+    }
+    if (S_ISLNK(st.st_mode)) {
+      errno = ELOOP;
+      return RL_EREFUSED;
+    }
+  }
+  randombytes_buf(rnd, sizeof(rnd));
+  rl_hex_encode(hex, rnd, sizeof(rnd));
+  if (snprintf(tmp, sizeof(tmp), "%s.tmp-%s", path, hex) >= (int)sizeof(tmp)) {
+    errno = ENAMETOOLONG;
     return RL_ETOOBIG;
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+  }
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
   if (fd < 0)
     return RL_EIO;
-  size_t off = 0;
+  /* Exactly this mode, whatever the umask (it can only have removed bits). */
+  if (fchmod(fd, (mode_t)mode) != 0)
+    goto fail;
   while (off < len) {
     ssize_t w = write(fd, data + off, len - off);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      close(fd);
-      unlink(tmp);
-      return RL_EIO;
-    }
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0)
+      goto fail;
     off += (size_t)w;
   }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    unlink(tmp);
-    return RL_EIO;
+  if (fsync(fd) != 0)
+    goto fail;
+  if (close(fd) != 0) {
+    fd = -1;
+    goto fail;
   }
-  if (rename(tmp, path) != 0) {
+  fd = -1;
+  if (replace ? rename(tmp, path) != 0 : link(tmp, path) != 0)
+    goto fail;
+  if (!replace)
     unlink(tmp);
-    return RL_EIO;
-  }
   return 0;
+fail:
+  e = errno;
+  if (fd >= 0)
+    close(fd);
+  unlink(tmp);
+  errno = e;
+  return e == EEXIST ? RL_EEXIST : RL_EIO;
+}
+
+int cli_write_file(const char *path, const char *data, size_t len, unsigned mode) {
+  return write_file(path, data, len, mode, true);
+}
+
+int cli_write_new_file(const char *path, const char *data, size_t len, unsigned mode) {
+  return write_file(path, data, len, mode, false);
 }
 
 const char *cli_opt(int argc, char **argv, const char *name) {
