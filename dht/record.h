@@ -29,6 +29,25 @@
  * clock, so a stolen key cannot plant an everlasting record. */
 #define DHT_REC_MAX_TTL_S (24 * 3600)
 
+/* Sequence numbers follow the owner's clock: a new version takes
+ * max(seq + 1, unix_s << DHT_SEQ_SHIFT), so seq keeps growing across
+ * restarts and several versions fit in one second. */
+#define DHT_SEQ_SHIFT 20
+
+/* The highest seq a verifier at unix_s accepts: a version from the owner's
+ * clock up to DHT_REC_MAX_TTL_S ahead (the skew the expiry check allows
+ * too). Without this bound a record with seq UINT64_MAX (a stolen key, or a
+ * storer's forged STALE answer the owner believed) could never be replaced
+ * while it lives. Saturates at UINT64_MAX for absurd clocks. */
+uint64_t dht_record_seq_max(uint64_t unix_s);
+
+/* The seq of the next version after cur at unix_s: max(cur + 1, unix_s <<
+ * DHT_SEQ_SHIFT). RL_ERANGE, *next untouched, when that would pass
+ * dht_record_seq_max(unix_s) or overflow (cur = UINT64_MAX, a clock past
+ * 2^44 s): never wraps around to a small number that every storer would
+ * refuse as stale. */
+int dht_record_seq_next(uint64_t cur, uint64_t unix_s, uint64_t *next);
+
 enum dht_rec_type {
   DHT_REC_VIP = 1,        /* virtual IPv4 -> member (value: 20-byte overlay ID) */
   DHT_REC_NODE = 2,       /* overlay ID -> endpoint candidates (opaque value) */
@@ -77,6 +96,7 @@ int dht_record_decode(struct dht_record *r, const uint8_t *in, size_t len);
  *     unix_s: RL_ETRUNC, RL_EFOREIGN, RL_EAUTH, RL_EEXPIRED;
  *   - expiry_s > unix_s (else RL_EEXPIRED) and expiry_s <= unix_s +
  *     DHT_REC_MAX_TTL_S (else RL_ERANGE);
+ *   - seq <= dht_record_seq_max(unix_s) (else RL_ERANGE);
  *   - the signature by the certified node key: RL_EAUTH;
  *   - the record is consistent with the certificate (key derived from the
  *     cert's vip / node ID; VIP value = the owner's overlay ID):
