@@ -156,7 +156,10 @@ int dht_record_sign(struct dht_record *r, const struct id_key *key) {
   int n = signed_message(r, msg, sizeof(msg));
   if (n < 0)
     return n;
-  crypto_sign_detached(r->sig, NULL, msg, (unsigned long long)n, key->sk);
+  if (crypto_sign_detached(r->sig, NULL, msg, (unsigned long long)n, key->sk) != 0) {
+    sodium_memzero(r->sig, RL_SIG_LEN);
+    return RL_EAUTH;
+  }
   return 0;
 }
 

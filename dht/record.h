@@ -82,7 +82,8 @@ int dht_record_make(struct dht_record *r, uint8_t type, const struct cert *cert,
                     const uint8_t *value, size_t value_len);
 
 /* (Re)signs r as it stands with key (no consistency checks: tests use it
- * to build records a storer must refuse). 0 or RL_ETOOBIG. */
+ * to build records a storer must refuse). 0, RL_ETOOBIG, or RL_EAUTH when
+ * libsodium refuses to sign (sig zeroed). */
 int dht_record_sign(struct dht_record *r, const struct id_key *key);
 
 /* Encoded form (docs/dht.md). Returns bytes written or RL_ETOOBIG. */
