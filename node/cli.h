@@ -29,8 +29,10 @@ int cli_read_file_mode(const char *path, size_t maxlen, char **out, size_t *len,
  * have any permission bit (mode & 077), with "PATH: permissions 0644 are
  * too open ... (fix: chmod 600 PATH)" in err. */
 int cli_secret_mode_check(const char *path, unsigned mode, char *err, size_t errcap);
-/* cli_read_file_mode + cli_secret_mode_check; every failure has its message
- * in err ("PATH: reason"). The buffer holds a secret: wipe it before free. */
+/* cli_read_file_mode + cli_secret_mode_check when the text is a secret key
+ * (cli_text_is_secret_key; anything else is left to the parser to name);
+ * every failure has its message in err ("PATH: reason"). The buffer holds a
+ * secret: wipe it before free. */
 int cli_read_secret_file(const char *path, size_t maxlen, char **out, size_t *len, char *err,
                          size_t errcap);
 /* True when text is an armored secret key (node or group), e.g. a .key file

@@ -90,7 +90,9 @@ int cli_read_secret_file(const char *path, size_t maxlen, char **out, size_t *le
              rc == RL_EIO ? strerror(errno) : rl_strerror(rc));
   if (rc)
     return rc;
-  if ((rc = cli_secret_mode_check(path, mode, err, errcap)) != 0) {
+  /* What is not a secret key is left to the parser, whose message says
+   * what the file is instead ("a public key file must not ..."). */
+  if (cli_text_is_secret_key(*out) && (rc = cli_secret_mode_check(path, mode, err, errcap))) {
     sodium_memzero(*out, *len);
     free(*out);
     *out = NULL;

@@ -180,6 +180,23 @@ static void test_group_readable_key_refused(void **state) {
   }
 }
 
+/* A file that is not a secret key is left to the parser, whose message
+ * says what it is, whatever its mode (a public key is world-readable). */
+static void test_public_file_as_key_named(void **state) {
+  struct fx *f = *state;
+  struct id_key key;
+  struct cert cert;
+  uint8_t gpk[RL_PK_LEN];
+  char err[1024] = "", p[160];
+  put(f, "pub.conf", "[node]\nkey = group.pub\ncert = node.cert\ngroup = group.pub\n", 0644);
+  path_of(f, "pub.conf", p, sizeof(p));
+  assert_int_equal(cfg_read_file(&f->cfg, p, err, sizeof(err)), 0);
+  assert_int_equal(cfg_load_identity(&f->cfg, NOW_S, &key, &cert, gpk, err, sizeof(err)),
+                   RL_EPARSE);
+  assert_non_null(strstr(err, "group.pub: not a node secret key"));
+  assert_null(strstr(err, "too open"));
+}
+
 /* A secret key file given where a public key is expected (a [peer] pubkey)
  * is held to the same rule; a public key file may be world-readable. */
 static void test_secret_as_pubkey_refused(void **state) {
@@ -313,6 +330,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_group_readable_key_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_secret_as_pubkey_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_public_file_as_key_named, setup, teardown),
       cmocka_unit_test_setup_teardown(test_existing_not_overwritten, setup, teardown),
       cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exact_mode, setup, teardown),
