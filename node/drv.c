@@ -497,8 +497,10 @@ static int open_store(struct drv *d, struct node_config *nc, char *err, size_t e
     return RL_ESYS;
   }
   if (rc) {
-    snprintf(err, errcap, "state directory %s: cannot open the store: %s", d->cfg->state,
-             rl_strerror(rc));
+    snprintf(err, errcap, "state directory %s: cannot open the store: %s%s%s%s", d->cfg->state,
+             rl_strerror(rc), d->priv.switch_user ? " (opened as user " : "",
+             d->priv.switch_user ? d->priv.name : "",
+             d->priv.switch_user ? ", who needs to reach the directory)" : "");
     return rc;
   }
   if (dropped)
