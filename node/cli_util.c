@@ -106,19 +106,49 @@ bool cli_text_is_secret_key(const char *text) {
          strstr(text, "-----BEGIN RINGLAN GROUP KEY-----") != NULL;
 }
 
+/* Writes all of data to a freshly created fd with exactly `mode`
+ * (whatever the umask, which can only have removed bits; a file system
+ * without Unix modes, e.g. vfat, keeps its mount options: EPERM/ENOTSUP
+ * there are not errors) and syncs it. Closes fd. 0 or -1 with errno. */
+static int fill_fd(int fd, const char *data, size_t len, unsigned mode) {
+  size_t off = 0;
+  int e;
+  if (fchmod(fd, (mode_t)mode) != 0 && errno != EPERM && errno != ENOTSUP)
+    goto fail;
+  while (off < len) {
+    ssize_t w = write(fd, data + off, len - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0)
+      goto fail;
+    off += (size_t)w;
+  }
+  if (fsync(fd) != 0)
+    goto fail;
+  return close(fd);
+fail:
+  e = errno;
+  close(fd);
+  errno = e;
+  return -1;
+}
+
 /* The new content goes to a fresh file in the same directory (O_EXCL: never
  * a file or link someone placed there; a random name), is synced, then
  * takes the target's name: link() when the target must not exist (fails
  * with EEXIST on any existing name, a symbolic link included, atomically),
  * rename() when it may be replaced (after refusing a symbolic link there;
- * rename replaces the name itself and never writes through a link). */
+ * rename replaces the name itself and never writes through a link). Where
+ * the file system has no hard links (vfat: EPERM), the target itself is
+ * created with O_CREAT|O_EXCL|O_NOFOLLOW and written (removed again if that
+ * fails). */
 static int write_file(const char *path, const char *data, size_t len, unsigned mode,
                       bool replace) {
+  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
   char tmp[4096];
   uint8_t rnd[8];
   char hex[2 * sizeof(rnd) + 1];
   struct stat st;
-  size_t off = 0;
   int fd, e;
   if (lstat(path, &st) == 0) {
     if (!replace) {
@@ -136,36 +166,33 @@ static int write_file(const char *path, const char *data, size_t len, unsigned m
     errno = ENAMETOOLONG;
     return RL_ETOOBIG;
   }
-  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
-  if (fd < 0)
+  if ((fd = open(tmp, flags, (mode_t)mode)) < 0)
     return RL_EIO;
-  /* Exactly this mode, whatever the umask (it can only have removed bits). */
-  if (fchmod(fd, (mode_t)mode) != 0)
+  if (fill_fd(fd, data, len, mode) != 0)
     goto fail;
-  while (off < len) {
-    ssize_t w = write(fd, data + off, len - off);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0)
+  if (replace) {
+    if (rename(tmp, path) != 0)
       goto fail;
-    off += (size_t)w;
+    return 0;
   }
-  if (fsync(fd) != 0)
-    goto fail;
-  if (close(fd) != 0) {
-    fd = -1;
-    goto fail;
-  }
-  fd = -1;
-  if (replace ? rename(tmp, path) != 0 : link(tmp, path) != 0)
-    goto fail;
-  if (!replace)
+  if (link(tmp, path) == 0) {
     unlink(tmp);
+    return 0;
+  }
+  if (errno != EPERM && errno != ENOTSUP && errno != EMLINK)
+    goto fail;
+  unlink(tmp);
+  if ((fd = open(path, flags, (mode_t)mode)) < 0)
+    return errno == EEXIST ? RL_EEXIST : RL_EIO;
+  if (fill_fd(fd, data, len, mode) != 0) {
+    e = errno;
+    unlink(path); /* ours: created by the O_EXCL open above */
+    errno = e;
+    return RL_EIO;
+  }
   return 0;
 fail:
   e = errno;
-  if (fd >= 0)
-    close(fd);
   unlink(tmp);
   errno = e;
   return e == EEXIST ? RL_EEXIST : RL_EIO;
