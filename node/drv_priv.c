@@ -2,6 +2,7 @@
  * with the raw capget/capset system calls: the daemon keeps none, so
  * emptying every set needs no library (libcap would only be needed to keep
  * a chosen few). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -185,8 +186,28 @@ static bool caps_none(void) {
   return true;
 }
 
+/* Threads of this process (/proc/self/task entries); 0 if unknown. capset
+ * changes only the calling thread, so the drop must happen before any
+ * other thread exists (libuv's worker pool starts with port mapping). */
+static unsigned thread_count(void) {
+  DIR *dir = opendir("/proc/self/task");
+  struct dirent *e;
+  unsigned n = 0;
+  if (!dir)
+    return 0;
+  while ((e = readdir(dir)))
+    if (e->d_name[0] != '.')
+      n++;
+  closedir(dir);
+  return n;
+}
+
 int drv_priv_drop(const struct drv_priv *p, const struct rl_env *env, char *err,
                   size_t errcap) {
+  unsigned threads = thread_count();
+  if (threads > 1)
+    return errf(err, errcap, RL_ESTATE, "%u threads exist before dropping privileges (a bug: "
+                "the drop must come first)", threads);
   /* No exec'd program may gain privileges (setuid binaries, file caps). */
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return errf(err, errcap, RL_ESYS, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));

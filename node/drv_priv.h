@@ -69,12 +69,13 @@ int drv_priv_prepare_state(const struct drv_priv *p, const char *dir,
 int drv_priv_as_user(const struct drv_priv *p);
 int drv_priv_as_root(const struct drv_priv *p);
 
-/* Final: PR_SET_NO_NEW_PRIVS; then, as root with a target user: the
- * capability bounding set emptied, setgroups, setgid, setuid (in that
- * order); in every case the ambient, inheritable, permitted and effective
+/* Final: PR_SET_NO_NEW_PRIVS; as root, the capability bounding set
+ * emptied; with a target user, setgroups, setgid, setuid (in that order);
+ * in every case the ambient, inheritable, permitted and effective
  * capability sets are emptied, and the result is checked (setuid(0) must
- * fail, no capability left). Logs what it did. Returns 0 or RL_ESYS with
- * the failing step in err: the daemon must not run on. */
+ * fail, no capability left). Must run while the process is single-threaded
+ * (capset is per thread): RL_ESTATE otherwise. Logs what it did. Returns 0,
+ * or RL_ESYS with the failing step in err: the daemon must not run on. */
 int drv_priv_drop(const struct drv_priv *p, const struct rl_env *env, char *err,
                   size_t errcap);
 
