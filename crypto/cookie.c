@@ -71,9 +71,10 @@ int cookie_reply_write(struct hs_responder *r, uint8_t key_id, uint32_t rcv_inde
   ct = wire_put_ptr(&w, COOKIE_LEN + 16);
   if (w.err)
     return RL_ETOOBIG;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &clen, cookie, COOKIE_LEN, mac1,
-                                             COOKIE_MAC_LEN, NULL, nonce,
-                                             r->id->cookie_key);
+  if (crypto_aead_xchacha20poly1305_ietf_encrypt(ct, &clen, cookie, COOKIE_LEN, mac1,
+                                                 COOKIE_MAC_LEN, NULL, nonce,
+                                                 r->id->cookie_key) != 0)
+    return RL_ESTATE; /* cannot happen for 16 bytes; never send an unsealed cookie */
   return (int)w.off;
 }
 

@@ -46,7 +46,8 @@ bool cookie_under_load(struct hs_responder *r, uint64_t now);
 /* The cookie for `from` under the current secret (rotated here). */
 void cookie_for(struct hs_responder *r, const struct rl_addr *from, uint64_t now,
                 uint8_t cookie[COOKIE_LEN]);
-/* Writes an HS_COOKIE to out. Returns its length or RL_ETOOBIG. */
+/* Writes an HS_COOKIE to out. Returns its length, RL_ETOOBIG, or
+ * RL_ESTATE when libsodium refuses to encrypt (never sent unsealed). */
 int cookie_reply_write(struct hs_responder *r, uint8_t key_id, uint32_t rcv_index,
                        const uint8_t mac1[COOKIE_MAC_LEN],
                        const uint8_t cookie[COOKIE_LEN], uint8_t *out, size_t cap);

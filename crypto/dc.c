@@ -78,17 +78,20 @@ static crypto_aead_aes256gcm_state *aes_st(uint8_t *p) {
   return (crypto_aead_aes256gcm_state *)(void *)p;
 }
 
-static void aead_seal(bool standin, enum dc_cipher c, const uint8_t *key, uint8_t *aes_state,
-                      uint8_t *ct, uint8_t *tag, const uint8_t *pt, size_t ptlen,
-                      const uint8_t *ad, size_t adlen, const uint8_t nonce[12]) {
-  if (standin)
+/* 0, or -1 when libsodium refuses (a message longer than the cipher's
+ * limit; cannot happen with PKT_MAX, but never send what was not sealed). */
+static int aead_seal(bool standin, enum dc_cipher c, const uint8_t *key, uint8_t *aes_state,
+                     uint8_t *ct, uint8_t *tag, const uint8_t *pt, size_t ptlen,
+                     const uint8_t *ad, size_t adlen, const uint8_t nonce[12]) {
+  if (standin) {
     standin_seal(key, ct, tag, pt, ptlen, ad, adlen, nonce);
-  else if (c == DC_AES256GCM)
-    crypto_aead_aes256gcm_encrypt_detached_afternm(ct, tag, NULL, pt, ptlen, ad, adlen, NULL,
-                                                   nonce, aes_st(aes_state));
-  else
-    crypto_aead_chacha20poly1305_ietf_encrypt_detached(ct, tag, NULL, pt, ptlen, ad, adlen,
-                                                       NULL, nonce, key);
+    return 0;
+  }
+  if (c == DC_AES256GCM)
+    return crypto_aead_aes256gcm_encrypt_detached_afternm(ct, tag, NULL, pt, ptlen, ad, adlen,
+                                                          NULL, nonce, aes_st(aes_state));
+  return crypto_aead_chacha20poly1305_ietf_encrypt_detached(ct, tag, NULL, pt, ptlen, ad, adlen,
+                                                            NULL, nonce, key);
 }
 
 /* 0 when the tag verifies; on failure pt[0..ctlen) is zeroed. */
@@ -112,10 +115,15 @@ static int aead_open(bool standin, enum dc_cipher c, const uint8_t *key, uint8_t
   return 0;
 }
 
-static void aead_expand(enum dc_cipher c, const uint8_t key[32], uint8_t *aes_state) {
+/* 0, or RL_EUNSUP when libsodium refuses the AES key schedule (no AES-NI
+ * on this CPU): the state would be garbage. */
+static int aead_expand(enum dc_cipher c, const uint8_t key[32], uint8_t *aes_state) {
   /* AES key schedule and GHASH powers once per key, not per packet. */
-  if (c == DC_AES256GCM)
-    crypto_aead_aes256gcm_beforenm(aes_st(aes_state), key);
+  if (c == DC_AES256GCM && crypto_aead_aes256gcm_beforenm(aes_st(aes_state), key) != 0) {
+    sodium_memzero(aes_state, DC_AES_STATE_LEN);
+    return RL_EUNSUP;
+  }
+  return 0;
 }
 
 static int check_params(enum dc_cipher c, enum dc_format f) {
@@ -144,13 +152,13 @@ static void aes_state_free(uint8_t *st) {
   free(st);
 }
 
-static void tx_set_key(struct dc_tx *tx, const uint8_t key[32], const uint8_t *iv, size_t ivlen) {
+static int tx_set_key(struct dc_tx *tx, const uint8_t key[32], const uint8_t *iv, size_t ivlen) {
   memcpy(tx->key, key, 32);
   memset(tx->iv, 0, sizeof(tx->iv));
   memcpy(tx->iv, iv, ivlen);
-  aead_expand(tx->cipher, tx->key, tx->aes_state);
   tx->next_pid = 1;
   tx->aes_blocks = 0;
+  return aead_expand(tx->cipher, tx->key, tx->aes_state);
 }
 
 int dc_tx_init_raw(struct dc_tx *tx, enum dc_cipher c, enum dc_format f, const uint8_t key[32],
@@ -168,8 +176,11 @@ int dc_tx_init_raw(struct dc_tx *tx, enum dc_cipher c, enum dc_format f, const u
   tx->cipher = c;
   tx->fmt = f;
   tx->epoch = f == DC_FMT_EPOCH ? 1 : 0;
-  tx_set_key(tx, key, iv, f == DC_FMT_V2 ? IV_V2 : IV_EPOCH);
-  return 0;
+  if ((r = tx_set_key(tx, key, iv, f == DC_FMT_V2 ? IV_V2 : IV_EPOCH)) < 0) {
+    aes_state_free(tx->aes_state);
+    sodium_memzero(tx, sizeof(*tx));
+  }
+  return r;
 }
 
 int dc_tx_init(struct dc_tx *tx, enum dc_cipher c, enum dc_format f,
@@ -206,10 +217,12 @@ static int tx_epoch_to(struct dc_tx *tx, uint16_t to) {
   }
   uint8_t key[32], iv[IV_EPOCH];
   dc_epoch_data_key(tx->epoch_secret, key, iv);
-  tx_set_key(tx, key, iv, IV_EPOCH);
+  int r = tx_set_key(tx, key, iv, IV_EPOCH);
   sodium_memzero(key, sizeof(key));
   sodium_memzero(iv, sizeof(iv));
-  return 0;
+  if (r < 0)
+    tx->next_pid = 0; /* nothing is sent under a key that failed to expand */
+  return r;
 }
 
 int dc_tx_set_epoch(struct dc_tx *tx, uint16_t epoch) {
@@ -251,7 +264,11 @@ int dc_rx_init_raw(struct dc_rx *rx, enum dc_cipher c, enum dc_format f, const u
   rx->epoch = f == DC_FMT_EPOCH ? 1 : 0;
   memcpy(rx->key, key, 32);
   memcpy(rx->iv, iv, f == DC_FMT_V2 ? IV_V2 : IV_EPOCH);
-  aead_expand(c, rx->key, rx->aes_state);
+  if ((r = aead_expand(c, rx->key, rx->aes_state)) < 0) {
+    aes_state_free(rx->aes_state);
+    sodium_memzero(rx, sizeof(*rx));
+    return r;
+  }
   dc_replay_init(&rx->replay);
   return 0;
 }
@@ -314,8 +331,8 @@ static uint64_t aes_blocks_for(size_t adlen, size_t ptlen) {
 
 /* Writes header, ciphertext and tag for packet id `pid` (v2: 32-bit id,
  * epoch: the 64-bit epoch||counter). Arguments already checked. */
-static size_t seal_packet(struct dc_tx *tx, uint8_t key_id, uint32_t peer_id, uint64_t pid,
-                          const uint8_t *pt, size_t ptlen, uint8_t *out) {
+static int seal_packet(struct dc_tx *tx, uint8_t key_id, uint32_t peer_id, uint64_t pid,
+                       const uint8_t *pt, size_t ptlen, uint8_t *out) {
   struct wire_w w;
   uint8_t nonce[12];
   wire_w_init(&w, out, DC_OVERHEAD_MAX);
@@ -326,18 +343,24 @@ static size_t seal_packet(struct dc_tx *tx, uint8_t key_id, uint32_t peer_id, ui
     wire_put_u32be(&w, (uint32_t)pid);
     memcpy(nonce, out + 4, 4);
     memcpy(nonce + 4, tx->iv, IV_V2);
-    aead_seal(tx->standin, tx->cipher, tx->key, tx->aes_state, out + DC_HDR_V2, out + AD_V2, pt, ptlen, out,
-              AD_V2, nonce);
-    return DC_HDR_V2 + ptlen;
+    if (aead_seal(tx->standin, tx->cipher, tx->key, tx->aes_state, out + DC_HDR_V2, out + AD_V2,
+                  pt, ptlen, out, AD_V2, nonce) != 0) {
+      sodium_memzero(out, DC_HDR_V2 + ptlen);
+      return RL_ESTATE;
+    }
+    return (int)(DC_HDR_V2 + ptlen);
   }
   /* Epoch: nonce = data_iv XOR (epoch || counter || 00000000); tag at end. */
   wire_put_u64be(&w, pid);
   memcpy(nonce, tx->iv, IV_EPOCH);
   for (int i = 0; i < 8; i++)
     nonce[i] ^= out[4 + i];
-  aead_seal(tx->standin, tx->cipher, tx->key, tx->aes_state, out + DC_HDR_EPOCH, out + DC_HDR_EPOCH + ptlen,
-            pt, ptlen, out, AD_EPOCH, nonce);
-  return DC_HDR_EPOCH + ptlen + DC_TAG_LEN;
+  if (aead_seal(tx->standin, tx->cipher, tx->key, tx->aes_state, out + DC_HDR_EPOCH,
+                out + DC_HDR_EPOCH + ptlen, pt, ptlen, out, AD_EPOCH, nonce) != 0) {
+    sodium_memzero(out, DC_HDR_EPOCH + ptlen + DC_TAG_LEN);
+    return RL_ESTATE;
+  }
+  return (int)(DC_HDR_EPOCH + ptlen + DC_TAG_LEN);
 }
 
 static int check_send_args(const struct dc_tx *tx, uint8_t key_id, uint32_t peer_id,
@@ -361,7 +384,7 @@ int dc_encrypt_pid(struct dc_tx *tx, uint8_t key_id, uint32_t peer_id, uint64_t 
   if (tx->fmt == DC_FMT_V2 ? (pid == 0 || pid > DC_PID_MAX_V2)
                            : (pid >> 48 != tx->epoch || (pid & DC_PID_MAX_EPOCH) == 0))
     return RL_EINVAL;
-  return (int)seal_packet(tx, key_id, peer_id, pid, pt, ptlen, out);
+  return seal_packet(tx, key_id, peer_id, pid, pt, ptlen, out);
 }
 
 int dc_encrypt(struct dc_tx *tx, uint8_t key_id, uint32_t peer_id, const uint8_t *pt,
@@ -385,11 +408,11 @@ int dc_encrypt(struct dc_tx *tx, uint8_t key_id, uint32_t peer_id, const uint8_t
       return r;
   }
   uint64_t pid = v2 ? tx->next_pid : (uint64_t)tx->epoch << 48 | tx->next_pid;
-  size_t n = seal_packet(tx, key_id, peer_id, pid, pt, ptlen, out);
-  tx->next_pid++;
+  int n = seal_packet(tx, key_id, peer_id, pid, pt, ptlen, out);
+  tx->next_pid++; /* also after a failure: a packet id is never used twice */
   if (aes)
     tx->aes_blocks += blocks;
-  return (int)n;
+  return n;
 }
 
 bool dc_tx_wants_rekey(const struct dc_tx *tx) {
@@ -526,7 +549,8 @@ static int decrypt_epoch(struct dc_rx *rx, const uint8_t *pkt, size_t len, uint8
     /* Expanded on demand: a forged future epoch costs one AES key
      * schedule, the HKDF work was done when the epoch was precomputed. */
     state = (uint8_t *)&tmp_state;
-    aead_expand(rx->cipher, key, state);
+    if (aead_expand(rx->cipher, key, state) < 0)
+      return RL_EAUTH;
   } else {
     return RL_EAUTH; /* no key for this epoch */
   }

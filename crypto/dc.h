@@ -184,7 +184,9 @@ void dc_rx_wipe(struct dc_rx *rx);
  * usage limit) is used up: the caller must rekey. In the epoch format the
  * sender first moves to the next epoch (new key, counter 1) when the 48-bit
  * counter or the AES-GCM limit runs out; RL_EKEYEXHAUSTED only at epoch
- * 0xFFFF. pt (non-NULL even when ptlen is 0) and out may not overlap.
+ * 0xFFFF. RL_ESTATE if libsodium refuses to seal (out zeroed, the packet
+ * id is spent), RL_EUNSUP if a new epoch's AES key cannot be expanded.
+ * pt (non-NULL even when ptlen is 0) and out may not overlap.
  * No allocation. */
 int dc_encrypt(struct dc_tx *tx, uint8_t key_id, uint32_t peer_id,
                const uint8_t *pt, size_t ptlen, uint8_t *out, size_t cap);

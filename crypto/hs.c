@@ -62,11 +62,13 @@ static uint64_t timestamp_ns(const struct rl_env *env, uint64_t now) {
 /* The primitives that env->crypto_standin replaces (crypto/standin.h). */
 static bool standin(const struct hs_identity *id) { return id->env && id->env->crypto_standin; }
 
-static void x_base(const struct hs_identity *id, uint8_t pk[32], const uint8_t sk[32]) {
-  if (standin(id))
+/* 0, or RL_EAUTH when libsodium refuses (an all-zero result). */
+static int x_base(const struct hs_identity *id, uint8_t pk[32], const uint8_t sk[32]) {
+  if (standin(id)) {
     standin_x25519_base(pk, sk);
-  else
-    crypto_scalarmult_base(pk, sk);
+    return 0;
+  }
+  return crypto_scalarmult_base(pk, sk) == 0 ? 0 : RL_EAUTH;
 }
 
 static int x_from_ed_pk(const struct hs_identity *id, uint8_t x_pk[32], const uint8_t ed_pk[32]) {
@@ -170,7 +172,10 @@ int hs_init_create(struct hs_initiation *st, const struct hs_identity *id,
   /* A retry is a fresh initiation; only a recent cookie survives it. */
   sodium_memzero(st->e_sk, sizeof(st->e_sk));
   rl_rand(id->env, st->e_sk, 32);
-  x_base(id, st->e_pk, st->e_sk);
+  if (x_base(id, st->e_pk, st->e_sk) != 0) {
+    sodium_memzero(st->e_sk, sizeof(st->e_sk));
+    return RL_EAUTH;
+  }
   st->local_index = local_index;
   st->key_id = key_id;
   st->sent_at_ns = now;
@@ -218,8 +223,10 @@ int hs_init_create(struct hs_initiation *st, const struct hs_identity *id,
     }
     if (standin(id))
       standin_ph_sign(&sst, sig, id->key.pk);
-    else
-      crypto_sign_ed25519ph_final_create(&sst, sig, NULL, id->key.sk);
+    else if (crypto_sign_ed25519ph_final_create(&sst, sig, NULL, id->key.sk) != 0) {
+      rc = RL_EAUTH;
+      goto out;
+    }
   }
   ptlen = w.off;
   rc = hs_noise_encrypt(&n, pt, ptlen, out + HDR_LEN + 32);
@@ -423,7 +430,10 @@ int hs_resp_finish(struct hs_responder *r, struct hs_pending *p,
     goto out;
   }
   rl_rand(id->env, e_sk, 32);
-  x_base(id, e_pk, e_sk);
+  if (x_base(id, e_pk, e_sk) != 0) {
+    rc = RL_EAUTH;
+    goto out;
+  }
   put_hdr(out, HS_OP_RESP, p->key_id, p->remote_index, local_index);
   hs_noise_mix_hash(&n, out, HDR_LEN);
   off = HDR_LEN;

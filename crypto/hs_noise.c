@@ -98,10 +98,14 @@ int hs_noise_encrypt(struct hs_noise *n, const uint8_t *pt, size_t len, uint8_t 
   unsigned long long clen = 0;
   if (!n->has_k)
     return RL_ESTATE;
-  crypto_aead_chacha20poly1305_ietf_encrypt(out, &clen, pt, len, n->h, 32, NULL, nonce,
-                                            n->k);
+  int rc = crypto_aead_chacha20poly1305_ietf_encrypt(out, &clen, pt, len, n->h, 32, NULL,
+                                                     nonce, n->k);
   sodium_memzero(n->k, 32);
   n->has_k = false;
+  if (rc != 0) {
+    sodium_memzero(out, len + HS_NOISE_TAG);
+    return RL_ETOOBIG; /* libsodium refuses only messages past its limit */
+  }
   hs_noise_mix_hash(n, out, (size_t)clen);
   return 0;
 }

@@ -34,7 +34,8 @@ void hs_noise_mix_key(struct hs_noise *n, const uint8_t *ikm, size_t len);
 /* standin: crypto/standin.h (simulator only) */
 int hs_noise_mix_dh(struct hs_noise *n, const uint8_t sk[32], const uint8_t pk[32],
                     bool standin);
-/* EncryptAndHash: out gets len + HS_NOISE_TAG bytes; consumes k. */
+/* EncryptAndHash: out gets len + HS_NOISE_TAG bytes; consumes k. 0, RL_ESTATE
+ * (no key) or RL_ETOOBIG (libsodium refused: out zeroed, h unchanged). */
 int hs_noise_encrypt(struct hs_noise *n, const uint8_t *pt, size_t len, uint8_t *out);
 /* DecryptAndHash: in has len bytes (>= tag), pt gets len - tag. RL_EAUTH. */
 int hs_noise_decrypt(struct hs_noise *n, const uint8_t *in, size_t len, uint8_t *pt);

@@ -225,8 +225,8 @@ static int parse(struct id_key *k, bool want_secret, const char *kind, char *nam
       armor_err(err, errcap, f->line, "'secret' must be 32 bytes in base64 (44 characters)");
       goto out;
     }
-    crypto_sign_seed_keypair(pk2, sk2, seed);
-    if (sodium_memcmp(pk2, k->pk, RL_PK_LEN) != 0) {
+    if (crypto_sign_seed_keypair(pk2, sk2, seed) != 0 ||
+        sodium_memcmp(pk2, k->pk, RL_PK_LEN) != 0) {
       armor_err(err, errcap, f->line, "the secret key does not match the public key");
       rc = RL_EAUTH;
       goto out;

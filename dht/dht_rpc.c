@@ -159,8 +159,8 @@ void dht_own_publish(struct dht *d, struct dht_own *o, uint64_t now) {
       o->acked = true;
       o->deadline = RL_TIME_NEVER;
       d->st.own_acked++;
-    } else if (st == DHT_ST_STALE && o->stale_bumps++ < STALE_BUMPS_MAX) {
-      o->seq = held + 1;
+    } else if (st == DHT_ST_STALE && o->stale_bumps++ < STALE_BUMPS_MAX &&
+               dht_record_seq_next(held, dht_unix(d, now), &o->seq) == 0) {
       free(r);
       dht_own_publish(d, o, now);
       return;
@@ -186,15 +186,24 @@ retry_later:
 
 /* New version: seq up, expiry renewed (never past our certificate). */
 static int own_renew(struct dht *d, struct dht_own *o, uint64_t now) {
-  uint64_t unix_s = dht_unix(d, now), seq_floor = unix_s << 20;
+  uint64_t unix_s = dht_unix(d, now), seq;
   uint64_t expiry = unix_s + d->cfg.record_ttl_s;
   if (d->cfg.cert.not_after < expiry)
     expiry = d->cfg.cert.not_after;
   if (expiry <= unix_s || d->cfg.cert.not_before > unix_s)
     return RL_EEXPIRED;
   /* Seq from the clock (2^20 per second) so it keeps growing across
-   * restarts; +1 covers several updates within one second. */
-  o->seq = o->seq + 1 > seq_floor ? o->seq + 1 : seq_floor;
+   * restarts; +1 covers several updates within one second. Never wraps:
+   * when our last seq is beyond what any storer accepts now (the clock went
+   * back by more than DHT_REC_MAX_TTL_S), start again from the clock;
+   * storers holding a version within range answer STALE and we continue
+   * above it. A clock past 2^44 s gives up (RL_ERANGE). */
+  if (dht_record_seq_next(o->seq, unix_s, &seq) < 0) {
+    if (unix_s > (UINT64_MAX >> DHT_SEQ_SHIFT))
+      return RL_ERANGE;
+    seq = unix_s << DHT_SEQ_SHIFT;
+  }
+  o->seq = seq;
   o->expiry_s = expiry;
   o->acked = false;
   o->attempts = 0;
@@ -236,8 +245,10 @@ void dht_own_timer(struct dht *d, uint64_t now) {
     if (!o->active)
       continue;
     if (o->refresh_at <= now) {
-      if (own_renew(d, o, now) < 0) {
-        rl_logf(d->cfg.env, RL_LOG_WARN, "dht: certificate expired, own record not renewed");
+      int rc = own_renew(d, o, now);
+      if (rc < 0) {
+        rl_logf(d->cfg.env, RL_LOG_WARN, "dht: own record not renewed: %s",
+                rc == RL_EEXPIRED ? "certificate expired" : "clock out of range");
         o->active = false;
         continue;
       }
@@ -273,14 +284,18 @@ static void on_store_ack(struct dht *d, const uint8_t src[RL_ID_LEN],
     d->st.own_acked++;
     return;
   case DHT_ST_STALE:
-    if (m->seq >= o->seq && o->stale_bumps++ < STALE_BUMPS_MAX) {
-      /* The storer holds a newer version (we restarted with a clock that
-       * went back): continue above it. */
-      o->seq = m->seq + 1;
+    /* The storer holds a newer version (we restarted with a clock that
+     * went back): continue above it, unless the claim is beyond what any
+     * storer accepts (a forged answer must not push us to UINT64_MAX). */
+    if (m->seq >= o->seq && o->stale_bumps++ < STALE_BUMPS_MAX &&
+        dht_record_seq_next(m->seq, dht_unix(d, now), &o->seq) == 0) {
       o->attempts = 0;
       dht_own_publish(d, o, now);
       return;
     }
+    if (m->seq >= o->seq)
+      rl_logf(d->cfg.env, RL_LOG_DEBUG, "dht: STALE answer claims seq %llu: not followed",
+              (unsigned long long)m->seq);
     break;
   case DHT_ST_CONFLICT:
     rl_hex_encode(hex, src, RL_ID_LEN);

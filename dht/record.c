@@ -156,7 +156,29 @@ int dht_record_sign(struct dht_record *r, const struct id_key *key) {
   int n = signed_message(r, msg, sizeof(msg));
   if (n < 0)
     return n;
-  crypto_sign_detached(r->sig, NULL, msg, (unsigned long long)n, key->sk);
+  if (crypto_sign_detached(r->sig, NULL, msg, (unsigned long long)n, key->sk) != 0) {
+    sodium_memzero(r->sig, RL_SIG_LEN);
+    return RL_EAUTH;
+  }
+  return 0;
+}
+
+uint64_t dht_record_seq_max(uint64_t unix_s) {
+  const uint64_t lim = (UINT64_MAX >> DHT_SEQ_SHIFT) - DHT_REC_MAX_TTL_S;
+  if (unix_s >= lim)
+    return UINT64_MAX;
+  return ((unix_s + DHT_REC_MAX_TTL_S + 1) << DHT_SEQ_SHIFT) - 1;
+}
+
+int dht_record_seq_next(uint64_t cur, uint64_t unix_s, uint64_t *next) {
+  uint64_t floor, n;
+  if (cur == UINT64_MAX || unix_s > (UINT64_MAX >> DHT_SEQ_SHIFT))
+    return RL_ERANGE;
+  floor = unix_s << DHT_SEQ_SHIFT;
+  n = cur + 1 > floor ? cur + 1 : floor;
+  if (n > dht_record_seq_max(unix_s))
+    return RL_ERANGE;
+  *next = n;
   return 0;
 }
 
@@ -181,6 +203,8 @@ static int verify(const struct dht_record *r, const char *group,
     if (r->expiry_s <= unix_s)
       return RL_EEXPIRED;
     if (r->expiry_s - unix_s > DHT_REC_MAX_TTL_S)
+      return RL_ERANGE;
+    if (r->seq > dht_record_seq_max(unix_s))
       return RL_ERANGE;
   }
   n = signed_message(r, msg, sizeof(msg));

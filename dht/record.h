@@ -29,6 +29,25 @@
  * clock, so a stolen key cannot plant an everlasting record. */
 #define DHT_REC_MAX_TTL_S (24 * 3600)
 
+/* Sequence numbers follow the owner's clock: a new version takes
+ * max(seq + 1, unix_s << DHT_SEQ_SHIFT), so seq keeps growing across
+ * restarts and several versions fit in one second. */
+#define DHT_SEQ_SHIFT 20
+
+/* The highest seq a verifier at unix_s accepts: a version from the owner's
+ * clock up to DHT_REC_MAX_TTL_S ahead (the skew the expiry check allows
+ * too). Without this bound a record with seq UINT64_MAX (a stolen key, or a
+ * storer's forged STALE answer the owner believed) could never be replaced
+ * while it lives. Saturates at UINT64_MAX for absurd clocks. */
+uint64_t dht_record_seq_max(uint64_t unix_s);
+
+/* The seq of the next version after cur at unix_s: max(cur + 1, unix_s <<
+ * DHT_SEQ_SHIFT). RL_ERANGE, *next untouched, when that would pass
+ * dht_record_seq_max(unix_s) or overflow (cur = UINT64_MAX, a clock past
+ * 2^44 s): never wraps around to a small number that every storer would
+ * refuse as stale. */
+int dht_record_seq_next(uint64_t cur, uint64_t unix_s, uint64_t *next);
+
 enum dht_rec_type {
   DHT_REC_VIP = 1,        /* virtual IPv4 -> member (value: 20-byte overlay ID) */
   DHT_REC_NODE = 2,       /* overlay ID -> endpoint candidates (opaque value) */
@@ -63,7 +82,8 @@ int dht_record_make(struct dht_record *r, uint8_t type, const struct cert *cert,
                     const uint8_t *value, size_t value_len);
 
 /* (Re)signs r as it stands with key (no consistency checks: tests use it
- * to build records a storer must refuse). 0 or RL_ETOOBIG. */
+ * to build records a storer must refuse). 0, RL_ETOOBIG, or RL_EAUTH when
+ * libsodium refuses to sign (sig zeroed). */
 int dht_record_sign(struct dht_record *r, const struct id_key *key);
 
 /* Encoded form (docs/dht.md). Returns bytes written or RL_ETOOBIG. */
@@ -77,6 +97,7 @@ int dht_record_decode(struct dht_record *r, const uint8_t *in, size_t len);
  *     unix_s: RL_ETRUNC, RL_EFOREIGN, RL_EAUTH, RL_EEXPIRED;
  *   - expiry_s > unix_s (else RL_EEXPIRED) and expiry_s <= unix_s +
  *     DHT_REC_MAX_TTL_S (else RL_ERANGE);
+ *   - seq <= dht_record_seq_max(unix_s) (else RL_ERANGE);
  *   - the signature by the certified node key: RL_EAUTH;
  *   - the record is consistent with the certificate (key derived from the
  *     cert's vip / node ID; VIP value = the owner's overlay ID):

@@ -21,6 +21,7 @@
 #include "node/cli.h"
 
 #define KEY_FILE_MAX 4096
+#define CLI_PATH_ERR (PATH_MAX + 200) /* messages naming a path twice */
 #define DEFAULT_DAYS 365
 #define MAX_DAYS 36500
 #define DEFAULT_PREFIX 10 /* 100.64.0.0/10, RFC 6598 shared address space */
@@ -117,8 +118,8 @@ static int pub_path_for(const char *key_path, char *out, size_t cap) {
   return (w < 0 || (size_t)w >= cap) ? RL_ETOOBIG : 0;
 }
 
-static int read_text(const char *path, char **buf, size_t *len) {
-  int rc = cli_read_file(path, KEY_FILE_MAX, buf, len);
+static int read_text(const char *path, char **buf, size_t *len, unsigned *mode) {
+  int rc = cli_read_file_mode(path, KEY_FILE_MAX, buf, len, mode);
   if (rc == RL_ENOENT)
     fprintf(stderr, "ringlan: %s: no such file\n", path);
   else if (rc == RL_ETOOBIG)
@@ -137,11 +138,13 @@ static void free_secret_text(char *buf, size_t len) {
 }
 
 static int load_key(const char *path, const char *kind, struct id_key *k, char *name) {
-  char *buf = NULL, err[200];
+  char *buf = NULL, err[CLI_PATH_ERR];
   size_t len = 0;
-  int rc = read_text(path, &buf, &len);
-  if (rc != 0)
+  int rc = cli_read_secret_file(path, KEY_FILE_MAX, &buf, &len, err, sizeof(err));
+  if (rc != 0) {
+    fprintf(stderr, "ringlan: %s\n", err);
     return rc;
+  }
   rc = id_key_parse(k, kind, name, RL_GROUP_NAME_MAX + 1, buf, len, err, sizeof(err));
   if (rc != 0)
     fprintf(stderr, "ringlan: %s: %s\n", path, err[0] ? err : rl_strerror(rc));
@@ -151,15 +154,37 @@ static int load_key(const char *path, const char *kind, struct id_key *k, char *
 
 /* Public keys may come from a .pub file or from the secret .key file. */
 static int load_pub(const char *path, const char *kind, uint8_t pk[RL_PK_LEN], char *name) {
-  char *buf = NULL, err[200];
+  char *buf = NULL, err[CLI_PATH_ERR];
   size_t len = 0;
-  int rc = read_text(path, &buf, &len);
+  unsigned mode = 0;
+  int rc = read_text(path, &buf, &len, &mode);
   if (rc != 0)
     return rc;
+  /* A secret key file given for its public half: its mode is checked too. */
+  if (cli_text_is_secret_key(buf) &&
+      (rc = cli_secret_mode_check(path, mode, err, sizeof(err))) != 0) {
+    fprintf(stderr, "ringlan: %s\n", err);
+    free_secret_text(buf, len);
+    return rc;
+  }
   rc = id_pub_parse(pk, kind, name, RL_GROUP_NAME_MAX + 1, buf, len, err, sizeof(err));
   if (rc != 0)
     fprintf(stderr, "ringlan: %s: %s\n", path, err[0] ? err : rl_strerror(rc));
   free_secret_text(buf, len);
+  return rc;
+}
+
+static int write_key_file(const char *path, const char *text, size_t len, unsigned mode,
+                          bool replace) {
+  int rc = replace ? cli_write_file(path, text, len, mode)
+                   : cli_write_new_file(path, text, len, mode);
+  if (rc == RL_EEXIST)
+    fprintf(stderr, "ringlan: %s exists; refusing to overwrite a key (use --force)\n", path);
+  else if (rc == RL_EREFUSED)
+    fprintf(stderr, "ringlan: %s is a symbolic link; refusing to write a key through it\n",
+            path);
+  else if (rc)
+    fprintf(stderr, "ringlan: cannot write %s: %s\n", path, strerror(errno));
   return rc;
 }
 
@@ -183,12 +208,13 @@ static int write_key_pair(const struct id_key *k, const char *kind, const char *
     fprintf(stderr, "ringlan: cannot encode the key: %s\n", rl_strerror(kn < 0 ? kn : pn));
     goto out;
   }
-  if (cli_write_file(out, keytext, (size_t)kn, 0600) != 0) {
-    fprintf(stderr, "ringlan: cannot write %s: %s\n", out, strerror(errno));
+  /* Without --force nothing is replaced, even if a file or link appeared
+   * since the check above; with it, a symbolic link is still refused. */
+  if (write_key_file(out, keytext, (size_t)kn, 0600, force) != 0)
     goto out;
-  }
-  if (cli_write_file(pubpath, pubtext, (size_t)pn, 0644) != 0) {
-    fprintf(stderr, "ringlan: cannot write %s: %s\n", pubpath, strerror(errno));
+  if (write_key_file(pubpath, pubtext, (size_t)pn, 0644, force) != 0) {
+    if (!force)
+      unlink(out); /* written by us a moment ago: no half pair */
     goto out;
   }
   fprintf(stderr, "wrote %s (secret, mode 0600) and %s\n", out, pubpath);
@@ -366,8 +392,11 @@ static int group_sign(int argc, char **argv) {
     fprintf(stderr, "ringlan group sign: cannot encode: %s\n", rl_strerror(n));
     goto out;
   }
-  if (cli_write_file(out, text, (size_t)n, 0644) != 0) {
-    fprintf(stderr, "ringlan group sign: cannot write %s: %s\n", out, strerror(errno));
+  if ((rc = cli_write_file(out, text, (size_t)n, 0644)) != 0) {
+    fprintf(stderr, "ringlan group sign: cannot write %s: %s\n", out,
+            rc == RL_EREFUSED ? "a symbolic link; refusing to write through it"
+                              : strerror(errno));
+    rc = 1;
     goto out;
   }
   cert_vip_format(c.vip, c.prefix, vip);
@@ -438,7 +467,7 @@ static int cert_show(int argc, char **argv) {
 
   if (!args_ok(argc, argv, opts, NULL, 1, "cert show") || !path)
     return usage("cert", CERT_SHOW_USAGE);
-  if (read_text(path, &buf, &len) != 0)
+  if (read_text(path, &buf, &len, NULL) != 0)
     return 1;
   rc = cert_parse_text(&c, buf, len, err, sizeof(err));
   free_secret_text(buf, len); /* someone may pass a .key file by mistake */

@@ -15,13 +15,13 @@
 #include "node/config.h"
 
 enum key_type { T_PATH, T_CONTROL, T_IFNAME, T_ADDR, T_ADDRLIST, T_CIPHER, T_FORMAT,
-                T_UINT, T_LOGLEVEL, T_BOOL, T_PUBKEY };
+                T_UINT, T_LOGLEVEL, T_BOOL, T_PUBKEY, T_USER };
 
 enum key_id {
   K_KEY, K_CERT, K_GROUP, K_LISTEN, K_TAP, K_CONTROL, K_STATE, K_BOOTSTRAP, K_CIPHER,
   K_FORMAT, K_KEEPALIVE, K_REKEY, K_LINK_TIMEOUT, K_IDLE_LINK, K_DHT_REPLICAS, K_LOG_LEVEL,
   K_PEER_ENDPOINT, K_PEER_PUBKEY, K_NAT_UPNP, K_NAT_NATPMP, K_NAT_KEEPALIVE, K_NAT_RELAY_KBPS,
-  K_TCP,
+  K_TCP, K_USER,
 };
 
 struct key_def {
@@ -52,6 +52,7 @@ static const struct key_def KEYS[] = {
     {K_DHT_REPLICAS, CFG_SEC_NODE, "dht_replicas", T_UINT, 3, 8, false},
     {K_LOG_LEVEL, CFG_SEC_NODE, "log_level", T_LOGLEVEL, 0, 0, false},
     {K_TCP, CFG_SEC_NODE, "tcp", T_BOOL, 0, 0, false},
+    {K_USER, CFG_SEC_NODE, "user", T_USER, 0, 0, false},
     {K_PEER_ENDPOINT, CFG_SEC_PEER, "endpoint", T_ADDR, 0, 0, false},
     {K_PEER_PUBKEY, CFG_SEC_PEER, "pubkey", T_PUBKEY, 0, 0, false},
     {K_NAT_UPNP, CFG_SEC_NAT, "upnp", T_BOOL, 0, 0, false},
@@ -229,6 +230,19 @@ static int set_pubkey(struct cfg *c, struct cfg_peer *p, const char *v, char *er
   return set_path(c, p->pubkey_path, sizeof(p->pubkey_path), v, "pubkey", err, errcap);
 }
 
+/* A portable user name (POSIX "portable filename characters", not starting
+ * with '-'); the account itself is looked up at start-up (node/drv_priv.c). */
+static bool user_name_ok(const char *v) {
+  size_t n = strlen(v);
+  if (n == 0 || n >= CFG_USER_MAX || v[0] == '-')
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+          (v[i] >= '0' && v[i] <= '9') || v[i] == '.' || v[i] == '_' || v[i] == '-'))
+      return false;
+  return true;
+}
+
 static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
                      size_t errcap) {
   struct cfg_peer *peer = c->section == CFG_SEC_PEER ? &c->peers[c->n_peers - 1] : NULL;
@@ -249,6 +263,12 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
     if (parse_endpoint(v, &c->listen, true) != 0)
       return fail(c, err, errcap, "bad value for 'listen': '%s' (expected IPv4 ADDR:PORT or "
                   "[IPv6]:PORT, e.g. 0.0.0.0:42424)", v);
+    return 0;
+  case K_USER:
+    if (!user_name_ok(v))
+      return fail(c, err, errcap, "bad value for 'user': '%s' (a user name of 1..%d characters "
+                  "[A-Za-z0-9._-], not starting with '-')", v, CFG_USER_MAX - 1);
+    snprintf(c->user, sizeof(c->user), "%s", v);
     return 0;
   case K_TAP:
     if (parse_ifname(v, c->tap, sizeof(c->tap)) != 0)

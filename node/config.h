@@ -37,10 +37,12 @@
 #define CFG_MAX_BOOTSTRAP 16       /* = NODE_MAX_BOOTSTRAP */
 #define CFG_LINE_MAX 1024
 #define CFG_ERR_MAX 256            /* a good size for err buffers */
+#define CFG_USER_MAX 33            /* user names: 1..32 bytes */
 
 #define CFG_DEFAULT_LISTEN "0.0.0.0:42424"
 #define CFG_DEFAULT_TAP "rl%d"
 #define CFG_DEFAULT_CONTROL "/run/ringlan/ringlan.sock"
+#define CFG_DEFAULT_USER "ringlan"
 
 /* Cipher choice: CFG_CIPHER_AUTO picks AES-256-GCM when the CPU has it
  * (crypto_aead_aes256gcm_is_available), else ChaCha20-Poly1305. */
@@ -66,6 +68,8 @@ struct cfg {
   char tap[CFG_IFNAME_MAX];
   char control[CFG_CONTROL_MAX];
   char state[CFG_PATH_MAX];      /* "" = no persistent state */
+  char user[CFG_USER_MAX];       /* run as this user after start-up; "" = CFG_DEFAULT_USER
+                                    when that account exists, else stay root (drv_priv.c) */
   unsigned n_bootstrap;
   struct rl_addr bootstrap[CFG_MAX_BOOTSTRAP];
   enum cfg_cipher cipher;

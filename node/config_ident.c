@@ -31,9 +31,9 @@ static int errf(char *err, size_t errcap, int rc, const char *fmt, ...) {
 
 /* Reads a small text file; the buffer may hold a secret, so callers free
  * it with free_text(). */
-static int read_text(const char *path, size_t max, char **text, size_t *len, char *err,
-                     size_t errcap) {
-  int rc = cli_read_file(path, max, text, len);
+static int read_text(const char *path, size_t max, char **text, size_t *len, unsigned *mode,
+                     char *err, size_t errcap) {
+  int rc = cli_read_file_mode(path, max, text, len, mode);
   if (rc == RL_ENOENT)
     return errf(err, errcap, rc, "%s: no such file", path);
   if (rc == RL_ETOOBIG)
@@ -54,9 +54,15 @@ static int load_pub(const char *path, const char *kind, uint8_t pk[RL_PK_LEN], c
                     size_t namecap, char *err, size_t errcap) {
   char *text = NULL, why[160] = "";
   size_t len = 0;
-  int rc = read_text(path, KEY_FILE_MAX, &text, &len, err, errcap);
+  unsigned mode = 0;
+  int rc = read_text(path, KEY_FILE_MAX, &text, &len, &mode, err, errcap);
   if (rc)
     return rc;
+  /* A secret key file given for its public half: its mode is checked too. */
+  if (cli_text_is_secret_key(text) && (rc = cli_secret_mode_check(path, mode, err, errcap))) {
+    free_text(text, len);
+    return rc;
+  }
   rc = id_pub_parse(pk, kind, name, namecap, text, len, why, sizeof(why));
   free_text(text, len);
   if (rc)
@@ -108,7 +114,7 @@ int cfg_load_identity(const struct cfg *c, uint64_t unix_s, struct id_key *key,
   size_t len = 0;
   int rc;
 
-  rc = read_text(c->key, KEY_FILE_MAX, &text, &len, err, errcap);
+  rc = cli_read_secret_file(c->key, KEY_FILE_MAX, &text, &len, err, errcap);
   if (rc)
     goto out;
   rc = id_key_parse(key, "node", name, sizeof(name), text, len, why, sizeof(why));
@@ -122,7 +128,7 @@ int cfg_load_identity(const struct cfg *c, uint64_t unix_s, struct id_key *key,
     goto out;
   }
 
-  rc = read_text(c->cert, CERT_TEXT_MAX * 2, &text, &len, err, errcap);
+  rc = read_text(c->cert, CERT_TEXT_MAX * 2, &text, &len, NULL, err, errcap);
   if (rc)
     goto out;
   rc = cert_parse_text(cert, text, len, why, sizeof(why));

@@ -2,6 +2,7 @@
  * I/O, the timer, signals and shutdown. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <ringlan/error.h>
 #include <signal.h>
@@ -457,6 +458,8 @@ static void start_loop_handles(struct drv *d) {
   d->handles_open = true;
 }
 
+static const char *const STATE_FILES[] = {STORE_LMDB_FILE, STORE_LMDB_LOCK_FILE, NULL};
+
 /* The persistent state: an LMDB store in the `state` directory (DHT
  * records and the core's peer cache, meta "peers"). The endpoints remembered
  * there become cfg->cached, so a restarted node finds its way back without
@@ -478,10 +481,26 @@ static int open_store(struct drv *d, struct node_config *nc, char *err, size_t e
   sc.dir = d->cfg->state;
   sc.group = nc->cert.group;
   memcpy(sc.group_pk, nc->group_pk, RL_PK_LEN);
+  /* The store belongs to the user the daemon runs as: its files are
+   * opened (and created) with that user's rights, so root never follows
+   * what the user could have placed there (drv_priv.h). */
+  if ((rc = drv_priv_prepare_state(&d->priv, d->cfg->state, STATE_FILES, err, errcap)) != 0)
+    return rc;
+  if (drv_priv_as_user(&d->priv) != 0) {
+    snprintf(err, errcap, "state directory %s: cannot switch to user %s: %s", d->cfg->state,
+             d->priv.name, strerror(errno));
+    return RL_ESYS;
+  }
   rc = store_lmdb_open(&sc, uv_hrtime(), &d->store, &dropped);
+  if (drv_priv_as_root(&d->priv) != 0) {
+    snprintf(err, errcap, "cannot take root back after opening the store: %s", strerror(errno));
+    return RL_ESYS;
+  }
   if (rc) {
-    snprintf(err, errcap, "state directory %s: cannot open the store: %s", d->cfg->state,
-             rl_strerror(rc));
+    snprintf(err, errcap, "state directory %s: cannot open the store: %s%s%s%s", d->cfg->state,
+             rl_strerror(rc), d->priv.switch_user ? " (opened as user " : "",
+             d->priv.switch_user ? d->priv.name : "",
+             d->priv.switch_user ? ", who needs to reach the directory)" : "");
     return rc;
   }
   if (dropped)
@@ -497,12 +516,44 @@ static int open_store(struct drv *d, struct node_config *nc, char *err, size_t e
   return 0;
 }
 
+/* Does the directory part of path exist (the control socket's parent)? */
+static bool parent_exists(const char *path) {
+  char dir[CFG_CONTROL_MAX];
+  const char *slash = strrchr(path, '/');
+  struct stat st;
+  if (!slash || slash == path)
+    return true;
+  snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+  return stat(dir, &st) == 0;
+}
+
+/* SIGHUP re-reads the config and the peers' key files as the user the
+ * daemon now runs as: say at start-up if that will fail. */
+static void check_reload_files(struct drv *d) {
+  const char *paths[CFG_MAX_PEERS + 1];
+  unsigned n = 0;
+  paths[n++] = d->config_path;
+  for (unsigned i = 0; i < d->cfg->n_peers; i++)
+    if (d->cfg->peers[i].pubkey_path[0])
+      paths[n++] = d->cfg->peers[i].pubkey_path;
+  for (unsigned i = 0; i < n; i++) {
+    int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      close(fd);
+      continue;
+    }
+    rl_logf(&d->env, RL_LOG_WARN, "%s: not readable as uid %u (%s): SIGHUP will not be able "
+            "to reload it; make it and its directories readable by that user (e.g. chgrp "
+            "GROUP FILE; chmod 640 FILE)", paths[i], (unsigned)getuid(), strerror(errno));
+  }
+}
+
 int drv_run(const char *config_path) {
   struct drv *d = calloc(1, sizeof(*d));
   struct node_config *nc = calloc(1, sizeof(*nc));
   char err[CFG_ERR_MAX + 2 * CFG_PATH_MAX];
   struct cert cert;
-  bool loop_ok = false, hard_exit = false;
+  bool loop_ok = false, hard_exit = false, ctl_dir_existed;
   int rc, status = 1;
 
   if (!d || !nc || !(d->cfg = malloc(sizeof(*d->cfg))) ||
@@ -527,6 +578,10 @@ int drv_run(const char *config_path) {
   /* unix_s = unix_offset_s + now_ns / 1e9 with now_ns = uv_hrtime(). */
   d->env.unix_offset_s = (int64_t)time(NULL) - (int64_t)(uv_hrtime() / NS_PER_S);
 
+  if (drv_priv_resolve(d->cfg, &d->env, &d->priv, err, sizeof(err)) != 0) {
+    fprintf(stderr, "ringlan: %s\n", err);
+    goto out;
+  }
   if (cfg_load_node_config(d->cfg, &d->env, (uint64_t)time(NULL), nc, err, sizeof(err)) != 0) {
     fprintf(stderr, "ringlan: %s\n", err);
     goto out;
@@ -541,8 +596,11 @@ int drv_run(const char *config_path) {
   loop_ok = true;
   /* The control socket first: a second daemon with the same config stops
    * here, before it touches the TAP device or the port. */
+  ctl_dir_existed = parent_exists(d->cfg->control);
   if (ctl_server_open(&d->loop, d->cfg->control, 0, drv_ctl_request, d, &d->ctl, err,
-                      sizeof(err)) != 0) {
+                      sizeof(err)) != 0 ||
+      drv_priv_chown_control(&d->priv, d->cfg->control, !ctl_dir_existed, err,
+                             sizeof(err)) != 0) {
     fprintf(stderr, "ringlan: %s\n", err);
     goto out;
   }
@@ -571,7 +629,19 @@ int drv_run(const char *config_path) {
   }
   start_loop_handles(d);
   drv_addrs_start(d);
-  if (drv_tcp_start(d) != 0 || drv_pm_start(d) != 0) {
+  if (drv_tcp_start(d) != 0) {
+    fprintf(stderr, "ringlan: out of memory\n");
+    goto out;
+  }
+  /* Everything that needs root is open: drop it before any input is read
+   * (the loop has not run yet) and before the port-mapping worker thread
+   * exists (the process is still single-threaded). */
+  if (drv_priv_drop(&d->priv, &d->env, err, sizeof(err)) != 0) {
+    fprintf(stderr, "ringlan: cannot drop privileges: %s\n", err);
+    goto out;
+  }
+  check_reload_files(d);
+  if (drv_pm_start(d) != 0) {
     fprintf(stderr, "ringlan: out of memory\n");
     goto out;
   }

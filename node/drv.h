@@ -19,6 +19,7 @@
 #include "dht/store.h"
 #include "node/core/node.h"
 #include "node/ctl.h"
+#include "node/drv_priv.h"
 #include "tap/tap.h"
 
 #define DRV_UDP_DRAIN_MAX 256     /* datagrams sent per callback */
@@ -53,6 +54,7 @@ struct drv {
   struct rl_env env;
   const char *config_path;
   struct cfg *cfg;
+  struct drv_priv priv;     /* the user to run as after start-up (drv_priv.c) */
   int tap_fd;
   char tap_name[TAP_IFNAME_MAX];
   uint32_t next_cookie;

@@ -348,7 +348,7 @@ int store_lmdb_open(const struct store_lmdb_config *cfg, uint64_t now_ns,
   if (!cfg || !cfg->env || !cfg->dir || !cfg->group || !out || !cfg->group[0] ||
       strlen(cfg->group) > RL_GROUP_NAME_MAX)
     return RL_EINVAL;
-  if ((size_t)snprintf(path, sizeof(path), "%s/dht.mdb", cfg->dir) >= sizeof(path))
+  if ((size_t)snprintf(path, sizeof(path), "%s/" STORE_LMDB_FILE, cfg->dir) >= sizeof(path))
     return RL_EINVAL;
   if (!(l = calloc(1, sizeof(*l))))
     return RL_ENOMEM;

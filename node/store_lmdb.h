@@ -20,6 +20,8 @@
 #include "dht/store.h"
 #include "util/env.h"
 
+#define STORE_LMDB_FILE "dht.mdb"           /* in the state directory */
+#define STORE_LMDB_LOCK_FILE "dht.mdb-lock"
 #define STORE_LMDB_MAP_DEFAULT (64u << 20) /* bytes of address space / file */
 #define STORE_LMDB_RECORDS_DEFAULT 65536
 

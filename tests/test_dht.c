@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "dht/dht.h"
+#include "dht/dht_int.h"
 #include "tests/dht_fixture.h"
 
 #define N 16
@@ -525,6 +526,86 @@ static void test_seq_ordering(void **state) {
   net_free(t);
 }
 
+/* Sequence numbers near UINT64_MAX. A storer's forged STALE answer
+ * claiming seq UINT64_MAX - 1 or UINT64_MAX must not push the owner to
+ * UINT64_MAX (or wrap it to 0): its next versions would be refused as stale
+ * everywhere while that version lives. And a record with seq UINT64_MAX
+ * (a stolen key) is refused by storers, so it cannot pin the key. The
+ * owner's updates keep working throughout. */
+static void test_seq_near_max(void **state) {
+  (void)state;
+  struct net *t = net_new(4, DHT_RECORD_TTL_S, N);
+  uint8_t key[DHT_KEY_LEN], v1[] = "v1-endpoints", v2[] = "v2-endpoints";
+  uint8_t enc[DHT_REC_MAX], msg[DHT_MSG_MAX], evil[] = "evil";
+  static const uint64_t CLAIMS[] = {UINT64_MAX - 1, UINT64_MAX};
+  struct dht_record rec;
+  struct dht_stats st;
+  uint64_t seq1, seq2, max;
+  unsigned me = 2;
+  int owner, len;
+  dht_key_node(FIX_GROUP, t->m[me].id, key);
+  owner = owner_of(t, key);
+  if (owner == (int)me) { /* the STORE must travel: pick another member */
+    me = 3;
+    dht_key_node(FIX_GROUP, t->m[me].id, key);
+    owner = owner_of(t, key);
+  }
+  assert_int_not_equal(owner, (int)me);
+  max = dht_record_seq_max(rl_unix_s(&t->env, t->now));
+
+  assert_int_equal(dht_put_own(t->d[me], DHT_REC_NODE, v1, sizeof(v1), t->now), 0);
+  struct dht_own *o = &t->d[me]->own[1];
+  uint64_t seq0 = o->seq;
+  assert_true(seq0 <= max);
+  for (size_t i = 0; i < 2; i++) {
+    struct dht_msg a = {.type = DHT_MSG_STORE_ACK, .txid = o->txid, .status = DHT_ST_STALE,
+                        .seq = CLAIMS[i]};
+    memcpy(a.key, key, DHT_KEY_LEN);
+    len = dht_msg_encode(&a, msg, sizeof(msg));
+    assert_true(len > 0);
+    assert_int_equal(dht_recv(t->d[me], t->m[owner].id, t->m[me].id, msg, (size_t)len, t->now),
+                     0);
+    assert_true(o->seq == seq0); /* not followed */
+  }
+  pump(t);
+  assert_int_equal(holders(t, key, &seq1), 4);
+  assert_true(seq1 == seq0);
+
+  /* A record at seq UINT64_MAX signed with the member's own key: refused
+   * by the owner (STORE) and by every replica (REPLICATE). */
+  dht_stats(t->d[owner], &st);
+  uint64_t bad0 = st.rejected_invalid;
+  assert_int_equal(dht_record_make(&rec, DHT_REC_NODE, &t->m[me].cert, &t->m[me].key,
+                                   UINT64_MAX, rl_unix_s(&t->env, t->now) + 600, evil,
+                                   sizeof(evil)),
+                   0);
+  int n = dht_record_encode(&rec, enc, sizeof(enc));
+  struct dht_msg m = {.type = DHT_MSG_STORE, .txid = 77, .rec = enc, .rec_len = (size_t)n};
+  len = dht_msg_encode(&m, msg, sizeof(msg));
+  assert_int_equal(dht_recv(t->d[owner], t->m[9].id, key, msg, (size_t)len, t->now), 0);
+  m.type = DHT_MSG_REPLICATE;
+  len = dht_msg_encode(&m, msg, sizeof(msg));
+  for (unsigned i = 0; i < N; i++)
+    if (t->alive[i])
+      dht_recv(t->d[i], t->m[9].id, key, msg, (size_t)len, t->now);
+  pump(t);
+  dht_stats(t->d[owner], &st);
+  assert_int_equal(st.rejected_invalid, bad0 + 2);
+  assert_int_equal(holders(t, key, &seq2), 4);
+  assert_true(seq2 == seq1);
+
+  /* The owner's next version (same second) still replaces the first. */
+  t->now += NS_PER_S / 10;
+  assert_int_equal(dht_put_own(t->d[me], DHT_REC_NODE, v2, sizeof(v2), t->now), 0);
+  pump(t);
+  assert_int_equal(holders(t, key, &seq2), 4);
+  assert_true(seq2 == seq1 + 1);
+  struct result *r = get_from(t, (unsigned)(owner + 5) % N, key, 3, 0);
+  assert_int_equal(r->status, 0);
+  assert_memory_equal(r->rec.value, v2, sizeof(v2));
+  net_free(t);
+}
+
 /* Records live until expiry; the writer refreshes them at half-life; a
  * dead writer's records are swept once expired. */
 static void test_expiry_and_refresh(void **state) {
@@ -581,10 +662,11 @@ static void test_duplicate_vip_refused(void **state) {
   struct dht_stats st;
   publish_all(t);
   vip_key(4, key);
-  /* Same VIP as member 4, different node key. */
+  /* Same VIP as member 4, different node key, the highest seq accepted. */
   assert_int_equal(fix_member_make(&imp, &t->env, &t->group, FIX_GROUP, FIX_VIP(5)), 0);
   assert_int_equal(dht_record_make(&rec, DHT_REC_VIP, &imp.cert, &imp.key,
-                                   UINT64_MAX / 2, rl_unix_s(&t->env, t->now) + 600,
+                                   dht_record_seq_max(rl_unix_s(&t->env, t->now)),
+                                   rl_unix_s(&t->env, t->now) + 600,
                                    imp.id, RL_ID_LEN),
                    0);
   assert_memory_equal(rec.key, key, DHT_KEY_LEN);
@@ -874,6 +956,7 @@ int main(void) {
       cmocka_unit_test(test_owner_killed),
       cmocka_unit_test(test_join_handover),
       cmocka_unit_test(test_seq_ordering),
+      cmocka_unit_test(test_seq_near_max),
       cmocka_unit_test(test_expiry_and_refresh),
       cmocka_unit_test(test_duplicate_vip_refused),
       cmocka_unit_test(test_get_falls_back_to_replicas),

@@ -273,6 +273,65 @@ static void test_claims_must_match_cert(void **state) {
   assert_int_equal(verify(f, &r), RL_EUNSUP);
 }
 
+/* Sequence numbers near UINT64_MAX: the next version never wraps to a
+ * small number (which every storer would refuse as stale), and a verifier
+ * refuses a seq beyond what a clock at most DHT_REC_MAX_TTL_S ahead makes,
+ * so nobody can pin a key with seq UINT64_MAX. */
+static void test_seq_bounds(void **state) {
+  struct fx *f = *state;
+  const uint64_t now = f->now_s, floor = now << DHT_SEQ_SHIFT;
+  const uint64_t max = dht_record_seq_max(now);
+  struct dht_record r;
+  uint64_t next = 42;
+  /* the clock floor, then +1 within the same second */
+  assert_int_equal(dht_record_seq_next(0, now, &next), 0);
+  assert_true(next == floor);
+  assert_int_equal(dht_record_seq_next(floor, now, &next), 0);
+  assert_true(next == floor + 1);
+  /* the bound: one day of clock ahead, every version of its last second */
+  assert_true(max == ((now + DHT_REC_MAX_TTL_S + 1) << DHT_SEQ_SHIFT) - 1);
+  assert_int_equal(dht_record_seq_next(max - 1, now, &next), 0);
+  assert_true(next == max);
+  /* past the bound or at the end of the range: refused, next untouched */
+  next = 42;
+  assert_int_equal(dht_record_seq_next(max, now, &next), RL_ERANGE);
+  assert_int_equal(dht_record_seq_next(UINT64_MAX - 1, now, &next), RL_ERANGE);
+  assert_int_equal(dht_record_seq_next(UINT64_MAX, now, &next), RL_ERANGE);
+  assert_true(next == 42);
+  /* absurd clocks: no shift overflow, saturation, never a wrap */
+  assert_int_equal(dht_record_seq_next(0, UINT64_MAX, &next), RL_ERANGE);
+  assert_int_equal(dht_record_seq_next(0, (UINT64_MAX >> DHT_SEQ_SHIFT) + 1, &next),
+                   RL_ERANGE);
+  assert_true(dht_record_seq_max(UINT64_MAX) == UINT64_MAX);
+  assert_true(dht_record_seq_max((UINT64_MAX >> DHT_SEQ_SHIFT) - DHT_REC_MAX_TTL_S) ==
+              UINT64_MAX);
+  assert_int_equal(dht_record_seq_next(UINT64_MAX - 1, UINT64_MAX >> DHT_SEQ_SHIFT, &next), 0);
+  assert_true(next == UINT64_MAX);
+  assert_int_equal(dht_record_seq_next(UINT64_MAX, UINT64_MAX >> DHT_SEQ_SHIFT, &next),
+                   RL_ERANGE);
+  assert_true(next == UINT64_MAX);
+  /* verification: seq up to the bound is fine, beyond it RL_ERANGE */
+  static const uint64_t SEQS[] = {0, 1, 0, 0, UINT64_MAX / 2, UINT64_MAX - 1, UINT64_MAX};
+  for (size_t i = 0; i < sizeof(SEQS) / sizeof(SEQS[0]); i++) {
+    uint64_t seq = i == 2 ? floor : i == 3 ? max : SEQS[i];
+    assert_int_equal(dht_record_make(&r, DHT_REC_NODE, &f->a.cert, &f->a.key, seq, now + 60,
+                                     NULL, 0),
+                     0);
+    assert_int_equal(verify(f, &r), seq <= max ? 0 : RL_ERANGE);
+  }
+  /* max + 1 at now is fine for a verifier whose clock is a second later */
+  assert_int_equal(dht_record_make(&r, DHT_REC_NODE, &f->a.cert, &f->a.key, max + 1, now + 60,
+                                   NULL, 0),
+                   0);
+  assert_int_equal(verify(f, &r), RL_ERANGE);
+  assert_int_equal(dht_record_verify(&r, FIX_GROUP, f->group.pk, now + 1, NULL), 0);
+  /* the untimed check (a store reading its own data) has no clock to judge by */
+  assert_int_equal(dht_record_make(&r, DHT_REC_NODE, &f->a.cert, &f->a.key, UINT64_MAX,
+                                   now + 60, NULL, 0),
+                   0);
+  assert_int_equal(dht_record_verify_untimed(&r, FIX_GROUP, f->group.pk), 0);
+}
+
 static void test_truncated_every_length(void **state) {
   struct fx *f = *state;
   struct dht_record r, t;
@@ -306,6 +365,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
       cmocka_unit_test_setup_teardown(test_claims_must_match_cert, setup, teardown),
       cmocka_unit_test_setup_teardown(test_truncated_every_length, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_seq_bounds, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -152,6 +152,10 @@ has err.txt 'no such file'
 grep -v '^secret:' alice.key | sed '/^-----END/d' >mixed.key
 grep '^secret:' bob.key >>mixed.key
 echo '-----END RINGLAN NODE KEY-----' >>mixed.key
+# (written with the umask: first refused as readable by others, as ssh does)
+run 1 group sign --group-key group.key --pub mixed.key --ip 100.64.0.2 --out x.cert
+has err.txt 'mixed.key: permissions 0644 are too open.*chmod 600 mixed.key'
+chmod 600 mixed.key
 run 1 group sign --group-key group.key --pub mixed.key --ip 100.64.0.2 --out x.cert
 has err.txt 'secret key does not match the public key'
 [ ! -e x.cert ] && ok || bad "x.cert written by a failed command"
