@@ -98,6 +98,13 @@ void sim_flow_sweep(struct sim *s, bool final) {
      * been direct before the frame got there). */
     if (!expired && !final && !(f->state == 1 && f->t_deliv))
       break;
+    /* The run ended before this flow's time was up: it stays "running"
+     * (reach.sh does not count it as failed or as given up). */
+    if (f->state == 0 && !expired && final) {
+      flow_write(s, s->fl_swept);
+      s->fl_swept++;
+      continue;
+    }
     if (f->state == 0) {
       f->state = 2;
       s->fl_timeout++;
