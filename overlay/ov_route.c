@@ -15,6 +15,18 @@ int ov_next_hop(const struct overlay *ov, const uint8_t key[RL_ID_LEN],
   *final = false;
   if (ring_eq(key, ov->self.id))
     return OV_NEXT_DELIVER;
+  /* The key is a node we hold a link to: straight there. (Our successor
+   * list may skip it: a member that can reach its ring neighbours only
+   * through a relay is not everyone's successor yet, and a message routed
+   * to it exactly would otherwise end at the node after it. Any link that
+   * is up will do: the message is for the peer itself, so whether it is a
+   * ring member yet does not matter.) */
+  const struct ov_link *kl = ov_link_find(ov, key);
+  if (kl && kl->state == OV_LINK_UP && !(exclude && ring_eq(kl->id, exclude))) {
+    memcpy(next, kl->id, RL_ID_LEN);
+    *final = true;
+    return OV_NEXT_FORWARD;
+  }
   if (ov->joined) {
     if (ov->n_succ == 0)
       return OV_NEXT_DELIVER; /* a ring of one */

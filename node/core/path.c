@@ -237,9 +237,10 @@ void path_heard(struct node *n, struct link *l, const struct rl_addr *from, unsi
     l->path_rx_ns = now;
   if (routed && relay && l->has_relay && memcmp(relay, l->relay_id, RL_ID_LEN) == 0)
     l->relay_rx_ns = now;
-  if (probe)
-    return; /* a check of some path (the standby relay's): no move, no order */
-  hold_check(n, l, tag, key, pid, newest, mv, now);
+  /* A probe checks some path (the standby relay's, say), not necessarily
+   * the one the peer sends on: it never starts a hold or moves us, but
+   * its packet id counts (it may be the one a hold waits for). */
+  hold_check(n, l, tag, key, pid, newest && !probe, mv, now);
   l->rx_last_tag = tag;
   if (tag == l->rx_tag)
     l->rx_tag_ns = now;
@@ -248,6 +249,8 @@ void path_heard(struct node *n, struct link *l, const struct rl_addr *from, unsi
   l->rx_any = true;
   l->rx_key = key;
   l->rx_hi = pid;
+  if (probe)
+    return;
   l->rx_tag = tag;
   l->rx_tag_ns = now;
   if (l->s.state != SESS_ESTABLISHED || !l->s.have_peer)
