@@ -276,6 +276,8 @@ static size_t make_frame_ring(uint8_t *f, const struct net *w, int from, int to,
   f[13] = 0x00; /* IPv4 */
   memset(f + 14, fill, 86);
   f[14] = 0x45;
+  f[16] = 0;
+  f[17] = 86; /* total length: a header the receiving LAN check can read */
   uint32_t src = w->cert[from].vip, dst = w->cert[to].vip;
   for (int k = 0; k < 4; k++) {
     f[14 + 12 + k] = (uint8_t)(src >> (24 - 8 * k));
