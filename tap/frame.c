@@ -61,14 +61,16 @@ static void parse_arp(struct wire_r *r, struct tap_frame_info *info) {
 }
 
 /* UDP ports or ICMP type/code of the upper-layer header in r (the rest of
- * the IP packet, first fragment or whole). A cut header sets l4_cut. */
-static void parse_l4(struct wire_r *r, struct tap_frame_info *info) {
+ * the IP packet, first fragment or whole). icmp_proto: ICMP's protocol
+ * number in this IP version (1 in IPv4, 58 in IPv6; the other one means
+ * nothing to the receiver). A cut header sets l4_cut. */
+static void parse_l4(struct wire_r *r, struct tap_frame_info *info, uint8_t icmp_proto) {
   if (info->ip_proto == TAP_IPPROTO_UDP) {
     info->udp_sport = wire_get_u16be(r);
     info->udp_dport = wire_get_u16be(r);
     wire_get_ptr(r, 4);                /* length, checksum */
     info->udp = wire_ok(r);
-  } else if (info->ip_proto == TAP_IPPROTO_ICMP || info->ip_proto == TAP_IPPROTO_ICMPV6) {
+  } else if (info->ip_proto == icmp_proto) {
     info->icmp_type = wire_get_u8(r);
     info->icmp_code = wire_get_u8(r);
     wire_get_ptr(r, 2);                /* checksum */
@@ -112,7 +114,7 @@ static void parse_ipv4(struct wire_r *r, struct tap_frame_info *info) {
   }
   struct wire_r l4;
   wire_r_init(&l4, pkt + ihl, total - ihl);
-  parse_l4(&l4, info);
+  parse_l4(&l4, info, TAP_IPPROTO_ICMP);
 }
 
 /* A link-layer address option (RFC 4861 4.6.1): the first six bytes count
@@ -212,7 +214,7 @@ static void parse_ipv6(struct wire_r *r, struct tap_frame_info *info) {
     nh = next;
   }
   info->ip_proto = nh;
-  parse_l4(&p, info);
+  parse_l4(&p, info, TAP_IPPROTO_ICMPV6);
   if (info->icmp && nh == TAP_IPPROTO_ICMPV6)
     parse_nd(&p, info);
 }

@@ -190,6 +190,11 @@ static const struct l4_case L4[] = {
     {"ipv4 udp cut", "02aabbccddee 021122334455 0800 45000018 00000000 4011 0000 "
      "64400001 64400002 0043 0044",
      true, false, 17, false, true, false, 0, 0, false, 0, false, false, false, false},
+    /* fuzz_lan_frame found this: IPv4's ICMP protocol number behind an
+     * IPv6 header was read as an ICMP message (type 137, a redirect) */
+    {"ipv6 next header 1 is not icmp", ETH6 "60000000 0008 01 ff" LL_A ALL_NODES
+     "8900 0000 0000 0000",
+     false, true, 1, false, false, false, 0, 0, false, 0, false, false, false, false},
     {"icmp redirect", "02aabbccddee 021122334455 0800 4500001c 00000000 4001 0000 "
      "64400001 64400002 0501 0000 64400009",
      true, false, 1, false, false, false, 0, 0, true, 5, false, false, false, false},
