@@ -21,7 +21,7 @@ enum key_id {
   K_KEY, K_CERT, K_GROUP, K_LISTEN, K_TAP, K_CONTROL, K_STATE, K_BOOTSTRAP, K_CIPHER,
   K_FORMAT, K_KEEPALIVE, K_REKEY, K_LINK_TIMEOUT, K_IDLE_LINK, K_DHT_REPLICAS, K_LOG_LEVEL,
   K_PEER_ENDPOINT, K_PEER_PUBKEY, K_NAT_UPNP, K_NAT_NATPMP, K_NAT_KEEPALIVE, K_NAT_RELAY_KBPS,
-  K_TCP, K_USER,
+  K_TCP, K_USER, K_VLAN,
 };
 
 struct key_def {
@@ -53,6 +53,7 @@ static const struct key_def KEYS[] = {
     {K_LOG_LEVEL, CFG_SEC_NODE, "log_level", T_LOGLEVEL, 0, 0, false},
     {K_TCP, CFG_SEC_NODE, "tcp", T_BOOL, 0, 0, false},
     {K_USER, CFG_SEC_NODE, "user", T_USER, 0, 0, false},
+    {K_VLAN, CFG_SEC_NODE, "vlan", T_BOOL, 0, 0, false},
     {K_PEER_ENDPOINT, CFG_SEC_PEER, "endpoint", T_ADDR, 0, 0, false},
     {K_PEER_PUBKEY, CFG_SEC_PEER, "pubkey", T_PUBKEY, 0, 0, false},
     {K_NAT_UPNP, CFG_SEC_NAT, "upnp", T_BOOL, 0, 0, false},
@@ -333,10 +334,13 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
   case K_NAT_UPNP:
   case K_NAT_NATPMP:
   case K_TCP:
+  case K_VLAN:
     if (parse_bool(v, &b) != 0)
       return fail(c, err, errcap, "bad value for '%s': '%s' (expected yes or no)", k->name, v);
     if (k->id == K_TCP)
       c->tcp = b;
+    else if (k->id == K_VLAN)
+      c->vlan = b;
     else if (k->id == K_NAT_UPNP)
       c->upnp = b;
     else

@@ -6,6 +6,7 @@
  *   group = group.pub
  *   listen = 0.0.0.0:42424
  *   tcp = yes                   also accept TCP at `listen`
+ *   vlan = no                   VLAN-tagged frames from members (default: dropped)
  *   bootstrap = 192.0.2.1:42424, 198.51.100.7:42424
  *   [peer]                      repeatable: a static peer
  *   endpoint = 203.0.113.5:42424
@@ -80,6 +81,7 @@ struct cfg {
   unsigned idle_link_s;          /* default 300 */
   unsigned dht_replicas;         /* default 4 */
   int log_level;                 /* enum rl_log_level, default info */
+  bool vlan;                     /* accept VLAN-tagged frames from members, default no */
   /* [peer] */
   unsigned n_peers;
   struct cfg_peer peers[CFG_MAX_PEERS];

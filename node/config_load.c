@@ -49,6 +49,7 @@ int cfg_load_node_config(const struct cfg *c, const struct rl_env *env, uint64_t
   out->link_timeout_ns = (uint64_t)c->link_timeout_s * NS_PER_S;
   out->relay_rate_kbps = c->relay_kbps;
   out->tcp_listen = c->tcp;
+  out->lan_vlan = c->vlan;
   out->rekey_ns = (uint64_t)c->rekey_s * NS_PER_S;
   out->idle_link_ns = (uint64_t)c->idle_link_s * NS_PER_S;
   out->dht_replicas = c->dht_replicas;

@@ -418,7 +418,14 @@ static int configure_tap(struct drv *d, const struct cert *cert, char *err, size
   const char *step = "";
   node_tap_mac(d->node, tc.mac);
   tc.mtu = node_tap_mtu(d->node);
-  int rc = tap_configure(d->tap_name, &tc, &step);
+  /* Before the interface goes up (its link-local address is made then).
+   * Not fatal: the node core drops router advertisements, redirects and
+   * spoofed neighbour messages from members anyway (docs/security.md). */
+  int rc = tap_harden(d->tap_name, &step);
+  if (rc)
+    rl_logf(&d->env, RL_LOG_WARN, "%s: cannot set %s to 0 in /proc/sys/net: %s", d->tap_name,
+            step, rc == RL_ESYS || rc == RL_EREFUSED ? strerror(errno) : rl_strerror(rc));
+  rc = tap_configure(d->tap_name, &tc, &step);
   if (rc)
     snprintf(err, errcap, "cannot configure %s (%s): %s", d->tap_name, step,
              rc == RL_ESYS || rc == RL_EREFUSED ? strerror(errno) : rl_strerror(rc));

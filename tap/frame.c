@@ -15,6 +15,20 @@ void tap_mac_from_id(const uint8_t id[20], uint8_t mac[TAP_MAC_LEN]) {
   memcpy(mac + 1, id + 1, TAP_MAC_LEN - 1);
 }
 
+void tap_ipv6_link_local(const uint8_t mac[TAP_MAC_LEN], uint8_t out[TAP_IPV6_LEN]) {
+  memset(out, 0, TAP_IPV6_LEN);
+  out[0] = 0xfe;
+  out[1] = 0x80;
+  out[8] = mac[0] ^ 0x02;              /* the universal/local bit, inverted */
+  out[9] = mac[1];
+  out[10] = mac[2];
+  out[11] = 0xff;
+  out[12] = 0xfe;
+  out[13] = mac[3];
+  out[14] = mac[4];
+  out[15] = mac[5];
+}
+
 char *tap_mac_format(const uint8_t mac[TAP_MAC_LEN], char *out, size_t cap) {
   snprintf(out, cap, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
            mac[4], mac[5]);
@@ -46,14 +60,45 @@ static void parse_arp(struct wire_r *r, struct tap_frame_info *info) {
   info->arp_tpa = tpa;
 }
 
-/* Only the addresses are needed (routing by destination); the header must
- * be a plausible IPv4 header so garbage is not routed as IP. */
+/* UDP ports or ICMP type/code of the upper-layer header in r (the rest of
+ * the IP packet, first fragment or whole). icmp_proto: ICMP's protocol
+ * number in this IP version (1 in IPv4, 58 in IPv6; the other one means
+ * nothing to the receiver). A cut header sets l4_cut. */
+static void parse_l4(struct wire_r *r, struct tap_frame_info *info, uint8_t icmp_proto) {
+  if (info->ip_proto == TAP_IPPROTO_UDP) {
+    info->udp_sport = wire_get_u16be(r);
+    info->udp_dport = wire_get_u16be(r);
+    wire_get_ptr(r, 4);                /* length, checksum */
+    info->udp = wire_ok(r);
+  } else if (info->ip_proto == icmp_proto) {
+    info->icmp_type = wire_get_u8(r);
+    info->icmp_code = wire_get_u8(r);
+    wire_get_ptr(r, 2);                /* checksum */
+    info->icmp = wire_ok(r);
+  } else {
+    return;
+  }
+  if (!wire_ok(r)) {
+    info->l4_cut = true;
+    info->udp_sport = info->udp_dport = 0;
+    info->icmp_type = info->icmp_code = 0;
+  }
+}
+
+/* Only the addresses are needed for routing; the header must be a
+ * plausible IPv4 header so garbage is not routed as IP. The upper-layer
+ * header (after the options) is read for the LAN's source policy. */
 static void parse_ipv4(struct wire_r *r, struct tap_frame_info *info) {
   size_t avail = wire_left(r);
+  const uint8_t *pkt = r->p + r->off;
   uint8_t vihl = wire_get_u8(r);
   wire_get_u8(r);                      /* DSCP/ECN */
   uint16_t total = wire_get_u16be(r);
-  wire_get_ptr(r, 8);                  /* id, flags/frag, ttl, proto, csum */
+  wire_get_u16be(r);                   /* id */
+  uint16_t frag = wire_get_u16be(r);   /* flags(3) offset(13) */
+  wire_get_u8(r);                      /* ttl */
+  uint8_t proto = wire_get_u8(r);
+  wire_get_u16be(r);                   /* checksum */
   uint32_t src = wire_get_u32be(r);
   uint32_t dst = wire_get_u32be(r);
   size_t ihl = (size_t)(vihl & 0x0f) * 4;
@@ -62,6 +107,116 @@ static void parse_ipv4(struct wire_r *r, struct tap_frame_info *info) {
   info->ipv4 = true;
   info->ipv4_src = src;
   info->ipv4_dst = dst;
+  info->ip_proto = proto;
+  if (frag & 0x1fff) {
+    info->frag_later = true;
+    return;
+  }
+  struct wire_r l4;
+  wire_r_init(&l4, pkt + ihl, total - ihl);
+  parse_l4(&l4, info, TAP_IPPROTO_ICMP);
+}
+
+/* A link-layer address option (RFC 4861 4.6.1): the first six bytes count
+ * (an Ethernet receiver reads no more); a second option of the same kind
+ * that disagrees with the first makes the message ambiguous. */
+static void nd_lladdr(struct tap_frame_info *info, const uint8_t *opt, bool *has,
+                      uint8_t mac[TAP_MAC_LEN]) {
+  if (*has && memcmp(mac, opt, TAP_MAC_LEN) != 0)
+    info->nd_bad = true;
+  if (!*has)
+    memcpy(mac, opt, TAP_MAC_LEN);
+  *has = true;
+}
+
+/* Neighbour discovery body after the ICMPv6 header: the fixed part (with
+ * the target for NS, NA and redirects), then TLV options in units of 8
+ * bytes. */
+static void parse_nd(struct wire_r *r, struct tap_frame_info *info) {
+  uint8_t t = info->icmp_type;
+  if (t < TAP_ICMP6_RS || t > TAP_ICMP6_REDIRECT)
+    return;
+  if (t == TAP_ICMP6_RS) {
+    wire_get_ptr(r, 4);                /* reserved */
+  } else if (t == TAP_ICMP6_RA) {
+    wire_get_ptr(r, 12);               /* hop limit, flags, lifetime, timers */
+  } else {
+    wire_get_ptr(r, 4);                /* flags / reserved */
+    info->nd_has_target = wire_get_bytes(r, info->nd_target, TAP_IPV6_LEN);
+    if (t == TAP_ICMP6_REDIRECT)
+      wire_get_ptr(r, TAP_IPV6_LEN);   /* destination */
+  }
+  if (!wire_ok(r)) {
+    info->l4_cut = true;
+    info->nd_has_target = false;
+    memset(info->nd_target, 0, TAP_IPV6_LEN);
+    return;
+  }
+  while (wire_left(r) > 0) {
+    uint8_t type = wire_get_u8(r);
+    uint8_t len8 = wire_get_u8(r);
+    const uint8_t *body = len8 ? wire_get_ptr(r, (size_t)len8 * 8 - 2) : NULL;
+    if (!body) {
+      info->nd_bad = true;
+      return;
+    }
+    if (type == 1)
+      nd_lladdr(info, body, &info->nd_has_sll, info->nd_sll);
+    else if (type == 2)
+      nd_lladdr(info, body, &info->nd_has_tll, info->nd_tll);
+  }
+}
+
+/* IPv6 header, the extension header chain (RFC 8200 4) up to the upper
+ * layer, and that header. */
+static void parse_ipv6(struct wire_r *r, struct tap_frame_info *info) {
+  uint32_t vtf = wire_get_u32be(r);
+  uint16_t plen = wire_get_u16be(r);
+  uint8_t nh = wire_get_u8(r);
+  wire_get_u8(r);                      /* hop limit */
+  wire_get_bytes(r, info->ipv6_src, TAP_IPV6_LEN);
+  wire_get_bytes(r, info->ipv6_dst, TAP_IPV6_LEN);
+  if (!wire_ok(r) || vtf >> 28 != 6 || plen > wire_left(r)) {
+    memset(info->ipv6_src, 0, TAP_IPV6_LEN);
+    memset(info->ipv6_dst, 0, TAP_IPV6_LEN);
+    return;
+  }
+  info->ipv6 = true;
+  struct wire_r p;
+  wire_r_init(&p, r->p + r->off, plen);
+  for (unsigned i = 0;; i++) {
+    if (nh != 0 && nh != 43 && nh != 44 && nh != 60 && nh != 51)
+      break;                           /* the upper layer (or 59: none) */
+    if (i == TAP_IPV6_EXT_MAX) {
+      info->ip_proto = nh;
+      info->l4_cut = true;
+      return;
+    }
+    uint8_t next = wire_get_u8(&p);
+    uint8_t hlen = wire_get_u8(&p);
+    if (nh == 44) {                    /* fragment: 8 bytes */
+      uint16_t off = wire_get_u16be(&p);
+      wire_get_u32be(&p);              /* identification */
+      if (wire_ok(&p) && off >> 3) {
+        info->ip_proto = next;
+        info->frag_later = true;
+        return;
+      }
+    } else {                           /* AH counts 4-byte units, the others 8 */
+      size_t sz = nh == 51 ? ((size_t)hlen + 2) * 4 : ((size_t)hlen + 1) * 8;
+      wire_get_ptr(&p, sz - 2);
+    }
+    if (!wire_ok(&p)) {
+      info->ip_proto = nh;
+      info->l4_cut = true;
+      return;
+    }
+    nh = next;
+  }
+  info->ip_proto = nh;
+  parse_l4(&p, info, TAP_IPPROTO_ICMPV6);
+  if (info->icmp && nh == TAP_IPPROTO_ICMPV6)
+    parse_nd(&p, info);
 }
 
 int tap_frame_classify(const uint8_t *frame, size_t len, struct tap_frame_info *info) {
@@ -95,6 +250,8 @@ int tap_frame_classify(const uint8_t *frame, size_t len, struct tap_frame_info *
     parse_arp(&r, info);
   else if (et == TAP_ETHERTYPE_IPV4)
     parse_ipv4(&r, info);
+  else if (et == TAP_ETHERTYPE_IPV6)
+    parse_ipv6(&r, info);
   return 0;
 }
 

@@ -1,9 +1,10 @@
 /* Ethernet frame logic for the virtual LAN, and the Linux TAP device.
  *
  * Pure part (tap/frame.c, sans-I/O, fuzzed): the MAC of a member from its
- * overlay ID, frame classification (destination kind, ethertype behind up to
- * two VLAN tags, ARP sender/target, IPv4 addresses), ARP replies and the TAP
- * MTU. OS part (tap/tap_linux.c): opening and configuring the device; only the
+ * overlay ID and its IPv6 link-local address, frame classification
+ * (destination kind, ethertype behind up to two VLAN tags, ARP sender/target,
+ * IPv4 and IPv6 addresses, UDP ports, ICMP types, IPv6 neighbour discovery
+ * targets and link-layer options), ARP replies and the TAP MTU. OS part (tap/tap_linux.c): opening and configuring the device; only the
  * driver (node/) calls it, never the node core.
  *
  * Frames are raw Ethernet without FCS, as a TAP device with IFF_NO_PI
@@ -30,6 +31,22 @@
 
 #define TAP_ARP_REQUEST 1
 #define TAP_ARP_REPLY 2
+
+#define TAP_IPV6_LEN 16
+#define TAP_IPPROTO_ICMP 1
+#define TAP_IPPROTO_UDP 17
+#define TAP_IPPROTO_ICMPV6 58
+#define TAP_IPV6_EXT_MAX 8    /* extension headers walked before giving up */
+
+/* ICMPv6 types the virtual LAN polices (RFC 4861, RFC 3810). */
+#define TAP_ICMP6_MLD_REPORT 131
+#define TAP_ICMP6_RS 133
+#define TAP_ICMP6_RA 134
+#define TAP_ICMP6_NS 135
+#define TAP_ICMP6_NA 136
+#define TAP_ICMP6_REDIRECT 137
+#define TAP_ICMP6_MLD2_REPORT 143
+#define TAP_ICMP_REDIRECT 5   /* ICMP (IPv4) redirect */
 
 /* Encapsulation figures used by tap_mtu(). */
 #define TAP_IPV4_HDR 20
@@ -70,6 +87,37 @@ struct tap_frame_info {
   bool ipv4;
   uint32_t ipv4_src;               /* host byte order */
   uint32_t ipv4_dst;               /* host byte order */
+
+  /* IPv6 (ethertype 0x86dd, version 6, payload length within the frame). */
+  bool ipv6;
+  uint8_t ipv6_src[TAP_IPV6_LEN];
+  uint8_t ipv6_dst[TAP_IPV6_LEN];
+
+  /* Upper layer of an IPv4 or IPv6 packet (ipv4 or ipv6 true). ip_proto is
+   * the IPv4 protocol, or for IPv6 the next header after the extension
+   * headers (hop-by-hop, routing, fragment, destination options, AH). */
+  uint8_t ip_proto;
+  bool frag_later;                 /* a fragment other than the first: no upper header */
+  /* The upper-layer header could not be read: the IPv6 header chain ends
+   * inside the packet or is longer than TAP_IPV6_EXT_MAX, or a UDP, ICMP or
+   * ICMPv6 header (and, for neighbour discovery, its fixed body) is cut.
+   * A receiver cannot tell what such a packet is; policy drops it. */
+  bool l4_cut;
+  bool udp;                        /* ip_proto UDP, header read: ports valid */
+  uint16_t udp_sport, udp_dport;
+  bool icmp;                       /* ICMP / ICMPv6 header read: type, code valid */
+  uint8_t icmp_type, icmp_code;
+
+  /* IPv6 neighbour discovery (ICMPv6 133..137, RFC 4861). */
+  bool nd_has_target;              /* NS, NA, redirect: the target address */
+  uint8_t nd_target[TAP_IPV6_LEN];
+  bool nd_has_sll;                 /* source link-layer address option */
+  uint8_t nd_sll[TAP_MAC_LEN];
+  bool nd_has_tll;                 /* target link-layer address option */
+  uint8_t nd_tll[TAP_MAC_LEN];
+  /* Malformed options (length 0 or past the end) or two link-layer options
+   * of one kind that disagree: a receiver may read either. */
+  bool nd_bad;
 };
 
 /* The MAC of a member, from its 160-bit overlay ID:
@@ -80,13 +128,18 @@ struct tap_frame_info {
  * MAC and must treat a collision as "ambiguous", not trust either. */
 void tap_mac_from_id(const uint8_t id[20], uint8_t mac[TAP_MAC_LEN]);
 
+/* The IPv6 link-local address the kernel gives an interface with this MAC
+ * (modified EUI-64, RFC 4291 appendix A; addr_gen_mode eui64, which the
+ * driver sets on the TAP): fe80::(mac[0]^2)mac[1]:mac[2]ff:fe mac[3]:mac[4]mac[5]. */
+void tap_ipv6_link_local(const uint8_t mac[TAP_MAC_LEN], uint8_t out[TAP_IPV6_LEN]);
+
 /* "02:aa:bb:cc:dd:ee" into out (at least 18 bytes). Returns out. */
 char *tap_mac_format(const uint8_t mac[TAP_MAC_LEN], char *out, size_t cap);
 
 /* Classifies a frame of untrusted content. Returns 0, or RL_ETRUNC when the
  * frame is shorter than its Ethernet header (and VLAN tags). A short or
- * malformed ARP/IPv4 payload is not an error: info->arp / info->ipv4 stay
- * false. More than TAP_MAX_VLAN tags: the remaining tag is reported as the
+ * malformed ARP/IPv4/IPv6 payload is not an error: info->arp / info->ipv4 /
+ * info->ipv6 stay false (and l4_cut / nd_bad tell of a cut upper layer). More than TAP_MAX_VLAN tags: the remaining tag is reported as the
  * ethertype (0x8100/0x88a8) and nothing further is parsed. */
 int tap_frame_classify(const uint8_t *frame, size_t len, struct tap_frame_info *info);
 
@@ -139,5 +192,18 @@ struct tap_if_config {
  * RL_EREFUSED (EPERM), RL_EINVAL (bad prefix or name) or RL_ESYS (errno kept;
  * *step names the failing step when step is not NULL). */
 int tap_configure(const char *name, const struct tap_if_config *cfg, const char **step);
+
+/* Makes interface name (in the caller's network namespace) ignore what
+ * another member could use to redirect its traffic, through /proc/sys/net:
+ *   ipv6/conf/NAME/accept_ra = 0         no router advertisements
+ *   ipv6/conf/NAME/accept_redirects = 0  no ICMPv6 redirects
+ *   ipv6/conf/NAME/addr_gen_mode = 0     link-local from the MAC (EUI-64): the
+ *                                        address the other members accept
+ *   ipv4/conf/NAME/accept_redirects = 0  no ICMP redirects
+ * Call before the interface goes up (the link-local address is made then).
+ * IPv6 settings are skipped when the kernel has no IPv6 (no ipv6/conf).
+ * Returns 0, RL_EREFUSED (EPERM/EACCES, e.g. a read-only /proc/sys) or
+ * RL_ESYS (errno kept); *step names the file that failed. */
+int tap_harden(const char *name, const char **step);
 
 #endif

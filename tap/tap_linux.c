@@ -7,6 +7,7 @@
 #include <linux/if_arp.h>
 #include <linux/if_tun.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <ringlan/error.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -122,4 +123,54 @@ fail:
   if (step)
     *step = what;
   return rc;
+}
+
+/* Writes "0" to /proc/sys/net/<path>. ENOENT is reported as such (the
+ * caller decides whether a missing file matters). */
+static int sysctl_zero(const char *fam, const char *name, const char *key) {
+  char path[128];
+  int fd, e;
+  snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", fam, name, key);
+  fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  if (write(fd, "0\n", 2) != 2) {
+    e = errno ? errno : EIO;
+    close(fd);
+    return -e;
+  }
+  close(fd);
+  return 0;
+}
+
+int tap_harden(const char *name, const char **step) {
+  /* A member must not become anyone's router or move their neighbours:
+   * besides the node core dropping such frames from members (node/core/
+   * lan.c), the kernel is told not to act on them. addr_gen_mode comes
+   * first: the link-local address is made when the interface goes up, and
+   * it must be the one other members check (tap_ipv6_link_local). */
+  static const struct {
+    const char *fam, *key, *what;
+    bool v6;
+  } SET[] = {
+      {"ipv6", "addr_gen_mode", "ipv6 addr_gen_mode", true},
+      {"ipv6", "accept_ra", "ipv6 accept_ra", true},
+      {"ipv6", "accept_redirects", "ipv6 accept_redirects", true},
+      {"ipv4", "accept_redirects", "ipv4 accept_redirects", false},
+  };
+  if (!name || !name[0] || strlen(name) >= IFNAMSIZ || strchr(name, '/'))
+    return RL_EINVAL;
+  bool have_v6 = access("/proc/sys/net/ipv6/conf", F_OK) == 0;
+  for (size_t i = 0; i < sizeof(SET) / sizeof(SET[0]); i++) {
+    if (SET[i].v6 && !have_v6)
+      continue;
+    int r = sysctl_zero(SET[i].fam, name, SET[i].key);
+    if (r < 0) {
+      if (step)
+        *step = SET[i].what;
+      errno = -r;
+      return map_errno(-r);
+    }
+  }
+  return 0;
 }

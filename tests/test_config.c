@@ -41,6 +41,7 @@ static void test_valid_file(void **state) {
       "bootstrap = tcp:203.0.113.9:5002, [2001:db8::9]:5003\n"
       "tcp = no\n"
       "user = ringlan-test_1.a\n"
+      "vlan = yes\n"
       "cipher = chacha20-poly1305\n"
       "format = epoch\n"
       "keepalive_s = 15\n"
@@ -80,6 +81,7 @@ static void test_valid_file(void **state) {
   assert_string_equal(rl_addr_format(&c->bootstrap[3], a, sizeof(a)), "[2001:db8::9]:5003");
   assert_false(c->tcp);
   assert_string_equal(c->user, "ringlan-test_1.a");
+  assert_true(c->vlan);
   assert_int_equal(c->cipher, CFG_CIPHER_CHACHA20POLY1305);
   assert_int_equal(c->format, CFG_FORMAT_EPOCH);
   assert_int_equal(c->keepalive_s, 15);
@@ -93,7 +95,7 @@ static void test_valid_file(void **state) {
   assert_string_equal(rl_addr_format(&c->peers[0].endpoint, a, sizeof(a)), "203.0.113.5:5000");
   assert_false(c->peers[0].has_pk);
   assert_string_equal(c->peers[0].pubkey_path, "/etc/ringlan/peers/b.pub");
-  assert_int_equal(c->peers[0].line, 23);
+  assert_int_equal(c->peers[0].line, 24);
   assert_true(c->peers[1].has_pk);
   assert_string_equal(c->peers[1].pubkey_path, "");
   for (int i = 0; i < 32; i++)
@@ -128,6 +130,7 @@ static void test_defaults(void **state) {
   assert_int_equal(c->log_level, RL_LOG_INFO);
   assert_true(c->tcp);
   assert_string_equal(c->user, ""); /* CFG_DEFAULT_USER when it exists, at start-up */
+  assert_false(c->vlan);
   assert_true(c->upnp);
   assert_true(c->natpmp);
   assert_int_equal(c->nat_keepalive_s, 25);
@@ -152,6 +155,7 @@ static const struct {
     {HDR "listen\n", "line 5: expected 'key = value' or '[section]', got 'listen'"},
     {HDR " = 3\n", "line 5: missing key before '='"},
     {HDR "tap =\n", "line 5: empty value for 'tap'"},
+    {HDR "vlan = maybe\n", "line 5: bad value for 'vlan': 'maybe' (expected yes or no)"},
     {HDR "listen = 1.2.3.4\n",
      "line 5: bad value for 'listen': '1.2.3.4' (expected IPv4 ADDR:PORT or [IPv6]:PORT, "
      "e.g. 0.0.0.0:42424)"},

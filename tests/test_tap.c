@@ -1,4 +1,5 @@
-/* Unit tests: tap/frame.c (MAC from ID, classification, ARP reply, MTU). */
+/* Unit tests: tap/frame.c (MAC from ID, classification down to IPv6 neighbour
+ * discovery, ARP reply, MTU). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,6 +141,99 @@ static void test_classify_table(void **state) {
   }
 }
 
+/* IPv6 and the upper layers the LAN's source policy reads. */
+#define LL_A "fe80000000000000001122fffe334455"
+#define ALL_NODES "ff020000000000000000000000000001"
+#define ETH6 "333300000001 021122334455 86dd"
+
+struct l4_case {
+  const char *name;
+  const char *hex;
+  bool ipv4, ipv6;
+  uint8_t proto;
+  bool frag_later, l4_cut, udp;
+  uint16_t sport, dport;
+  bool icmp;
+  uint8_t icmp_type;
+  bool target, sll, tll, nd_bad;
+};
+
+static const struct l4_case L4[] = {
+    {"na with target and tll", ETH6 "60000000 0020 3a ff" LL_A ALL_NODES
+     "88 00 0000 20000000" LL_A "02 01 021122334455",
+     false, true, 58, false, false, false, 0, 0, true, 136, true, false, true, false},
+    {"mld2 report behind hop-by-hop", ETH6 "60000000 0010 00 01" LL_A ALL_NODES
+     "3a 00 0502 0000 0100 8f00 0000 0000 0000",
+     false, true, 58, false, false, false, 0, 0, true, 143, false, false, false, false},
+    {"ipv6 later fragment", ETH6 "60000000 0010 2c ff" LL_A ALL_NODES
+     "3a 00 0008 01020304 8600000000000000",
+     false, true, 58, true, false, false, 0, 0, false, 0, false, false, false, false},
+    {"ipv6 payload beyond frame", ETH6 "60000000 0040 3a ff" LL_A ALL_NODES "8600000000000000",
+     false, false, 0, false, false, false, 0, 0, false, 0, false, false, false, false},
+    {"ns option of length 0", ETH6 "60000000 001a 3a ff" LL_A ALL_NODES
+     "87 00 0000 00000000" LL_A "0100",
+     false, true, 58, false, false, false, 0, 0, true, 135, true, false, false, true},
+    {"ra cut inside its fixed part", ETH6 "60000000 0008 3a ff" LL_A ALL_NODES "86000000 40000708",
+     false, true, 58, false, true, false, 0, 0, true, 134, false, false, false, false},
+    {"ipv6 chain of 9 hop-by-hop headers", ETH6 "60000000 0048 00 ff" LL_A ALL_NODES
+     "0000010400000000 0000010400000000 0000010400000000 0000010400000000 0000010400000000 "
+     "0000010400000000 0000010400000000 0000010400000000 3a00010400000000",
+     false, true, 0, false, true, false, 0, 0, false, 0, false, false, false, false},
+    {"dhcpv6 reply", ETH6 "60000000 0008 11 ff" LL_A ALL_NODES "0223 0222 0008 0000",
+     false, true, 17, false, false, true, 547, 546, false, 0, false, false, false, false},
+    {"ipv4 udp after options", "ffffffffffff 021122334455 0800 46000020 00000000 4011 0000 "
+     "64400001 ffffffff 00000000 0043 0044 0008 0000",
+     true, false, 17, false, false, true, 67, 68, false, 0, false, false, false, false},
+    {"ipv4 later fragment", "ffffffffffff 021122334455 0800 4500001c 00000001 4011 0000 "
+     "64400001 ffffffff 0043 0044 0008 0000",
+     true, false, 17, true, false, false, 0, 0, false, 0, false, false, false, false},
+    {"ipv4 udp cut", "02aabbccddee 021122334455 0800 45000018 00000000 4011 0000 "
+     "64400001 64400002 0043 0044",
+     true, false, 17, false, true, false, 0, 0, false, 0, false, false, false, false},
+    /* fuzz_lan_frame found this: IPv4's ICMP protocol number behind an
+     * IPv6 header was read as an ICMP message (type 137, a redirect) */
+    {"ipv6 next header 1 is not icmp", ETH6 "60000000 0008 01 ff" LL_A ALL_NODES
+     "8900 0000 0000 0000",
+     false, true, 1, false, false, false, 0, 0, false, 0, false, false, false, false},
+    {"icmp redirect", "02aabbccddee 021122334455 0800 4500001c 00000000 4001 0000 "
+     "64400001 64400002 0501 0000 64400009",
+     true, false, 1, false, false, false, 0, 0, true, 5, false, false, false, false},
+};
+
+static void test_classify_l4(void **state) {
+  (void)state;
+  uint8_t ll[16], mac[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
+  tap_ipv6_link_local(mac, ll);
+  for (size_t i = 0; i < sizeof(L4) / sizeof(L4[0]); i++) {
+    const struct l4_case *c = &L4[i];
+    uint8_t frame[1600];
+    struct tap_frame_info fi;
+    size_t len = unhex(frame, sizeof(frame), c->hex);
+    print_message("case: %s\n", c->name);
+    assert_int_equal(tap_frame_classify(frame, len, &fi), 0);
+    assert_int_equal(fi.ipv4, c->ipv4);
+    assert_int_equal(fi.ipv6, c->ipv6);
+    if (c->ipv6)
+      assert_memory_equal(fi.ipv6_src, ll, 16);
+    assert_int_equal(fi.ip_proto, c->proto);
+    assert_int_equal(fi.frag_later, c->frag_later);
+    assert_int_equal(fi.l4_cut, c->l4_cut);
+    assert_int_equal(fi.udp, c->udp);
+    assert_int_equal(fi.udp_sport, c->sport);
+    assert_int_equal(fi.udp_dport, c->dport);
+    assert_int_equal(fi.icmp, c->icmp);
+    assert_int_equal(fi.icmp_type, c->icmp_type);
+    assert_int_equal(fi.nd_has_target, c->target);
+    if (c->target)
+      assert_memory_equal(fi.nd_target, ll, 16);
+    assert_int_equal(fi.nd_has_sll, c->sll);
+    assert_int_equal(fi.nd_has_tll, c->tll);
+    if (c->tll)
+      assert_memory_equal(fi.nd_tll, mac, 6);
+    assert_int_equal(fi.nd_bad, c->nd_bad);
+  }
+}
+
 static void test_arp_reply_bytes(void **state) {
   (void)state;
   uint8_t frame[128], out[128], want[128];
@@ -197,6 +291,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mac_from_id),
       cmocka_unit_test(test_classify_table),
+      cmocka_unit_test(test_classify_l4),
       cmocka_unit_test(test_arp_reply_bytes),
       cmocka_unit_test(test_arp_reply_keeps_vlan),
       cmocka_unit_test(test_mtu),

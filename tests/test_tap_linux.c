@@ -14,11 +14,14 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
 #include <linux/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
 #include <ringlan/error.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -146,12 +149,75 @@ static void test_configure_missing_device(void **state) {
   assert_string_equal(step, "set MAC address");
 }
 
+static int read_sysctl(const char *fam, const char *name, const char *key) {
+  char path[128], buf[16] = {0};
+  snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", fam, name, key);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  return n > 0 ? atoi(buf) : -1;
+}
+
+/* tap_harden: no router advertisements or redirects accepted, and the
+ * link-local address is the one other members accept from this MAC. */
+static void test_harden(void **state) {
+  struct fixture *f = *state;
+  char want[TAP_IFNAME_MAX];
+  const char *step = NULL;
+  skip_unless_root();
+  snprintf(want, sizeof(want), "rlh%d", (int)getpid());
+  assert_int_equal(tap_open(want, f->name, &f->fd), 0);
+  assert_int_equal(tap_harden(f->name, &step), 0);
+  assert_int_equal(read_sysctl("ipv4", f->name, "accept_redirects"), 0);
+  bool v6 = access("/proc/sys/net/ipv6/conf", F_OK) == 0;
+  if (!v6) {
+    print_message("no IPv6 in this kernel: IPv6 settings not checked\n");
+    return;
+  }
+  assert_int_equal(read_sysctl("ipv6", f->name, "accept_ra"), 0);
+  assert_int_equal(read_sysctl("ipv6", f->name, "accept_redirects"), 0);
+  assert_int_equal(read_sysctl("ipv6", f->name, "addr_gen_mode"), 0);
+  const struct tap_if_config cfg = {.mac = {0x02, 0x12, 0x34, 0x56, 0x78, 0x9a}, .mtu = 1426,
+                                    .up = true};
+  assert_int_equal(tap_configure(f->name, &cfg, &step), 0);
+  if (read_sysctl("ipv6", f->name, "disable_ipv6") == 1) {
+    print_message("IPv6 disabled on %s: link-local address not checked\n", f->name);
+    return;
+  }
+  uint8_t ll[16];
+  tap_ipv6_link_local(cfg.mac, ll);
+  bool found = false;
+  struct ifaddrs *ifa = NULL;
+  assert_int_equal(getifaddrs(&ifa), 0);
+  for (struct ifaddrs *i = ifa; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6 || strcmp(i->ifa_name, f->name))
+      continue;
+    struct sockaddr_in6 sin6;
+    memcpy(&sin6, i->ifa_addr, sizeof(sin6));
+    if (sin6.sin6_addr.s6_addr[0] == 0xfe && (sin6.sin6_addr.s6_addr[1] & 0xc0) == 0x80)
+      found = found || memcmp(sin6.sin6_addr.s6_addr, ll, 16) == 0;
+  }
+  freeifaddrs(ifa);
+  assert_true(found);
+}
+
+static void test_harden_bad_name(void **state) {
+  (void)state;
+  assert_int_equal(tap_harden("", NULL), RL_EINVAL);
+  assert_int_equal(tap_harden("../all", NULL), RL_EINVAL);
+  assert_int_equal(tap_harden("a-name-far-too-long-for-ifnamsiz", NULL), RL_EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_open_configure_read_back, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kernel_chosen_name, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
       cmocka_unit_test_setup_teardown(test_configure_missing_device, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_harden, setup, teardown),
+      cmocka_unit_test(test_harden_bad_name),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,6 +62,7 @@ struct net {
   bool wildcard[MAXN];      /* node i listens on 0.0.0.0:port, told its interface addresses */
   bool tcp[MAXN];           /* node i accepts TCP (cfg.tcp_listen; test_node_tcp.c routes it) */
   bool pin[MAXN];           /* node i pins its static peer's key to pin_pk[i] */
+  bool lan_vlan[MAXN];      /* node i accepts VLAN-tagged frames (cfg.lan_vlan) */
   uint8_t pin_pk[MAXN][RL_PK_LEN];
   uint64_t now;
   unsigned delivered;
@@ -122,6 +123,7 @@ static void start_node_cfg(struct net *w, int i, const uint8_t *group_pk, int pe
   cfg.listen = w->addr[i];
   cfg.ring_successors = w->ring_successors;
   cfg.tcp_listen = w->tcp[i];
+  cfg.lan_vlan = w->lan_vlan[i];
   if (w->no_relay[i])
     cfg.relay_rate_kbps = 0;
   snprintf(cfg.tap_name, sizeof(cfg.tap_name), "rl%d", i);
@@ -327,6 +329,8 @@ static size_t make_frame_ring(uint8_t *f, const struct net *w, int from, int to,
   f[13] = 0x00; /* IPv4 */
   memset(f + 14, fill, 86);
   f[14] = 0x45;
+  f[16] = 0;
+  f[17] = 86; /* total length: a header the receiving LAN check can read */
   uint32_t src = w->cert[from].vip, dst = w->cert[to].vip;
   for (int k = 0; k < 4; k++) {
     f[14 + 12 + k] = (uint8_t)(src >> (24 - 8 * k));

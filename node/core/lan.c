@@ -2,9 +2,12 @@
  *
  * Unicast frames go to the member whose MAC (derived from its overlay ID)
  * is the destination; broadcast and multicast go to every established link
- * (later: the group's subring). A member may only send frames from its own
- * MAC and, for IPv4/ARP, from its certified virtual address: a certificate
- * is a claim to one address on the LAN, not to the whole segment. */
+ * (later: the group's subring). A member may only send frames that claim
+ * what its certificate grants: its own MAC, its certified virtual IPv4
+ * address, and its IPv6 link-local address (from its MAC). A certificate
+ * is a claim to one address on the LAN, not to the whole segment, and no
+ * certificate makes a member a router or a DHCP server (docs/security.md,
+ * "The virtual LAN"). */
 #include <ringlan/error.h>
 #include <string.h>
 
@@ -12,28 +15,116 @@
 #include "tap/tap.h"
 
 #define ETH_HDR 14
-#define ETHERTYPE_IPV4 0x0800
-#define ETHERTYPE_ARP 0x0806
+#define DHCP4_SERVER_PORT 67
+#define DHCP6_SERVER_PORT 547
 
-static uint32_t be32(const uint8_t *p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+static const uint8_t IPV6_ANY[TAP_IPV6_LEN];
+
+/* An IPv6 address the member may use as its own: its link-local address.
+ * Certificates carry no IPv6 addresses in this version. */
+static bool ipv6_own(const uint8_t a[TAP_IPV6_LEN], const uint8_t ll[TAP_IPV6_LEN]) {
+  return memcmp(a, ll, TAP_IPV6_LEN) == 0;
+}
+
+static enum lan_verdict check_arp(const struct tap_frame_info *fi, const uint8_t mac[6],
+                                  uint32_t vip) {
+  /* Anything ARP we cannot read (other hardware types: Linux also takes
+   * IEEE 802 ones) might still be read by a receiver. */
+  if (!fi->arp)
+    return LAN_MALFORMED;
+  /* The receiver learns "spa is at sha" (requests and replies, gratuitous
+   * or not): both must be the member's own. 0.0.0.0 is an ARP probe
+   * (RFC 5227), which claims nothing. */
+  if (fi->arp_spa != 0 && fi->arp_spa != vip)
+    return LAN_ADDR;
+  if (memcmp(fi->arp_sha, mac, 6) != 0)
+    return LAN_ADDR;
+  return LAN_OK;
+}
+
+static enum lan_verdict check_ipv4(const struct tap_frame_info *fi, uint32_t vip) {
+  if (!fi->ipv4 || fi->l4_cut)
+    return LAN_MALFORMED;
+  /* 0.0.0.0: a DHCP client without an address yet. */
+  if (fi->ipv4_src != 0 && fi->ipv4_src != vip)
+    return LAN_ADDR;
+  if (fi->udp && fi->udp_sport == DHCP4_SERVER_PORT)
+    return LAN_ROLE;
+  if (fi->icmp && fi->ip_proto == TAP_IPPROTO_ICMP && fi->icmp_type == TAP_ICMP_REDIRECT)
+    return LAN_ROLE;
+  return LAN_OK;
+}
+
+static enum lan_verdict check_ipv6(const struct tap_frame_info *fi, const uint8_t mac[6]) {
+  uint8_t ll[TAP_IPV6_LEN];
+  if (!fi->ipv6 || fi->l4_cut || fi->nd_bad)
+    return LAN_MALFORMED;
+  tap_ipv6_link_local(mac, ll);
+  bool icmp6 = fi->icmp && fi->ip_proto == TAP_IPPROTO_ICMPV6;
+  uint8_t t = icmp6 ? fi->icmp_type : 0;
+  if (!memcmp(fi->ipv6_src, IPV6_ANY, TAP_IPV6_LEN)) {
+    /* The unspecified source is for a host without an address yet:
+     * duplicate address detection (NS), router solicitation, MLD reports
+     * (RFC 4861 4.3, 4.1; RFC 3810 5.2.13). */
+    if (t != TAP_ICMP6_NS && t != TAP_ICMP6_RS && t != TAP_ICMP6_MLD_REPORT &&
+        t != TAP_ICMP6_MLD2_REPORT)
+      return LAN_ADDR;
+  } else if (!ipv6_own(fi->ipv6_src, ll)) {
+    return LAN_ADDR;
+  }
+  if (fi->udp && fi->udp_sport == DHCP6_SERVER_PORT)
+    return LAN_ROLE;
+  if (!icmp6)
+    return LAN_OK;
+  if (t == TAP_ICMP6_RA || t == TAP_ICMP6_REDIRECT)
+    return LAN_ROLE;
+  /* Link-layer options say "the sender (SLL) / the target (TLL) is at
+   * this MAC": only the member's own. */
+  if ((fi->nd_has_sll && memcmp(fi->nd_sll, mac, 6) != 0) ||
+      (fi->nd_has_tll && memcmp(fi->nd_tll, mac, 6) != 0))
+    return LAN_ADDR;
+  /* An advertisement claims its target; a solicitation from the
+   * unspecified address (DAD) claims its target as tentative, and an
+   * answer to it would make the owner give the address up. */
+  if (t == TAP_ICMP6_NA && !ipv6_own(fi->nd_target, ll))
+    return LAN_ADDR;
+  if (t == TAP_ICMP6_NS && !memcmp(fi->ipv6_src, IPV6_ANY, TAP_IPV6_LEN) &&
+      !ipv6_own(fi->nd_target, ll))
+    return LAN_ADDR;
+  return LAN_OK;
+}
+
+enum lan_verdict lan_frame_check(const struct tap_frame_info *fi, const uint8_t mac[6],
+                                 uint32_t vip, bool allow_vlan) {
+  if (memcmp(fi->src, mac, 6) != 0)
+    return LAN_ADDR;
+  /* A receiver's kernel looks through tags (VID 0 = priority tag: the
+   * untagged interface takes it), so the check must too, or refuse them.
+   * A third tag hides the rest: never looked through. */
+  if (fi->n_vlan && !allow_vlan)
+    return LAN_VLAN;
+  switch (fi->ethertype) {
+  case TAP_ETHERTYPE_VLAN:
+  case TAP_ETHERTYPE_QINQ:
+    return LAN_VLAN;
+  case TAP_ETHERTYPE_ARP:
+    return check_arp(fi, mac, vip);
+  case TAP_ETHERTYPE_IPV4:
+    return check_ipv4(fi, vip);
+  case TAP_ETHERTYPE_IPV6:
+    return check_ipv6(fi, mac);
+  default:
+    return LAN_OK;
+  }
 }
 
 /* True when the frame's sender claims only what the peer's cert grants. */
-static bool frame_source_ok(const struct link *l, const uint8_t *f, size_t len) {
-  uint16_t type;
-  if (memcmp(f + 6, l->mac, 6) != 0)
+static bool frame_source_ok(const struct node *n, const struct link *l, const uint8_t *f,
+                            size_t len) {
+  struct tap_frame_info fi;
+  if (tap_frame_classify(f, len, &fi) != 0)
     return false;
-  type = (uint16_t)(f[12] << 8 | f[13]);
-  if (type == ETHERTYPE_IPV4 && len >= ETH_HDR + 20) {
-    uint32_t src = be32(f + ETH_HDR + 12);
-    return src == 0 || src == l->s.peer_vip;
-  }
-  if (type == ETHERTYPE_ARP && len >= ETH_HDR + 28) {
-    uint32_t spa = be32(f + ETH_HDR + 14);
-    return spa == 0 || spa == l->s.peer_vip;
-  }
-  return true;
+  return lan_frame_check(&fi, l->mac, l->s.peer_vip, n->cfg.lan_vlan) == LAN_OK;
 }
 
 /* Decrypted plaintext from a link: a frame for the TAP device or a control
@@ -55,7 +146,7 @@ void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t 
     n->c.tap_runt++;
     return;
   }
-  if (!frame_source_ok(l, f, len)) {
+  if (!frame_source_ok(n, l, f, len)) {
     n->c.frame_spoofed++;
     return;
   }

@@ -48,6 +48,10 @@ struct node_config {
   bool tcp_listen;             /* the driver accepts TCP at `listen` too: publish TCP
                                 * host candidates (docs/protocol.md, "TCP") */
   char tap_name[16];           /* for status only */
+  /* Frames with 802.1Q / 802.1ad tags from members: false (default) drops
+   * them; true accepts them and checks the tagged frame as an untagged one
+   * (docs/security.md, "The virtual LAN"). */
+  bool lan_vlan;
   unsigned n_peers;            /* static [peer] sections */
   struct node_peer_cfg peers[NODE_MAX_STATIC_PEERS];
   unsigned n_bootstrap;        /* bootstrap endpoints (overlay join) */

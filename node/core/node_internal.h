@@ -592,6 +592,18 @@ void node_tcp_on_tick(struct node *n, uint64_t now);
 bool node_tcp_dial_cand(const struct node *n, const struct nat_cand *c);
 
 /* lan.c */
+enum lan_verdict {
+  LAN_OK = 0,
+  LAN_ADDR,       /* claims a MAC, IPv4 or IPv6 address that is not the member's */
+  LAN_VLAN,       /* tagged, and tags are not accepted (or more than TAP_MAX_VLAN) */
+  LAN_MALFORMED,  /* ARP/IPv4/IPv6 that cannot be read, yet a receiver might */
+  LAN_ROLE,       /* router advertisement, redirect, DHCP(v6) server message */
+};
+/* The source policy for a classified frame from the member with this MAC
+ * and certified virtual IPv4 address (host byte order); allow_vlan is
+ * node_config.lan_vlan. Pure (fuzzed by tests/fuzz/fuzz_lan_frame.c). */
+enum lan_verdict lan_frame_check(const struct tap_frame_info *fi, const uint8_t mac[6],
+                                 uint32_t vip, bool allow_vlan);
 void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t len,
                        uint64_t now);
 
