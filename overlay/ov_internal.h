@@ -60,6 +60,9 @@ struct ov_qent {          /* one queued action; bytes live in the arena */
   uint32_t off, len;
 };
 
+#define OV_VIAC 16                     /* via cache entries */
+#define OV_VIAC_NS (60ULL * 1000000000ULL) /* an entry is used this long */
+
 struct overlay {
   struct ov_config cfg;
   struct ov_node self;
@@ -96,6 +99,14 @@ struct overlay {
   uint8_t *arena;
   size_t a_len, a_cap;
 
+  /* Members not well linked into the ring name a node linked to them in
+   * their routed messages (OV_F_VIA); answers go through it (ov_route.c). */
+  struct {
+    uint8_t id[RL_ID_LEN], via[RL_ID_LEN];
+    uint64_t at;               /* 0: free */
+  } viac[OV_VIAC];
+  unsigned viac_next;
+
   struct ov_stats stats;
 };
 
@@ -105,6 +116,10 @@ double ring_to_double(const uint8_t d[RL_ID_LEN]);
 static inline bool ring_eq(const uint8_t *a, const uint8_t *b) {
   return ring_cmp(a, b) == 0;
 }
+
+/* ov_route.c: sets OV_F_VIA / OV_F_THROUGH on a ROUTED message we
+ * originate (see ov_msg.h). */
+void ov_route_prepare(struct overlay *ov, struct ov_msg *m, uint64_t now);
 
 /* overlay.c: queue and links */
 void ov_push_send(struct overlay *ov, const uint8_t peer[RL_ID_LEN], const struct ov_msg *m);

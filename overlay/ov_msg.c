@@ -132,6 +132,8 @@ int ov_msg_encode(const struct ov_msg *m, uint8_t *buf, size_t cap) {
     wire_put_u8(&w, m->hops);
     wire_put_bytes(&w, m->src, RL_ID_LEN);
     wire_put_bytes(&w, m->target, RL_ID_LEN);
+    if (m->flags & OV_F_VIA)
+      wire_put_bytes(&w, m->via, RL_ID_LEN);
     wire_put_u8(&w, m->app);
     wire_put_u16be(&w, (uint16_t)m->len);
     wire_put_bytes(&w, m->payload, m->len);
@@ -202,6 +204,10 @@ int ov_msg_decode(struct ov_msg *m, const uint8_t *buf, size_t len) {
     m->hops = wire_get_u8(&r);
     wire_get_bytes(&r, m->src, RL_ID_LEN);
     wire_get_bytes(&r, m->target, RL_ID_LEN);
+    if ((m->flags & OV_F_THROUGH) && !(m->flags & OV_F_VIA))
+      return RL_EPARSE;
+    if (m->flags & OV_F_VIA)
+      wire_get_bytes(&r, m->via, RL_ID_LEN);
     m->app = wire_get_u8(&r);
     m->len = wire_get_u16be(&r);
     if (wire_ok(&r) && m->len > OV_APP_MAX)

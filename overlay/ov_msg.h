@@ -34,6 +34,12 @@ enum ov_msg_type {
 #define OV_F_AS_SUCC 0x01  /* NOTIFY: sender may be receiver's successor */
 #define OV_F_TO_PRED 0x02  /* LEAVE: receiver is the leaver's predecessor */
 #define OV_F_JOIN 0x04     /* FIND: the origin is joining (not yet in a ring) */
+/* ROUTED: `via` follows `target` on the wire. Alone: via is a node linked
+ * to src, through which answers to src should go (src is not well linked
+ * into the ring: no predecessor, or no link to its successor). With
+ * OV_F_THROUGH: the message goes to via first, which is linked to target. */
+#define OV_F_VIA 0x04
+#define OV_F_THROUGH 0x08
 
 #define OV_ROUTED_HDR 47 /* type..len of a ROUTED message */
 
@@ -41,7 +47,8 @@ struct ov_msg {
   uint8_t type, flags, ttl, hops;
   uint32_t nonce;               /* FIND, FIND_REPLY */
   uint8_t target[RL_ID_LEN];    /* FIND, FIND_REPLY: looked-up ID; ROUTED: key */
-  uint8_t via[RL_ID_LEN];       /* FIND, FIND_REPLY: node linked to origin */
+  uint8_t via[RL_ID_LEN];       /* FIND, FIND_REPLY: node linked to origin;
+                                 * ROUTED with OV_F_VIA (see there) */
   uint8_t dest[RL_ID_LEN];      /* FIND_REPLY: the origin of the FIND */
   uint8_t src[RL_ID_LEN];       /* ROUTED: originator */
   struct ov_node node;          /* FIND: origin; FIND_REPLY: owner; NOTIFY: sender */

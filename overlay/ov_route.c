@@ -89,11 +89,76 @@ static int forward(struct overlay *ov, struct ov_msg *m, const uint8_t next[RL_I
   return 0;
 }
 
+/* ---- routing through a node linked to the target (OV_F_VIA) ---- */
+
+static int viac_find(const struct overlay *ov, const uint8_t id[RL_ID_LEN], uint64_t now) {
+  for (unsigned i = 0; i < OV_VIAC; i++)
+    if (ov->viac[i].at && now - ov->viac[i].at < OV_VIAC_NS && ring_eq(ov->viac[i].id, id))
+      return (int)i;
+  return -1;
+}
+
+/* src named via as its way in (it is not well linked into the ring). */
+static void viac_put(struct overlay *ov, const uint8_t src[RL_ID_LEN],
+                     const uint8_t via[RL_ID_LEN], uint64_t now) {
+  int i = viac_find(ov, src, now);
+  if (i < 0) {
+    i = (int)ov->viac_next;
+    ov->viac_next = (ov->viac_next + 1) % OV_VIAC;
+  }
+  memcpy(ov->viac[i].id, src, RL_ID_LEN);
+  memcpy(ov->viac[i].via, via, RL_ID_LEN);
+  ov->viac[i].at = now ? now : 1;
+}
+
+/* Not well linked into the ring: others' successor lists may skip us, so
+ * messages routed to us may end at the node after us. */
+static bool poorly_linked(const struct overlay *ov) {
+  return !ov->has_pred || ov->n_succ == 0 || !ov_linked(ov, ov->succ[0].id);
+}
+
+void ov_route_prepare(struct overlay *ov, struct ov_msg *m, uint64_t now) {
+  uint8_t next[RL_ID_LEN];
+  bool final;
+  int i;
+  if ((m->flags & OV_F_EXACT) && !ov_linked(ov, m->target) &&
+      (i = viac_find(ov, m->target, now)) >= 0 && !ring_eq(ov->viac[i].via, ov->self.id)) {
+    m->flags |= OV_F_VIA | OV_F_THROUGH;
+    memcpy(m->via, ov->viac[i].via, RL_ID_LEN);
+    return;
+  }
+  /* Name our first hop (linked to us) as the way back. */
+  if (ov->joined && poorly_linked(ov) &&
+      ov_next_hop(ov, m->target, NULL, next, &final) == OV_NEXT_FORWARD &&
+      !ring_eq(next, m->target)) {
+    m->flags |= OV_F_VIA;
+    memcpy(m->via, next, RL_ID_LEN);
+  }
+}
+
+/* A THROUGH message: to via, which hands it to target over its link. */
+static int route_through(struct overlay *ov, struct ov_msg *m) {
+  uint8_t next[RL_ID_LEN];
+  bool final;
+  const struct ov_link *tl = ov_link_find(ov, m->target);
+  if (tl && tl->state == OV_LINK_UP)
+    return forward(ov, m, m->target, true);
+  if (ring_eq(m->via, ov->self.id) ||
+      ov_next_hop(ov, m->via, NULL, next, &final) != OV_NEXT_FORWARD) {
+    ov->stats.dropped_no_route++; /* via lost its link to the target */
+    return RL_ENOENT;
+  }
+  return forward(ov, m, next, false); /* (final would mean "deliver") */
+}
+
 int ov_recv_routed(struct overlay *ov, struct ov_msg *m, uint64_t now) {
-  (void)now;
   bool exact = m->flags & OV_F_EXACT, final;
   uint8_t next[RL_ID_LEN];
-  int d = ov_next_hop(ov, m->target, NULL, next, &final);
+  int d;
+  if ((m->flags & OV_F_THROUGH) && !ring_eq(m->target, ov->self.id) &&
+      !(m->flags & OV_F_FINAL))
+    return route_through(ov, m);
+  d = ov_next_hop(ov, m->target, NULL, next, &final);
   if (m->flags & OV_F_FINAL)
     d = OV_NEXT_DELIVER; /* the previous hop knew we are the owner */
   if (d == OV_NEXT_DELIVER) {
@@ -101,6 +166,8 @@ int ov_recv_routed(struct overlay *ov, struct ov_msg *m, uint64_t now) {
       ov->stats.dropped_no_route++; /* no node has exactly this ID */
       return RL_ENOENT;
     }
+    if ((m->flags & (OV_F_VIA | OV_F_THROUGH)) == OV_F_VIA && !ring_eq(m->src, ov->self.id))
+      viac_put(ov, m->src, m->via, now);
     ov->stats.delivered++;
     ov_push(ov, OV_ACT_DELIVER, m->src, m->target, m->app, m->hops, m->payload, m->len);
     return 0;

@@ -464,6 +464,7 @@ int overlay_route(struct overlay *ov, const uint8_t key[RL_ID_LEN], int mode,
   m.payload = payload;
   m.len = len;
   ov->stats.routed++;
+  ov_route_prepare(ov, &m, now);
   int rc = ov_recv_routed(ov, &m, now);
   flush_dirty(ov);
   return rc;

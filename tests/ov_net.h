@@ -51,6 +51,7 @@ struct msg { /* a message in flight, or (data == NULL) a pending link-up,
 
 struct dlv { /* one OV_ACT_DELIVER seen */
   unsigned at;
+  uint8_t src[RL_ID_LEN];
   uint8_t key[RL_ID_LEN];
   uint8_t app, hops;
 };
@@ -64,6 +65,7 @@ struct net {
   uint8_t *link;    /* n*n: link up */
   uint8_t *asked;   /* n*n: i emitted CONNECT to j */
   uint8_t *ever;    /* n*n: a link i-j existed at some point */
+  uint8_t *nolink;  /* n*n: i and j can never link (a CONNECT goes unanswered) */
   uint64_t *used;   /* n*n: last time a message was sent i -> j */
   unsigned *sorted; /* node indices sorted by ID */
   struct msg *q; /* binary min-heap on (t, seq) */
@@ -119,6 +121,7 @@ static struct net *net_new(unsigned n, uint64_t seed, const struct ov_config *cf
   net->link = calloc((size_t)n * n, 1);
   net->asked = calloc((size_t)n * n, 1);
   net->ever = calloc((size_t)n * n, 1);
+  net->nolink = calloc((size_t)n * n, 1);
   net->used = calloc((size_t)n * n, sizeof(uint64_t));
   net->sorted = calloc(n, sizeof(unsigned));
   net->now = 1000 * NS_PER_S;
@@ -161,6 +164,7 @@ static void net_free(struct net *net) {
   free(net->link);
   free(net->asked);
   free(net->ever);
+  free(net->nolink);
   free(net->used);
   free(net->sorted);
   free(net);
@@ -175,7 +179,7 @@ static uint64_t rtt(const struct net *net, unsigned i, unsigned j) {
 }
 
 static void link_up(struct net *net, unsigned i, unsigned j) {
-  if (L(net, i, j))
+  if (L(net, i, j) || net->nolink[(size_t)i * net->n + j])
     return;
   L(net, i, j) = L(net, j, i) = 1;
   EVER(net, i, j) = EVER(net, j, i) = 1;
@@ -305,6 +309,7 @@ static unsigned actions(struct net *net, unsigned i) {
         net->dl = realloc(net->dl, net->cap_dl * sizeof(*net->dl));
       }
       net->dl[net->n_dl].at = i;
+      memcpy(net->dl[net->n_dl].src, a->peer, RL_ID_LEN);
       memcpy(net->dl[net->n_dl].key, a->key, RL_ID_LEN);
       net->dl[net->n_dl].app = a->app;
       net->dl[net->n_dl].hops = a->hops;

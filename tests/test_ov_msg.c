@@ -147,6 +147,21 @@ static void test_routed(void **state) {
   buf[OV_ROUTED_HDR - 2] = (uint8_t)((OV_APP_MAX + 1) >> 8);
   buf[OV_ROUTED_HDR - 1] = (uint8_t)(OV_APP_MAX + 1);
   assert_int_equal(ov_msg_decode(o, buf, (size_t)n), RL_EPARSE);
+  /* with a via node: 20 more bytes, and the largest payload still fits */
+  m->flags = OV_F_EXACT | OV_F_VIA | OV_F_THROUGH;
+  memset(m->via, 0x03, RL_ID_LEN);
+  m->len = OV_APP_MAX;
+  roundtrip(m, o, OV_ROUTED_HDR + RL_ID_LEN + OV_APP_MAX);
+  assert_int_equal(o->flags, OV_F_EXACT | OV_F_VIA | OV_F_THROUGH);
+  assert_memory_equal(o->via, m->via, RL_ID_LEN);
+  assert_memory_equal(o->target, m->target, RL_ID_LEN);
+  assert_int_equal(o->len, OV_APP_MAX);
+  /* THROUGH names no node without VIA: refused */
+  m->flags = OV_F_VIA | OV_F_THROUGH;
+  m->len = 4;
+  n = ov_msg_encode(m, buf, sizeof(buf));
+  buf[1] = OV_F_THROUGH; /* (type, flags, ...) */
+  assert_int_equal(ov_msg_decode(o, buf, (size_t)n), RL_EPARSE);
   free(m);
   free(o);
 }

@@ -353,6 +353,51 @@ static void test_exact_and_ttl(void **state) {
   net_free(net);
 }
 
+/* A member nobody but one node can link to (in ringlan: behind a hard
+ * NAT, its neighbours behind others, before relays are set up) is
+ * skipped by its neighbours' successor lists, so a message routed to it
+ * exactly ends at the node after it. It names its first hop (the node
+ * linked to it) in what it routes (OV_F_VIA), and answers go through that
+ * node (OV_F_THROUGH). */
+static void test_answer_through_via(void **state) {
+  (void)state;
+  struct net *net = net_new(24, 77, NULL);
+  unsigned t = 23, rank = 0, b, x;
+  struct ov_stats st;
+  build_ring(net, 23);
+  settle(net);
+  for (unsigned k = 0; k < net->n; k++)
+    if (net->sorted[k] == t)
+      rank = k;
+  b = net->sorted[(rank + 8) % net->n];  /* its only way in */
+  x = net->sorted[(rank + 16) % net->n]; /* a member it asks */
+  for (unsigned o = 0; o < net->n; o++)
+    if (o != t && o != b)
+      net->nolink[(size_t)t * net->n + o] = net->nolink[(size_t)o * net->n + t] = 1;
+  join_via(net, t, b);
+  run_until(net, net->now + 60 * NS_PER_S);
+  uint8_t q[4] = {1, 2, 3, 4};
+  size_t before = net->n_dl;
+  assert_int_equal(overlay_route(net->ov[t], net->id[x], OV_ROUTE_EXACT, OV_APP_TEST, q, 4,
+                                 net->now), 0);
+  drain(net);
+  bool asked = false, answered = false;
+  for (size_t k = before; k < net->n_dl; k++)
+    asked |= net->dl[k].at == x && memcmp(net->dl[k].src, net->id[t], RL_ID_LEN) == 0;
+  assert_true(asked);
+  before = net->n_dl;
+  assert_int_equal(overlay_route(net->ov[x], net->id[t], OV_ROUTE_EXACT, OV_APP_TEST, q, 4,
+                                 net->now), 0);
+  drain(net);
+  for (size_t k = before; k < net->n_dl; k++)
+    answered |= net->dl[k].at == t && memcmp(net->dl[k].src, net->id[x], RL_ID_LEN) == 0;
+  overlay_stats(net->ov[b], &st);
+  if (!answered)
+    fail_msg("the answer to t was lost (b delivered %llu, dropped %llu)",
+             (unsigned long long)st.delivered, (unsigned long long)st.dropped_no_route);
+  net_free(net);
+}
+
 static void test_malformed(void **state) {
   (void)state;
   struct net *net = net_new(8, 51, NULL);
@@ -631,7 +676,7 @@ int main(void) {
       cmocka_unit_test(test_converge_256),    cmocka_unit_test(test_churn_repair),
       cmocka_unit_test(test_latency_and_loss), cmocka_unit_test(test_concurrent_joins),
       cmocka_unit_test(test_silent_failures), cmocka_unit_test(test_graceful_leave),  cmocka_unit_test(test_exact_and_ttl),
-      cmocka_unit_test(test_malformed),       cmocka_unit_test(test_partition_heal),
+      cmocka_unit_test(test_malformed),       cmocka_unit_test(test_answer_through_via),       cmocka_unit_test(test_partition_heal),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

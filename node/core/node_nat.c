@@ -935,7 +935,11 @@ bool node_nat_relay_link(struct node *n, const uint8_t id[RL_ID_LEN], bool for_o
   e->ov_wanted |= for_overlay;
   use_relay(n, e, r, ms, now);
   if (e->s.state == SESS_ESTABLISHED) {
-    node_ov_link_up(n, e, now);
+    /* A session whose direct path went silent is offered to the overlay
+     * again only once its peer answered (node_e2e_recv): the peer may be
+     * dead, and a ring that took it back would be wrong. */
+    if (!e->rehs_ns)
+      node_ov_link_up(n, e, now);
   } else {
     sess_start(&e->s, now);
     link_after_event(n, e, now);
