@@ -62,3 +62,26 @@ END {
   $1 == "R" { printf "%-36s %6d %10d %8d  %s\n", $3, $4, $5, $6, $7; next }
   { sub(/^T /, ""); print }'
 echo "ring consistency at the end: ${rings[*]}"
+# How the counted flows ended: direct or relayed, over UDP only or with a
+# TCP leg (a UDP-blocked member has TCP links only), and the time from the
+# first frame to a direct link (p50, p99 over the flows that got one).
+awk -F, 'FNR == 1 { next }
+$9 == "running" && $7 == "" { next }
+{
+  tcp = ($5 == "blocked" || $6 == "blocked")
+  if ($9 == "direct") { if (tcp) dt++; else du++; t[++nt] = $8 + 0 }
+  else if ($7 != "") { if (tcp) rt++; else ru++ }
+  else lost++
+}
+END {
+  total = du + dt + ru + rt + lost
+  printf "paths: direct %d (%.1f %%), direct over TCP %d (%.1f %%), relayed %d (%.1f %%), relayed with a TCP leg %d (%.1f %%), no frame %d\n",
+    du, total ? 100 * du / total : 0, dt, total ? 100 * dt / total : 0,
+    ru, total ? 100 * ru / total : 0, rt, total ? 100 * rt / total : 0, lost
+  if (nt) {
+    # insertion sort (mawk has no asort); a few hundred values
+    for (i = 2; i <= nt; i++) { v = t[i]; for (j = i - 1; j > 0 && t[j] > v; j--) t[j + 1] = t[j]; t[j + 1] = v }
+    p50 = t[int((nt + 1) / 2)]; k = int(0.99 * nt + 0.999); if (k < 1) k = 1; p99 = t[k]
+    printf "first frame -> direct link: p50 %.3f s, p99 %.3f s (%d flows)\n", p50, p99, nt
+  }
+}' "${files[@]}"
