@@ -70,6 +70,25 @@ int ov_next_hop(const struct overlay *ov, const uint8_t key[RL_ID_LEN],
       return OV_NEXT_FORWARD;
     }
   }
+  /* Last resort: no link to a known ring member leads anywhere (a member
+   * whose ring neighbours it cannot link to may hold only its bootstrap
+   * links and links others opened). Any link that is up, the closest
+   * preceding one first: if it leads into the ring the message gets
+   * through; if not, it is dropped there instead of here. */
+  if (ov->joined && n) {
+    const struct ov_link *any = NULL;
+    at = ov_link_upper(ov, key);
+    for (unsigned step = 0; step < n && !any; step++) {
+      at = at == 0 ? n - 1 : at - 1;
+      const struct ov_link *l = &ov->links[at];
+      if (l->state == OV_LINK_UP && !(exclude && ring_eq(l->id, exclude)))
+        any = l;
+    }
+    if (any) {
+      memcpy(next, any->id, RL_ID_LEN);
+      return OV_NEXT_FORWARD;
+    }
+  }
   return OV_NEXT_NONE;
 }
 

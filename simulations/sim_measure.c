@@ -9,6 +9,8 @@
  * refused to start it, "unfinished" when the run ended first. */
 #include "simulations/sim_internal.h"
 
+#include <stdio.h>
+
 #include <math.h>
 #include <ringlan/error.h>
 #include <stdlib.h>
@@ -223,6 +225,12 @@ static double ring_consistency(struct sim *s) {
     if (s->n_order == 1 ? (!has || !memcmp(succ, n->id, SIM_ID_LEN))
                         : (has && !memcmp(succ, t->id, SIM_ID_LEN)))
       ok++;
+    else if (getenv("RL_SIM_RING_DEBUG"))
+      fprintf(stderr, "%.3f ring: n%u (%02x%02x%02x%02x) has successor %02x%02x%02x%02x, "
+              "not n%u (%02x%02x%02x%02x)\n", (double)s->now / 1e9, s->order[i], n->id[0],
+              n->id[1], n->id[2], n->id[3], has ? succ[0] : 0, has ? succ[1] : 0,
+              has ? succ[2] : 0, has ? succ[3] : 0, s->order[(i + 1) % s->n_order], t->id[0],
+              t->id[1], t->id[2], t->id[3]);
   }
   return (double)ok / s->n_order;
 }
