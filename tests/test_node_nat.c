@@ -577,6 +577,46 @@ static void test_first_frame_by_new_path(void **state) {
   free(w);
 }
 
+/* Issue 10, finding 5: a member that relays for nobody delivers junk in
+ * a pair's name (RELAY DLV "from n6" carrying an HS_RESP-looking packet
+ * with n7's session index). Nothing authenticates it, so n7's session
+ * with n6 must keep its relay; frames keep flowing through it. */
+static void test_relay_not_hijacked_by_junk(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  uint8_t f[200], out[NODE_FRAME_MAX], msg[1 + RL_ID_LEN + 64];
+  check_pair(w, 6, 7, "relay");
+  check_pair(w, 7, 6, "relay");
+  int relay = relay_of(w, 7, 6), m = -1;
+  assert_true(relay >= 0);
+  for (int k = 0; k < 4 && m < 0; k++)
+    if (k != relay && node_nat_direct_up(w->node[k], node_id(w->node[7])))
+      m = k;
+  assert_true(m >= 0);
+  struct link *e = tx_link(w, 7, 6), *to7 = node_nat_direct_up(w->node[m], node_id(w->node[7]));
+  memset(msg, 0xA5, sizeof(msg));
+  msg[0] = 2; /* RELAY_MSG_DLV (node_nat.c) */
+  memcpy(msg + 1, node_id(w->node[6]), RL_ID_LEN);
+  uint8_t *pkt = msg + 1 + RL_ID_LEN;
+  for (int op = 0; op < 2; op++) { /* an HS_RESP, then data, both junk */
+    pkt[0] = (uint8_t)((op ? DC_OP_DATA_V2 : HS_OP_RESP) << 3);
+    pkt[1] = (uint8_t)(e->s.local_index >> 16);
+    pkt[2] = (uint8_t)(e->s.local_index >> 8);
+    pkt[3] = (uint8_t)e->s.local_index;
+    link_send_ctl(w->node[m], to7, CTL_CH_RELAY, msg, sizeof(msg), w->now);
+    link_after_event(w->node[m], to7, w->now);
+    run_until(w, w->now + 100 * NS_PER_MS);
+    assert_int_equal(relay_of(w, 7, 6), relay);
+  }
+  size_t len = make_frame_ring(f, w, 7, 6, 0x5A);
+  node_recv_tap(w->node[7], f, len, w->now);
+  run_until(w, w->now + 500 * NS_PER_MS);
+  assert_int_equal(node_poll_tap(w->node[6], out, sizeof(out)), len);
+  assert_int_equal(relay_of(w, 7, 6), relay);
+  teardown(w);
+  free(w);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -592,6 +632,7 @@ int main(void) {
       cmocka_unit_test(test_path_upgrade_one_session_in_order),
       cmocka_unit_test(test_path_down_same_session),
       cmocka_unit_test(test_first_frame_by_new_path),
+      cmocka_unit_test(test_relay_not_hijacked_by_junk),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -209,6 +209,19 @@ static void act_disconnect(struct node *n, const struct ov_action *a, uint64_t n
   }
 }
 
+/* An authenticated handshake message of end-to-end session l came
+ * through relay (NULL: overlay-routed): answer the same way. */
+static void e2e_follow_relay(struct node *n, struct link *l, const uint8_t *relay,
+                             uint64_t now) {
+  if (relay && l->via_overlay && (!l->has_relay || memcmp(l->relay_id, relay, RL_ID_LEN) != 0)) {
+    l->has_relay = true;
+    memcpy(l->relay_id, relay, RL_ID_LEN);
+    l->relay_rx_ns = now;
+  }
+  if (l->has_relay && l->s.state == SESS_ESTABLISHED && !l->ov_up)
+    node_ov_link_up(n, l, now);
+}
+
 /* A packet of an end-to-end session from src: routed to us over the
  * overlay (OV_APP_E2E), or delivered by a relay (relay != NULL). */
 void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *pkt, size_t len,
@@ -235,20 +248,21 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
       return;
     }
   }
-  /* Answer the way the peer chose: through the same relay (handshakes
-   * here; data once authenticated, node_nat_e2e_recv). A relayed session
-   * is also a link the overlay may use. */
-  if (l && relay && l->via_overlay && (pkt[0] >> 3) != DC_OP_DATA_V2 &&
-      (!l->has_relay || memcmp(l->relay_id, relay, RL_ID_LEN) != 0)) {
-    l->has_relay = true;
-    memcpy(l->relay_id, relay, RL_ID_LEN);
-    l->relay_rx_ns = now;
-  }
-  if (l && l->has_relay && l->s.state == SESS_ESTABLISHED && !l->ov_up)
-    node_ov_link_up(n, l, now);
-  if (!l || (pkt[0] >> 3) == HS_OP_INIT)
+  if (!l)
     return;
+  /* Answer the way the peer chose: through the same relay. Only for a
+   * packet that proved to come from the peer (an HS_INIT the responder
+   * accepted; an HS_RESP that completed our handshake; data, path.c):
+   * a relay cannot pull a pair's traffic through itself by delivering
+   * junk in the pair's name (issue 10, finding 5). A relayed session is
+   * also a link the overlay may use. */
+  if ((pkt[0] >> 3) == HS_OP_INIT) {
+    e2e_follow_relay(n, l, relay, now);
+    return;
+  }
   r = sess_recv(&l->s, &none, pkt, len, now, n->sc->pt, sizeof(n->sc->pt));
+  if (r >= 0 && (pkt[0] >> 3) == HS_OP_RESP)
+    e2e_follow_relay(n, l, relay, now);
   memset(&mv, 0, sizeof(mv));
   if (r >= 0 && (pkt[0] >> 3) == DC_OP_DATA_V2)
     path_heard(n, l, NULL, 0, true, relay, r > 0,
