@@ -246,6 +246,48 @@ static void test_bad_datagrams_never_crash(void **state) {
   free(w);
 }
 
+/* Issue 10, finding 1: a captured HS_INIT replayed from another address
+ * after the link it opened was freed. B (no static peer) answers A's
+ * handshake; A goes away, B's link times out and is freed; then the
+ * captured HS_INIT arrives from 203.0.113.9:9. On b782428 B opened an
+ * "established" link to A at that address and sent to it. Now B refuses
+ * it (its per-peer timestamp outlives the link) and sends nothing. */
+static void test_hs_init_replay_after_link_freed(void **state) {
+  (void)state;
+  struct net *w = calloc(1, sizeof(*w));
+  uint8_t init[NODE_UDP_MAX], out[NODE_UDP_MAX];
+  struct rl_addr to, evil;
+  char js[8192];
+  memset(w, 0, sizeof(*w));
+  w->now = T0;
+  struct prng gp = {99};
+  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
+  assert_int_equal(id_generate(&w->group, &genv), 0);
+  make_member(w, 0, &w->group, "lab", 0x64400001);
+  make_member(w, 1, &w->group, "lab", 0x64400002);
+  start_node(w, 0, w->group.pk, 1);  /* A dials B */
+  start_node(w, 1, w->group.pk, -1); /* B only answers */
+  size_t len = node_poll_udp(w->node[0], &to, init, sizeof(init));
+  assert_true(len > 0 && init[0] >> 3 == 20); /* A's first HS_INIT, captured */
+  node_recv_udp(w->node[1], &w->addr[0], init, len, w->now);
+  run_until(w, w->now + 3 * NS_PER_S);
+  assert_true(link_established(w, 1));
+  w->down[0] = true; /* A is gone: B's link dies of silence and is freed */
+  run_until(w, w->now + 120 * NS_PER_S);
+  assert_false(link_established(w, 1));
+  while (node_poll_udp(w->node[1], NULL, out, sizeof(out)) > 0)
+    ;
+  rl_addr_set_ipv4(&evil, 0xCB007109, 9); /* 203.0.113.9:9 */
+  node_recv_udp(w->node[1], &evil, init, len, w->now);
+  assert_int_equal(node_poll_udp(w->node[1], &to, out, sizeof(out)), 0); /* no HS_RESP */
+  assert_false(link_established(w, 1));
+  assert_true(node_status_json(w->node[1], w->now, js, sizeof(js)) > 0);
+  assert_null(strstr(js, "203.0.113.9"));
+  assert_null(strstr(js, "\"hs_replay\":0,"));
+  teardown(w);
+  free(w);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -259,6 +301,7 @@ int main(void) {
       cmocka_unit_test(test_status_and_lookup),
       cmocka_unit_test(test_pinned_peer_key),
       cmocka_unit_test(test_bad_datagrams_never_crash),
+      cmocka_unit_test(test_hs_init_replay_after_link_freed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -145,6 +145,7 @@ void node_free(struct node *n) {
   free(n->rb);
   free(n->nc);
   node_bday_free(n);
+  node_replay_free(n);
   hs_identity_wipe(&n->hid);
   sodium_memzero(&n->cfg.key, sizeof(n->cfg.key));
   sodium_memzero(n, sizeof(*n));
@@ -194,6 +195,12 @@ struct link *node_recv_init(struct node *n, const struct rl_addr *from, const ui
     log_refusal(n, from, RL_EAUTH, now); /* routed source is not the signer */
     goto out;
   }
+  /* A replay, also of a handshake whose session is gone (node_replay.c). */
+  if (node_replay_check(n, p.peer_id, p.peer_timestamp, p.peer_e) != 0) {
+    n->c.hs_replay++;
+    goto out;
+  }
+  node_replay_note(n, p.peer_id, p.peer_timestamp, p.peer_e, now);
   l = link_for_init(n, p.peer_id, p.remote_index, ov_src != NULL, from);
   if (!l) {
     l = link_new(n, from, now);

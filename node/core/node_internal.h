@@ -319,6 +319,8 @@ struct node {
   bool own_sc;
   unsigned rx_sock;          /* the socket of the datagram being handled */
   struct node_bday *bd;      /* birthday probing (node_bday.c), on first use */
+  struct node_replay *rp;    /* newest HS_INIT per peer (node_replay.c), on first use */
+  unsigned n_rp;
 };
 
 /* Working memory of one call into a node (not on the stack: simulator
@@ -590,6 +592,19 @@ unsigned node_tcp_candidates(const struct node *n, struct nat_cand *c, unsigned 
 void node_tcp_on_tick(struct node *n, uint64_t now);
 /* Whether to dial candidate c (TCP candidates only in TCP mode). */
 bool node_tcp_dial_cand(const struct node *n, const struct nat_cand *c);
+
+/* node_replay.c: HS_INIT replay across sessions */
+#define NODE_REPLAY_MAX 1024   /* peers remembered (least recently seen goes) */
+#define NODE_REPLAY_FPS 8      /* simultaneous handshakes of one peer told apart */
+struct node_replay;
+/* RL_EREPLAY: id's HS_INIT with timestamp ts and ephemeral e is not newer
+ * than one we have seen (or is that one again). */
+int node_replay_check(const struct node *n, const uint8_t id[RL_ID_LEN], uint64_t ts,
+                      const uint8_t e[32]);
+/* A verified HS_INIT of id (answered or not: its timestamp is genuine). */
+void node_replay_note(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t ts,
+                      const uint8_t e[32], uint64_t now);
+void node_replay_free(struct node *n);
 
 /* lan.c */
 enum lan_verdict {
