@@ -194,11 +194,11 @@ static bool peer_ok(const struct sess *s, const uint8_t peer_id[RL_ID_LEN]) {
 /* ------------------------------------------------------------ key slots */
 
 /* Sets up a key from res in a free slot (or the one it replaces). */
-static int install(struct sess *s, const struct hs_result *res, uint64_t now) {
+static int install(struct sess *s, const struct hs_result *res, bool keep_cur, uint64_t now) {
   int slot = -1, rc;
   struct sess_key *k;
   for (int i = 0; i < SESS_NKEYS && slot < 0; i++)
-    if (s->keys[i] && s->keys[i]->key_id == res->key_id)
+    if (s->keys[i] && s->keys[i]->key_id == res->key_id && !(keep_cur && i == s->slot_cur))
       slot = i; /* same key_id: a retried handshake replaces it */
   for (int i = 0; i < SESS_NKEYS && slot < 0; i++)
     if (!s->keys[i])
@@ -315,6 +315,7 @@ static int init_verdict(const struct sess *s, const uint8_t peer_id[RL_ID_LEN], 
 static int sess_accept_impl(struct sess *s, const struct hs_result *res,
                 const uint8_t *resp, size_t resp_len, uint64_t now) {
   int slot, rc;
+  bool keep;
   if (res->initiator || res->key_id > 7)
     return RL_EINVAL;
   /* Checked again here (sess_respond checks before the DH work) so that a
@@ -333,19 +334,21 @@ static int sess_accept_impl(struct sess *s, const struct hs_result *res,
     s->hs_running = false;
     hs_drop(s);
   }
-  /* key_id 0 = the peer starts from scratch (first key, or it restarted):
-   * nothing we hold is known to it any more. */
-  if (res->key_id == 0)
+  /* With a working key, the new one takes effect only once the
+   * initiator's first packet under it arrives (it sends a keepalive right
+   * after HS_RESP): a rekey, a peer that restarted (key_id 0 again), or a
+   * replayed HS_INIT, which then changes nothing (issue 10, finding 1).
+   * Without one (a first key), it is current at once; key_id 0 = the peer
+   * starts from scratch: nothing else we hold is known to it. */
+  keep = s->state == SESS_ESTABLISHED && s->slot_cur >= 0;
+  if (res->key_id == 0 && !keep)
     keys_wipe_all(s);
-  slot = install(s, res, now);
+  slot = install(s, res, keep, now);
   if (slot < 0)
     return slot;
-  if (s->slot_cur < 0 || s->keys[s->slot_cur]->key_id == res->key_id)
+  if (!keep) {
     promote(s, slot, now);
-  else {
-    /* Rekey: keep sending with the current key until the initiator's first
-     * packet under the new one shows it has the key (it sends a keepalive
-     * right after HS_RESP). */
+  } else {
     if (s->slot_next >= 0 && s->slot_next != slot)
       key_wipe(s, s->slot_next);
     s->slot_next = (int8_t)slot;
@@ -383,8 +386,19 @@ static int sess_respond_impl(struct sess *s, struct hs_responder *r, struct hs_p
     rc = n;
     goto out;
   }
-  follow_endpoint(s, from);
+  /* An established session answers an HS_INIT from elsewhere there, but
+   * moves only when the initiator's first packet under the new key comes
+   * from there (sess_recv follows authenticated data). */
+  if (s->state == SESS_ESTABLISHED && s->slot_cur >= 0 && from && from->family != RL_AF_NONE &&
+      !rl_addr_equal(from, &s->endpoint)) {
+    s->resp_to = *from;
+    s->has_resp_to = true;
+  } else {
+    follow_endpoint(s, from);
+  }
   rc = sess_accept(s, &res, resp, (size_t)n, now);
+  if (rc != 0)
+    s->has_resp_to = false;
 out:
   hs_pending_wipe(p);
   sodium_memzero(&res, sizeof(res));
@@ -411,7 +425,7 @@ static int recv_resp(struct sess *s, const struct rl_addr *from, const uint8_t *
     rc = RL_EAUTH;
     goto out;
   }
-  slot = install(s, &res, now);
+  slot = install(s, &res, false, now);
   if (slot < 0) {
     rc = slot;
     goto out;
@@ -431,14 +445,19 @@ out:
   return rc;
 }
 
-static int find_key(struct sess *s, uint8_t key_id, uint64_t now) {
-  for (int i = 0; i < SESS_NKEYS; i++) {
+/* The next slot after `after` (-1: from the start) holding key_id. Two
+ * keys may share an id for a moment: a peer that restarted (or a
+ * replayed handshake) offers key 0 while our key 0 still works; the new
+ * one waits for the initiator's first packet (sess_accept), and a packet
+ * is tried under both. */
+static int find_key(struct sess *s, uint8_t key_id, int after, uint64_t now) {
+  for (int i = after + 1; i < SESS_NKEYS; i++) {
     struct sess_key *k = s->keys[i];
     if (!k || k->key_id != key_id)
       continue;
     if (k->retire_at_ns && k->retire_at_ns <= now) {
       key_wipe(s, i); /* lame duck expired even if the timer was late */
-      return -1;
+      continue;
     }
     return i;
   }
@@ -468,13 +487,20 @@ static int sess_recv_impl(struct sess *s, const struct rl_addr *from, const uint
   n = dc_peek(pkt, len, &h);
   if (n < 0)
     return n;
-  slot = find_key(s, h.key_id, now);
+  slot = find_key(s, h.key_id, -1, now);
   if (slot < 0) {
     s->rx_auth_fail++;
     return RL_EAUTH;
   }
   k = s->keys[slot];
   n = dc_decrypt(&k->rx, pkt, len, pt, cap, now, &pid);
+  for (int other = slot; n == RL_EAUTH && (other = find_key(s, h.key_id, other, now)) >= 0;) {
+    /* (the tag is checked before the replay window: a wrong key changes
+     * nothing) */
+    slot = other;
+    k = s->keys[slot];
+    n = dc_decrypt(&k->rx, pkt, len, pt, cap, now, &pid);
+  }
   if (n < 0) {
     if (n == RL_EAUTH)
       s->rx_auth_fail++;
@@ -492,8 +518,14 @@ static int sess_recv_impl(struct sess *s, const struct rl_addr *from, const uint
    * does, so both directions roll over together. */
   if (k->rx.fmt == DC_FMT_EPOCH && k->rx.epoch > k->tx.epoch)
     (void)dc_tx_set_epoch(&k->tx, k->rx.epoch);
-  if (slot == s->slot_next)
+  if (slot == s->slot_next) {
     promote(s, slot, now); /* the initiator has the new key: switch */
+    /* A waiting key 0 is a peer that started from scratch (it restarted):
+     * none of the keys we held is known to it any more. */
+    for (int i = 0; s->keys[slot]->key_id == 0 && i < SESS_NKEYS; i++)
+      if (i != slot)
+        key_wipe(s, i);
+  }
   if (dc_is_keepalive(pt, (size_t)n))
     return 0;
   return n;

@@ -85,6 +85,12 @@ struct sess {
   bool told_peer;              /* have_peer as last reported */
   uint32_t remote_index;
   struct rl_addr endpoint;     /* where packets go; updated on authenticated rx */
+  /* An HS_RESP to send elsewhere than endpoint: the HS_INIT came from
+   * resp_to, and the session moves there only on the initiator's first
+   * packet under the new key. The caller sends the next HS_RESP there and
+   * clears the flag. */
+  bool has_resp_to;
+  struct rl_addr resp_to;
   bool have_peer;              /* peer_vip/peer_id valid */
   /* What callers use of the peer's verified certificate (the whole one
    * would cost ~500 bytes per session: 10^5 simulated nodes hold millions) */

@@ -644,6 +644,56 @@ static void test_sess_peer_restart(void **state) {
                    RL_EAUTH);
 }
 
+/* Issue 10, finding 1: an HS_INIT of the peer's (key 0, as after a
+ * restart) arrives from elsewhere (replayed by an attacker, or sent by a
+ * peer that never follows up). It is answered there, but until the
+ * initiator's first packet under the new key arrives, the session keeps
+ * its endpoint and its key: the link works as before. Once a packet under
+ * the new key comes from there, the session moves and switches. */
+static void test_sess_init_takes_effect_on_first_packet(void **state) {
+  struct net *w = *state;
+  struct hs_initiation st = {0};
+  struct hs_pending p;
+  struct hs_result res;
+  struct rl_addr evil;
+  uint8_t init[HS_MSG_MAX], resp[HS_MSG_MAX], pkt[256];
+  int n;
+  establish(w, w->x);
+  uint8_t key_before = w->y->s.cur_key_id;
+  rl_addr_set_ipv4(&evil, 0xCB007109, 9); /* 203.0.113.9:9 */
+  w->now += NS_PER_S;
+  n = hs_init_create(&st, &w->x->n.hid, 0x4242, 0, w->now, init, sizeof(init));
+  assert_true(n > 0);
+  assert_int_equal(hs_resp_parse_init(&w->y->n.resp, &evil, init, (size_t)n, w->now, &p, NULL,
+                                      0, NULL),
+                   0);
+  assert_int_equal(sess_respond(&w->y->s, &w->y->n.resp, &p, &evil, w->now), 0);
+  assert_true(rl_addr_equal(&w->y->s.endpoint, &w->x->n.addr)); /* not moved */
+  assert_true(w->y->s.has_resp_to && rl_addr_equal(&w->y->s.resp_to, &evil));
+  assert_int_equal(w->y->s.cur_key_id, key_before); /* the old key still sends */
+  size_t rl = sess_poll(&w->y->s, resp, sizeof(resp)); /* the HS_RESP (to evil) */
+  assert_true(rl > 0 && resp[0] >> 3 == HS_OP_RESP);
+  w->y->s.has_resp_to = false; /* (the node core clears it as it sends) */
+  assert_link_works(w); /* x and y still talk, old key, old endpoint */
+  /* the genuine initiator completes it: its first packet moves y */
+  assert_int_equal(hs_init_consume_resp(&st, &w->x->n.hid, resp, rl, w->now, &res), 0);
+  {
+    struct dc_tx tx;
+    assert_int_equal(dc_tx_init(&tx, res.cipher, res.fmt, res.key2, 0), 0);
+    n = dc_encrypt(&tx, 0, res.remote_index, (const uint8_t *)"new", 3, pkt, sizeof(pkt));
+    assert_true(n > 0);
+    dc_tx_wipe(&tx);
+  }
+  assert_int_equal(sess_recv(&w->y->s, &evil, pkt, (size_t)n, w->now, w->y->pt,
+                             sizeof(w->y->pt)),
+                   3);
+  assert_true(rl_addr_equal(&w->y->s.endpoint, &evil));
+  assert_int_equal(w->y->s.cur_key_id, 0);
+  assert_int_equal(w->y->s.remote_index, 0x4242);
+  sodium_memzero(&res, sizeof(res));
+  hs_initiation_wipe(&st);
+}
+
 static void test_sess_wrong_peer_refused(void **state) {
   struct net *w = *state;
   struct fx_node *z = calloc(1, sizeof(*z));
@@ -879,7 +929,7 @@ int main(void) {
       T(test_sess_pid_limit_rekey),     T(test_sess_exhausted_key_unreachable_peer),
       T(test_sess_rekey_timer),         T(test_sess_outq),
       T(test_sess_keepalive_and_dead),  T(test_sess_endpoint_follows),
-      T(test_sess_cookie_under_load),   T(test_sess_peer_restart),
+      T(test_sess_cookie_under_load),   T(test_sess_peer_restart), T(test_sess_init_takes_effect_on_first_packet),
       T(test_sess_wrong_peer_refused),   T(test_sess_epoch_format),
       T(test_sess_memory),
   };

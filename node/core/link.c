@@ -377,6 +377,12 @@ void link_flush_sess(struct node *n, struct link *l, uint64_t now) {
     slot->len = (uint16_t)len;
     slot->to = l->s.endpoint;
     slot->sock = l->sock;
+    if (l->s.has_resp_to && slot->data[0] >> 3 == HS_OP_RESP) {
+      /* answered where the HS_INIT came from; the session stays put */
+      slot->to = l->s.resp_to;
+      slot->sock = l->resp_sock;
+      l->s.has_resp_to = false;
+    }
     if (l->first_ttl && slot->data[0] >> 3 == HS_OP_INIT) {
       slot->ttl = l->first_ttl; /* a low-TTL first punch (node_nat.c) */
       l->first_ttl = 0;

@@ -230,8 +230,10 @@ struct link *node_recv_init(struct node *n, const struct rl_addr *from, const ui
   if (first_key)
     l->proven = false;
   l->retry_at_ns = 0;
-  if (!ov_src)
-    l->sock = (uint16_t)n->rx_sock; /* answer from where it came */
+  if (!ov_src && l->s.has_resp_to)
+    l->resp_sock = (uint16_t)n->rx_sock; /* answer from where it came ... */
+  else if (!ov_src)
+    l->sock = (uint16_t)n->rx_sock; /* ... and a new session stays there */
   link_timer_changed(n, l);
   link_after_event(n, l, now);
 out:

@@ -131,6 +131,7 @@ struct link {
    * extra one when birthday probing found the path there). It follows
    * authenticated input, like the endpoint. */
   uint16_t sock;
+  uint16_t resp_sock;        /* the socket an HS_RESP to s.resp_to goes from */
   uint8_t first_ttl;         /* the next HS_INIT goes with this IP TTL (0: default) */
   /* Paths (path.c): via_overlay / has_relay / s.endpoint + sock above say
    * how the session sends; these say what was heard by which path. */
