@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/errf.h"
 #include "crypto/cert.h"
 #include "crypto/identity.h"
 #include "node/cli.h"
@@ -17,17 +18,6 @@ _Static_assert(CFG_MAX_PEERS == NODE_MAX_STATIC_PEERS, "peer limits differ");
 
 #define KEY_FILE_MAX 4096
 
-static int errf(char *err, size_t errcap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int errf(char *err, size_t errcap, int rc, const char *fmt, ...) {
-  va_list ap;
-  if (err && errcap) {
-    va_start(ap, fmt);
-    vsnprintf(err, errcap, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
-}
 
 /* Reads a small text file; the buffer may hold a secret, so callers free
  * it with free_text(). */
@@ -35,11 +25,11 @@ static int read_text(const char *path, size_t max, char **text, size_t *len, uns
                      char *err, size_t errcap) {
   int rc = cli_read_file_mode(path, max, text, len, mode);
   if (rc == RL_ENOENT)
-    return errf(err, errcap, rc, "%s: no such file", path);
+    return rl_errf(err, errcap, rc, "%s: no such file", path);
   if (rc == RL_ETOOBIG)
-    return errf(err, errcap, rc, "%s: file too large (max %zu bytes)", path, max);
+    return rl_errf(err, errcap, rc, "%s: file too large (max %zu bytes)", path, max);
   if (rc)
-    return errf(err, errcap, rc, "%s: cannot read: %s", path, rl_strerror(rc));
+    return rl_errf(err, errcap, rc, "%s: cannot read: %s", path, rl_strerror(rc));
   return 0;
 }
 
@@ -66,7 +56,7 @@ static int load_pub(const char *path, const char *kind, uint8_t pk[RL_PK_LEN], c
   rc = id_pub_parse(pk, kind, name, namecap, text, len, why, sizeof(why));
   free_text(text, len);
   if (rc)
-    return errf(err, errcap, rc, "%s: not a %s public key: %s", path, kind, why);
+    return rl_errf(err, errcap, rc, "%s: not a %s public key: %s", path, kind, why);
   return 0;
 }
 
@@ -120,11 +110,11 @@ int cfg_load_identity(const struct cfg *c, uint64_t unix_s, struct id_key *key,
   rc = id_key_parse(key, "node", name, sizeof(name), text, len, why, sizeof(why));
   free_text(text, len);
   if (rc == RL_EAUTH) {
-    errf(err, errcap, rc, "%s: the secret key does not match its public key", c->key);
+    rl_errf(err, errcap, rc, "%s: the secret key does not match its public key", c->key);
     goto out;
   }
   if (rc) {
-    errf(err, errcap, rc, "%s: not a node secret key: %s", c->key, why);
+    rl_errf(err, errcap, rc, "%s: not a node secret key: %s", c->key, why);
     goto out;
   }
 
@@ -134,7 +124,7 @@ int cfg_load_identity(const struct cfg *c, uint64_t unix_s, struct id_key *key,
   rc = cert_parse_text(cert, text, len, why, sizeof(why));
   free_text(text, len);
   if (rc) {
-    errf(err, errcap, rc, "%s: not a certificate: %s", c->cert, why);
+    rl_errf(err, errcap, rc, "%s: not a certificate: %s", c->cert, why);
     goto out;
   }
 
@@ -143,27 +133,27 @@ int cfg_load_identity(const struct cfg *c, uint64_t unix_s, struct id_key *key,
     goto out;
 
   if (sodium_memcmp(cert->node_pk, key->pk, RL_PK_LEN) != 0) {
-    rc = errf(err, errcap, RL_EAUTH, "%s: the certificate was issued for another node key, "
+    rc = rl_errf(err, errcap, RL_EAUTH, "%s: the certificate was issued for another node key, "
               "not the one in %s", c->cert, c->key);
     goto out;
   }
   rc = cert_verify(cert, group_pk, gname[0] ? gname : NULL, unix_s);
   if (rc == RL_EFOREIGN && strcmp(cert->group, gname) != 0)
-    errf(err, errcap, rc, "%s: %s (certificate group '%s', %s is group '%s')", c->cert,
+    rl_errf(err, errcap, rc, "%s: %s (certificate group '%s', %s is group '%s')", c->cert,
          cert_error(rc), cert->group, c->group, gname);
   else if (rc == RL_EFOREIGN)
-    errf(err, errcap, rc, "%s: %s (group '%s', but signed by another key than the one in %s)",
+    rl_errf(err, errcap, rc, "%s: %s (group '%s', but signed by another key than the one in %s)",
          c->cert, cert_error(rc), cert->group, c->group);
   else if (rc == RL_EEXPIRED) {
     char from[CERT_TIME_STRLEN], to[CERT_TIME_STRLEN], now[CERT_TIME_STRLEN];
     cert_time_format(cert->not_before, from);
     cert_time_format(cert->not_after, to);
     cert_time_format(unix_s, now);
-    errf(err, errcap, rc, "%s: %s (valid %s .. %s, now %s)", c->cert, cert_error(rc), from, to,
+    rl_errf(err, errcap, rc, "%s: %s (valid %s .. %s, now %s)", c->cert, cert_error(rc), from, to,
          now);
   }
   else if (rc)
-    errf(err, errcap, rc, "%s: %s (group key %s)", c->cert, cert_error(rc), c->group);
+    rl_errf(err, errcap, rc, "%s: %s (group key %s)", c->cert, cert_error(rc), c->group);
 
 out:
   sodium_memzero(why, sizeof(why));

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "util/errf.h"
 #include "node/ctl.h"
 
 enum cl_state { CL_READING, CL_WAITING, CL_WRITING, CL_CLOSING };
@@ -240,17 +241,6 @@ static void on_connection(uv_stream_t *listener, int status) {
   uv_read_start((uv_stream_t *)&cl->pipe, on_alloc, on_read);
 }
 
-static int fmt_err(char *err, size_t errcap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fmt_err(char *err, size_t errcap, int rc, const char *fmt, ...) {
-  va_list ap;
-  if (err && errcap) {
-    va_start(ap, fmt);
-    vsnprintf(err, errcap, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
-}
 
 /* Is a daemon answering at path? Probed with a plain connect. */
 static int probe_existing(const char *path, char *err, size_t errcap) {
@@ -258,25 +248,25 @@ static int probe_existing(const char *path, char *err, size_t errcap) {
   struct sockaddr_un sa;
   int fd, rc;
   if (lstat(path, &st) != 0)
-    return errno == ENOENT ? 0 : fmt_err(err, errcap, RL_ESYS, "control socket %s: %s", path,
+    return errno == ENOENT ? 0 : rl_errf(err, errcap, RL_ESYS, "control socket %s: %s", path,
                                          strerror(errno));
   if (!S_ISSOCK(st.st_mode))
-    return fmt_err(err, errcap, RL_EINVAL, "control socket %s: exists and is not a socket; refusing to replace it", path);
+    return rl_errf(err, errcap, RL_EINVAL, "control socket %s: exists and is not a socket; refusing to replace it", path);
   memset(&sa, 0, sizeof(sa));
   sa.sun_family = AF_UNIX;
   memcpy(sa.sun_path, path, strlen(path));
   fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return fmt_err(err, errcap, RL_ESYS, "control socket %s: %s", path, strerror(errno));
+    return rl_errf(err, errcap, RL_ESYS, "control socket %s: %s", path, strerror(errno));
   rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
   close(fd);
   if (rc == 0)
-    return fmt_err(err, errcap, RL_EEXIST, "control socket %s: another ringlan daemon is listening there", path);
+    return rl_errf(err, errcap, RL_EEXIST, "control socket %s: another ringlan daemon is listening there", path);
   if (errno != ECONNREFUSED)
-    return fmt_err(err, errcap, RL_ESYS, "control socket %s: %s", path, strerror(errno));
+    return rl_errf(err, errcap, RL_ESYS, "control socket %s: %s", path, strerror(errno));
   /* Stale file from a daemon that died without cleaning up. */
   if (unlink(path) != 0)
-    return fmt_err(err, errcap, RL_ESYS, "control socket %s: cannot remove stale socket: %s",
+    return rl_errf(err, errcap, RL_ESYS, "control socket %s: cannot remove stale socket: %s",
                    path, strerror(errno));
   return 0;
 }
@@ -294,12 +284,12 @@ int ctl_server_open(uv_loop_t *loop, const char *path, unsigned timeout_ms, ctl_
   const char *slash;
   int rc;
   if (strlen(path) >= sizeof(s->path))
-    return fmt_err(err, errcap, RL_EINVAL, "control socket %s: path too long (max 107 bytes)", path);
+    return rl_errf(err, errcap, RL_EINVAL, "control socket %s: path too long (max 107 bytes)", path);
   slash = strrchr(path, '/');
   if (slash && slash != path) {
     snprintf(parent, sizeof(parent), "%.*s", (int)(slash - path), path);
     if (mkdir(parent, 0755) != 0 && errno != EEXIST)
-      return fmt_err(err, errcap, errno == EACCES ? RL_EREFUSED : RL_ESYS,
+      return rl_errf(err, errcap, errno == EACCES ? RL_EREFUSED : RL_ESYS,
                      "control socket directory %s: %s", parent, strerror(errno));
   }
   rc = probe_existing(path, err, errcap);
@@ -321,7 +311,7 @@ int ctl_server_open(uv_loop_t *loop, const char *path, unsigned timeout_ms, ctl_
   if (rc == 0)
     rc = uv_listen((uv_stream_t *)&s->listener, CTL_MAX_CLIENTS, on_connection);
   if (rc != 0) {
-    fmt_err(err, errcap, rc == UV_EACCES ? RL_EREFUSED : RL_ESYS, "control socket %s: %s", path,
+    rl_errf(err, errcap, rc == UV_EACCES ? RL_EREFUSED : RL_ESYS, "control socket %s: %s", path,
             uv_strerror(rc));
     if (rc != UV_EADDRINUSE)
       unlink(path);

@@ -17,21 +17,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "util/errf.h"
 #include "node/drv_priv.h"
 
 #define PWBUF_MAX 16384
 
-static int errf(char *err, size_t errcap, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int errf(char *err, size_t errcap, int rc, const char *fmt, ...) {
-  va_list ap;
-  if (err && errcap) {
-    va_start(ap, fmt);
-    vsnprintf(err, errcap, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
-}
 
 int drv_priv_resolve(const struct cfg *c, const struct rl_env *env, struct drv_priv *p,
                      char *err, size_t errcap) {
@@ -52,13 +42,13 @@ int drv_priv_resolve(const struct cfg *c, const struct rl_env *env, struct drv_p
                 "[node] user", CFG_DEFAULT_USER, CFG_DEFAULT_USER);
       return 0;
     }
-    return errf(err, errcap, RL_ENOENT, "user '%s' (config 'user'): %s", want,
+    return rl_errf(err, errcap, RL_ENOENT, "user '%s' (config 'user'): %s", want,
                 rc ? strerror(rc) : "no such user (create it: useradd --system "
                 "--no-create-home NAME)");
   }
   if (!p->root) {
     if (c->user[0] && pw.pw_uid != geteuid())
-      return errf(err, errcap, RL_EREFUSED, "config 'user' is '%s', but the daemon was not "
+      return rl_errf(err, errcap, RL_EREFUSED, "config 'user' is '%s', but the daemon was not "
                   "started as root and cannot become another user", want);
     return 0;
   }
@@ -73,7 +63,7 @@ int drv_priv_resolve(const struct cfg *c, const struct rl_env *env, struct drv_p
   }
   p->n_groups = DRV_PRIV_GROUPS_MAX;
   if (getgrouplist(want, p->gid, p->groups, &p->n_groups) < 0)
-    return errf(err, errcap, RL_ERANGE, "user '%s' is in more than %d groups", want,
+    return rl_errf(err, errcap, RL_ERANGE, "user '%s' is in more than %d groups", want,
                 DRV_PRIV_GROUPS_MAX);
   p->switch_user = true;
   return 0;
@@ -88,13 +78,13 @@ int drv_priv_chown_control(const struct drv_priv *p, const char *path, bool crea
   /* lchown: never through a link. The parent is root's (or was created by
    * us a moment ago), so nobody else can swap the name in between. */
   if (lchown(path, p->uid, p->gid) != 0)
-    return errf(err, errcap, RL_ESYS, "control socket %s: chown to %s: %s", path, p->name,
+    return rl_errf(err, errcap, RL_ESYS, "control socket %s: chown to %s: %s", path, p->name,
                 strerror(errno));
   slash = strrchr(path, '/');
   if (created_dir && slash && slash != path) {
     snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
     if (lchown(dir, p->uid, p->gid) != 0)
-      return errf(err, errcap, RL_ESYS, "control socket directory %s: chown to %s: %s", dir,
+      return rl_errf(err, errcap, RL_ESYS, "control socket directory %s: chown to %s: %s", dir,
                   p->name, strerror(errno));
   }
   return 0;
@@ -108,10 +98,10 @@ int drv_priv_prepare_state(const struct drv_priv *p, const char *dir,
     return 0;
   dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0)
-    return errf(err, errcap, RL_ESYS, "state directory %s: %s", dir, strerror(errno));
+    return rl_errf(err, errcap, RL_ESYS, "state directory %s: %s", dir, strerror(errno));
   if (fstat(dfd, &st) != 0 || ((st.st_uid != p->uid || st.st_gid != p->gid) &&
                                fchown(dfd, p->uid, p->gid) != 0)) {
-    rc = errf(err, errcap, RL_ESYS, "state directory %s: chown to %s: %s", dir, p->name,
+    rc = rl_errf(err, errcap, RL_ESYS, "state directory %s: chown to %s: %s", dir, p->name,
               strerror(errno));
     goto out;
   }
@@ -120,20 +110,20 @@ int drv_priv_prepare_state(const struct drv_priv *p, const char *dir,
     if (fd < 0 && errno == ENOENT)
       continue; /* created later by the store, as the user */
     if (fd < 0) {
-      rc = errf(err, errcap, errno == ELOOP ? RL_EREFUSED : RL_ESYS, "state file %s/%s: %s%s",
+      rc = rl_errf(err, errcap, errno == ELOOP ? RL_EREFUSED : RL_ESYS, "state file %s/%s: %s%s",
                 dir, *f, strerror(errno),
                 errno == ELOOP ? " (a symbolic link; refusing to follow it as root)" : "");
       goto out;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
-      rc = errf(err, errcap, RL_EREFUSED, "state file %s/%s: not a regular file with one "
+      rc = rl_errf(err, errcap, RL_EREFUSED, "state file %s/%s: not a regular file with one "
                 "link; refusing to hand it to %s (remove it)", dir, *f, p->name);
       close(fd);
       goto out;
     }
     /* A store written by an earlier root daemon becomes the user's. */
     if ((st.st_uid != p->uid || st.st_gid != p->gid) && fchown(fd, p->uid, p->gid) != 0) {
-      rc = errf(err, errcap, RL_ESYS, "state file %s/%s: chown to %s: %s", dir, *f, p->name,
+      rc = rl_errf(err, errcap, RL_ESYS, "state file %s/%s: chown to %s: %s", dir, *f, p->name,
                 strerror(errno));
       close(fd);
       goto out;
@@ -206,13 +196,13 @@ int drv_priv_drop(const struct drv_priv *p, const struct rl_env *env, char *err,
                   size_t errcap) {
   unsigned threads = thread_count();
   if (threads > 1)
-    return errf(err, errcap, RL_ESTATE, "%u threads exist before dropping privileges (a bug: "
+    return rl_errf(err, errcap, RL_ESTATE, "%u threads exist before dropping privileges (a bug: "
                 "the drop must come first)", threads);
   /* No exec'd program may gain privileges (setuid binaries, file caps). */
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    return errf(err, errcap, RL_ESYS, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+    return rl_errf(err, errcap, RL_ESYS, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
   if (drv_priv_as_root(p) != 0)
-    return errf(err, errcap, RL_ESYS, "seteuid(0): %s", strerror(errno));
+    return rl_errf(err, errcap, RL_ESYS, "seteuid(0): %s", strerror(errno));
   if (p->root) {
     /* Bounding set: a later exec could not regain anything either. Needs
      * CAP_SETPCAP, so before setuid; EINVAL marks the end of the kernel's
@@ -221,27 +211,27 @@ int drv_priv_drop(const struct drv_priv *p, const struct rl_env *env, char *err,
       if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
         if (errno == EINVAL)
           break;
-        return errf(err, errcap, RL_ESYS, "prctl(PR_CAPBSET_DROP, %d): %s", cap,
+        return rl_errf(err, errcap, RL_ESYS, "prctl(PR_CAPBSET_DROP, %d): %s", cap,
                     strerror(errno));
       }
   }
   if (p->switch_user) {
     if (setgroups((size_t)p->n_groups, p->groups) != 0)
-      return errf(err, errcap, RL_ESYS, "setgroups: %s", strerror(errno));
+      return rl_errf(err, errcap, RL_ESYS, "setgroups: %s", strerror(errno));
     if (setgid(p->gid) != 0)
-      return errf(err, errcap, RL_ESYS, "setgid(%u): %s", (unsigned)p->gid, strerror(errno));
+      return rl_errf(err, errcap, RL_ESYS, "setgid(%u): %s", (unsigned)p->gid, strerror(errno));
     /* With euid 0, setuid sets the real, effective and saved ids: root
      * cannot be taken back, and the kernel empties the capability sets. */
     if (setuid(p->uid) != 0)
-      return errf(err, errcap, RL_ESYS, "setuid(%u): %s", (unsigned)p->uid, strerror(errno));
+      return rl_errf(err, errcap, RL_ESYS, "setuid(%u): %s", (unsigned)p->uid, strerror(errno));
     if (setuid(0) == 0 || getuid() != p->uid || geteuid() != p->uid || getgid() != p->gid ||
         getegid() != p->gid)
-      return errf(err, errcap, RL_ESYS, "dropping root to %s did not stick", p->name);
+      return rl_errf(err, errcap, RL_ESYS, "dropping root to %s did not stick", p->name);
   }
   if (caps_clear() != 0)
-    return errf(err, errcap, RL_ESYS, "capset: %s", strerror(errno));
+    return rl_errf(err, errcap, RL_ESYS, "capset: %s", strerror(errno));
   if (!caps_none())
-    return errf(err, errcap, RL_ESYS, "capabilities remain after dropping them");
+    return rl_errf(err, errcap, RL_ESYS, "capabilities remain after dropping them");
   if (p->switch_user)
     rl_logf(env, RL_LOG_INFO, "privileges: running as %s (uid %u, gid %u), no capabilities",
             p->name, (unsigned)p->uid, (unsigned)p->gid);

@@ -1,5 +1,9 @@
 #include <ringlan/error.h>
 #include <ringlan/ringlan.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "util/errf.h"
 
 const char *rl_strerror(int err) {
   switch (err) {
@@ -30,3 +34,13 @@ const char *rl_err_name(int err) {
 }
 
 const char *rl_version(void) { return RL_VERSION_STRING; }
+
+int rl_errf(char *err, size_t errcap, int rc, const char *fmt, ...) {
+  va_list ap;
+  if (err && errcap) {
+    va_start(ap, fmt);
+    vsnprintf(err, errcap, fmt, ap);
+    va_end(ap);
+  }
+  return rc;
+}
