@@ -288,6 +288,22 @@ static void test_hs_init_replay_after_link_freed(void **state) {
   free(w);
 }
 
+/* `ringlan status` text for a link still handshaking (its peer is not
+ * there): "hs none yet", not "hs -1 s ago" (issue 14). */
+static void test_status_text_handshaking_link(void **state) {
+  (void)state;
+  struct net *w = calloc(1, sizeof(*w));
+  char txt[4096];
+  setup_pair(w);
+  w->down[1] = true; /* B never answers */
+  run_until(w, w->now + 2 * NS_PER_S);
+  assert_true(node_status_text(w->node[0], w->now, txt, sizeof(txt)) > 0);
+  assert_non_null(strstr(txt, "hs none yet"));
+  assert_null(strstr(txt, "-1 s ago"));
+  teardown(w);
+  free(w);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -302,6 +318,7 @@ int main(void) {
       cmocka_unit_test(test_pinned_peer_key),
       cmocka_unit_test(test_bad_datagrams_never_crash),
       cmocka_unit_test(test_hs_init_replay_after_link_freed),
+      cmocka_unit_test(test_status_text_handshaking_link),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

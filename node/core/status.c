@@ -230,14 +230,16 @@ int node_status_text(const struct node *n, uint64_t now, char *buf, size_t cap) 
       rl_hex_encode(pid, l->s.peer_id, RL_ID_LEN);
       ip4(pvip, l->s.peer_vip);
     }
+    char hs[32] = "hs none yet"; /* (a session still handshaking) */
+    if (l->s.last_hs_ns)
+      snprintf(hs, sizeof(hs), "hs %.0f s ago", age_s(now, l->s.last_hs_ns));
     sb_printf(&b,
               "  %-15s %.12s %-21s %-7s %-11s rtt %7.3f ms  rx %" PRIu64 " B/%" PRIu64
-              " pkt  tx %" PRIu64 " B/%" PRIu64 " pkt  key %u %s  hs %.0f s ago\n",
+              " pkt  tx %" PRIu64 " B/%" PRIu64 " pkt  key %u %s  %s\n",
               pvip, pid, rl_addr_format(&l->s.endpoint, ep, sizeof(ep)), path_name(link_path(l)),
               state_name(l->s.state), (double)l->s.rtt_ns / (double)NS_PER_MS, l->s.rx_bytes,
               l->s.rx_pkts, l->s.tx_bytes, l->s.tx_pkts, l->s.cur_key_id,
-              l->s.state == SESS_ESTABLISHED ? dc_cipher_name(l->s.cipher) : "-",
-              age_s(now, l->s.last_hs_ns));
+              l->s.state == SESS_ESTABLISHED ? dc_cipher_name(l->s.cipher) : "-", hs);
   }
   return sb_done(&b);
 }
