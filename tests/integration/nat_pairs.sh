@@ -13,8 +13,8 @@
 #
 # (b) port-restricted cone: two ordinary home routers without port mapping;
 # (c) symmetric; (d) miniupnpd, up asks it for a mapping; (f) blocks all UDP:
-# built and self-checked, but no member runs there until a TCP transport
-# exists (issue 9, item 5; docs/nat.md).
+# bl reaches the group over TCP only (TCP links to the members that accept
+# TCP from outside, relays for the rest).
 #
 # Members listen on the documented default, the wildcard 0.0.0.0:PORT
 # (LISTEN=host binds each member's own address instead, for diagnosis).
@@ -25,10 +25,10 @@
 #  - EXPECT_DIRECT: a direct link for the pairs RFC 4787 lets punch without
 #    guessing ports: the public member with anyone, the full cone with
 #    anyone, and the two port-restricted cones (simultaneous punching);
-#  - EXPECT_RELAY: symmetric <-> symmetric through a relay;
-#  - EXPECT_NOT_OVERLAY: port-restricted <-> symmetric on a relay or direct
-#    (relayed today; direct once birthday probing exists), never left on
-#    overlay routing alone.
+#    port-restricted <-> symmetric by birthday probing (docs/nat.md); the
+#    public member and bl over TCP;
+#  - EXPECT_RELAY: symmetric <-> symmetric through a relay, and bl with the
+#    members that accept no TCP from outside (its only way);
 # Recorded only: the paths of the pairs with up (its mapped port admits
 # anyone, the core does not always try it first).
 set -euo pipefail
@@ -44,14 +44,16 @@ PING_MIN=${PING_MIN:-10}
 DIRECT_S=${DIRECT_S:-30} # relay -> direct upgrade (retries back off from 5 s)
 RELAY_S=${RELAY_S:-15}   # overlay -> relay (relay_after 5 s, then a tick)
 LISTEN=${LISTEN:-wildcard}
-MEMBERS=(pub fc pr pr2 sy sy2 up)
+MEMBERS=(pub fc pr pr2 sy sy2 up bl)
 declare -A VIP=([boot]=100.64.4.1 [pub]=100.64.4.2 [fc]=100.64.4.3 [pr]=100.64.4.4
-                [sy]=100.64.4.5 [up]=100.64.4.6 [pr2]=100.64.4.7 [sy2]=100.64.4.8)
+                [sy]=100.64.4.5 [up]=100.64.4.6 [pr2]=100.64.4.7 [sy2]=100.64.4.8
+                [bl]=100.64.4.9)
 # Unordered pairs, "a b" with a before b in MEMBERS.
 EXPECT_DIRECT=("pub fc" "pub pr" "pub pr2" "pub sy" "pub sy2" "pub up"
-               "fc pr" "fc pr2" "fc sy" "fc sy2" "fc up" "pr pr2")
-EXPECT_RELAY=("sy sy2")
-EXPECT_NOT_OVERLAY=("pr sy" "pr sy2" "pr2 sy" "pr2 sy2")
+               "fc pr" "fc pr2" "fc sy" "fc sy2" "fc up" "pr pr2"
+               "pr sy" "pr sy2" "pr2 sy" "pr2 sy2" "pub bl")
+EXPECT_RELAY=("sy sy2" "fc bl" "pr bl" "pr2 bl" "sy bl" "sy2 bl")
+EXPECT_NOT_OVERLAY=()
 
 t_init nat_pairs
 t_need miniupnpd conntrack
