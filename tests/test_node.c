@@ -27,7 +27,8 @@ static bool link_established(struct net *w, int i) {
   return strstr(js, "\"state\":\"established\"") != NULL;
 }
 
-static void setup_pair(struct net *w) {
+/* The group key(s) and members A and B (not started). */
+static void setup_members(struct net *w) {
   memset(w, 0, sizeof(*w));
   w->now = T0;
   struct prng gp = {99};
@@ -36,6 +37,10 @@ static void setup_pair(struct net *w) {
   assert_int_equal(id_generate(&w->other_group, &genv), 0);
   make_member(w, 0, &w->group, "lab", 0x64400001);
   make_member(w, 1, &w->group, "lab", 0x64400002);
+}
+
+static void setup_pair(struct net *w) {
+  setup_members(w);
   start_node(w, 0, w->group.pk, 1);
   start_node(w, 1, w->group.pk, 0);
 }
@@ -164,13 +169,7 @@ static void test_peer_down_then_back(void **state) {
 }
 
 static void setup_pinned(struct net *w, bool right_key) {
-  memset(w, 0, sizeof(*w));
-  w->now = T0;
-  struct prng gp = {99};
-  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
-  assert_int_equal(id_generate(&w->group, &genv), 0);
-  make_member(w, 0, &w->group, "lab", 0x64400001);
-  make_member(w, 1, &w->group, "lab", 0x64400002);
+  setup_members(w);
   make_member(w, 2, &w->group, "lab", 0x64400003); /* only its key is used */
   w->pin[0] = true;
   memcpy(w->pin_pk[0], right_key ? w->key[1].pk : w->key[2].pk, RL_PK_LEN);
@@ -258,13 +257,7 @@ static void test_hs_init_replay_after_link_freed(void **state) {
   uint8_t init[NODE_UDP_MAX], out[NODE_UDP_MAX];
   struct rl_addr to, evil;
   char js[8192];
-  memset(w, 0, sizeof(*w));
-  w->now = T0;
-  struct prng gp = {99};
-  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
-  assert_int_equal(id_generate(&w->group, &genv), 0);
-  make_member(w, 0, &w->group, "lab", 0x64400001);
-  make_member(w, 1, &w->group, "lab", 0x64400002);
+  setup_members(w);
   start_node(w, 0, w->group.pk, 1);  /* A dials B */
   start_node(w, 1, w->group.pk, -1); /* B only answers */
   size_t len = node_poll_udp(w->node[0], &to, init, sizeof(init));
