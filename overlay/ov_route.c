@@ -5,6 +5,27 @@
 
 #include "overlay/ov_internal.h"
 
+/* links[] is sorted by ID: walking back (counter-clockwise) from the key
+ * visits links in order of growing distance to it. Without any_up: the
+ * first usable link in (self, key], the closest preceding node (once a
+ * link falls outside that arc every later one does too). With any_up: the
+ * first link that is up anywhere on the ring, closest preceding first. */
+static const struct ov_link *preceding_link(const struct overlay *ov,
+                                            const uint8_t key[RL_ID_LEN], const uint8_t *exclude,
+                                            bool any_up) {
+  unsigned n = ov->n_links, at = ov_link_upper(ov, key);
+  for (unsigned step = 0; step < n; step++) {
+    at = at == 0 ? n - 1 : at - 1;
+    const struct ov_link *l = &ov->links[at];
+    if (!any_up && !ring_between(ov->self.id, l->id, key) && !ring_eq(l->id, key))
+      break;
+    bool ok = any_up || !ov->joined ? l->state == OV_LINK_UP : ov_link_usable(l);
+    if (ok && !(exclude && ring_eq(l->id, exclude)))
+      return l;
+  }
+  return NULL;
+}
+
 /* The next hop toward key. Ownership is Chord's: a key belongs to its
  * successor, so we own (pred, self] and our successor owns (self, succ].
  * Otherwise the next hop is the linked node that most closely precedes the
@@ -39,23 +60,7 @@ int ov_next_hop(const struct overlay *ov, const uint8_t key[RL_ID_LEN],
       return OV_NEXT_FORWARD;
     }
   }
-  /* links[] is sorted by ID: walking back (counter-clockwise) from the
-   * key visits links in order of growing distance to it, so the first
-   * usable one in (self, key] is the closest preceding node; once a link
-   * falls outside that arc every later one does too. */
-  const struct ov_link *best = NULL;
-  unsigned n = ov->n_links, at = ov_link_upper(ov, key);
-  for (unsigned step = 0; step < n; step++) {
-    at = at == 0 ? n - 1 : at - 1;
-    const struct ov_link *l = &ov->links[at];
-    if (!ring_between(ov->self.id, l->id, key) && !ring_eq(l->id, key))
-      break;
-    if (!(ov->joined ? ov_link_usable(l) : l->state == OV_LINK_UP) ||
-        (exclude && ring_eq(l->id, exclude)))
-      continue;
-    best = l;
-    break;
-  }
+  const struct ov_link *best = preceding_link(ov, key, exclude, false);
   if (best) {
     memcpy(next, best->id, RL_ID_LEN);
     return OV_NEXT_FORWARD;
@@ -75,19 +80,10 @@ int ov_next_hop(const struct overlay *ov, const uint8_t key[RL_ID_LEN],
    * links and links others opened). Any link that is up, the closest
    * preceding one first: if it leads into the ring the message gets
    * through; if not, it is dropped there instead of here. */
-  if (ov->joined && n) {
-    const struct ov_link *any = NULL;
-    at = ov_link_upper(ov, key);
-    for (unsigned step = 0; step < n && !any; step++) {
-      at = at == 0 ? n - 1 : at - 1;
-      const struct ov_link *l = &ov->links[at];
-      if (l->state == OV_LINK_UP && !(exclude && ring_eq(l->id, exclude)))
-        any = l;
-    }
-    if (any) {
-      memcpy(next, any->id, RL_ID_LEN);
-      return OV_NEXT_FORWARD;
-    }
+  const struct ov_link *any = ov->joined ? preceding_link(ov, key, exclude, true) : NULL;
+  if (any) {
+    memcpy(next, any->id, RL_ID_LEN);
+    return OV_NEXT_FORWARD;
   }
   return OV_NEXT_NONE;
 }

@@ -85,7 +85,6 @@ static void hold_release(struct node *n, struct link *l, uint64_t now) {
     link_timer_changed(n, l);
   if (!l->hold)
     return;
-  l->hold->wait_pid = 0;
   /* Bounded by the queue's size (NODE_HOLD_MAX). */
   while (l->used && (len = pktq_pop(&l->hold->q, NULL, buf, sizeof(buf))) > 0)
     lan_deliver_frame(n, l, buf, len, now);
