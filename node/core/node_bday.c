@@ -182,7 +182,7 @@ static void send_msg(struct node *n, const uint8_t id[RL_ID_LEN], uint8_t type,
     m.hard_ip = *self;
   if ((len = nat_bday_msg_encode(&m, msg, sizeof(msg))) < 0)
     return;
-  overlay_route(n->ov, id, OV_ROUTE_EXACT, OV_APP_PUNCH, msg, (size_t)len, now);
+  node_route_signed(n, id, OV_ROUTE_EXACT, OV_APP_PUNCH, msg, (size_t)len, now);
   node_ov_pump(n, now);
   /* Also inside an end-to-end session with the peer, if one is up: a
    * relayed one gets through where overlay routing does not (the peer
