@@ -372,9 +372,11 @@ static void easy_recv_req(struct node *n, const uint8_t src[RL_ID_LEN],
   for (unsigned i = 0; b && i < NODE_BDAY_EASY && !e; i++)
     if (b->easy[i].b.role == NAT_BDAY_NONE)
       e = &b->easy[i];
+  struct rl_addr hp = *hip;
+  hp.port = 1; /* (the hard side's IP comes without a port) */
   id_hex(hex, src);
   if (!b || !e || hip->family != RL_AF_INET || !nat_bday_easy_ok(n->nat_class, match) ||
-      node_nat_direct_up(n, src)) {
+      node_nat_direct_up(n, src) || !node_nat_cand_allowed(n, &hp)) {
     rl_logf(n->env, RL_LOG_INFO, "birthday: %.16s asks us to probe: declined (%s)", hex,
             !b || !e ? "busy" : !match ? "our reflexive address differs" : "not needed");
     send_msg(n, src, NAT_BDAY_MSG_NAK, token, NULL, NULL, now);
