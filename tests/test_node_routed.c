@@ -342,6 +342,39 @@ static void test_forged_neighbours_ignored(void **state) {
   free(w);
 }
 
+#ifndef ROUTED_OLD_WIRE
+/* The rate caps themselves (node_routed.c): a sender's burst, its refill,
+ * and the total over many senders. */
+static void test_caps(void **state) {
+  (void)state;
+  struct node *n = calloc(1, sizeof(*n));
+  uint8_t id[RL_ID_LEN] = {0};
+  uint64_t t = T0;
+  unsigned k = 0;
+  assert_non_null(n);
+  while (node_limit_take(n, NODE_LIM_GET, id, t))
+    k++;
+  assert_int_equal(k, 32); /* burst per sender */
+  t += NS_PER_S;
+  for (k = 0; node_limit_take(n, NODE_LIM_GET, id, t);)
+    k++;
+  assert_int_equal(k, 8); /* 8 per second */
+  /* PUNCHes: 8, then one per 2 s */
+  for (k = 0; node_limit_take(n, NODE_LIM_PUNCH, id, t);)
+    k++;
+  assert_int_equal(k, 8);
+  assert_false(node_limit_take(n, NODE_LIM_PUNCH, id, t + NS_PER_S));
+  assert_true(node_limit_take(n, NODE_LIM_PUNCH, id, t + 2 * NS_PER_S));
+  /* total: 64 punch links, whoever asks (8 senders of 8 each) */
+  for (k = 0, id[0] = 1; id[0] <= 20; id[0]++)
+    while (node_limit_take(n, NODE_LIM_LINK, id, t))
+      k++;
+  assert_int_equal(k, 64);
+  free(n->lim);
+  free(n);
+}
+#endif
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_forged_punch_opens_nothing),
@@ -349,6 +382,9 @@ int main(void) {
       cmocka_unit_test(test_punch_flood_capped),
       cmocka_unit_test(test_forged_dht_get_unanswered),
       cmocka_unit_test(test_forged_neighbours_ignored),
+#ifndef ROUTED_OLD_WIRE
+      cmocka_unit_test(test_caps),
+#endif
   };
   if (sodium_init() < 0)
     return 1;
