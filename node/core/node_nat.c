@@ -644,15 +644,6 @@ struct link *node_nat_punch_link(struct node *n, const uint8_t id[RL_ID_LEN],
   return l;
 }
 
-/* requester: we punch first and ask the peer (PUNCH REQ) to punch back.
- * Then, between two endpoint-independent NATs, our first handshake to the
- * peer's reflexive address goes out with a low IP TTL: it opens our NAT's
- * mapping for the peer but never reaches the peer's router, which therefore
- * never sees an unsolicited packet from us (a router that accepts such
- * input would record it and give the peer's own flow toward us another
- * port: the conntrack pitfall of docs/nat.md). The peer's handshake,
- * started by our REQ, passes our mapping; our retransmissions (1 s) go
- * with the default TTL. */
 /* c[0..nc) without the candidates we may not dial (node_nat_cand_allowed). */
 static unsigned cands_allowed(struct node *n, const struct nat_cand *c, unsigned nc,
                               struct nat_cand *out) {
@@ -663,7 +654,16 @@ static unsigned cands_allowed(struct node *n, const struct nat_cand *c, unsigned
   return k;
 }
 
-/* Answering a PUNCH (requester false; paid: the bytes it took), we send
+/* requester: we punch first and ask the peer (PUNCH REQ) to punch back.
+ * Then, between two endpoint-independent NATs, our first handshake to the
+ * peer's reflexive address goes out with a low IP TTL: it opens our NAT's
+ * mapping for the peer but never reaches the peer's router, which therefore
+ * never sees an unsolicited packet from us (a router that accepts such
+ * input would record it and give the peer's own flow toward us another
+ * port: the conntrack pitfall of docs/nat.md). The peer's handshake,
+ * started by our REQ, passes our mapping; our retransmissions (1 s) go
+ * with the default TTL.
+ * Answering a PUNCH (requester false; paid: the bytes it took), we send
  * toward addresses that never answered us no more than we received: each
  * handshake try costs hs_init_size, the tries are shared out over the
  * candidates in the sender's order of preference, and every link opened
