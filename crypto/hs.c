@@ -93,6 +93,10 @@ static int verify_peer_cert(const struct hs_identity *id, const struct cert *c, 
   return rc == RL_EINVAL ? RL_ETRUNC : rc;
 }
 
+size_t hs_init_size(const struct hs_identity *id) {
+  return HDR_LEN + 32 + INIT_PT_FIXED + id->cert_len + RL_SIG_LEN + HS_NOISE_TAG + MACS_LEN;
+}
+
 int hs_identity_init(struct hs_identity *hid, const struct rl_env *env,
                      const struct id_key *key, const struct cert *cert,
                      const uint8_t group_pk[RL_PK_LEN], enum dc_cipher cipher,
@@ -165,7 +169,7 @@ int hs_init_create(struct hs_initiation *st, const struct hs_identity *id,
 
   if (local_index > 0xFFFFFF || local_index == HS_INDEX_UNDEF || key_id > 7)
     return RL_EINVAL;
-  total = HDR_LEN + 32 + INIT_PT_FIXED + id->cert_len + RL_SIG_LEN + HS_NOISE_TAG + MACS_LEN;
+  total = hs_init_size(id);
   if (total > cap || total > HS_MSG_MAX)
     return RL_ETOOBIG;
 

@@ -87,6 +87,8 @@ struct hs_initiation {
 /* Writes a fresh HS_INIT (new ephemeral, new timestamp) into out. Returns
  * its length or a negative RL_E*. A cookie received earlier (within 120 s)
  * is used for mac2. */
+/* Bytes of an HS_INIT from id (what one handshake try sends). */
+size_t hs_init_size(const struct hs_identity *id);
 int hs_init_create(struct hs_initiation *st, const struct hs_identity *id,
                    uint32_t local_index, uint8_t key_id, uint64_t now,
                    uint8_t *out, size_t cap);

@@ -119,3 +119,7 @@ int dht_msg_decode(struct dht_msg *m, const uint8_t *in, size_t len) {
   }
   return 0;
 }
+
+uint8_t dht_msg_type(const uint8_t *in, size_t len) {
+  return len >= DHT_MSG_HDR && in[0] == DHT_MSG_VERSION ? in[1] : 0;
+}

@@ -62,5 +62,8 @@ int dht_msg_encode(const struct dht_msg *m, uint8_t *out, size_t cap);
  * bad lengths, bad version) or RL_EUNSUP (unknown type). Record bytes
  * are not parsed here (dht_record_decode). */
 int dht_msg_decode(struct dht_msg *m, const uint8_t *in, size_t len);
+/* The type byte of a message of our version, or 0 (short, other
+ * version); nothing else is checked. */
+uint8_t dht_msg_type(const uint8_t *in, size_t len);
 
 #endif

@@ -20,7 +20,7 @@ enum key_type { T_PATH, T_CONTROL, T_IFNAME, T_ADDR, T_ADDRLIST, T_CIPHER, T_FOR
 enum key_id {
   K_KEY, K_CERT, K_GROUP, K_LISTEN, K_TAP, K_CONTROL, K_STATE, K_BOOTSTRAP, K_CIPHER,
   K_FORMAT, K_KEEPALIVE, K_REKEY, K_LINK_TIMEOUT, K_IDLE_LINK, K_DHT_REPLICAS, K_LOG_LEVEL,
-  K_PEER_ENDPOINT, K_PEER_PUBKEY, K_NAT_UPNP, K_NAT_NATPMP, K_NAT_KEEPALIVE, K_NAT_RELAY_KBPS,
+  K_PEER_ENDPOINT, K_PEER_PUBKEY, K_NAT_UPNP, K_NAT_NATPMP, K_NAT_LAN_CANDS, K_NAT_KEEPALIVE, K_NAT_RELAY_KBPS,
   K_TCP, K_USER, K_VLAN,
 };
 
@@ -58,6 +58,7 @@ static const struct key_def KEYS[] = {
     {K_PEER_PUBKEY, CFG_SEC_PEER, "pubkey", T_PUBKEY, 0, 0, false},
     {K_NAT_UPNP, CFG_SEC_NAT, "upnp", T_BOOL, 0, 0, false},
     {K_NAT_NATPMP, CFG_SEC_NAT, "natpmp", T_BOOL, 0, 0, false},
+    {K_NAT_LAN_CANDS, CFG_SEC_NAT, "allow_lan_candidates", T_BOOL, 0, 0, false},
     {K_NAT_KEEPALIVE, CFG_SEC_NAT, "keepalive_s", T_UINT, 1, 3600, false},
     {K_NAT_RELAY_KBPS, CFG_SEC_NAT, "relay_kbps", T_UINT, 0, 10000000, false},
 };
@@ -333,6 +334,7 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
     return 0;
   case K_NAT_UPNP:
   case K_NAT_NATPMP:
+  case K_NAT_LAN_CANDS:
   case K_TCP:
   case K_VLAN:
     if (parse_bool(v, &b) != 0)
@@ -343,6 +345,8 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
       c->vlan = b;
     else if (k->id == K_NAT_UPNP)
       c->upnp = b;
+    else if (k->id == K_NAT_LAN_CANDS)
+      c->lan_candidates = b;
     else
       c->natpmp = b;
     return 0;

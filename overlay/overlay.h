@@ -131,7 +131,11 @@ int overlay_route(struct overlay *ov, const uint8_t key[RL_ID_LEN], int mode,
                   uint8_t app, const uint8_t *payload, size_t len, uint64_t now);
 
 /* Application channel numbers carried in routed messages. */
-enum { OV_APP_DHT = 1, OV_APP_E2E = 2, OV_APP_PUNCH = 3, OV_APP_TEST = 200 };
+/* OV_APP_SIGNED wraps another app's payload with an origin proof (the
+ * sender's certificate and signature, crypto/origin.h); PUNCH messages and
+ * DHT GETs travel only in it (docs/security.md, finding 2). */
+enum { OV_APP_DHT = 1, OV_APP_E2E = 2, OV_APP_PUNCH = 3, OV_APP_SIGNED = 4,
+       OV_APP_TEST = 200 };
 
 enum ov_act_kind {
   OV_ACT_NONE = 0,

@@ -83,6 +83,15 @@ static inline int fx_node_init(struct fx_node *n, uint8_t key_byte, const struct
   return 0;
 }
 
+/* Two members of one group (key byte 1): a (10) and b (11), ChaCha20,
+ * v2 format, no handshake load limit to speak of. Returns 0 or RL_E*. */
+static inline int fx_pair_init(struct id_key *group, struct fx_node *a, struct fx_node *b) {
+  int rc;
+  fx_key_from_byte(group, 1);
+  rc = fx_node_init(a, 10, group, DC_CHACHA20POLY1305, DC_FMT_V2, 1000);
+  return rc < 0 ? rc : fx_node_init(b, 11, group, DC_CHACHA20POLY1305, DC_FMT_V2, 1000);
+}
+
 static inline void fx_node_wipe(struct fx_node *n) {
   hs_responder_wipe(&n->resp);
   hs_identity_wipe(&n->hid);

@@ -63,6 +63,7 @@ static void test_valid_file(void **state) {
       "[nat]\n"
       "upnp = no\n"
       "natpmp = yes\n"
+      "allow_lan_candidates = yes\n"
       "keepalive_s = 20\n";
   struct cfg *c = parse_ok(text, "/etc/ringlan");
   char a[RL_ADDR_STRLEN];
@@ -105,6 +106,7 @@ static void test_valid_file(void **state) {
 
   assert_false(c->upnp);
   assert_true(c->natpmp);
+  assert_true(c->lan_candidates);
   assert_int_equal(c->nat_keepalive_s, 20);
   test_free(c);
 }
@@ -133,6 +135,7 @@ static void test_defaults(void **state) {
   assert_false(c->vlan);
   assert_true(c->upnp);
   assert_true(c->natpmp);
+  assert_false(c->lan_candidates);
   assert_int_equal(c->nat_keepalive_s, 25);
   test_free(c);
 }

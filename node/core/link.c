@@ -208,6 +208,10 @@ static uint32_t new_index(struct node *n) {
 struct link *link_new(struct node *n, const struct rl_addr *ep, uint64_t now) {
   struct link *l = NULL;
   (void)now;
+  if (n->th_n >= NODE_LINKS_MAX) {
+    n->c.links_refused_full++; /* every used link is in the timer heap */
+    return NULL;
+  }
   for (unsigned i = 0; i < n->n_links; i++)
     if (!n->links[i]->used) {
       l = n->links[i];

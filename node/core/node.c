@@ -146,6 +146,7 @@ void node_free(struct node *n) {
   free(n->nc);
   node_bday_free(n);
   node_replay_free(n);
+  node_routed_free(n);
   hs_identity_wipe(&n->hid);
   sodium_memzero(&n->cfg.key, sizeof(n->cfg.key));
   sodium_memzero(n, sizeof(*n));

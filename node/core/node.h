@@ -66,6 +66,10 @@ struct node_config {
   unsigned ring_successors;    /* successor list length, 0 = overlay default (8) */
   uint32_t relay_rate_kbps;    /* what we forward per pair as a relay; 0 = refuse */
   uint64_t relay_after_ns;     /* no direct link this long: use a relay, default 5 s */
+  /* Dial a peer's candidates in this host's own LAN (private addresses in
+   * the /24 or /64 of one of our interface addresses): false (default)
+   * refuses them (docs/security.md, finding 2). */
+  bool lan_candidates;
   struct dht_store *store;     /* NULL: in-memory only */
   bool test_routes;            /* simulator: node_test_route() probes (off in the daemon) */
   /* Optional scratch space (node_scratch_new) shared by nodes whose calls

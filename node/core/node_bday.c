@@ -182,7 +182,7 @@ static void send_msg(struct node *n, const uint8_t id[RL_ID_LEN], uint8_t type,
     m.hard_ip = *self;
   if ((len = nat_bday_msg_encode(&m, msg, sizeof(msg))) < 0)
     return;
-  overlay_route(n->ov, id, OV_ROUTE_EXACT, OV_APP_PUNCH, msg, (size_t)len, now);
+  node_route_signed(n, id, OV_ROUTE_EXACT, OV_APP_PUNCH, msg, (size_t)len, now);
   node_ov_pump(n, now);
   /* Also inside an end-to-end session with the peer, if one is up: a
    * relayed one gets through where overlay routing does not (the peer
@@ -372,9 +372,11 @@ static void easy_recv_req(struct node *n, const uint8_t src[RL_ID_LEN],
   for (unsigned i = 0; b && i < NODE_BDAY_EASY && !e; i++)
     if (b->easy[i].b.role == NAT_BDAY_NONE)
       e = &b->easy[i];
+  struct rl_addr hp = *hip;
+  hp.port = 1; /* (the hard side's IP comes without a port) */
   id_hex(hex, src);
   if (!b || !e || hip->family != RL_AF_INET || !nat_bday_easy_ok(n->nat_class, match) ||
-      node_nat_direct_up(n, src)) {
+      node_nat_direct_up(n, src) || !node_nat_cand_allowed(n, &hp)) {
     rl_logf(n->env, RL_LOG_INFO, "birthday: %.16s asks us to probe: declined (%s)", hex,
             !b || !e ? "busy" : !match ? "our reflexive address differs" : "not needed");
     send_msg(n, src, NAT_BDAY_MSG_NAK, token, NULL, NULL, now);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dht/msg.h"
 #include "nat/cand.h"
 #include "node/core/node_internal.h"
 
@@ -429,7 +430,10 @@ void node_dht_pump(struct node *n, uint64_t now) {
   n->dht_pumping = true;
   for (int i = 0; i < 4096 && n->dht && dht_poll(n->dht, a); i++) {
     if (a->kind == DHT_ACT_ROUTE) {
-      if (n->ov)
+      /* A GET makes its receiver answer: it carries our origin proof. */
+      if (n->ov && dht_msg_type(a->data, a->len) == DHT_MSG_GET)
+        node_route_signed(n, a->key, a->mode, OV_APP_DHT, a->data, a->len, now);
+      else if (n->ov)
         overlay_route(n->ov, a->key, a->mode, OV_APP_DHT, a->data, a->len, now);
     } else if (a->kind == DHT_ACT_RESULT) {
       on_result(n, a, now);
@@ -437,13 +441,6 @@ void node_dht_pump(struct node *n, uint64_t now) {
   }
   n->dht_pumping = false;
   node_ov_pump(n, now);
-}
-
-void node_app_deliver(struct node *n, const struct ov_action *a, uint64_t now) {
-  if (a->app == OV_APP_DHT && n->dht) {
-    dht_recv(n->dht, a->peer, a->key, a->data, a->len, now);
-    node_dht_pump(n, now);
-  }
 }
 
 void node_ring_changed(struct node *n, uint64_t now) {

@@ -3,6 +3,7 @@
 #define RL_NODE_CORE_INTERNAL_H
 
 #include "crypto/hs.h"
+#include "crypto/origin.h"
 #include "crypto/sess.h"
 #include "node/core/node.h"
 #include "node/core/pktq.h"
@@ -164,9 +165,18 @@ struct node_counters {
   uint64_t tcp_fallbacks;    /* TCP twins started for unanswered UDP endpoints */
   /* paths (path.c) */
   uint64_t path_switches, path_holds, path_held;
+  /* routed messages bound to their sender (node_routed.c) */
+  uint64_t routed_unsigned;  /* PUNCH / DHT GET without an origin proof: dropped */
+  uint64_t routed_bad_origin; /* origin proof that did not verify: dropped */
+  uint64_t punches_capped, gets_capped, punch_links_capped; /* over a rate cap */
+  uint64_t cands_refused;    /* loopback, link-local, ... or own-LAN candidates */
+  uint64_t links_refused_full; /* NODE_LINKS_MAX reached */
 };
 
 #define NODE_PUNCH_TRIES 5         /* handshake tries per candidate (31 s) */
+/* A PUNCH_REQ is padded so that the handshakes it asks for are paid for:
+ * this many HS_INITs' worth of bytes (docs/security.md, finding 2). */
+#define NODE_PUNCH_PAID_INITS 3
 #define NODE_DIRECT_RETRY_MIN_NS (5 * NS_PER_S)
 #define NODE_DIRECT_RETRY_MAX_NS (600 * NS_PER_S)
 #define NODE_RELAY_BUCKETS 64
@@ -227,6 +237,23 @@ struct neigh_info {
     uint16_t rtt_ms;
   } nb[NODE_NEIGH_MAX];
 };
+
+/* Rate caps on work done for routed messages (node_routed.c): token
+ * buckets, one per kind in total and per kind for NODE_LIM_SOURCES
+ * senders (the least recently used one is replaced). */
+enum node_lim_kind { NODE_LIM_PUNCH = 0, NODE_LIM_GET, NODE_LIM_LINK, NODE_LIM_KINDS };
+#define NODE_LIM_SOURCES 64
+struct node_bucket {
+  uint8_t id[RL_ID_LEN];
+  uint64_t milli;            /* tokens x 1000 */
+  uint64_t at_ns;            /* last refill (0: unused) */
+};
+struct node_limits {
+  struct node_bucket all[NODE_LIM_KINDS];
+  struct node_bucket src[NODE_LIM_KINDS][NODE_LIM_SOURCES];
+};
+/* Links the node holds at most (every kind): link_new refuses more. */
+#define NODE_LINKS_MAX 16384
 
 struct relay_bucket {
   uint8_t src[RL_ID_LEN], dst[RL_ID_LEN];
@@ -321,6 +348,8 @@ struct node {
   unsigned rx_sock;          /* the socket of the datagram being handled */
   struct node_bday *bd;      /* birthday probing (node_bday.c), on first use */
   struct node_replay *rp;    /* newest HS_INIT per peer (node_replay.c), on first use */
+  struct origin_cache *oc;   /* verified certificates of routed senders, on first use */
+  struct node_limits *lim;   /* rate caps (node_routed.c), on first use */
   unsigned n_rp;
 };
 
@@ -495,8 +524,15 @@ void node_link_tell_want(struct node *n, struct link *l, uint64_t now);
 bool node_in_ring(struct node *n);
 void node_nat_control(struct node *n, struct link *l, const uint8_t *msg, size_t len,
                       uint64_t now);
+/* A PUNCH (or birthday message) from src, whose origin proof checked.
+ * paid: the bytes src sent for it (the signed message), the budget of
+ * handshakes toward candidates that never answered (docs/security.md). */
 void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *msg,
-                         size_t len, uint64_t now);
+                         size_t len, size_t paid, uint64_t now);
+/* c is an address a peer may make us dial: not loopback, link-local,
+ * multicast, unspecified, broadcast or in the virtual LAN, and not in our
+ * own LAN unless cfg.lan_candidates. Refusals are counted. */
+bool node_nat_cand_allowed(struct node *n, const struct rl_addr *a);
 /* Opens direct links to every candidate of id, and asks id (over the
  * overlay) to punch toward ours at the same time. */
 void node_nat_connect(struct node *n, const uint8_t id[RL_ID_LEN], const struct nat_cand *c,
@@ -623,12 +659,25 @@ enum lan_verdict lan_frame_check(const struct tap_frame_info *fi, const uint8_t 
 void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t len,
                        uint64_t now);
 
+/* node_routed.c: routed messages bound to their sender, rate caps */
+/* Routes (app, data) to key with an origin proof (OV_APP_SIGNED,
+ * crypto/origin.h). Returns overlay_route's result or RL_ETOOBIG. */
+int node_route_signed(struct node *n, const uint8_t key[RL_ID_LEN], int mode, uint8_t app,
+                      const uint8_t *data, size_t len, uint64_t now);
+/* An OV_ACT_DELIVER other than E2E and TEST: checks origin proofs and
+ * rate caps, then hands the payload to its application. */
+void node_routed_deliver(struct node *n, const struct ov_action *a, uint64_t now);
+/* Takes one token of kind for src (and one of the total); false: over the
+ * cap (nothing is done for src). */
+bool node_limit_take(struct node *n, enum node_lim_kind kind, const uint8_t src[RL_ID_LEN],
+                     uint64_t now);
+void node_routed_free(struct node *n);
+
 /* node.c */
 /* Returns the link that answered (NULL: refused). */
 struct link *node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *pkt,
                             size_t len, uint64_t now, const uint8_t *ov_src);
-/* Routed application payloads other than E2E (DHT, ...), and ring changes. */
-void node_app_deliver(struct node *n, const struct ov_action *a, uint64_t now);
+/* Ring changes. */
 void node_ring_changed(struct node *n, uint64_t now);
 /* Looks id's NODE record up again and punches toward its candidates. */
 void node_retry_direct(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now);

@@ -40,25 +40,60 @@ bool node_is_own_addr(const struct node *n, const struct rl_addr *t) {
   return false;
 }
 
-/* An address a peer can use to reach this host: not loopback, link-local,
- * multicast, broadcast, v4-mapped or "this network", and not inside the
- * virtual LAN (the overlay must never run over its own TAP device). */
-static bool usable_host_addr(const struct node *n, const struct rl_addr *a) {
+/* Never a peer: unspecified ("this network"), loopback, link-local,
+ * multicast, limited broadcast, v4-mapped, or inside the virtual LAN (the
+ * overlay must never run over its own TAP device). (The reserved
+ * 240.0.0.0/4 is not refused here: unroutable on the internet anyway, and
+ * the simulator's public addresses live there.) */
+static bool never_peer(const struct node *n, const struct rl_addr *a) {
   static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   static const uint8_t zero[15];
-  uint32_t ip, vnet, mask;
+  uint32_t ip, mask;
   if (a->family == RL_AF_INET6)
-    return !(memcmp(a->ip, zero, 15) == 0 && a->ip[15] <= 1) &&      /* :: and ::1 */
-           !(a->ip[0] == 0xfe && (a->ip[1] & 0xc0) == 0x80) &&       /* fe80::/10 */
-           a->ip[0] != 0xff && memcmp(a->ip, mapped, 12) != 0;
+    return (memcmp(a->ip, zero, 15) == 0 && a->ip[15] <= 1) ||         /* :: and ::1 */
+           (a->ip[0] == 0xfe && (a->ip[1] & 0xc0) == 0x80) ||          /* fe80::/10 */
+           a->ip[0] == 0xff || memcmp(a->ip, mapped, 12) == 0;
   if (a->family != RL_AF_INET)
-    return false;
+    return true;
   ip = rl_addr_ipv4(a);
-  if ((ip >> 24) == 0 || (ip >> 24) == 127 || (ip >> 16) == 0xA9FE || (ip >> 28) >= 0xE)
-    return false;
   mask = n->cfg.cert.prefix ? 0xFFFFFFFFu << (32 - n->cfg.cert.prefix) : 0;
-  vnet = n->cfg.cert.vip & mask;
-  return mask == 0 || (ip & mask) != vnet;
+  return (ip >> 24) == 0 || (ip >> 24) == 127 || (ip >> 16) == 0xA9FE ||
+         (ip >> 28) == 0xE || ip == 0xFFFFFFFFu ||
+         (mask && (ip & mask) == (n->cfg.cert.vip & mask));
+}
+
+/* An address a peer can use to reach this host: none of the above, and
+ * not in 240.0.0.0/4 either. */
+static bool usable_host_addr(const struct node *n, const struct rl_addr *a) {
+  return !never_peer(n, a) && !(a->family == RL_AF_INET && (rl_addr_ipv4(a) >> 28) == 0xF);
+}
+
+static bool private_addr(const struct rl_addr *a) {
+  uint32_t ip;
+  if (a->family == RL_AF_INET6)
+    return (a->ip[0] & 0xfe) == 0xfc; /* fc00::/7 */
+  ip = rl_addr_ipv4(a);
+  return (ip >> 24) == 10 || (ip >> 20) == 0xAC1 || (ip >> 16) == 0xC0A8;
+}
+
+/* A private address in the /24 (IPv4) or /64 (IPv6) of one of our own
+ * addresses: a host on our LAN (the driver reports no prefix lengths;
+ * these are the common ones). */
+static bool own_lan(const struct node *n, const struct rl_addr *a) {
+  size_t k = a->family == RL_AF_INET6 ? 8 : 3;
+  if (!private_addr(a))
+    return false;
+  for (unsigned i = 0; i < n->n_local; i++)
+    if (n->local[i].family == a->family && memcmp(n->local[i].ip, a->ip, k) == 0)
+      return true;
+  return false;
+}
+
+bool node_nat_cand_allowed(struct node *n, const struct rl_addr *a) {
+  if (a->port != 0 && !never_peer(n, a) && (n->cfg.lan_candidates || !own_lan(n, a)))
+    return true;
+  n->c.cands_refused++;
+  return false;
 }
 
 bool node_can_dial(const struct node *n, const struct rl_addr *a) {
@@ -434,7 +469,12 @@ static void hint_of(const struct link *l, struct nat_hint *h) {
   h->rtt_ms = ms > 65535 ? 65535 : (uint16_t)ms;
 }
 
-static size_t punch_encode(struct node *n, uint8_t type, uint8_t *out, size_t cap) {
+/* PUNCH: type, candidates, neighbour hints, then zero padding up to
+ * pad_to bytes (docs/protocol.md): a REQ pays in advance for the
+ * handshakes its receiver sends toward our candidates (see
+ * punch_candidates), as a QUIC client pads its Initial. */
+static size_t punch_encode(struct node *n, uint8_t type, size_t pad_to, uint8_t *out,
+                           size_t cap) {
   struct nat_cand c[NAT_CAND_MAX];
   uint8_t cb[NAT_CAND_MAX * 20 + 2];
   unsigned k = node_nat_candidates(n, c, NAT_CAND_MAX), nn = 0;
@@ -456,7 +496,20 @@ static size_t punch_encode(struct node *n, uint8_t type, uint8_t *out, size_t ca
   wire_put_bytes(&w, cb, (size_t)cl);
   if (w.err || (hl = nat_hints_encode(h, nn, out + w.off, cap - w.off)) < 0)
     return 0;
-  return w.off + (size_t)hl;
+  if (w.off + (size_t)hl >= pad_to)
+    return w.off + (size_t)hl;
+  if (pad_to > cap)
+    pad_to = cap;
+  memset(out + w.off + hl, 0, pad_to - w.off - (size_t)hl);
+  return pad_to;
+}
+
+/* Bytes of our PUNCH_REQ (signed) that pay for NODE_PUNCH_PAID_INITS of
+ * the receiver's handshakes (its certificate is about as long as ours). */
+static size_t punch_req_pad(const struct node *n) {
+  size_t want = NODE_PUNCH_PAID_INITS * hs_init_size(&n->hid),
+         over = ORIGIN_HDR + n->hid.cert_len + RL_SIG_LEN;
+  return want > over ? want - over : 0;
 }
 
 static void neigh_store(struct node *n, const uint8_t id[RL_ID_LEN], const struct nat_hint *h,
@@ -591,6 +644,16 @@ struct link *node_nat_punch_link(struct node *n, const uint8_t id[RL_ID_LEN],
   return l;
 }
 
+/* c[0..nc) without the candidates we may not dial (node_nat_cand_allowed). */
+static unsigned cands_allowed(struct node *n, const struct nat_cand *c, unsigned nc,
+                              struct nat_cand *out) {
+  unsigned k = 0;
+  for (unsigned i = 0; i < nc; i++)
+    if (node_nat_cand_allowed(n, &c[i].addr))
+      out[k++] = c[i];
+  return k;
+}
+
 /* requester: we punch first and ask the peer (PUNCH REQ) to punch back.
  * Then, between two endpoint-independent NATs, our first handshake to the
  * peer's reflexive address goes out with a low IP TTL: it opens our NAT's
@@ -599,54 +662,82 @@ struct link *node_nat_punch_link(struct node *n, const uint8_t id[RL_ID_LEN],
  * input would record it and give the peer's own flow toward us another
  * port: the conntrack pitfall of docs/nat.md). The peer's handshake,
  * started by our REQ, passes our mapping; our retransmissions (1 s) go
- * with the default TTL. */
+ * with the default TTL.
+ * Answering a PUNCH (requester false; paid: the bytes it took), we send
+ * toward addresses that never answered us no more than we received: each
+ * handshake try costs hs_init_size, the tries are shared out over the
+ * candidates in the sender's order of preference, and every link opened
+ * takes a token of the NODE_LIM_LINK caps. */
 static void punch_candidates(struct node *n, const uint8_t id[RL_ID_LEN], const struct nat_cand *c,
-                             unsigned nc, bool requester, uint64_t now) {
+                             unsigned nc, bool requester, size_t paid, uint64_t now) {
   bool low = requester && n->has_reflexive && n->nat_class == NAT_CLASS_EIM;
+  size_t tries = requester ? 0 : paid / hs_init_size(&n->hid);
+  unsigned todo[NAT_CAND_MAX], k = 0;
   if (direct_up(n, id))
     return;
-  for (unsigned i = 0; i < nc; i++) {
+  for (unsigned i = 0; i < nc && k < NAT_CAND_MAX; i++)
+    if (node_can_dial(n, &c[i].addr) && node_tcp_dial_cand(n, &c[i]) &&
+        !punching_to(n, id, &c[i].addr) && !node_is_own_addr(n, &c[i].addr) &&
+        !link_to_endpoint(n, &c[i].addr))
+      todo[k++] = i;
+  for (unsigned j = 0; j < k; j++) {
+    const struct nat_cand *ci = &c[todo[j]];
+    size_t t = NODE_PUNCH_TRIES;
     struct link *l;
-    if (!node_can_dial(n, &c[i].addr) || !node_tcp_dial_cand(n, &c[i]) ||
-        punching_to(n, id, &c[i].addr) ||
-        node_is_own_addr(n, &c[i].addr) || link_to_endpoint(n, &c[i].addr))
-      continue;
-    l = node_nat_punch_link(n, id, &c[i].addr, 0,
-                            low && c[i].kind == NAT_CAND_REFLEXIVE ? NAT_BDAY_TTL : 0, now);
+    if (!requester) {
+      /* an even share of what is left, at least one try while any is */
+      t = tries / (k - j);
+      t = t ? t : tries ? 1 : 0;
+      t = t > NODE_PUNCH_TRIES ? NODE_PUNCH_TRIES : t;
+      if (t == 0)
+        return;
+      if (!node_limit_take(n, NODE_LIM_LINK, id, now)) {
+        n->c.punch_links_capped++;
+        return;
+      }
+      tries -= t;
+    }
+    l = node_nat_punch_link(n, id, &ci->addr, 0,
+                            low && ci->kind == NAT_CAND_REFLEXIVE ? NAT_BDAY_TTL : 0, now);
     if (!l)
       return;
+    l->s.p.hs_max_tries = (unsigned)t;
   }
 }
 
 void node_nat_connect(struct node *n, const uint8_t id[RL_ID_LEN], const struct nat_cand *c,
                       unsigned nc, uint64_t now) {
+  struct nat_cand ok[NAT_CAND_MAX];
+  unsigned k;
   if (memcmp(id, n->hid.id, RL_ID_LEN) == 0 || direct_up(n, id))
     return;
-  punch_candidates(n, id, c, nc, true, now);
+  k = cands_allowed(n, c, nc < NAT_CAND_MAX ? nc : NAT_CAND_MAX, ok);
+  punch_candidates(n, id, ok, k, true, 0, now);
   node_nat_punch_request(n, id, now);
-  node_bday_consider(n, id, c, nc, now);
+  node_bday_consider(n, id, ok, k, now);
 }
 
 /* Asks id (over the overlay) to send toward our candidates now too: its
  * packets open its NAT's binding for ours, ours open ours for its. */
 void node_nat_punch_request(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
   uint8_t msg[OV_APP_MAX];
-  size_t len = punch_encode(n, PUNCH_REQ, msg, sizeof(msg));
+  size_t len = punch_encode(n, PUNCH_REQ, punch_req_pad(n), msg, sizeof(msg));
   if (len && n->ov) {
     n->c.punches_sent++;
-    overlay_route(n->ov, id, OV_ROUTE_EXACT, OV_APP_PUNCH, msg, len, now);
+    node_route_signed(n, id, OV_ROUTE_EXACT, OV_APP_PUNCH, msg, len, now);
     node_ov_pump(n, now);
   }
 }
 
 void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *msg,
-                         size_t len, uint64_t now) {
-  struct nat_cand c[NAT_CAND_MAX];
+                         size_t len, size_t paid, uint64_t now) {
+  struct nat_cand c[NAT_CAND_MAX], ok[NAT_CAND_MAX];
   struct nat_hint h[NODE_NEIGH_MAX];
   struct wire_r r;
   const uint8_t *cb;
   uint8_t type, cl;
   int nc, nn = -1;
+  unsigned k;
   if (len > 0 && msg[0] >= NAT_BDAY_MSG_REQ && msg[0] <= NAT_BDAY_MSG_ACK) {
     node_bday_recv(n, src, msg, len, now);
     return;
@@ -655,8 +746,12 @@ void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uin
   type = wire_get_u8(&r);
   cl = wire_get_u8(&r);
   cb = wire_get_ptr(&r, cl);
-  if (wire_ok(&r))
-    nn = nat_hints_decode(h, NODE_NEIGH_MAX, msg + r.off, len - r.off);
+  /* hints: count, count x (id, rtt); zero padding may follow */
+  if (wire_ok(&r) && r.off < len) {
+    size_t hl = 1 + (size_t)msg[r.off] * (NAT_HINT_ID_LEN + 2);
+    if (hl <= len - r.off)
+      nn = nat_hints_decode(h, NODE_NEIGH_MAX, msg + r.off, hl);
+  }
   if (!wire_ok(&r) || (type != PUNCH_REQ && type != PUNCH_ACK) || nn < 0 ||
       (nc = nat_cand_decode(c, NAT_CAND_MAX, cb, cl)) < 0) {
     n->c.ctl_bad++;
@@ -664,8 +759,9 @@ void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uin
   }
   n->c.punches_received++;
   neigh_store(n, src, h, (unsigned)nn, now);
-  punch_candidates(n, src, c, (unsigned)nc, false, now);
-  node_bday_consider(n, src, c, (unsigned)nc, now);
+  k = cands_allowed(n, c, (unsigned)nc, ok);
+  punch_candidates(n, src, ok, k, false, paid, now);
+  node_bday_consider(n, src, ok, k, now);
   /* If the punch fails, relay toward src ourselves: src may have no way to
    * learn our neighbours (an answer routed to it gets lost while it is
    * missing from its ring neighbours' view, which only a link can fix).
@@ -674,9 +770,9 @@ void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uin
     node_nat_seek_relay(n, src, 2 * n->cfg.relay_after_ns, false, false, now);
   if (type == PUNCH_REQ) {
     uint8_t out[OV_APP_MAX];
-    size_t ol = punch_encode(n, PUNCH_ACK, out, sizeof(out));
+    size_t ol = punch_encode(n, PUNCH_ACK, 0, out, sizeof(out));
     if (ol && n->ov) {
-      overlay_route(n->ov, src, OV_ROUTE_EXACT, OV_APP_PUNCH, out, ol, now);
+      node_route_signed(n, src, OV_ROUTE_EXACT, OV_APP_PUNCH, out, ol, now);
       node_ov_pump(n, now);
     }
   }

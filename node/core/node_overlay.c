@@ -313,12 +313,10 @@ void node_ov_pump(struct node *n, uint64_t now) {
     case OV_ACT_DELIVER:
       if (a->app == OV_APP_E2E)
         node_e2e_recv(n, a->peer, a->data, a->len, now, NULL);
-      else if (a->app == OV_APP_PUNCH)
-        node_nat_punch_recv(n, a->peer, a->data, a->len, now);
       else if (a->app == OV_APP_TEST)
         test_route_arrived(n, a);
       else
-        node_app_deliver(n, a, now);
+        node_routed_deliver(n, a, now);
       break;
     case OV_ACT_RING_CHANGED:
       node_ring_changed(n, now);

@@ -205,10 +205,16 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
   sb_printf(&b,
             ",\"bday_attempts\":%" PRIu64 ",\"bday_punches\":%" PRIu64
             ",\"bday_probes\":%" PRIu64 ",\"bday_hits\":%" PRIu64 ",\"bday_direct\":%" PRIu64
-            ",\"path_switches\":%" PRIu64 ",\"path_holds\":%" PRIu64 ",\"path_held\":%" PRIu64
-            "}}",
+            ",\"path_switches\":%" PRIu64 ",\"path_holds\":%" PRIu64 ",\"path_held\":%" PRIu64,
             n->c.bday_attempts, n->c.bday_punches, n->c.bday_probes, n->c.bday_hits,
             n->c.bday_direct, n->c.path_switches, n->c.path_holds, n->c.path_held);
+  sb_printf(&b,
+            ",\"routed_unsigned\":%" PRIu64 ",\"routed_bad_origin\":%" PRIu64
+            ",\"punches_capped\":%" PRIu64 ",\"gets_capped\":%" PRIu64
+            ",\"punch_links_capped\":%" PRIu64 ",\"cands_refused\":%" PRIu64
+            ",\"links_refused_full\":%" PRIu64 "}}",
+            n->c.routed_unsigned, n->c.routed_bad_origin, n->c.punches_capped, n->c.gets_capped,
+            n->c.punch_links_capped, n->c.cands_refused, n->c.links_refused_full);
   return sb_done(&b);
 }
 

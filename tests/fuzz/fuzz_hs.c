@@ -109,9 +109,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   g = calloc(1, sizeof(*g));
   if (!g)
     abort();
-  fx_key_from_byte(&g->group, 1);
-  if (fx_node_init(&g->a, 10, &g->group, DC_CHACHA20POLY1305, DC_FMT_V2, 1000) < 0 ||
-      fx_node_init(&g->b, 11, &g->group, DC_CHACHA20POLY1305, DC_FMT_V2, 1000) < 0)
+  if (fx_pair_init(&g->group, &g->a, &g->b) < 0)
     abort();
   if (dir)
     write_seeds(dir);

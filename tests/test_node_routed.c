@@ -1,0 +1,392 @@
+/* Unit tests: routed messages bound to their sender (security finding 2,
+ * the PUNCH half of finding 5). A member (n1) writes ROUTED overlay
+ * messages by hand -- any src, any payload -- and sends them over its own
+ * authenticated link, as a malicious member can.
+ *
+ *   public: n0 (bootstrap) 192.0.2.1   n1 (attacker) 192.0.2.2
+ *           n3 (honest member) 192.0.2.4
+ *   n2 (victim) 192.168.3.2 behind a port-restricted cone NAT
+ *               (203.0.113.3 outside); no path between n1 and n2
+ *
+ * "Stray" datagrams are those the victim sends to an address where no
+ * member is: what an attacker aims at a third party. Bytes in are the
+ * encoded overlay messages the attacker sent (the link adds its own
+ * overhead on top, so this undercounts what the attacker pays).
+ *
+ * ROUTED_OLD_WIRE: build this file against the code before the fix
+ * (5a3e7d5, where a PUNCH from a member was an unsigned OV_APP_PUNCH) to
+ * see the tests fail there; see docs/security.md, finding 2. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#define MAXN 4
+#include "dht/msg.h"
+#include "nat/cand.h"
+#include "node/core/node_internal.h" /* white box: links, neighbour cache */
+#include "overlay/ov_msg.h"
+#include "testnet.h"
+#ifndef ROUTED_OLD_WIRE
+#include "crypto/origin.h"
+#endif
+
+enum { BOOT = 0, EVIL = 1, VICTIM = 2, HONEST = 3 };
+
+static struct net *make_world(void) {
+  struct net *w = calloc(1, sizeof(*w));
+  struct prng gp = {4242};
+  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
+  w->now = T0;
+  assert_int_equal(id_generate(&w->group, &genv), 0);
+  for (int i = 0; i < MAXN; i++)
+    make_member(w, i, &w->group, "lab", 0x64400001 + (uint32_t)i);
+  tn_set_nat(w, VICTIM, TN_CONE);
+  /* No direct path between attacker and victim: a member with a direct
+   * link to src does not punch toward it, so the attacker's own PUNCHes
+   * only matter without one (the messages travel over n0 / n3). */
+  w->cut[EVIL][VICTIM] = w->cut[VICTIM][EVIL] = true;
+  start_node_cfg(w, BOOT, w->group.pk, -1, -1);
+  for (int i = 1; i < MAXN; i++) {
+    start_node_cfg(w, i, w->group.pk, -1, BOOT);
+    run_until(w, w->now + 2 * NS_PER_S);
+  }
+  run_until(w, w->now + 60 * NS_PER_S);
+  return w;
+}
+
+static const uint8_t *id_of(struct net *w, int i) { return w->node[i]->hid.id; }
+
+/* An address where no member is (nor any NAT box of one). */
+static bool stray(struct net *w, const struct rl_addr *a) {
+  for (int j = 0; j < MAXN; j++)
+    if (rl_addr_equal(&w->addr[j], a) || (w->nat[j] && memcmp(w->pub[j].ip, a->ip, 4) == 0))
+      return false;
+  return true;
+}
+
+/* Links of node i toward stray addresses (opened for someone's PUNCH). */
+static unsigned stray_links(struct net *w, int i) {
+  struct node *n = w->node[i];
+  unsigned k = 0;
+  for (unsigned j = 0; j < n->n_links; j++)
+    if (n->links[j]->used && !n->links[j]->via_overlay && stray(w, &n->links[j]->s.endpoint))
+      k++;
+  return k;
+}
+
+/* run_until, counting what node `who` sends to stray addresses. */
+static void run_counting(struct net *w, uint64_t until, int who, uint64_t *pkts,
+                         uint64_t *bytes) {
+  uint8_t buf[NODE_UDP_MAX];
+  while (w->now <= until) {
+    bool moved = false;
+    for (int i = 0; i < MAXN; i++) {
+      struct rl_addr to;
+      size_t len;
+      while ((len = node_poll_udp(w->node[i], &to, buf, sizeof(buf))) > 0) {
+        struct rl_addr from = tn_outbound(w, i, &to);
+        int j = tn_inbound(w, &from, &to);
+        moved = true;
+        if (i == who && stray(w, &to)) {
+          (*pkts)++;
+          *bytes += len;
+        }
+        if (j >= 0 && !w->cut[i][j])
+          node_recv_udp(w->node[j], &from, buf, len, w->now);
+      }
+    }
+    if (moved) {
+      w->now += NS_PER_MS;
+      continue;
+    }
+    if (!tn_fire_timers(w, until))
+      return;
+  }
+}
+
+/* n1 sends a ROUTED message it wrote itself: any src, exact to target.
+ * Returns the bytes of the overlay message. */
+static size_t inject(struct net *w, const uint8_t src[RL_ID_LEN], int target, uint8_t app,
+                     const uint8_t *p, size_t len) {
+  struct node *n = w->node[EVIL];
+  struct link *l = link_tx(n, id_of(w, target), LINK_TX_DIRECT, NULL);
+  struct ov_msg m;
+  uint8_t buf[OV_MSG_MAX];
+  int k;
+  for (unsigned i = 0; i < n->n_links && !(l && l->s.state == SESS_ESTABLISHED); i++)
+    if (n->links[i]->used && n->links[i]->ov_up)
+      l = n->links[i];
+  assert_non_null(l);
+  assert_int_equal(l->s.state, SESS_ESTABLISHED);
+  memset(&m, 0, sizeof(m));
+  m.type = OV_MSG_ROUTED;
+  m.flags = OV_F_EXACT;
+  m.ttl = 16;
+  memcpy(m.src, src, RL_ID_LEN);
+  memcpy(m.target, id_of(w, target), RL_ID_LEN);
+  m.app = app;
+  m.payload = p;
+  m.len = len;
+  k = ov_msg_encode(&m, buf, sizeof(buf));
+  assert_true(k > 0);
+  link_send_ctl(n, l, CTL_CH_OVERLAY, buf, (size_t)k, w->now);
+  link_after_event(n, l, w->now);
+  return (size_t)k;
+}
+
+/* n1 sends app payload p as itself, the way the current code requires
+ * (with its origin proof; unsigned before the fix). */
+static size_t inject_own(struct net *w, int target, uint8_t app, const uint8_t *p,
+                         size_t len) {
+#ifdef ROUTED_OLD_WIRE
+  return inject(w, id_of(w, EVIL), target, app, p, len);
+#else
+  uint8_t buf[OV_APP_MAX];
+  int k = origin_seal(&w->node[EVIL]->hid, app, id_of(w, target),
+                      rl_unix_s(&w->env[EVIL], w->now), p, len, buf, sizeof(buf));
+  assert_true(k > 0);
+  return inject(w, id_of(w, EVIL), target, OV_APP_SIGNED, buf, (size_t)k);
+#endif
+}
+
+/* PUNCH_REQ: type 1, candidates, neighbour hints. */
+static size_t punch_msg(uint8_t *out, const struct nat_cand *c, unsigned nc,
+                        const struct nat_hint *h, unsigned nh) {
+  uint8_t cb[NAT_CAND_MAX * 20 + 2];
+  int cl = nat_cand_encode(c, nc, cb, sizeof(cb)), hl;
+  assert_true(cl > 0);
+  out[0] = 1;
+  out[1] = (uint8_t)cl;
+  memcpy(out + 2, cb, (size_t)cl);
+  hl = nat_hints_encode(h, nh, out + 2 + cl, 512);
+  assert_true(hl > 0);
+  return 2 + (size_t)cl + (size_t)hl;
+}
+
+/* Eight public addresses where nobody is, a fresh /24 slice per round. */
+static unsigned far_cands(struct nat_cand *c, unsigned round) {
+  for (unsigned i = 0; i < NAT_CAND_MAX; i++) {
+    c[i].kind = NAT_CAND_REFLEXIVE;
+    rl_addr_set_ipv4(&c[i].addr, 0xC6336400 + (round % 32) * 8 + i, (uint16_t)(5000 + round));
+  }
+  return NAT_CAND_MAX;
+}
+
+/* A PUNCH naming another member (n3) as its sender, or a made-up ID, opens
+ * nothing and sends nothing: neither bare (as before the fix) nor signed
+ * with the attacker's own certificate. */
+static void test_forged_punch_opens_nothing(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  struct nat_cand c[NAT_CAND_MAX];
+  uint8_t msg[1024], made_up[RL_ID_LEN];
+  uint64_t pkts = 0, bytes = 0;
+  size_t len = punch_msg(msg, c, far_cands(c, 1), NULL, 0);
+  memset(made_up, 0x5a, sizeof(made_up));
+  inject(w, id_of(w, HONEST), VICTIM, OV_APP_PUNCH, msg, len);
+  inject(w, made_up, VICTIM, OV_APP_PUNCH, msg, len);
+#ifndef ROUTED_OLD_WIRE
+  /* signed by n1, claiming n3 / a made-up ID */
+  uint8_t sealed[OV_APP_MAX];
+  int k = origin_seal(&w->node[EVIL]->hid, OV_APP_PUNCH, id_of(w, VICTIM),
+                      rl_unix_s(&w->env[EVIL], w->now), msg, len, sealed, sizeof(sealed));
+  assert_true(k > 0);
+  inject(w, id_of(w, HONEST), VICTIM, OV_APP_SIGNED, sealed, (size_t)k);
+  inject(w, made_up, VICTIM, OV_APP_SIGNED, sealed, (size_t)k);
+#endif
+  run_counting(w, w->now + 40 * NS_PER_S, VICTIM, &pkts, &bytes);
+  print_message("forged PUNCH: %llu datagrams, %llu bytes to stray addresses\n",
+                (unsigned long long)pkts, (unsigned long long)bytes);
+  assert_int_equal(pkts, 0);
+  assert_int_equal(stray_links(w, VICTIM), 0);
+#ifndef ROUTED_OLD_WIRE
+  assert_int_equal(w->node[VICTIM]->c.routed_unsigned, 2);
+  assert_int_equal(w->node[VICTIM]->c.routed_bad_origin, 2);
+#endif
+  teardown(w);
+  free(w);
+}
+
+/* A member's own PUNCH whose candidates are loopback, link-local,
+ * multicast, unspecified, broadcast or in the victim's LAN opens nothing. */
+static void test_punch_bad_candidates_refused(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  static const struct {
+    uint32_t ip;
+    uint16_t port;
+  } bad[NAT_CAND_MAX] = {
+      {0x7F000001, 53},   {0x7F010203, 4000}, {0xA9FE0101, 4000}, {0xE00000FB, 5353},
+      {0xEF010101, 4000}, {0x00000000, 4000}, {0xFFFFFFFF, 4000}, {0xC0A80307, 4000},
+  }; /* 127.0.0.1 127.1.2.3 169.254.1.1 224.0.0.251 239.1.1.1 0.0.0.0
+      * 255.255.255.255 192.168.3.7 (the victim's LAN) */
+  struct nat_cand c[NAT_CAND_MAX];
+  uint8_t msg[1024];
+  uint64_t pkts = 0, bytes = 0;
+#ifndef ROUTED_OLD_WIRE
+  uint64_t refused = w->node[VICTIM]->c.cands_refused;
+#endif
+  for (unsigned i = 0; i < NAT_CAND_MAX; i++) {
+    c[i].kind = NAT_CAND_LOCAL;
+    rl_addr_set_ipv4(&c[i].addr, bad[i].ip, bad[i].port);
+  }
+  inject_own(w, VICTIM, OV_APP_PUNCH, msg, punch_msg(msg, c, NAT_CAND_MAX, NULL, 0));
+  run_counting(w, w->now + 40 * NS_PER_S, VICTIM, &pkts, &bytes);
+  print_message("bad candidates: %llu datagrams, %llu bytes to them\n",
+                (unsigned long long)pkts, (unsigned long long)bytes);
+  assert_int_equal(pkts, 0);
+  assert_int_equal(stray_links(w, VICTIM), 0);
+#ifndef ROUTED_OLD_WIRE
+  assert_true(w->node[VICTIM]->c.cands_refused >= refused + NAT_CAND_MAX);
+#endif
+  teardown(w);
+  free(w);
+}
+
+/* 100 valid PUNCHes from one member, 8 far candidates each (padded to
+ * 1000 bytes, the attacker's best try at buying handshakes): what the
+ * victim sends to those addresses stays below what the attacker sent, and
+ * the links it opens are capped. */
+static void test_punch_flood_capped(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  struct nat_cand c[NAT_CAND_MAX];
+  uint8_t msg[1024];
+  uint64_t pkts = 0, bytes = 0, in = 0;
+  unsigned most_links = 0;
+  for (unsigned r = 0; r < 100; r++) {
+    size_t len = punch_msg(msg, c, far_cands(c, r), NULL, 0);
+#ifndef ROUTED_OLD_WIRE
+    memset(msg + len, 0, 1000 - len); /* (the old decoder refused padding) */
+    len = 1000;
+#endif
+    in += inject_own(w, VICTIM, OV_APP_PUNCH, msg, len);
+    run_counting(w, w->now + 100 * NS_PER_MS, VICTIM, &pkts, &bytes);
+    if (stray_links(w, VICTIM) > most_links)
+      most_links = stray_links(w, VICTIM);
+  }
+  run_counting(w, w->now + 40 * NS_PER_S, VICTIM, &pkts, &bytes);
+  print_message("flood: %llu bytes in, %llu datagrams / %llu bytes out to stray addresses "
+                "(%.2fx), at most %u such links at once\n",
+                (unsigned long long)in, (unsigned long long)pkts, (unsigned long long)bytes,
+                (double)bytes / (double)in, most_links);
+#ifndef ROUTED_OLD_WIRE
+  print_message("victim: %llu PUNCHes handled, %llu over the cap, %llu links over the cap\n",
+                (unsigned long long)w->node[VICTIM]->c.punches_received,
+                (unsigned long long)w->node[VICTIM]->c.punches_capped,
+                (unsigned long long)w->node[VICTIM]->c.punch_links_capped);
+#endif
+  assert_true(bytes <= in);
+  assert_true(most_links <= 16);
+  teardown(w);
+  free(w);
+}
+
+/* A DHT GET naming n3 as its sender: the owner must not answer n3. */
+static void test_forged_dht_get_unanswered(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  struct dht_msg q;
+  struct dht_stats before, after;
+  uint8_t buf[64];
+  int k;
+  memset(&q, 0, sizeof(q));
+  q.type = DHT_MSG_GET;
+  q.txid = 0x77777777;
+  memcpy(q.key, id_of(w, VICTIM), DHT_KEY_LEN);
+  k = dht_msg_encode(&q, buf, sizeof(buf));
+  assert_true(k > 0);
+  run_until(w, w->now + NS_PER_S);
+  dht_stats(w->node[HONEST]->dht, &before);
+  inject(w, id_of(w, HONEST), VICTIM, OV_APP_DHT, buf, (size_t)k);
+  run_until(w, w->now + 2 * NS_PER_S);
+  dht_stats(w->node[HONEST]->dht, &after);
+  /* An answer reaching n3 is "unsolicited" there (msgs_bad). */
+  print_message("n3 got %llu unsolicited DHT answers\n",
+                (unsigned long long)(after.msgs_bad - before.msgs_bad));
+  assert_int_equal(after.msgs_bad, before.msgs_bad);
+#ifndef ROUTED_OLD_WIRE
+  assert_int_equal(w->node[VICTIM]->c.routed_unsigned, 1);
+#endif
+  teardown(w);
+  free(w);
+}
+
+/* A forged PUNCH "from n3" listing the attacker as n3's best neighbour
+ * must not enter the victim's neighbour cache (relay candidates for n3):
+ * relay choice stays with what n3 itself said. */
+static void test_forged_neighbours_ignored(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  struct nat_cand c[1];
+  struct nat_hint h[1];
+  uint8_t msg[1024];
+  struct node *v;
+  bool listed = false;
+  c[0].kind = NAT_CAND_REFLEXIVE;
+  c[0].addr = w->addr[HONEST];
+  memcpy(h[0].id, id_of(w, EVIL), RL_ID_LEN);
+  h[0].rtt_ms = 1;
+  inject(w, id_of(w, HONEST), VICTIM, OV_APP_PUNCH, msg, punch_msg(msg, c, 1, h, 1));
+  run_until(w, w->now + NS_PER_S);
+  v = w->node[VICTIM];
+  for (unsigned i = 0; i < v->nc_cap; i++)
+    if (v->nc[i].at_ns && memcmp(v->nc[i].id, id_of(w, HONEST), RL_ID_LEN) == 0)
+      for (unsigned j = 0; j < v->nc[i].n; j++)
+        listed = listed || memcmp(v->nc[i].nb[j].id, id_of(w, EVIL), RL_ID_LEN) == 0;
+  assert_false(listed);
+  teardown(w);
+  free(w);
+}
+
+#ifndef ROUTED_OLD_WIRE
+/* The rate caps themselves (node_routed.c): a sender's burst, its refill,
+ * and the total over many senders. */
+static void test_caps(void **state) {
+  (void)state;
+  struct node *n = calloc(1, sizeof(*n));
+  uint8_t id[RL_ID_LEN] = {0};
+  uint64_t t = T0;
+  unsigned k = 0;
+  assert_non_null(n);
+  while (node_limit_take(n, NODE_LIM_GET, id, t))
+    k++;
+  assert_int_equal(k, 32); /* burst per sender */
+  t += NS_PER_S;
+  for (k = 0; node_limit_take(n, NODE_LIM_GET, id, t);)
+    k++;
+  assert_int_equal(k, 8); /* 8 per second */
+  /* PUNCHes: 8, then one per 2 s */
+  for (k = 0; node_limit_take(n, NODE_LIM_PUNCH, id, t);)
+    k++;
+  assert_int_equal(k, 8);
+  assert_false(node_limit_take(n, NODE_LIM_PUNCH, id, t + NS_PER_S));
+  assert_true(node_limit_take(n, NODE_LIM_PUNCH, id, t + 2 * NS_PER_S));
+  /* total: 64 punch links, whoever asks (8 senders of 8 each) */
+  for (k = 0, id[0] = 1; id[0] <= 20; id[0]++)
+    while (node_limit_take(n, NODE_LIM_LINK, id, t))
+      k++;
+  assert_int_equal(k, 64);
+  free(n->lim);
+  free(n);
+}
+#endif
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_forged_punch_opens_nothing),
+      cmocka_unit_test(test_punch_bad_candidates_refused),
+      cmocka_unit_test(test_punch_flood_capped),
+      cmocka_unit_test(test_forged_dht_get_unanswered),
+      cmocka_unit_test(test_forged_neighbours_ignored),
+#ifndef ROUTED_OLD_WIRE
+      cmocka_unit_test(test_caps),
+#endif
+  };
+  if (sodium_init() < 0)
+    return 1;
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
