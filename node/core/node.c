@@ -17,6 +17,8 @@ void node_config_default(struct node_config *cfg) {
   cfg->idle_link_ns = 300 * NS_PER_S;
   cfg->dht_replicas = 4;
   cfg->relay_rate_kbps = 20000;
+  cfg->relay_source_kbps = 40000;
+  cfg->relay_total_kbps = 100000;
   cfg->relay_after_ns = 5 * NS_PER_S;
 }
 
@@ -143,6 +145,7 @@ void node_free(struct node *n) {
   pktq_free(&n->tapq);
   ctl_free(n);
   free(n->rb);
+  free(n->rsb);
   free(n->nc);
   node_bday_free(n);
   node_replay_free(n);

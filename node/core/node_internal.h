@@ -11,6 +11,7 @@
 #include "nat/reflex.h"
 #include "overlay/overlay.h"
 #include "tap/tap.h"
+#include "util/rate.h"
 
 /* Plaintext control messages inside a link: DC_CONTROL_MAGIC, then one
  * channel byte, then the message. */
@@ -158,6 +159,7 @@ struct node_counters {
   uint64_t test_routes_dropped; /* node_test_route() arrivals, queue full */
   uint64_t resolve_full, resolve_failed, connects_on_demand;
   uint64_t punches_sent, punches_received, relay_forwarded, relay_refused, relay_no_route,
+      relay_refused_src, relay_refused_total,
       relayed_pairs, ctl_bad, probes_sent, links_failed_fast, relay_failovers;
   /* birthday probing (node_bday.c) */
   uint64_t bday_attempts, bday_punches, bday_probes, bday_hits, bday_direct;
@@ -170,6 +172,7 @@ struct node_counters {
 #define NODE_DIRECT_RETRY_MIN_NS (5 * NS_PER_S)
 #define NODE_DIRECT_RETRY_MAX_NS (600 * NS_PER_S)
 #define NODE_RELAY_BUCKETS 64
+#define NODE_RELAY_SRC_BUCKETS 64
 #define NODE_NAT_TICK_NS (1 * NS_PER_S)
 /* Failure detection when traffic goes unanswered: we sent, heard nothing
  * for SUSPECT, so we probe; no answer within PROBE_WAIT: the link is dead. */
@@ -230,8 +233,15 @@ struct neigh_info {
 
 struct relay_bucket {
   uint8_t src[RL_ID_LEN], dst[RL_ID_LEN];
-  uint64_t tokens;           /* bytes */
-  uint64_t at_ns;
+  struct rate_bucket b;      /* bytes */
+  uint64_t used_ns;          /* least recently used goes first */
+};
+
+/* Relay budget of one source member over all its pairs (issue 10, 7). */
+struct relay_src_bucket {
+  uint8_t src[RL_ID_LEN];
+  struct rate_bucket b;      /* bytes */
+  uint64_t used_ns;
 };
 
 struct ctl_answer {
@@ -293,6 +303,8 @@ struct node {
   bool has_reflexive;
   struct rl_addr reflexive;
   struct relay_bucket *rb;   /* NODE_RELAY_BUCKETS, allocated on first relay */
+  struct relay_src_bucket *rsb; /* NODE_RELAY_SRC_BUCKETS, with rb */
+  struct rate_bucket relay_total; /* bytes, everything we relay */
   struct neigh_info *nc;     /* up to NODE_NEIGH_CACHE, grown on use */
   unsigned nc_cap;
   uint64_t next_nat_tick_ns;
