@@ -66,6 +66,8 @@ struct node *node_new(const struct node_config *cfg, uint64_t now, int *err) {
   if (r != 0)
     goto fail_free;
   hs_responder_init(&n->resp, &n->hid, NODE_HS_LOAD_THRESHOLD, now);
+  for (unsigned i = 0; i < NODE_HS_PATHS; i++)
+    cookie_meter_init(&n->hs_meter[i], NODE_HS_LOAD_THRESHOLD, NODE_HS_WORK_RATE);
   sess_params_default(&n->sp);
   n->sp.keepalive_ns = cfg->keepalive_ns;
   n->sp.timeout_ns = cfg->link_timeout_ns;
@@ -172,18 +174,36 @@ static void log_refusal(struct node *n, const struct rl_addr *from, int err, uin
 }
 
 /* HS_INIT from anyone: verify, decide which link it belongs to, answer.
- * ov_src != NULL: it came through the overlay (an end-to-end session). */
+ * ov_src != NULL: it came through the overlay (an end-to-end session),
+ * delivered by relay (NULL: routed). Each receive path has its own load
+ * meter, and a cookie reply goes back the way the HS_INIT came (issue 10,
+ * finding 6: junk on one path must not stop handshakes on another, and an
+ * overlay- or relay-carried initiator must be able to get its cookie). */
 struct link *node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *pkt,
-                            size_t len, uint64_t now, const uint8_t *ov_src) {
+                            size_t len, uint64_t now, const uint8_t *ov_src,
+                            const uint8_t *relay) {
   struct hs_pending p;
   size_t cookie_len = 0;
   struct link *l = NULL;
   bool fresh = false, first_key;
-  int r = hs_resp_parse_init(&n->resp, from, pkt, len, now, &p, n->sc->pkt, sizeof(n->sc->pkt),
-                             &cookie_len);
+  unsigned path = !ov_src ? NODE_HS_UDP : relay ? NODE_HS_RELAY : NODE_HS_OVERLAY;
+  /* The cookie binds to what the reply goes to: the UDP source, or the
+   * overlay ID it is routed (or relayed) to. */
+  struct cookie_src src = {ov_src ? NULL : from, ov_src};
+  int r = hs_resp_parse_init_src(&n->resp, &src, &n->hs_meter[path], pkt, len, now, &p,
+                                 n->sc->pkt, sizeof(n->sc->pkt), &cookie_len);
+  if (r == RL_EAGAIN && cookie_len == 0) {
+    n->c.hs_shed++; /* over the path's work budget: no public-key work */
+    return NULL;
+  }
   if (r == RL_EAGAIN) {
     n->c.hs_cookie++;
-    pktq_put(&n->udpq, from, n->sc->pkt, cookie_len);
+    if (!ov_src) {
+      pktq_put(&n->udpq, from, n->sc->pkt, cookie_len);
+    } else {
+      n->c.hs_cookie_routed++;
+      node_e2e_reply(n, ov_src, relay, n->sc->pkt, cookie_len, now);
+    }
     return NULL;
   }
   if (r != 0) {
@@ -263,7 +283,7 @@ int node_recv_udp_on(struct node *n, unsigned sock, const struct rl_addr *from,
   n->rx_sock = sock;
   op = pkt[0] >> 3;
   if (op == HS_OP_INIT) {
-    node_recv_init(n, from, pkt, len, now, NULL);
+    node_recv_init(n, from, pkt, len, now, NULL, NULL);
     n->rx_sock = 0;
     return 0;
   }

@@ -35,7 +35,10 @@ enum { LINK_MSG_OBSERVED = 1, LINK_MSG_PROBE = 2, LINK_MSG_PROBE_REPLY = 3, LINK
 #define NODE_CTLQ_MAX 16       /* control answers waiting */
 #define NODE_RETRY_MIN_NS (1 * NS_PER_S)   /* static peer reconnect backoff */
 #define NODE_RETRY_MAX_NS (30 * NS_PER_S)
-#define NODE_HS_LOAD_THRESHOLD 200         /* inits/s before cookie replies */
+#define NODE_HS_LOAD_THRESHOLD 200         /* inits/s per path before cookie replies */
+#define NODE_HS_WORK_RATE 400              /* inits/s per path given public-key work */
+/* Receive paths of HS_INITs, each with its own load meter (issue 10, 6). */
+enum { NODE_HS_UDP = 0, NODE_HS_OVERLAY, NODE_HS_RELAY, NODE_HS_PATHS };
 #define NODE_REAP_EVERY_NS (5 * NS_PER_S)
 /* A session that stopped sending to its peer (superseded by a direct one,
  * or the loser of two sessions of one pair) still receives packets
@@ -153,6 +156,7 @@ struct link {
 
 struct node_counters {
   uint64_t udp_in, udp_bad, udp_no_link, hs_refused, hs_replay, hs_cookie;
+  uint64_t hs_cookie_routed, hs_shed; /* cookie replies sent back over overlay/relay; INITs shed */
   uint64_t tap_in, tap_too_big, tap_runt, tap_no_route, frame_spoofed;
   uint64_t pending_overflow, arp_answered;
   uint64_t ov_send_no_link, ov_too_big, e2e_in, e2e_bad, links_idle_closed;
@@ -255,6 +259,7 @@ struct node {
   const struct rl_env *env;
   struct hs_identity hid;
   struct hs_responder resp;
+  struct cookie_meter hs_meter[NODE_HS_PATHS]; /* load per receive path */
   struct sess_params sp;
   uint8_t mac[6];
   uint16_t tap_mtu;
@@ -638,7 +643,17 @@ void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t 
 /* node.c */
 /* Returns the link that answered (NULL: refused). */
 struct link *node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *pkt,
-                            size_t len, uint64_t now, const uint8_t *ov_src);
+                            size_t len, uint64_t now, const uint8_t *ov_src,
+                            const uint8_t *relay);
+/* Sends pkt (an HS_COOKIE: no session state) to src the way an HS_INIT of
+ * src came: through relay, or routed over the overlay (relay NULL). */
+void node_e2e_reply(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *relay,
+                    const uint8_t *pkt, size_t len, uint64_t now);
+/* Wraps pkt in a relay FWD to dst and sends it to relay (a direct link).
+ * RL_ENOENT: no established direct link to relay. */
+int node_nat_relay_fwd(struct node *n, const uint8_t relay[RL_ID_LEN],
+                       const uint8_t dst[RL_ID_LEN], const uint8_t *pkt, size_t len,
+                       uint64_t now);
 /* Routed application payloads other than E2E (DHT, ...), and ring changes. */
 void node_app_deliver(struct node *n, const struct ov_action *a, uint64_t now);
 void node_ring_changed(struct node *n, uint64_t now);

@@ -260,17 +260,26 @@ static void relay_arm(struct node *n, uint64_t t) {
     n->relay_check_ns = t ? t : 1;
 }
 
+int node_nat_relay_fwd(struct node *n, const uint8_t relay[RL_ID_LEN],
+                       const uint8_t dst[RL_ID_LEN], const uint8_t *pkt, size_t len,
+                       uint64_t now) {
+  struct link *r = direct_up(n, relay);
+  if (!r)
+    return RL_ENOENT;
+  relay_wrap(n, r, RELAY_MSG_FWD, dst, pkt, len, now);
+  link_after_event(n, r, now);
+  return 0;
+}
+
 int node_nat_relay_send(struct node *n, struct link *l, const uint8_t *pkt, size_t len,
                         uint64_t now) {
-  struct link *r = direct_up(n, l->relay_id);
-  if (!r) {
+  if (node_nat_relay_fwd(n, l->relay_id, l->s.have_peer ? l->s.peer_id : l->expect_id, pkt,
+                         len, now) != 0) {
     l->has_relay = false; /* the relay went away: overlay routing again */
     if (l->ov_up)
       node_ov_link_down(n, l, now); /* the overlay looks for another way */
     return RL_ENOENT;
   }
-  relay_wrap(n, r, RELAY_MSG_FWD, l->s.have_peer ? l->s.peer_id : l->expect_id, pkt, len, now);
-  link_after_event(n, r, now);
   l->relay_tx_ns = now;
   if (!l->probe_sent_ns) /* unanswered for SUSPECT from the last answer: probe */
     relay_arm(n, l->relay_rx_ns + NODE_RELAY_SUSPECT_NS);
