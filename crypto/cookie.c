@@ -27,6 +27,12 @@ void cookie_mac(uint8_t out[COOKIE_MAC_LEN], const uint8_t *key, size_t klen,
   crypto_generichash(out, COOKIE_MAC_LEN, msg, len, key, klen);
 }
 
+void cookie_nonce_prefix(struct hs_responder *r) {
+  static const uint8_t label[] = "ringlan cookie nonce";
+  crypto_generichash(r->nonce_prefix, sizeof(r->nonce_prefix), label, sizeof(label) - 1,
+                     r->cookie_secret, sizeof(r->cookie_secret));
+}
+
 void cookie_meter_init(struct cookie_meter *m, unsigned free_rate, unsigned work_rate) {
   memset(m, 0, sizeof(*m));
   m->free_rate = free_rate;
@@ -49,6 +55,7 @@ void cookie_for(struct hs_responder *r, const struct cookie_src *src, uint64_t n
   if (now - r->cookie_secret_at_ns >= COOKIE_SECRET_ROTATE_NS ||
       now < r->cookie_secret_at_ns) {
     rl_rand(r->id->env, r->cookie_secret, sizeof(r->cookie_secret));
+    cookie_nonce_prefix(r);
     r->cookie_secret_at_ns = now;
   }
   if (src && src->id) {
@@ -76,7 +83,13 @@ int cookie_reply_write(struct hs_responder *r, uint8_t key_id, uint32_t rcv_inde
   wire_put_u8(&w, (uint8_t)(HS_OP_COOKIE << 3 | (key_id & 7)));
   wire_put_u24be(&w, rcv_index);
   wire_put_u24be(&w, HS_INDEX_UNDEF);
-  rl_rand(r->id->env, nonce, sizeof(nonce));
+  /* XChaCha20-Poly1305 needs unique nonces under cookie_key: a random
+   * 128-bit prefix (fresh with every cookie secret, and per responder) and
+   * a 64-bit counter. */
+  memcpy(nonce, r->nonce_prefix, sizeof(r->nonce_prefix));
+  for (unsigned i = 0; i < 8; i++)
+    nonce[16 + i] = (uint8_t)(r->nonce_ctr >> (56 - 8 * i));
+  r->nonce_ctr++;
   wire_put_bytes(&w, nonce, sizeof(nonce));
   ct = wire_put_ptr(&w, COOKIE_LEN + 16);
   if (w.err)

@@ -70,6 +70,9 @@ void cookie_mac(uint8_t out[COOKIE_MAC_LEN], const uint8_t *key, size_t klen,
 bool cookie_under_load(struct cookie_meter *m, uint64_t now);
 /* Takes a token of m->work; false: shed this HS_INIT (no public-key work). */
 bool cookie_work_allowed(struct cookie_meter *m, uint64_t now);
+/* Derives r->nonce_prefix from the cookie secret (random, per responder
+ * and rotation: unique prefixes without another randomness draw). */
+void cookie_nonce_prefix(struct hs_responder *r);
 /* The cookie for src under the current secret (rotated here). */
 void cookie_for(struct hs_responder *r, const struct cookie_src *src, uint64_t now,
                 uint8_t cookie[COOKIE_LEN]);

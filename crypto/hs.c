@@ -256,6 +256,7 @@ void hs_responder_init(struct hs_responder *r, const struct hs_identity *id,
   r->id = id;
   cookie_meter_init(&r->meter, load_threshold, 0);
   rl_rand(id->env, r->cookie_secret, sizeof(r->cookie_secret));
+  cookie_nonce_prefix(r);
   r->cookie_secret_at_ns = now;
 }
 
@@ -341,7 +342,7 @@ int hs_resp_parse_init_src(struct hs_responder *r, const struct cookie_src *src,
   /* Public-key work from here on: bounded per path (a flood of INITs that
    * passed the cheap checks is shed, not computed). */
   if (!cookie_work_allowed(meter, now)) {
-    rc = RL_EAGAIN;
+    rc = RL_EFULL;
     goto out;
   }
 

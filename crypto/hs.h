@@ -123,6 +123,10 @@ struct hs_responder {
   const struct hs_identity *id;
   uint8_t cookie_secret[32];
   uint64_t cookie_secret_at_ns;    /* rotated every 120 s */
+  /* HS_COOKIE nonces: a prefix derived from each (random) secret, then a
+   * counter (unique per key, no randomness call per reply under a flood) */
+  uint8_t nonce_prefix[16];
+  uint64_t nonce_ctr;
   struct cookie_meter meter;       /* hs_resp_parse_init's (one path) */
 };
 /* Wipes a pending HS_INIT that will not be answered (hs_resp_finish wipes
@@ -146,8 +150,8 @@ int hs_resp_parse_init(struct hs_responder *r, const struct rl_addr *from,
                        size_t *cookie_len);
 /* The same for an HS_INIT from src (the cookie's binding) judged by the
  * load meter of the path it came by (NULL: r->meter). One more outcome:
- * RL_EAGAIN with *cookie_len 0 and cookie_out untouched when the meter's
- * work bucket is empty (shed before any public-key work). */
+ * RL_EFULL when the meter's work bucket is empty (shed before any
+ * public-key work, nothing written). */
 int hs_resp_parse_init_src(struct hs_responder *r, const struct cookie_src *src,
                            struct cookie_meter *meter, const uint8_t *pkt, size_t len,
                            uint64_t now, struct hs_pending *p, uint8_t *cookie_out,

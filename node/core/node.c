@@ -190,15 +190,29 @@ struct link *node_recv_init(struct node *n, const struct rl_addr *from, const ui
   /* The cookie binds to what the reply goes to: the UDP source, or the
    * overlay ID it is routed (or relayed) to. */
   struct cookie_src src = {ov_src ? NULL : from, ov_src};
+  /* Cookie replies to UDP sources (spoofable: a flood's replies go to its
+   * made-up sources) within a budget, checked before the reply is made.
+   * Overlay- and relay-carried ones are bounded by what carried the junk
+   * in (a member's links, its relay budgets), and each is smaller than
+   * the HS_INIT it answers. */
+  bool may_reply = ov_src || (rate_refill(&n->hs_cookie_udp, NODE_HS_COOKIE_UDP_RATE,
+                                          NODE_HS_COOKIE_UDP_RATE, now),
+                              rate_has(&n->hs_cookie_udp, 1));
   int r = hs_resp_parse_init_src(&n->resp, &src, &n->hs_meter[path], pkt, len, now, &p,
-                                 n->sc->pkt, sizeof(n->sc->pkt), &cookie_len);
-  if (r == RL_EAGAIN && cookie_len == 0) {
+                                 may_reply ? n->sc->pkt : NULL, sizeof(n->sc->pkt),
+                                 &cookie_len);
+  if (r == RL_EFULL) {
     n->c.hs_shed++; /* over the path's work budget: no public-key work */
+    return NULL;
+  }
+  if (r == RL_EAGAIN && !may_reply) {
+    n->c.hs_cookie_unsent++;
     return NULL;
   }
   if (r == RL_EAGAIN) {
     n->c.hs_cookie++;
     if (!ov_src) {
+      rate_spend(&n->hs_cookie_udp, 1);
       pktq_put(&n->udpq, from, n->sc->pkt, cookie_len);
     } else {
       n->c.hs_cookie_routed++;

@@ -37,6 +37,7 @@ enum { LINK_MSG_OBSERVED = 1, LINK_MSG_PROBE = 2, LINK_MSG_PROBE_REPLY = 3, LINK
 #define NODE_RETRY_MAX_NS (30 * NS_PER_S)
 #define NODE_HS_LOAD_THRESHOLD 200         /* inits/s per path before cookie replies */
 #define NODE_HS_WORK_RATE 400              /* inits/s per path given public-key work */
+#define NODE_HS_COOKIE_UDP_RATE 10000      /* cookie replies/s to UDP sources */
 /* Receive paths of HS_INITs, each with its own load meter (issue 10, 6). */
 enum { NODE_HS_UDP = 0, NODE_HS_OVERLAY, NODE_HS_RELAY, NODE_HS_PATHS };
 #define NODE_REAP_EVERY_NS (5 * NS_PER_S)
@@ -157,6 +158,7 @@ struct link {
 struct node_counters {
   uint64_t udp_in, udp_bad, udp_no_link, hs_refused, hs_replay, hs_cookie;
   uint64_t hs_cookie_routed, hs_shed; /* cookie replies sent back over overlay/relay; INITs shed */
+  uint64_t hs_cookie_unsent;          /* UDP cookie replies over their budget */
   uint64_t tap_in, tap_too_big, tap_runt, tap_no_route, frame_spoofed;
   uint64_t pending_overflow, arp_answered;
   uint64_t ov_send_no_link, ov_too_big, e2e_in, e2e_bad, links_idle_closed;
@@ -260,6 +262,7 @@ struct node {
   struct hs_identity hid;
   struct hs_responder resp;
   struct cookie_meter hs_meter[NODE_HS_PATHS]; /* load per receive path */
+  struct rate_bucket hs_cookie_udp;            /* NODE_HS_COOKIE_UDP_RATE */
   struct sess_params sp;
   uint8_t mac[6];
   uint16_t tap_mtu;
