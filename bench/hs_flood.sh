@@ -66,7 +66,7 @@ t_wait_link 30 a $VB
 wait_until 20 t_ping a $VB 3 || t_fail "a cannot ping b" a b
 [ "$(t_field a $VB .path)" = direct ] || t_fail "a -> b is not direct" a
 
-t_in b iperf3 -s -B $VB -p 5201 >"$T_DIR/iperf3-server.log" 2>&1 &
+ip netns exec "$(t_nsname b)" iperf3 -s -B $VB -p 5201 >"$T_DIR/iperf3-server.log" 2>&1 &
 T_PIDS+=("$!")
 wait_until 5 t_in a bash -c "exec 3<>/dev/tcp/$VB/5201" 2>/dev/null || true
 
@@ -76,15 +76,20 @@ iperf() {
     { cat "$T_DIR/iperf3-$1.json" >&2; t_fail "iperf3 ($1)" a b; }
   jq -r '.end.sum_received.bits_per_second / 1e6 | . * 10 | round / 10' "$T_DIR/iperf3-$1.json"
 }
-counters() { status_json b | jq -c '.counters | {udp_in, hs_cookie, hs_cookie_routed, hs_shed, hs_refused}'; }
+# CPU seconds (user + system) a PID has used so far
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+counters() { status_json b | jq -c '.counters | {udp_in, hs_cookie, hs_cookie_unsent, hs_cookie_routed, hs_shed, hs_refused}'; }
 
 t_say "baseline: iperf3 a -> b for $IPERF_S s"
+u0=$(cpu_s "${T_NODE_PID[b]}")
 base=$(iperf base)
+u1=$(cpu_s "${T_NODE_PID[b]}")
 c0=$(counters)
 
 t_say "flood: $PPS pps of junk HS_INITs at 192.0.2.2:$PORT"
-t_in f "$FLOOD_BIN" "$T_DIR/g.pub" 192.0.2.2 $PORT "$PPS" $((JOIN_S + IPERF_S + 30)) 198.51.100.0 \
-  >"$T_DIR/flood.log" 2>&1 &
+# (ip netns exec execs the flooder: $! is its PID, SIGTERM reaches it)
+ip netns exec "$(t_nsname f)" "$FLOOD_BIN" "$T_DIR/g.pub" 192.0.2.2 $PORT "$PPS" \
+  $((JOIN_S + IPERF_S + 30)) 198.51.100.0 >"$T_DIR/flood.log" 2>&1 &
 FPID=$!
 T_PIDS+=("$FPID")
 sleep 2
@@ -102,10 +107,12 @@ c_path=$(t_field c $VB .path 2>/dev/null || echo none)
 
 # (b) throughput under the flood
 t_say "under flood: iperf3 a -> b for $IPERF_S s"
+u2=$(cpu_s "${T_NODE_PID[b]}"); f2=$(cpu_s "$FPID")
 flooded=$(iperf flood)
+u3=$(cpu_s "${T_NODE_PID[b]}"); f3=$(cpu_s "$FPID")
 c1=$(counters)
 t_stop_pid "$FPID"
-achieved=$(cat "$T_DIR/flood.log")
+achieved=$(grep '^sent' "$T_DIR/flood.log" || echo "? (flooder log: $(tr '\n' ' ' <"$T_DIR/flood.log"))")
 
 pct=$(echo "scale=1; 100 * $flooded / $base" | bc)
 printf '\n== handshakes under a flood (bench/hs_flood.sh, %s cores) ==\n' "$(nproc)"
@@ -113,6 +120,8 @@ printf 'flooder asked     %s pps of valid-mac1 junk HS_INITs (spoofed 198.51.100
 printf 'flooder achieved  %s\n' "$achieved"
 printf 'carried handshake c -> b during the flood: %s after %.1f s (path %s)\n' "$joined" "$join_s" "$c_path"
 printf 'iperf3 a -> b     %8s Mbit/s without flood   %8s Mbit/s with flood   (%s %%)\n' "$base" "$flooded" "$pct"
+printf 'b daemon CPU      %.2f s in the %s s iperf3 run without flood, %.2f s with flood (flooder: %.2f s)\n' \
+  "$(echo "$u1 - $u0" | bc)" "$IPERF_S" "$(echo "$u3 - $u2" | bc)" "$(echo "$f3 - $f2" | bc)"
 printf 'b counters before %s\n' "$c0"
 printf 'b counters after  %s\n' "$c1"
 [ "$joined" = yes ] || t_fail "c could not reach b during the flood" b c s

@@ -67,7 +67,7 @@ int main(int argc, char **argv) {
   struct iovec iov[BATCH];
   uint32_t net;
   unsigned long pps, secs;
-  uint64_t sent = 0, t0, now, end;
+  uint64_t sent = 0, errors = 0, t0, now, end;
   int fd, one = 1;
   if (argc != 7) {
     fprintf(stderr, "usage: %s GROUP.pub DST_IP DST_PORT PPS SECONDS SRC_NET(/24)\n", argv[0]);
@@ -144,16 +144,20 @@ int main(int argc, char **argv) {
       iov[k].iov_len = sizeof(pkts[0]);
     }
     int r = sendmmsg(fd, mm, b, 0);
-    if (r < 0 && errno != ENOBUFS && errno != EAGAIN) {
-      perror("sendmmsg");
-      break;
+    if (r < 0) {
+      /* (ENOBUFS, a neighbour entry in flux: the flood goes on) */
+      struct timespec d = {0, 1000000};
+      if (errors++ == 0)
+        perror("sendmmsg");
+      nanosleep(&d, NULL);
+      continue;
     }
-    if (r > 0)
-      sent += (unsigned)r;
+    sent += (unsigned)r;
   }
   now = mono_ns();
-  printf("sent %llu in %.2f s = %.0f pps\n", (unsigned long long)sent, (now - t0) / 1e9,
-         sent / ((now - t0) / 1e9));
+  printf("sent %llu in %.2f s = %.0f pps (%llu send errors)\n", (unsigned long long)sent,
+         (now - t0) / 1e9, sent / ((now - t0) / 1e9), (unsigned long long)errors);
+  fflush(stdout);
   close(fd);
   return 0;
 }
