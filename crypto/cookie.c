@@ -27,29 +27,46 @@ void cookie_mac(uint8_t out[COOKIE_MAC_LEN], const uint8_t *key, size_t klen,
   crypto_generichash(out, COOKIE_MAC_LEN, msg, len, key, klen);
 }
 
-bool cookie_under_load(struct hs_responder *r, uint64_t now) {
-  if (now - r->window_start_ns >= NS_PER_S || now < r->window_start_ns) {
-    r->window_start_ns = now;
-    r->window_count = 0;
-  }
-  if (r->window_count < UINT32_MAX)
-    r->window_count++;
-  return r->window_count > r->load_threshold;
+void cookie_nonce_prefix(struct hs_responder *r) {
+  static const uint8_t label[] = "ringlan cookie nonce";
+  crypto_generichash(r->nonce_prefix, sizeof(r->nonce_prefix), label, sizeof(label) - 1,
+                     r->cookie_secret, sizeof(r->cookie_secret));
 }
 
-void cookie_for(struct hs_responder *r, const struct rl_addr *from, uint64_t now,
+void cookie_meter_init(struct cookie_meter *m, unsigned free_rate, unsigned work_rate) {
+  memset(m, 0, sizeof(*m));
+  m->free_rate = free_rate;
+  m->work_rate = work_rate;
+}
+
+bool cookie_under_load(struct cookie_meter *m, uint64_t now) {
+  return !rate_take(&m->free, m->free_rate, m->free_rate, 1, now);
+}
+
+bool cookie_work_allowed(struct cookie_meter *m, uint64_t now) {
+  return m->work_rate == 0 || rate_take(&m->work, m->work_rate, m->work_rate, 1, now);
+}
+
+void cookie_for(struct hs_responder *r, const struct cookie_src *src, uint64_t now,
                 uint8_t cookie[COOKIE_LEN]) {
-  uint8_t a[19] = {0};
+  /* kind(1): 0 nothing, 1 address (family, port, ip), 2 overlay ID */
+  uint8_t a[1 + RL_ID_LEN] = {0};
+  _Static_assert(RL_ID_LEN >= 19, "an address fits the binding");
   if (now - r->cookie_secret_at_ns >= COOKIE_SECRET_ROTATE_NS ||
       now < r->cookie_secret_at_ns) {
     rl_rand(r->id->env, r->cookie_secret, sizeof(r->cookie_secret));
+    cookie_nonce_prefix(r);
     r->cookie_secret_at_ns = now;
   }
-  if (from) {
-    a[0] = from->family;
-    a[1] = (uint8_t)(from->port >> 8);
-    a[2] = (uint8_t)from->port;
-    memcpy(a + 3, from->ip, 16);
+  if (src && src->id) {
+    a[0] = 2;
+    memcpy(a + 1, src->id, RL_ID_LEN);
+  } else if (src && src->addr) {
+    a[0] = 1;
+    a[1] = src->addr->family;
+    a[2] = (uint8_t)(src->addr->port >> 8);
+    a[3] = (uint8_t)src->addr->port;
+    memcpy(a + 4, src->addr->ip, 16);
   }
   crypto_generichash(cookie, COOKIE_LEN, a, sizeof(a), r->cookie_secret,
                      sizeof(r->cookie_secret));
@@ -66,7 +83,13 @@ int cookie_reply_write(struct hs_responder *r, uint8_t key_id, uint32_t rcv_inde
   wire_put_u8(&w, (uint8_t)(HS_OP_COOKIE << 3 | (key_id & 7)));
   wire_put_u24be(&w, rcv_index);
   wire_put_u24be(&w, HS_INDEX_UNDEF);
-  rl_rand(r->id->env, nonce, sizeof(nonce));
+  /* XChaCha20-Poly1305 needs unique nonces under cookie_key: a random
+   * 128-bit prefix (fresh with every cookie secret, and per responder) and
+   * a 64-bit counter. */
+  memcpy(nonce, r->nonce_prefix, sizeof(r->nonce_prefix));
+  for (unsigned i = 0; i < 8; i++)
+    nonce[16 + i] = (uint8_t)(r->nonce_ctr >> (56 - 8 * i));
+  r->nonce_ctr++;
   wire_put_bytes(&w, nonce, sizeof(nonce));
   ct = wire_put_ptr(&w, COOKIE_LEN + 16);
   if (w.err)

@@ -258,10 +258,10 @@ void hs_responder_init(struct hs_responder *r, const struct hs_identity *id,
                        unsigned load_threshold, uint64_t now) {
   memset(r, 0, sizeof(*r));
   r->id = id;
-  r->load_threshold = load_threshold;
+  cookie_meter_init(&r->meter, load_threshold, 0);
   rl_rand(id->env, r->cookie_secret, sizeof(r->cookie_secret));
+  cookie_nonce_prefix(r);
   r->cookie_secret_at_ns = now;
-  r->window_start_ns = now;
 }
 
 void hs_responder_wipe(struct hs_responder *r) { sodium_memzero(r, sizeof(*r)); }
@@ -291,6 +291,14 @@ int hs_resp_parse_init(struct hs_responder *r, const struct rl_addr *from,
                        const uint8_t *pkt, size_t len, uint64_t now,
                        struct hs_pending *p, uint8_t *cookie_out, size_t cap,
                        size_t *cookie_len) {
+  struct cookie_src src = {from, NULL};
+  return hs_resp_parse_init_src(r, &src, NULL, pkt, len, now, p, cookie_out, cap, cookie_len);
+}
+
+int hs_resp_parse_init_src(struct hs_responder *r, const struct cookie_src *src,
+                           struct cookie_meter *meter, const uint8_t *pkt, size_t len,
+                           uint64_t now, struct hs_pending *p, uint8_t *cookie_out,
+                           size_t cap, size_t *cookie_len) {
   const struct hs_identity *id = r->id;
   struct hs_noise n;
   uint8_t pt[INIT_PT_FIXED + CERT_BIN_MAX + RL_SIG_LEN];
@@ -316,8 +324,10 @@ int hs_resp_parse_init(struct hs_responder *r, const struct rl_addr *from,
     rc = RL_EAUTH;
     goto out;
   }
-  if (cookie_under_load(r, now)) {
-    cookie_for(r, from, now, cookie);
+  if (!meter)
+    meter = &r->meter;
+  if (cookie_under_load(meter, now)) {
+    cookie_for(r, src, now, cookie);
     cookie_mac(mac, cookie, COOKIE_LEN, pkt, len - COOKIE_MAC_LEN);
     if (sodium_memcmp(mac, pkt + len - COOKIE_MAC_LEN, COOKIE_MAC_LEN) != 0) {
       rc = RL_EAGAIN;
@@ -332,6 +342,12 @@ int hs_resp_parse_init(struct hs_responder *r, const struct rl_addr *from,
       }
       goto out;
     }
+  }
+  /* Public-key work from here on: bounded per path (a flood of INITs that
+   * passed the cheap checks is shed, not computed). */
+  if (!cookie_work_allowed(meter, now)) {
+    rc = RL_EFULL;
+    goto out;
   }
 
   hs_noise_start(&n, id->group_pk);

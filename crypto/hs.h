@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "crypto/cert.h"
+#include "crypto/cookie.h"
 #include "crypto/dc.h"
 #include "crypto/identity.h"
 #include "util/env.h"
@@ -124,9 +125,11 @@ struct hs_responder {
   const struct hs_identity *id;
   uint8_t cookie_secret[32];
   uint64_t cookie_secret_at_ns;    /* rotated every 120 s */
-  uint64_t window_start_ns;        /* load meter */
-  unsigned window_count;
-  unsigned load_threshold;         /* inits per second before cookies */
+  /* HS_COOKIE nonces: a prefix derived from each (random) secret, then a
+   * counter (unique per key, no randomness call per reply under a flood) */
+  uint8_t nonce_prefix[16];
+  uint64_t nonce_ctr;
+  struct cookie_meter meter;       /* hs_resp_parse_init's (one path) */
 };
 /* Wipes a pending HS_INIT that will not be answered (hs_resp_finish wipes
  * p itself). */
@@ -147,6 +150,14 @@ int hs_resp_parse_init(struct hs_responder *r, const struct rl_addr *from,
                        const uint8_t *pkt, size_t len, uint64_t now,
                        struct hs_pending *p, uint8_t *cookie_out, size_t cap,
                        size_t *cookie_len);
+/* The same for an HS_INIT from src (the cookie's binding) judged by the
+ * load meter of the path it came by (NULL: r->meter). One more outcome:
+ * RL_EFULL when the meter's work bucket is empty (shed before any
+ * public-key work, nothing written). */
+int hs_resp_parse_init_src(struct hs_responder *r, const struct cookie_src *src,
+                           struct cookie_meter *meter, const uint8_t *pkt, size_t len,
+                           uint64_t now, struct hs_pending *p, uint8_t *cookie_out,
+                           size_t cap, size_t *cookie_len);
 /* Writes HS_RESP for p and fills res (keys, indices). Wipes p. */
 int hs_resp_finish(struct hs_responder *r, struct hs_pending *p,
                    uint32_t local_index, uint64_t now, uint8_t *out, size_t cap,

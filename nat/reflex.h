@@ -56,9 +56,19 @@ bool nat_obs_add(struct nat_obs *o, const uint8_t reporter[RL_ID_LEN],
  * when bound to a wildcard). A report naming one of them comes from a peer
  * that reaches us untranslated (a public host, or a peer on our own LAN):
  * NONE when every live report does, else the other reports decide.
- * *reflexive gets the common reflexive address for NONE/EIM, and the latest
- * report for UNKNOWN (a guess worth trying) and SYMMETRIC (its IP is right,
- * its port was one peer's). */
+ * Reports come from linked members, any of which may lie (issue 10,
+ * finding 7); nothing rests on one reporter's word. Reporters behind one
+ * IP address count once ("independent" = distinct reporter IPs).
+ *   EIM:       two independent reporters see the same ip:port, and at most
+ *              one other independent reporter at that IP disagrees;
+ *   SYMMETRIC: two independent reporters see our IP with different ports
+ *              and no port is confirmed twice, or two or more disagree with
+ *              the confirmed one;
+ *   UNKNOWN:   anything less (one reporter, reporters at one address, or
+ *              reporters that do not agree even on our IP).
+ * *reflexive gets the confirmed address for NONE/EIM, for SYMMETRIC the
+ * latest report at the confirmed IP (its IP is right, its port was one
+ * peer's), and family RL_AF_NONE for UNKNOWN (nothing to publish). */
 enum nat_class nat_classify(const struct nat_obs *o, const struct rl_addr *local,
                             unsigned n_local, uint64_t now, struct rl_addr *reflexive);
 const char *nat_class_name(enum nat_class c);

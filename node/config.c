@@ -21,8 +21,9 @@ enum key_id {
   K_KEY, K_CERT, K_GROUP, K_LISTEN, K_TAP, K_CONTROL, K_STATE, K_BOOTSTRAP, K_CIPHER,
   K_FORMAT, K_KEEPALIVE, K_REKEY, K_LINK_TIMEOUT, K_IDLE_LINK, K_DHT_REPLICAS, K_LOG_LEVEL,
   K_PEER_ENDPOINT, K_PEER_PUBKEY, K_NAT_UPNP, K_NAT_NATPMP, K_NAT_LAN_CANDS, K_NAT_KEEPALIVE, K_NAT_RELAY_KBPS,
-  K_TCP, K_USER, K_VLAN,
+  K_TCP, K_USER, K_VLAN, K_NAT_RELAY_SRC_KBPS, K_NAT_RELAY_TOTAL_KBPS,
 };
+_Static_assert(K_NAT_RELAY_TOTAL_KBPS < 32, "cfg.seen is a 32-bit mask of keys");
 
 struct key_def {
   enum key_id id;
@@ -61,6 +62,8 @@ static const struct key_def KEYS[] = {
     {K_NAT_LAN_CANDS, CFG_SEC_NAT, "allow_lan_candidates", T_BOOL, 0, 0, false},
     {K_NAT_KEEPALIVE, CFG_SEC_NAT, "keepalive_s", T_UINT, 1, 3600, false},
     {K_NAT_RELAY_KBPS, CFG_SEC_NAT, "relay_kbps", T_UINT, 0, 10000000, false},
+    {K_NAT_RELAY_SRC_KBPS, CFG_SEC_NAT, "relay_source_kbps", T_UINT, 0, 10000000, false},
+    {K_NAT_RELAY_TOTAL_KBPS, CFG_SEC_NAT, "relay_total_kbps", T_UINT, 0, 10000000, false},
 };
 
 static const char *const SECTION_NAMES[] = {"", "node", "peer", "nat"};
@@ -106,6 +109,8 @@ int cfg_init(struct cfg *c, const char *dir) {
   c->natpmp = true;
   c->nat_keepalive_s = 25;
   c->relay_kbps = 20000;
+  c->relay_source_kbps = 40000;
+  c->relay_total_kbps = 100000;
   c->tcp = true;
   return 0;
 }
@@ -313,6 +318,8 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
   case K_DHT_REPLICAS:
   case K_NAT_KEEPALIVE:
   case K_NAT_RELAY_KBPS:
+  case K_NAT_RELAY_SRC_KBPS:
+  case K_NAT_RELAY_TOTAL_KBPS:
     if (parse_uint(v, k->min, k->max, &u) != 0)
       return fail(c, err, errcap, "bad value for '%s': '%s' (expected an integer %u..%u)",
                   k->name, v, k->min, k->max);
@@ -329,6 +336,10 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
       c->dht_replicas = u;
     else if (k->id == K_NAT_RELAY_KBPS)
       c->relay_kbps = u;
+    else if (k->id == K_NAT_RELAY_SRC_KBPS)
+      c->relay_source_kbps = u;
+    else if (k->id == K_NAT_RELAY_TOTAL_KBPS)
+      c->relay_total_kbps = u;
     else
       c->nat_keepalive_s = u;
     return 0;

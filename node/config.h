@@ -92,6 +92,8 @@ struct cfg {
   bool lan_candidates;           /* allow_lan_candidates, default no */
   unsigned nat_keepalive_s;      /* default 25 */
   unsigned relay_kbps;           /* per pair forwarded as a relay, default 20000; 0 refuses */
+  unsigned relay_source_kbps;    /* per source member, all its pairs, default 40000 */
+  unsigned relay_total_kbps;     /* everything this member relays, default 100000 */
 
   /* Parser state. */
   char dir[CFG_PATH_MAX];        /* base for relative paths ("" = cwd) */

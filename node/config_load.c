@@ -49,6 +49,8 @@ int cfg_load_node_config(const struct cfg *c, const struct rl_env *env, uint64_t
   out->link_timeout_ns = (uint64_t)c->link_timeout_s * NS_PER_S;
   out->relay_rate_kbps = c->relay_kbps;
   out->lan_candidates = c->lan_candidates;
+  out->relay_source_kbps = c->relay_source_kbps;
+  out->relay_total_kbps = c->relay_total_kbps;
   out->tcp_listen = c->tcp;
   out->lan_vlan = c->vlan;
   out->rekey_ns = (uint64_t)c->rekey_s * NS_PER_S;

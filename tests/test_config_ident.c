@@ -224,6 +224,7 @@ static void test_node_config_timers(void **state) {
       {"", 10},                                  /* defaults: 10 and 25 */
       {"[nat]\nkeepalive_s = 5\nrelay_kbps = 0\n", 5}, /* NAT needs it more often; no relaying */
       {"keepalive_s = 30\n", 25},                /* [node] longer than [nat] */
+      {"[nat]\nrelay_source_kbps = 3000\nrelay_total_kbps = 9000\n", 10}, /* budgets */
   };
   for (size_t t = 0; t < sizeof(T) / sizeof(T[0]); t++) {
     char conf[512];
@@ -240,7 +241,9 @@ static void test_node_config_timers(void **state) {
     assert_int_equal(rc, 0);
     assert_true(nc->keepalive_ns == T[t].keepalive_s * NS_PER_S);
     assert_true(nc->link_timeout_ns == 60 * NS_PER_S);
-    assert_int_equal(nc->relay_rate_kbps, strstr(conf, "relay_kbps") ? 0 : 20000);
+    assert_int_equal(nc->relay_rate_kbps, strstr(conf, "relay_kbps =") ? 0 : 20000);
+    assert_int_equal(nc->relay_source_kbps, strstr(conf, "relay_source_kbps") ? 3000 : 40000);
+    assert_int_equal(nc->relay_total_kbps, strstr(conf, "relay_total_kbps") ? 9000 : 100000);
     sodium_memzero(&nc->key, sizeof(nc->key));
   }
   free(nc);

@@ -24,6 +24,7 @@
 #include "nat/reflex.h"
 #include "node/core/node_internal.h" /* white box: a second handshake on demand */
 #include "tap/tap.h"
+#include "util/wire.h"
 #include "testnet.h"
 
 static struct net *make_world_opt(bool only_n3_relays) {
@@ -195,7 +196,7 @@ static void test_classify_lan_peer_is_not_public(void **state) {
   assert_true(rl_addr_equal(&refl, &local[0]));
   nat_obs_add(&o, r2, &out1, &seen_pub, T0 + 1);
   assert_int_equal(nat_classify(&o, local, 2, T0 + 1, &refl), NAT_CLASS_UNKNOWN);
-  assert_true(rl_addr_equal(&refl, &seen_pub));
+  assert_int_equal(refl.family, RL_AF_NONE); /* one reporter's word: not published */
   nat_obs_add(&o, r3, &out2, &seen_pub, T0 + 2);
   assert_int_equal(nat_classify(&o, local, 2, T0 + 2, &refl), NAT_CLASS_EIM);
   assert_true(rl_addr_equal(&refl, &seen_pub));
@@ -617,6 +618,96 @@ static void test_relay_not_hijacked_by_junk(void **state) {
   free(w);
 }
 
+/* FWD of one 1000-byte packet from src to dst, handed to relay r as if
+ * it came over r's link to src. */
+static void relay_fwd(struct net *w, int r, int src, int dst, uint64_t now) {
+  uint8_t msg[CTL_HDR + 1 + RL_ID_LEN + 1000];
+  struct link *l = node_nat_direct_up(w->node[r], node_id(w->node[src]));
+  assert_non_null(l);
+  memset(msg, 0x5A, sizeof(msg));
+  msg[16] = CTL_CH_RELAY;
+  msg[CTL_HDR] = 1; /* RELAY_MSG_FWD (node_nat.c) */
+  memcpy(msg + CTL_HDR + 1, node_id(w->node[dst]), RL_ID_LEN);
+  node_nat_control(w->node[r], l, msg, sizeof(msg), now);
+}
+
+/* Relay budgets (issue 10, finding 7): n0 relays at 100 kB/s per pair,
+ * 200 kB/s per source and 300 kB/s in all (1 s of burst each). n1 naming
+ * six destinations gets no more than its per-source budget through, over
+ * a burst and over five seconds; four sources together no more than the
+ * total. (Before: only the pair limit, so six pairs' worth went through.) */
+static void test_relay_budget_per_source_and_total(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  struct node *r = w->node[0];
+  int dst[6] = {2, 3, 4, 5, 6, 7};
+  uint64_t before, t = w->now;
+  r->cfg.relay_rate_kbps = 800;
+  r->cfg.relay_source_kbps = 1600;
+  r->cfg.relay_total_kbps = 2400;
+  /* A burst: 150 packets to each of six destinations at one instant. */
+  before = r->c.relay_forwarded;
+  for (int k = 0; k < 150; k++)
+    for (int d = 0; d < 6; d++)
+      relay_fwd(w, 0, 1, dst[d], t);
+  assert_int_equal(r->c.relay_forwarded - before, 200); /* 200 kB of burst */
+  assert_true(r->c.relay_refused_src > 0);
+  /* Five seconds at 20 packets per destination every 10 ms (12 MB/s). */
+  before = r->c.relay_forwarded;
+  for (int step = 1; step <= 500; step++)
+    for (int k = 0; k < 20; k++)
+      for (int d = 0; d < 6; d++)
+        relay_fwd(w, 0, 1, dst[d], t + (uint64_t)step * 10 * NS_PER_MS);
+  assert_in_range(r->c.relay_forwarded - before, 990, 1000); /* 5 s at 200 kB/s */
+  /* Total: after 2 s every bucket is full again; four sources, 100
+   * packets each to one destination each (every pair and source within
+   * its own budget): 300 kB of total burst pass, no more. */
+  t += 7 * NS_PER_S;
+  before = r->c.relay_forwarded;
+  uint64_t refused_total = r->c.relay_refused_total;
+  for (int s = 1; s <= 4; s++)
+    for (int k = 0; k < 100; k++)
+      relay_fwd(w, 0, s, s + 4, t);
+  assert_int_equal(r->c.relay_forwarded - before, 300);
+  assert_int_equal(r->c.relay_refused_total - refused_total, 100);
+  assert_non_null(strstr(status_of(w, 0), "\"relay_refused_src\":"));
+  teardown(w);
+  free(w);
+}
+
+/* One linked member's lying OBSERVED report changes neither our published
+ * reflexive address nor our NAT class (n4: cone, reports from n0..n3). */
+static void test_lying_reporter_changes_nothing(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  uint8_t msg[CTL_HDR + 1 + 32];
+  struct wire_w wr;
+  struct rl_addr lie;
+  assert_class(w, 4, "endpoint-independent");
+  assert_non_null(strstr(status_of(w, 4), "\"reflexive\":\"203.0.113.5:4000\""));
+  for (int variant = 0; variant < 2; variant++) {
+    /* another port at the NAT's address (would read as "symmetric"), then
+     * another host altogether (peers would dial it) */
+    if (variant == 0)
+      rl_addr_set_ipv4(&lie, 0xCB007105, 6666);
+    else
+      rl_addr_set_ipv4(&lie, 0xC0000242, 53);
+    memset(msg, 0, sizeof(msg));
+    msg[16] = CTL_CH_LINK;
+    wire_w_init(&wr, msg + CTL_HDR, sizeof(msg) - CTL_HDR);
+    wire_put_u8(&wr, LINK_MSG_OBSERVED);
+    nat_addr_put(&wr, &lie);
+    assert_false(wr.err);
+    struct link *l = node_nat_direct_up(w->node[4], node_id(w->node[1]));
+    assert_non_null(l);
+    node_nat_control(w->node[4], l, msg, CTL_HDR + wr.off, w->now);
+    assert_class(w, 4, "endpoint-independent");
+    assert_non_null(strstr(status_of(w, 4), "\"reflexive\":\"203.0.113.5:4000\""));
+  }
+  teardown(w);
+  free(w);
+}
+
 int main(void) {
   if (sodium_init() < 0)
     return 1;
@@ -633,6 +724,8 @@ int main(void) {
       cmocka_unit_test(test_path_down_same_session),
       cmocka_unit_test(test_first_frame_by_new_path),
       cmocka_unit_test(test_relay_not_hijacked_by_junk),
+      cmocka_unit_test(test_relay_budget_per_source_and_total),
+      cmocka_unit_test(test_lying_reporter_changes_nothing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,8 @@ void node_config_default(struct node_config *cfg) {
   cfg->idle_link_ns = 300 * NS_PER_S;
   cfg->dht_replicas = 4;
   cfg->relay_rate_kbps = 20000;
+  cfg->relay_source_kbps = 40000;
+  cfg->relay_total_kbps = 100000;
   cfg->relay_after_ns = 5 * NS_PER_S;
 }
 
@@ -64,6 +66,8 @@ struct node *node_new(const struct node_config *cfg, uint64_t now, int *err) {
   if (r != 0)
     goto fail_free;
   hs_responder_init(&n->resp, &n->hid, NODE_HS_LOAD_THRESHOLD, now);
+  for (unsigned i = 0; i < NODE_HS_PATHS; i++)
+    cookie_meter_init(&n->hs_meter[i], NODE_HS_LOAD_THRESHOLD, NODE_HS_WORK_RATE);
   sess_params_default(&n->sp);
   n->sp.keepalive_ns = cfg->keepalive_ns;
   n->sp.timeout_ns = cfg->link_timeout_ns;
@@ -143,6 +147,7 @@ void node_free(struct node *n) {
   pktq_free(&n->tapq);
   ctl_free(n);
   free(n->rb);
+  free(n->rsb);
   free(n->nc);
   node_bday_free(n);
   node_replay_free(n);
@@ -170,18 +175,50 @@ static void log_refusal(struct node *n, const struct rl_addr *from, int err, uin
 }
 
 /* HS_INIT from anyone: verify, decide which link it belongs to, answer.
- * ov_src != NULL: it came through the overlay (an end-to-end session). */
+ * ov_src != NULL: it came through the overlay (an end-to-end session),
+ * delivered by relay (NULL: routed). Each receive path has its own load
+ * meter, and a cookie reply goes back the way the HS_INIT came (issue 10,
+ * finding 6: junk on one path must not stop handshakes on another, and an
+ * overlay- or relay-carried initiator must be able to get its cookie). */
 struct link *node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *pkt,
-                            size_t len, uint64_t now, const uint8_t *ov_src) {
+                            size_t len, uint64_t now, const uint8_t *ov_src,
+                            const uint8_t *relay) {
   struct hs_pending p;
   size_t cookie_len = 0;
   struct link *l = NULL;
   bool fresh = false, first_key;
-  int r = hs_resp_parse_init(&n->resp, from, pkt, len, now, &p, n->sc->pkt, sizeof(n->sc->pkt),
-                             &cookie_len);
+  unsigned path = !ov_src ? NODE_HS_UDP : relay ? NODE_HS_RELAY : NODE_HS_OVERLAY;
+  /* The cookie binds to what the reply goes to: the UDP source, or the
+   * overlay ID it is routed (or relayed) to. */
+  struct cookie_src src = {ov_src ? NULL : from, ov_src};
+  /* Cookie replies to UDP sources (spoofable: a flood's replies go to its
+   * made-up sources) within a budget, checked before the reply is made.
+   * Overlay- and relay-carried ones are bounded by what carried the junk
+   * in (a member's links, its relay budgets), and each is smaller than
+   * the HS_INIT it answers. */
+  bool may_reply = ov_src || (rate_refill(&n->hs_cookie_udp, NODE_HS_COOKIE_UDP_RATE,
+                                          NODE_HS_COOKIE_UDP_RATE, now),
+                              rate_has(&n->hs_cookie_udp, 1));
+  int r = hs_resp_parse_init_src(&n->resp, &src, &n->hs_meter[path], pkt, len, now, &p,
+                                 may_reply ? n->sc->pkt : NULL, sizeof(n->sc->pkt),
+                                 &cookie_len);
+  if (r == RL_EFULL) {
+    n->c.hs_shed++; /* over the path's work budget: no public-key work */
+    return NULL;
+  }
+  if (r == RL_EAGAIN && !may_reply) {
+    n->c.hs_cookie_unsent++;
+    return NULL;
+  }
   if (r == RL_EAGAIN) {
     n->c.hs_cookie++;
-    pktq_put(&n->udpq, from, n->sc->pkt, cookie_len);
+    if (!ov_src) {
+      rate_spend(&n->hs_cookie_udp, 1);
+      pktq_put(&n->udpq, from, n->sc->pkt, cookie_len);
+    } else {
+      n->c.hs_cookie_routed++;
+      node_e2e_reply(n, ov_src, relay, n->sc->pkt, cookie_len, now);
+    }
     return NULL;
   }
   if (r != 0) {
@@ -261,7 +298,7 @@ int node_recv_udp_on(struct node *n, unsigned sock, const struct rl_addr *from,
   n->rx_sock = sock;
   op = pkt[0] >> 3;
   if (op == HS_OP_INIT) {
-    node_recv_init(n, from, pkt, len, now, NULL);
+    node_recv_init(n, from, pkt, len, now, NULL, NULL);
     n->rx_sock = 0;
     return 0;
   }

@@ -65,6 +65,8 @@ struct node_config {
   unsigned dht_replicas;       /* k, default 4 */
   unsigned ring_successors;    /* successor list length, 0 = overlay default (8) */
   uint32_t relay_rate_kbps;    /* what we forward per pair as a relay; 0 = refuse */
+  uint32_t relay_source_kbps;  /* ... per source member over all its pairs (default 40000) */
+  uint32_t relay_total_kbps;   /* ... in all (default 100000) */
   uint64_t relay_after_ns;     /* no direct link this long: use a relay, default 5 s */
   /* Dial a peer's candidates in this host's own LAN (private addresses in
    * the /24 or /64 of one of our interface addresses): false (default)

@@ -12,6 +12,7 @@
 #include "nat/reflex.h"
 #include "overlay/overlay.h"
 #include "tap/tap.h"
+#include "util/rate.h"
 
 /* Plaintext control messages inside a link: DC_CONTROL_MAGIC, then one
  * channel byte, then the message. */
@@ -35,7 +36,11 @@ enum { LINK_MSG_OBSERVED = 1, LINK_MSG_PROBE = 2, LINK_MSG_PROBE_REPLY = 3, LINK
 #define NODE_CTLQ_MAX 16       /* control answers waiting */
 #define NODE_RETRY_MIN_NS (1 * NS_PER_S)   /* static peer reconnect backoff */
 #define NODE_RETRY_MAX_NS (30 * NS_PER_S)
-#define NODE_HS_LOAD_THRESHOLD 200         /* inits/s before cookie replies */
+#define NODE_HS_LOAD_THRESHOLD 200         /* inits/s per path before cookie replies */
+#define NODE_HS_WORK_RATE 400              /* inits/s per path given public-key work */
+#define NODE_HS_COOKIE_UDP_RATE 10000      /* cookie replies/s to UDP sources */
+/* Receive paths of HS_INITs, each with its own load meter (issue 10, 6). */
+enum { NODE_HS_UDP = 0, NODE_HS_OVERLAY, NODE_HS_RELAY, NODE_HS_PATHS };
 #define NODE_REAP_EVERY_NS (5 * NS_PER_S)
 /* A session that stopped sending to its peer (superseded by a direct one,
  * or the loser of two sessions of one pair) still receives packets
@@ -153,12 +158,15 @@ struct link {
 
 struct node_counters {
   uint64_t udp_in, udp_bad, udp_no_link, hs_refused, hs_replay, hs_cookie;
+  uint64_t hs_cookie_routed, hs_shed; /* cookie replies sent back over overlay/relay; INITs shed */
+  uint64_t hs_cookie_unsent;          /* UDP cookie replies over their budget */
   uint64_t tap_in, tap_too_big, tap_runt, tap_no_route, frame_spoofed;
   uint64_t pending_overflow, arp_answered;
   uint64_t ov_send_no_link, ov_too_big, e2e_in, e2e_bad, links_idle_closed;
   uint64_t test_routes_dropped; /* node_test_route() arrivals, queue full */
   uint64_t resolve_full, resolve_failed, connects_on_demand;
   uint64_t punches_sent, punches_received, relay_forwarded, relay_refused, relay_no_route,
+      relay_refused_src, relay_refused_total,
       relayed_pairs, ctl_bad, probes_sent, links_failed_fast, relay_failovers;
   /* birthday probing (node_bday.c) */
   uint64_t bday_attempts, bday_punches, bday_probes, bday_hits, bday_direct;
@@ -180,6 +188,7 @@ struct node_counters {
 #define NODE_DIRECT_RETRY_MIN_NS (5 * NS_PER_S)
 #define NODE_DIRECT_RETRY_MAX_NS (600 * NS_PER_S)
 #define NODE_RELAY_BUCKETS 64
+#define NODE_RELAY_SRC_BUCKETS 64
 #define NODE_NAT_TICK_NS (1 * NS_PER_S)
 /* Failure detection when traffic goes unanswered: we sent, heard nothing
  * for SUSPECT, so we probe; no answer within PROBE_WAIT: the link is dead. */
@@ -257,8 +266,15 @@ struct node_limits {
 
 struct relay_bucket {
   uint8_t src[RL_ID_LEN], dst[RL_ID_LEN];
-  uint64_t tokens;           /* bytes */
-  uint64_t at_ns;
+  struct rate_bucket b;      /* bytes */
+  uint64_t used_ns;          /* least recently used goes first */
+};
+
+/* Relay budget of one source member over all its pairs (issue 10, 7). */
+struct relay_src_bucket {
+  uint8_t src[RL_ID_LEN];
+  struct rate_bucket b;      /* bytes */
+  uint64_t used_ns;
 };
 
 struct ctl_answer {
@@ -272,6 +288,8 @@ struct node {
   const struct rl_env *env;
   struct hs_identity hid;
   struct hs_responder resp;
+  struct cookie_meter hs_meter[NODE_HS_PATHS]; /* load per receive path */
+  struct rate_bucket hs_cookie_udp;            /* NODE_HS_COOKIE_UDP_RATE */
   struct sess_params sp;
   uint8_t mac[6];
   uint16_t tap_mtu;
@@ -320,6 +338,8 @@ struct node {
   bool has_reflexive;
   struct rl_addr reflexive;
   struct relay_bucket *rb;   /* NODE_RELAY_BUCKETS, allocated on first relay */
+  struct relay_src_bucket *rsb; /* NODE_RELAY_SRC_BUCKETS, with rb */
+  struct rate_bucket relay_total; /* bytes, everything we relay */
   struct neigh_info *nc;     /* up to NODE_NEIGH_CACHE, grown on use */
   unsigned nc_cap;
   uint64_t next_nat_tick_ns;
@@ -676,7 +696,17 @@ void node_routed_free(struct node *n);
 /* node.c */
 /* Returns the link that answered (NULL: refused). */
 struct link *node_recv_init(struct node *n, const struct rl_addr *from, const uint8_t *pkt,
-                            size_t len, uint64_t now, const uint8_t *ov_src);
+                            size_t len, uint64_t now, const uint8_t *ov_src,
+                            const uint8_t *relay);
+/* Sends pkt (an HS_COOKIE: no session state) to src the way an HS_INIT of
+ * src came: through relay, or routed over the overlay (relay NULL). */
+void node_e2e_reply(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *relay,
+                    const uint8_t *pkt, size_t len, uint64_t now);
+/* Wraps pkt in a relay FWD to dst and sends it to relay (a direct link).
+ * RL_ENOENT: no established direct link to relay. */
+int node_nat_relay_fwd(struct node *n, const uint8_t relay[RL_ID_LEN],
+                       const uint8_t dst[RL_ID_LEN], const uint8_t *pkt, size_t len,
+                       uint64_t now);
 /* Ring changes. */
 void node_ring_changed(struct node *n, uint64_t now);
 /* Looks id's NODE record up again and punches toward its candidates. */

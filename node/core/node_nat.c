@@ -295,56 +295,116 @@ static void relay_arm(struct node *n, uint64_t t) {
     n->relay_check_ns = t ? t : 1;
 }
 
+int node_nat_relay_fwd(struct node *n, const uint8_t relay[RL_ID_LEN],
+                       const uint8_t dst[RL_ID_LEN], const uint8_t *pkt, size_t len,
+                       uint64_t now) {
+  struct link *r = direct_up(n, relay);
+  if (!r)
+    return RL_ENOENT;
+  relay_wrap(n, r, RELAY_MSG_FWD, dst, pkt, len, now);
+  link_after_event(n, r, now);
+  return 0;
+}
+
 int node_nat_relay_send(struct node *n, struct link *l, const uint8_t *pkt, size_t len,
                         uint64_t now) {
-  struct link *r = direct_up(n, l->relay_id);
-  if (!r) {
+  if (node_nat_relay_fwd(n, l->relay_id, l->s.have_peer ? l->s.peer_id : l->expect_id, pkt,
+                         len, now) != 0) {
     l->has_relay = false; /* the relay went away: overlay routing again */
     if (l->ov_up)
       node_ov_link_down(n, l, now); /* the overlay looks for another way */
     return RL_ENOENT;
   }
-  relay_wrap(n, r, RELAY_MSG_FWD, l->s.have_peer ? l->s.peer_id : l->expect_id, pkt, len, now);
-  link_after_event(n, r, now);
   l->relay_tx_ns = now;
   if (!l->probe_sent_ns) /* unanswered for SUSPECT from the last answer: probe */
     relay_arm(n, l->relay_rx_ns + NODE_RELAY_SUSPECT_NS);
   return 0;
 }
 
-/* Token bucket per (source, destination) pair at the relay. */
+/* Relay budgets (issue 10, finding 7): a token bucket per (source,
+ * destination) pair (relay_kbps), one per source member over all its pairs
+ * (relay_source_kbps: one member cannot push N pairs' worth through us by
+ * naming N destinations) and one for everything we relay
+ * (relay_total_kbps). A packet passes only when all three hold its bytes;
+ * it is then taken from all three. Each allows one second of burst. The
+ * tables keep the NODE_RELAY_*BUCKETS most recently used entries (sources
+ * are linked members: a member cannot mint new ones). */
+static struct relay_bucket *pair_bucket(struct node *n, const uint8_t src[RL_ID_LEN],
+                                        const uint8_t dst[RL_ID_LEN]) {
+  struct relay_bucket *b = &n->rb[0];
+  for (unsigned i = 0; i < NODE_RELAY_BUCKETS; i++)
+    if (n->rb[i].used_ns && memcmp(n->rb[i].src, src, RL_ID_LEN) == 0 &&
+        memcmp(n->rb[i].dst, dst, RL_ID_LEN) == 0)
+      return &n->rb[i];
+  for (unsigned i = 1; i < NODE_RELAY_BUCKETS; i++)
+    if (n->rb[i].used_ns < b->used_ns)
+      b = &n->rb[i];
+  memset(b, 0, sizeof(*b)); /* starts full */
+  memcpy(b->src, src, RL_ID_LEN);
+  memcpy(b->dst, dst, RL_ID_LEN);
+  n->c.relayed_pairs++;
+  return b;
+}
+
+static struct relay_src_bucket *src_bucket(struct node *n, const uint8_t src[RL_ID_LEN]) {
+  struct relay_src_bucket *b = &n->rsb[0];
+  for (unsigned i = 0; i < NODE_RELAY_SRC_BUCKETS; i++)
+    if (n->rsb[i].used_ns && memcmp(n->rsb[i].src, src, RL_ID_LEN) == 0)
+      return &n->rsb[i];
+  for (unsigned i = 1; i < NODE_RELAY_SRC_BUCKETS; i++)
+    if (n->rsb[i].used_ns < b->used_ns)
+      b = &n->rsb[i];
+  memset(b, 0, sizeof(*b));
+  memcpy(b->src, src, RL_ID_LEN);
+  return b;
+}
+
 static bool relay_allow(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t dst[RL_ID_LEN],
                         size_t len, uint64_t now) {
-  uint64_t rate = (uint64_t)n->cfg.relay_rate_kbps * 125; /* bytes per second */
-  struct relay_bucket *b = NULL;
-  if (rate == 0)
+  uint64_t pair = (uint64_t)n->cfg.relay_rate_kbps * 125; /* bytes per second */
+  uint64_t per_src = (uint64_t)n->cfg.relay_source_kbps * 125;
+  uint64_t total = (uint64_t)n->cfg.relay_total_kbps * 125;
+  struct relay_bucket *pb;
+  struct relay_src_bucket *sb;
+  if (pair == 0 || per_src == 0 || total == 0) {
+    n->c.relay_refused++;
     return false;
+  }
   if (!n->rb) {
     n->rb = calloc(NODE_RELAY_BUCKETS, sizeof(*n->rb));
-    if (!n->rb)
+    n->rsb = calloc(NODE_RELAY_SRC_BUCKETS, sizeof(*n->rsb));
+    if (!n->rb || !n->rsb) {
+      free(n->rb);
+      free(n->rsb);
+      n->rb = NULL;
+      n->rsb = NULL;
+      n->c.relay_refused++;
       return false;
+    }
   }
-  for (unsigned i = 0; i < NODE_RELAY_BUCKETS && !b; i++)
-    if (memcmp(n->rb[i].src, src, RL_ID_LEN) == 0 && memcmp(n->rb[i].dst, dst, RL_ID_LEN) == 0)
-      b = &n->rb[i];
-  if (!b) {
-    b = &n->rb[0];
-    for (unsigned i = 1; i < NODE_RELAY_BUCKETS; i++)
-      if (n->rb[i].at_ns < b->at_ns)
-        b = &n->rb[i];
-    memcpy(b->src, src, RL_ID_LEN);
-    memcpy(b->dst, dst, RL_ID_LEN);
-    b->tokens = rate; /* one second of burst */
-    b->at_ns = now;
-    n->c.relayed_pairs++;
-  }
-  b->tokens += (now - b->at_ns) * rate / NS_PER_S;
-  if (b->tokens > rate)
-    b->tokens = rate;
-  b->at_ns = now;
-  if (b->tokens < len)
+  pb = pair_bucket(n, src, dst);
+  sb = src_bucket(n, src);
+  pb->used_ns = sb->used_ns = now ? now : 1;
+  rate_refill(&pb->b, pair, pair, now);
+  rate_refill(&sb->b, per_src, per_src, now);
+  rate_refill(&n->relay_total, total, total, now);
+  if (!rate_has(&pb->b, len)) {
+    n->c.relay_refused++;
     return false;
-  b->tokens -= len;
+  }
+  if (!rate_has(&sb->b, len)) {
+    n->c.relay_refused++;
+    n->c.relay_refused_src++;
+    return false;
+  }
+  if (!rate_has(&n->relay_total, len)) {
+    n->c.relay_refused++;
+    n->c.relay_refused_total++;
+    return false;
+  }
+  rate_spend(&pb->b, len);
+  rate_spend(&sb->b, len);
+  rate_spend(&n->relay_total, len);
   return true;
 }
 
@@ -369,7 +429,6 @@ static void on_relay(struct node *n, struct link *from, const uint8_t *msg, size
       return;
     }
     if (!relay_allow(n, from->s.peer_id, id, plen, now)) {
-      n->c.relay_refused++;
       /* A member that does not relay at all says so, so the sender stops
        * using it for this pair; a rate limit just drops (it is temporary). */
       if (n->cfg.relay_rate_kbps == 0) {

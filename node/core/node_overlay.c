@@ -237,13 +237,16 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
     return;
   }
   if ((pkt[0] >> 3) == HS_OP_INIT) {
-    l = node_recv_init(n, &none, pkt, len, now, src);
+    l = node_recv_init(n, &none, pkt, len, now, src, relay);
   } else {
     /* A direct session too: the peer may have moved it onto the overlay
      * (its direct path went silent, path.c). */
     l = link_by_index(n, hs_pkt_index(pkt));
     if (!l || (!l->via_overlay && !l->s.have_peer) ||
-        (l->s.have_peer && memcmp(l->s.peer_id, src, RL_ID_LEN) != 0)) {
+        (l->s.have_peer && memcmp(l->s.peer_id, src, RL_ID_LEN) != 0) ||
+        /* a cookie for our handshake toward X comes from X */
+        ((pkt[0] >> 3) == HS_OP_COOKIE && !l->s.have_peer &&
+         (!l->has_expect || memcmp(l->expect_id, src, RL_ID_LEN) != 0))) {
       n->c.e2e_bad++;
       return;
     }
@@ -279,6 +282,26 @@ void node_e2e_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *
   if (l->has_relay && l->s.state == SESS_ESTABLISHED && !l->ov_up)
     node_ov_link_up(n, l, now);
   link_after_event(n, l, now);
+}
+
+void node_e2e_reply(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t *relay,
+                    const uint8_t *pkt, size_t len, uint64_t now) {
+  uint8_t copy[COOKIE_MSG_LEN], to[RL_ID_LEN];
+  if (len > sizeof(copy))
+    return;
+  /* (pkt is scratch that the sends below reuse) */
+  memcpy(copy, pkt, len);
+  memcpy(to, src, RL_ID_LEN);
+  if (relay) {
+    uint8_t via[RL_ID_LEN];
+    memcpy(via, relay, RL_ID_LEN);
+    if (node_nat_relay_fwd(n, via, to, copy, len, now) == 0)
+      return;
+  }
+  if (!n->ov)
+    return;
+  overlay_route(n->ov, to, OV_ROUTE_EXACT, OV_APP_E2E, copy, len, now);
+  node_ov_pump(n, now);
 }
 
 static void test_route_arrived(struct node *n, const struct ov_action *a) {

@@ -193,7 +193,9 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
             ",\"relay_forwarded\":%" PRIu64 ",\"relay_refused\":%" PRIu64
             ",\"relay_no_route\":%" PRIu64 ",\"probes_sent\":%" PRIu64
             ",\"links_failed_fast\":%" PRIu64 ",\"relay_failovers\":%" PRIu64
-            ",\"tcp_fallbacks\":%" PRIu64,
+            ",\"tcp_fallbacks\":%" PRIu64 ",\"relay_refused_src\":%" PRIu64
+            ",\"relay_refused_total\":%" PRIu64 ",\"hs_cookie_routed\":%" PRIu64
+            ",\"hs_shed\":%" PRIu64 ",\"hs_cookie_unsent\":%" PRIu64,
             n->c.udp_in, n->c.udp_bad, n->c.udp_no_link, n->c.hs_refused, n->c.hs_replay,
             n->c.hs_cookie, n->c.tap_in, n->c.tap_too_big, n->c.tap_no_route,
             n->c.frame_spoofed, n->c.pending_overflow, n->udpq.dropped, n->tapq.dropped,
@@ -201,7 +203,9 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
             n->c.e2e_bad, n->c.ov_send_no_link, n->c.ov_too_big, n->c.links_idle_closed,
             n->c.punches_sent, n->c.punches_received, n->c.relay_forwarded, n->c.relay_refused,
             n->c.relay_no_route, n->c.probes_sent, n->c.links_failed_fast,
-            n->c.relay_failovers, n->c.tcp_fallbacks);
+            n->c.relay_failovers, n->c.tcp_fallbacks, n->c.relay_refused_src,
+            n->c.relay_refused_total, n->c.hs_cookie_routed, n->c.hs_shed,
+            n->c.hs_cookie_unsent);
   sb_printf(&b,
             ",\"bday_attempts\":%" PRIu64 ",\"bday_punches\":%" PRIu64
             ",\"bday_probes\":%" PRIu64 ",\"bday_hits\":%" PRIu64 ",\"bday_direct\":%" PRIu64

@@ -1,0 +1,58 @@
+/* Token buckets (sans-I/O: time is an argument).
+ *
+ * Tokens are kept scaled by NS_PER_S so that refills between calls a few
+ * microseconds apart are not lost to integer division (a bucket of 200
+ * handshakes per second polled at 100k packets per second gains 0.002
+ * tokens per call). A bucket starts full: a zeroed struct with at_ns = 0
+ * is a bucket that was empty long ago, so the first take sees it full.
+ * rate * burst must stay below ~1.8e10 (tokens * 1e9 fit 64 bits): relay
+ * budgets of 10 Gbit/s with one second of burst do. */
+#ifndef RL_UTIL_RATE_H
+#define RL_UTIL_RATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/env.h"
+
+struct rate_bucket {
+  uint64_t scaled;           /* tokens * NS_PER_S */
+  uint64_t at_ns;            /* last refill */
+  bool started;
+};
+
+/* Refills b at rate tokens/s up to burst tokens. */
+static inline void rate_refill(struct rate_bucket *b, uint64_t rate, uint64_t burst, uint64_t now) {
+  unsigned __int128 cap = (unsigned __int128)burst * NS_PER_S, t;
+  if (!b->started || now < b->at_ns) {
+    t = cap; /* first use, or a clock that went back: full */
+    b->started = true;
+  } else {
+    t = (unsigned __int128)b->scaled + (unsigned __int128)(now - b->at_ns) * rate;
+  }
+  b->scaled = (uint64_t)(t > cap ? cap : t);
+  b->at_ns = now;
+}
+
+/* After rate_refill: whether cost tokens are there, and taking them. */
+static inline bool rate_has(const struct rate_bucket *b, uint64_t cost) {
+  return (unsigned __int128)b->scaled >= (unsigned __int128)cost * NS_PER_S;
+}
+static inline void rate_spend(struct rate_bucket *b, uint64_t cost) {
+  b->scaled -= cost * NS_PER_S;
+}
+
+/* Refills, then takes cost tokens if there are that many. true: taken.
+ * rate 0 never allows anything. */
+static inline bool rate_take(struct rate_bucket *b, uint64_t rate, uint64_t burst, uint64_t cost,
+                             uint64_t now) {
+  if (rate == 0)
+    return false;
+  rate_refill(b, rate, burst, now);
+  if (!rate_has(b, cost))
+    return false;
+  rate_spend(b, cost);
+  return true;
+}
+
+#endif
