@@ -22,10 +22,10 @@
 #define HDR_LEN 7
 #define MACS_LEN (2 * COOKIE_MAC_LEN)
 /* INIT plaintext: version ts(8) cipher pref/mask fmt pref/mask cert_len(2) */
-#define INIT_PT_FIXED (1 + 8 + 4 + 2)
+#define INIT_PT_FIXED (1 + 8 + 4 + 8 + 2)
 #define INIT_MIN (HDR_LEN + 32 + INIT_PT_FIXED + RL_SIG_LEN + HS_NOISE_TAG + MACS_LEN)
 /* RESP: enc(cert_len(2) cert) then enc(cipher fmt reserved(2)) */
-#define RESP_CHOICE_LEN 4
+#define RESP_CHOICE_LEN 12 /* cipher, format, 0, 0, boot u64 */
 #define RESP_MIN (HDR_LEN + 32 + 2 + HS_NOISE_TAG + RESP_CHOICE_LEN + HS_NOISE_TAG + MACS_LEN)
 
 static const char SIG_LABEL[] = "ringlan hs init sig v1";
@@ -129,6 +129,7 @@ int hs_identity_init(struct hs_identity *hid, const struct rl_env *env,
   hid->cipher = (cipher == DC_AES256GCM && !dc_aes_available()) ? DC_CHACHA20POLY1305 : cipher;
   hid->fmt = fmt;
   cookie_derive_keys(group_pk, hid->mac1_key, hid->cookie_key);
+  rl_rand(env, (uint8_t *)&hid->boot, sizeof(hid->boot));
   return 0;
 }
 
@@ -205,6 +206,7 @@ int hs_init_create(struct hs_initiation *st, const struct hs_identity *id,
   wire_put_u8(&w, local_cipher_mask());
   wire_put_u8(&w, (uint8_t)id->fmt);
   wire_put_u8(&w, local_fmt_mask());
+  wire_put_u64be(&w, id->boot);
   wire_put_u16be(&w, (uint16_t)id->cert_len);
   wire_put_bytes(&w, id->cert_bin, id->cert_len);
   if (w.err) {
@@ -373,6 +375,7 @@ int hs_resp_parse_init_src(struct hs_responder *r, const struct cookie_src *src,
   cmask = wire_get_u8(&rd);
   fpref = wire_get_u8(&rd);
   fmask = wire_get_u8(&rd);
+  p->peer_boot = wire_get_u64be(&rd);
   cert_len = wire_get_u16be(&rd);
   cert_bin = wire_get_ptr(&rd, cert_len);
   sig = wire_get_ptr(&rd, RL_SIG_LEN);
@@ -479,6 +482,8 @@ int hs_resp_finish(struct hs_responder *r, struct hs_pending *p,
   /* payload: the negotiated cipher and format */
   choice[0] = (uint8_t)p->cipher;
   choice[1] = (uint8_t)p->fmt;
+  for (unsigned i = 0; i < 8; i++)
+    choice[4 + i] = (uint8_t)(id->boot >> (56 - 8 * i));
   if ((rc = hs_noise_encrypt(&n, choice, sizeof(choice), out + off)) < 0)
     goto out;
   off += sizeof(choice) + HS_NOISE_TAG;
@@ -494,6 +499,7 @@ int hs_resp_finish(struct hs_responder *r, struct hs_pending *p,
   res->cipher = p->cipher;
   res->fmt = p->fmt;
   res->peer_timestamp = p->peer_timestamp;
+  res->peer_boot = p->peer_boot;
   rc = (int)total;
 out:
   hs_noise_wipe(&n);
@@ -584,6 +590,9 @@ int hs_init_consume_resp(struct hs_initiation *st, const struct hs_identity *id,
   res->cipher = (enum dc_cipher)choice[0];
   res->fmt = (enum dc_format)choice[1];
   res->peer_timestamp = 0; /* ours, not the peer's: nothing to record */
+  res->peer_boot = 0;
+  for (unsigned i = 0; i < 8; i++)
+    res->peer_boot = res->peer_boot << 8 | choice[4 + i];
   /* Done: the ephemeral is gone, a duplicate HS_RESP finds st inactive. */
   sodium_memzero(st->e_sk, sizeof(st->e_sk));
   sodium_memzero(st->ck, sizeof(st->ck));

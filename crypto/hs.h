@@ -51,6 +51,10 @@ struct hs_identity {
   enum dc_format fmt;              /* preferred format */
   uint8_t mac1_key[32];            /* derived from the group key */
   uint8_t cookie_key[32];          /* for decrypting cookie replies */
+  /* Random per start of the node, sent in HS_INIT and HS_RESP: a peer
+   * tells sessions of our current life from those of an earlier one
+   * (link.c: never send on a session the peer lost by restarting). */
+  uint64_t boot;
 };
 int hs_identity_init(struct hs_identity *hid, const struct rl_env *env,
                      const struct id_key *key, const struct cert *cert,
@@ -70,6 +74,7 @@ struct hs_result {
   enum dc_cipher cipher;   /* agreed */
   enum dc_format fmt;      /* agreed */
   uint64_t peer_timestamp; /* initiator's timestamp (ns since unix epoch) */
+  uint64_t peer_boot;      /* the peer's hs_identity.boot */
 };
 
 /* ---- initiator ---- */
@@ -118,6 +123,7 @@ struct hs_pending {                /* a verified HS_INIT awaiting a reply */
   struct cert peer_cert;
   uint8_t peer_id[RL_ID_LEN];
   uint64_t peer_timestamp;
+  uint64_t peer_boot;
   enum dc_cipher cipher;
   enum dc_format fmt;
 };

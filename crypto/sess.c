@@ -257,6 +257,7 @@ static void adopt_peer(struct sess *s, const struct hs_result *res, uint64_t now
   memcpy(s->peer_id, res->peer_id, RL_ID_LEN);
   s->cipher = res->cipher;
   s->fmt = res->fmt;
+  s->peer_boot = res->peer_boot;
   s->state = SESS_ESTABLISHED;
   s->handshakes++;
   s->last_hs_ns = now;

@@ -97,6 +97,7 @@ struct sess {
   uint32_t peer_vip;
   uint8_t peer_id[RL_ID_LEN];
   uint64_t peer_timestamp;     /* last accepted HS_INIT timestamp from peer */
+  uint64_t peer_boot;          /* the peer's boot id in its last handshake */
   enum dc_cipher cipher;
   enum dc_format fmt;
   uint8_t cur_key_id;

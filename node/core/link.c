@@ -283,6 +283,12 @@ static bool tx_better(const struct node *n, const struct link *a, const struct l
   bool ea = a->s.state == SESS_ESTABLISHED, eb = b->s.state == SESS_ESTABLISHED;
   if (ea != eb)
     return ea;
+  /* Sessions from two lives of the peer (it restarted and handshook
+   * afresh; its boot id is authenticated by the handshake): the older
+   * life's session is one the peer no longer holds, however proven it is
+   * and whatever order we would otherwise agree on. */
+  if (ea && a->s.peer_boot != b->s.peer_boot)
+    return a->s.last_hs_ns > b->s.last_hs_ns;
   if (a->proven != b->proven)
     return a->proven;
   if (a->via_overlay != b->via_overlay)
