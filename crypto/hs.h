@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "crypto/cert.h"
+#include "crypto/revoke.h"
 #include "crypto/dc.h"
 #include "crypto/identity.h"
 #include "util/env.h"
@@ -50,6 +51,10 @@ struct hs_identity {
   enum dc_format fmt;              /* preferred format */
   uint8_t mac1_key[32];            /* derived from the group key */
   uint8_t cookie_key[32];          /* for decrypting cookie replies */
+  /* Revoked members (borrowed, may be NULL): a peer certificate whose
+   * overlay ID is in it fails the handshake with RL_EREVOKED, in both
+   * directions (docs/security.md, "Revocation"). */
+  const struct revoke_set *revoked;
 };
 int hs_identity_init(struct hs_identity *hid, const struct rl_env *env,
                      const struct id_key *key, const struct cert *cert,

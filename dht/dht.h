@@ -24,6 +24,7 @@
 
 #include "crypto/cert.h"
 #include "crypto/identity.h"
+#include "crypto/revoke.h"
 #include "dht/msg.h"
 #include "dht/record.h"
 #include "dht/store.h"
@@ -64,6 +65,10 @@ struct dht_config {
   unsigned get_attempts;       /* default DHT_GET_ATTEMPTS */
   uint64_t cache_ttl_ns;       /* default DHT_CACHE_TTL_NS */
   unsigned cache_max;          /* default DHT_CACHE_MAX */
+  /* Revoked members (borrowed, NULL: none): their records are refused at
+   * store and in lookup answers, and a VIP they held may be claimed by a
+   * new member at once (docs/security.md, "Revocation"). */
+  const struct revoke_set *revoked;
 };
 /* Fills the defaults; the caller then sets env, ids, keys, group. */
 void dht_config_default(struct dht_config *cfg);
@@ -91,6 +96,9 @@ int dht_put_own(struct dht *d, uint8_t type, const uint8_t *value, size_t len,
 int dht_get(struct dht *d, const uint8_t key[DHT_KEY_LEN], uint32_t cookie, uint64_t now);
 /* Drops a cached result for key (e.g. the endpoints it named failed). */
 void dht_forget(struct dht *d, const uint8_t key[DHT_KEY_LEN]);
+/* Deletes every stored and cached record owned by id (a member just
+ * revoked). Returns how many stored records went. */
+unsigned dht_drop_owner(struct dht *d, const uint8_t id[RL_ID_LEN]);
 
 /* A routed OV_APP_DHT payload delivered to us from src (routed to key).
  * Bad input is counted and dropped: 0 or a negative RL_E*. */

@@ -104,6 +104,9 @@ struct dht_cent *dht_cache_find(struct dht *d, const uint8_t key[DHT_KEY_LEN]);
 struct dht_cent *dht_cache_slot(struct dht *d, const uint8_t key[DHT_KEY_LEN],
                                 uint64_t now);
 
+/* True when the certificate's member is revoked (cfg.revoked). */
+bool dht_owner_revoked(const struct dht *d, const struct cert *c);
+
 /* dht_rpc.c */
 /* Verifies and stores an encoded record. Returns a DHT_ST_* status, sets
  * *is_new when the store changed and *held_seq to the seq now held. */

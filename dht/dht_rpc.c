@@ -68,15 +68,23 @@ int dht_accept(struct dht *d, const uint8_t *rec, size_t len, uint64_t now,
     st = DHT_ST_INVALID;
     goto out;
   }
+  if (dht_owner_revoked(d, &b->c)) {
+    d->st.rejected_invalid++;
+    rl_logf(d->cfg.env, RL_LOG_DEBUG, "dht: record refused: %s", rl_strerror(RL_EREVOKED));
+    st = DHT_ST_INVALID;
+    goto out;
+  }
   n = d->store->ops->get(d->store, b->rec.key, b->held, sizeof(b->held));
   if (n > 0 && dht_record_decode(&b->old, b->held, (size_t)n) == 0 &&
       b->old.expiry_s > unix_s) {
     *held_seq = b->old.seq;
     /* First claim wins while it lives: another member (a different node
-     * key) certified for the same VIP by mistake cannot take it over. */
+     * key) certified for the same VIP by mistake cannot take it over. A
+     * revoked member's claim is no claim: its VIP goes to the new holder. */
     if (b->rec.type == DHT_REC_VIP &&
         (cert_decode_bin(&b->oc, b->old.cert, b->old.cert_len) < 0 ||
-         memcmp(b->oc.node_pk, b->c.node_pk, RL_PK_LEN) != 0)) {
+         (memcmp(b->oc.node_pk, b->c.node_pk, RL_PK_LEN) != 0 &&
+          !dht_owner_revoked(d, &b->oc)))) {
       d->st.rejected_conflict++;
       st = DHT_ST_CONFLICT;
       goto out;
@@ -486,10 +494,13 @@ static void on_get_reply(struct dht *d, const uint8_t src[RL_ID_LEN],
   }
   learn_hints(d, m->key, m, now);
   struct dht_pending *p = &d->pend[i];
+  struct cert rc_cert;
   if (m->status == DHT_ST_OK && m->rec_len && (r = malloc(sizeof(*r)))) {
     rc = dht_record_decode(r, m->rec, m->rec_len);
     if (rc == 0)
-      rc = dht_record_verify(r, d->cfg.group, d->cfg.group_pk, dht_unix(d, now), NULL);
+      rc = dht_record_verify(r, d->cfg.group, d->cfg.group_pk, dht_unix(d, now), &rc_cert);
+    if (rc == 0 && dht_owner_revoked(d, &rc_cert))
+      rc = RL_EREVOKED;
     if (rc == 0 && memcmp(r->key, p->key, DHT_KEY_LEN) != 0)
       rc = RL_EREFUSED;
     if (rc == 0) {

@@ -25,6 +25,7 @@ int node_dht_init(struct node *n, uint64_t now) {
   if (n->cfg.dht_replicas)
     dc.replicas = n->cfg.dht_replicas;
   dc.store = n->cfg.store;
+  dc.revoked = &n->revoked;
   n->dht = dht_new(&dc, &err);
   sodium_memzero(&dc.key, sizeof(dc.key));
   return n->dht ? 0 : err;
@@ -53,6 +54,12 @@ static struct vip_entry *vipc_find_mac(struct node *n, const uint8_t mac[6], uin
     if (memcmp(n->vipc[i].mac, mac, 6) == 0 && n->vipc[i].expires_ns > now)
       return &n->vipc[i];
   return NULL;
+}
+
+void node_vipc_forget(struct node *n, const uint8_t id[RL_ID_LEN]) {
+  for (unsigned i = 0; i < n->n_vipc; i++)
+    if (memcmp(n->vipc[i].id, id, RL_ID_LEN) == 0)
+      n->vipc[i].expires_ns = 0; /* a free slot for vipc_put */
 }
 
 static void vipc_put(struct node *n, uint32_t vip, const uint8_t id[RL_ID_LEN], uint64_t now) {

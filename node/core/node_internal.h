@@ -18,6 +18,7 @@
 #define CTL_CH_LINK 2   /* link-local: OBSERVED (reflexive address report) */
 #define CTL_CH_RELAY 3  /* proxy tunnel: FWD (to the relay), DLV (from it) */
 #define CTL_CH_BDAY 4   /* birthday probing messages on an end-to-end session */
+#define CTL_CH_REVOKE 5 /* revocations (node_revoke.c, docs/protocol.md) */
 #define CTL_HDR (16 + 1)
 #define OCC_EXIT 6 /* OpenVPN occ.h: explicit-exit-notify */
 /* Link-local control messages (channel CTL_CH_LINK, docs/protocol.md). */
@@ -164,6 +165,8 @@ struct node_counters {
   uint64_t tcp_fallbacks;    /* TCP twins started for unanswered UDP endpoints */
   /* paths (path.c) */
   uint64_t path_switches, path_holds, path_held;
+  /* revocation (node_revoke.c) */
+  uint64_t revocations, links_expired;
 };
 
 #define NODE_PUNCH_TRIES 5         /* handshake tries per candidate (31 s) */
@@ -322,6 +325,8 @@ struct node {
   struct node_bday *bd;      /* birthday probing (node_bday.c), on first use */
   struct node_replay *rp;    /* newest HS_INIT per peer (node_replay.c), on first use */
   unsigned n_rp;
+  struct revoke_set revoked; /* revoked members (node_revoke.c) */
+  uint64_t next_revoke_sync_ns;
 };
 
 /* Working memory of one call into a node (not on the stack: simulator
@@ -379,6 +384,9 @@ struct link *link_to_endpoint(struct node *n, const struct rl_addr *ep);
 struct link *link_by_mac(struct node *n, const uint8_t mac[6]);
 void link_flush_sess(struct node *n, struct link *l, uint64_t now);
 void link_peer_exited(struct node *n, struct link *l, uint64_t now);
+/* Closes l now, whatever its state (revoked or expired peer): a
+ * configured peer retries after its backoff, any other link is freed. */
+void link_close(struct node *n, struct link *l, uint64_t now);
 void link_after_event(struct node *n, struct link *l, uint64_t now);
 int link_send_plain(struct node *n, struct link *l, const uint8_t *pt, size_t len,
                     uint64_t now);
@@ -484,6 +492,27 @@ void node_publish_endpoints(struct node *n, uint64_t now);
 /* ringlan lookup for something no link knows: through the DHT. */
 int node_dht_lookup(struct node *n, bool by_ip, uint32_t vip, const uint8_t id[RL_ID_LEN],
                     uint32_t ctl_cookie, uint64_t now);
+
+/* node_revoke.c */
+enum { REVOKE_MSG_ONE = 1, REVOKE_MSG_DIGEST = 2 };
+#define REVOKE_SYNC_NS (30 * NS_PER_S) /* digest exchange on every session */
+#define REVOKE_PUSH_MAX 64             /* revocations sent per digest mismatch */
+/* u8 REVOKE_MSG_DIGEST | u8 want_reply | u32be count | digest[16] */
+#define REVOKE_DIGEST_MSG_LEN (1 + 1 + 4 + REVOKE_DIGEST_LEN)
+/* Loads cfg.revoked and the store's revocations; points the handshake at
+ * the set. After node_dht_init (records of revoked owners are dropped). */
+int node_revoke_init(struct node *n, uint64_t now);
+void node_revoke_free(struct node *n);
+/* A session came up: send our digest. */
+void node_revoke_link_up(struct node *n, struct link *l, uint64_t now);
+/* A CTL_CH_REVOKE message (msg after the channel byte). */
+void node_revoke_recv(struct node *n, struct link *l, const uint8_t *msg, size_t len,
+                      uint64_t now);
+/* Periodic (reap_idle): closes sessions whose peer certificate expired;
+ * sends digests every REVOKE_SYNC_NS. */
+void node_revoke_tick(struct node *n, uint64_t now);
+/* node_dht.c: forgets the vip cache entries of id. */
+void node_vipc_forget(struct node *n, const uint8_t id[RL_ID_LEN]);
 
 /* node_nat.c */
 void node_nat_link_up(struct node *n, struct link *l, uint64_t now);
