@@ -1,10 +1,12 @@
 /* ringlan status | peers | lookup: ask the running daemon over its control
  * socket (node/ctl.h) and print the answer. */
 #include <ringlan/error.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/revoke.h"
 #include "node/cli.h"
 #include "node/config.h"
 #include "node/ctl.h"
@@ -176,6 +178,40 @@ int cli_peers(int argc, char **argv) {
   /* The daemon answers JSON either way; without --json it is indented. */
   return cli_flag(argc, argv, "--json") ? run(argc, argv, "peers json", false)
                                         : run(argc, argv, "peers", true);
+}
+
+/* ringlan revoke FILE: the daemon applies, stores and spreads it. */
+int cli_revoke(int argc, char **argv) {
+  const char *path = NULL;
+  struct revocation r;
+  uint8_t bin[REVOKE_BIN_MAX];
+  char req[CTL_REQUEST_MAX], err[CFG_ERR_MAX + CFG_PATH_MAX];
+  int n;
+  if (!known_opts(argc, argv, 1)) {
+    fprintf(stderr, "usage: ringlan revoke NODE.rev [--config NODE.conf | --control PATH]\n");
+    return 2;
+  }
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--control") || !strcmp(argv[i], "--config")) {
+      i++;
+      continue;
+    }
+    if (strcmp(argv[i], "--json"))
+      path = argv[i];
+  }
+  if (cfg_load_revocation(path, NULL, NULL, &r, err, sizeof(err)) != 0) {
+    fprintf(stderr, "ringlan: %s\n", err);
+    return 1;
+  }
+  n = revoke_encode_bin(&r, bin, sizeof(bin));
+  if (n < 0) {
+    fprintf(stderr, "ringlan: %s: %s\n", path, rl_strerror(n));
+    return 1;
+  }
+  /* One line: "revoke " + base64 of the binary form (the daemon checks it). */
+  memcpy(req, "revoke ", 7);
+  sodium_bin2base64(req + 7, sizeof(req) - 7, bin, (size_t)n, sodium_base64_VARIANT_ORIGINAL);
+  return run(argc, argv, req, false);
 }
 
 int cli_lookup(int argc, char **argv) {

@@ -14,14 +14,14 @@
 #include "node/cli.h"
 #include "node/config.h"
 
-enum key_type { T_PATH, T_CONTROL, T_IFNAME, T_ADDR, T_ADDRLIST, T_CIPHER, T_FORMAT,
+enum key_type { T_PATH, T_PATHLIST, T_CONTROL, T_IFNAME, T_ADDR, T_ADDRLIST, T_CIPHER, T_FORMAT,
                 T_UINT, T_LOGLEVEL, T_BOOL, T_PUBKEY, T_USER };
 
 enum key_id {
   K_KEY, K_CERT, K_GROUP, K_LISTEN, K_TAP, K_CONTROL, K_STATE, K_BOOTSTRAP, K_CIPHER,
   K_FORMAT, K_KEEPALIVE, K_REKEY, K_LINK_TIMEOUT, K_IDLE_LINK, K_DHT_REPLICAS, K_LOG_LEVEL,
   K_PEER_ENDPOINT, K_PEER_PUBKEY, K_NAT_UPNP, K_NAT_NATPMP, K_NAT_KEEPALIVE, K_NAT_RELAY_KBPS,
-  K_TCP, K_USER, K_VLAN,
+  K_TCP, K_USER, K_VLAN, K_REVOKED,
 };
 
 struct key_def {
@@ -54,6 +54,7 @@ static const struct key_def KEYS[] = {
     {K_TCP, CFG_SEC_NODE, "tcp", T_BOOL, 0, 0, false},
     {K_USER, CFG_SEC_NODE, "user", T_USER, 0, 0, false},
     {K_VLAN, CFG_SEC_NODE, "vlan", T_BOOL, 0, 0, false},
+    {K_REVOKED, CFG_SEC_NODE, "revoked", T_PATHLIST, 0, 0, true},
     {K_PEER_ENDPOINT, CFG_SEC_PEER, "endpoint", T_ADDR, 0, 0, false},
     {K_PEER_PUBKEY, CFG_SEC_PEER, "pubkey", T_PUBKEY, 0, 0, false},
     {K_NAT_UPNP, CFG_SEC_NAT, "upnp", T_BOOL, 0, 0, false},
@@ -216,6 +217,28 @@ static int set_bootstrap(struct cfg *c, char *v, char *err, size_t errcap) {
   return 0;
 }
 
+/* revoked = A.rev, B.rev (the key may repeat): revocation files. */
+static int set_revoked(struct cfg *c, char *v, char *err, size_t errcap) {
+  for (char *tok = v; tok;) {
+    char *comma = strchr(tok, ',');
+    int rc;
+    if (comma)
+      *comma = '\0';
+    char *item = trim(tok);
+    if (!*item)
+      return fail(c, err, errcap, "empty entry in revoked list");
+    if (c->n_revoked >= CFG_MAX_REVOKED)
+      return fail(c, err, errcap, "too many revocation files (max %d)", CFG_MAX_REVOKED);
+    rc = set_path(c, c->revoked[c->n_revoked], sizeof(c->revoked[0]), item, "revoked", err,
+                  errcap);
+    if (rc)
+      return rc;
+    c->n_revoked++;
+    tok = comma ? comma + 1 : NULL;
+  }
+  return 0;
+}
+
 static int set_pubkey(struct cfg *c, struct cfg_peer *p, const char *v, char *err,
                       size_t errcap) {
   size_t n = 0;
@@ -278,6 +301,8 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
     return 0;
   case K_BOOTSTRAP:
     return set_bootstrap(c, v, err, errcap);
+  case K_REVOKED:
+    return set_revoked(c, v, err, errcap);
   case K_CIPHER:
     if (!strcasecmp(v, "auto"))
       c->cipher = CFG_CIPHER_AUTO;
