@@ -178,8 +178,19 @@ static bool have_direct(struct node *n, const uint8_t id[RL_ID_LEN]) {
  * link; once that is up, traffic moves there (link dedup). */
 int node_frame_no_link(struct node *n, const uint8_t *f, size_t len, uint64_t now) {
   struct vip_entry *e = vipc_find_mac(n, f, now);
+  struct tap_frame_info fi;
   struct link *l;
   if (!e || !n->ov) {
+    /* A unicast ARP request to a MAC nobody answers for: the kernel
+     * re-checking a stale neighbour entry, e.g. of a member revoked or gone
+     * whose VIP now belongs to another member. Answered like a broadcast
+     * one, so the entry moves to the VIP's current holder at the first
+     * unicast probe instead of after the kernel's broadcast fallback. */
+    if (tap_frame_classify(f, len, &fi) == 0 && fi.arp && fi.arp_op == TAP_ARP_REQUEST &&
+        fi.n_vlan == 0) {
+      node_arp_request(n, &fi, now);
+      return 0;
+    }
     n->c.tap_no_route++;
     return RL_ENOENT;
   }
