@@ -269,6 +269,26 @@ static void test_ring_revocation(void **state) {
     assert_non_null(strstr(ans, "\"found\":true"));
     assert_non_null(strstr(ans, hex));
   }
+  /* A kernel neighbour entry still holding member 5's MAC is re-checked
+   * with a unicast ARP request to that MAC: answered with member 11's. */
+  {
+    uint8_t f[64], out[NODE_FRAME_MAX], mac5[6], mac11[6];
+    struct tap_frame_info fi;
+    size_t len = arp_request(f, w, 2, w->cert[fresh].vip), got;
+    bool answered = false;
+    tap_mac_from_id(id5, mac5);
+    tap_mac_from_id(id11, mac11);
+    memcpy(f, mac5, 6); /* unicast */
+    while (node_poll_tap(w->node[2], out, sizeof(out)) > 0)
+      ;
+    assert_int_equal(node_recv_tap(w->node[2], f, len, w->now), 0);
+    run_until(w, w->now + 5 * NS_PER_S);
+    while ((got = node_poll_tap(w->node[2], out, sizeof(out))) > 0)
+      if (tap_frame_classify(out, got, &fi) == 0 && fi.arp && fi.arp_op == TAP_ARP_REPLY &&
+          fi.arp_spa == w->cert[fresh].vip && memcmp(fi.arp_sha, mac11, 6) == 0)
+        answered = true;
+    assert_true(answered);
+  }
   teardown(w);
   free(w);
 }
