@@ -75,16 +75,18 @@ int dht_accept(struct dht *d, const uint8_t *rec, size_t len, uint64_t now,
     goto out;
   }
   n = d->store->ops->get(d->store, b->rec.key, b->held, sizeof(b->held));
+  /* A record held of a revoked owner counts as none (neither its claim on
+   * a VIP nor its seq, however high, blocks the key's new holder). */
   if (n > 0 && dht_record_decode(&b->old, b->held, (size_t)n) == 0 &&
-      b->old.expiry_s > unix_s) {
+      b->old.expiry_s > unix_s &&
+      !(cert_decode_bin(&b->oc, b->old.cert, b->old.cert_len) == 0 &&
+        dht_owner_revoked(d, &b->oc))) {
     *held_seq = b->old.seq;
     /* First claim wins while it lives: another member (a different node
-     * key) certified for the same VIP by mistake cannot take it over. A
-     * revoked member's claim is no claim: its VIP goes to the new holder. */
+     * key) certified for the same VIP by mistake cannot take it over. */
     if (b->rec.type == DHT_REC_VIP &&
         (cert_decode_bin(&b->oc, b->old.cert, b->old.cert_len) < 0 ||
-         (memcmp(b->oc.node_pk, b->c.node_pk, RL_PK_LEN) != 0 &&
-          !dht_owner_revoked(d, &b->oc)))) {
+         memcmp(b->oc.node_pk, b->c.node_pk, RL_PK_LEN) != 0)) {
       d->st.rejected_conflict++;
       st = DHT_ST_CONFLICT;
       goto out;

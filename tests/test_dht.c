@@ -714,6 +714,83 @@ static void test_duplicate_vip_refused(void **state) {
   net_free(t);
 }
 
+/* A revoked member (docs/security.md, "Revocation"): its records are
+ * refused at STORE, its VIP claim still held by the storer no longer blocks
+ * a new member certified for the same VIP, and dht_drop_owner removes its
+ * records from every store. */
+static void test_revoked_owner(void **state) {
+  (void)state;
+  struct net *t = net_new(4, DHT_RECORD_TTL_S, N);
+  struct revoke_set set = {0};
+  struct revocation rv;
+  struct fix_member nw;
+  struct dht_record rec;
+  struct dht_stats st;
+  uint8_t enc[DHT_REC_MAX], msg[DHT_MSG_MAX], key[DHT_KEY_LEN], nkey[DHT_KEY_LEN];
+  uint64_t unix_s, inv0, conf0;
+  unsigned dropped = 0;
+  int n, len, owner;
+  publish_all(t);
+  for (unsigned i = 0; i < N; i++)
+    if (t->alive[i])
+      t->d[i]->cfg.revoked = &set;
+  memset(&rv, 0, sizeof(rv));
+  rv.version = 1;
+  strcpy(rv.group, FIX_GROUP);
+  memcpy(rv.node_id, t->m[4].id, RL_ID_LEN);
+  assert_int_equal(revoke_sign(&rv, &t->group), 0);
+  assert_int_equal(revoke_set_add(&set, &rv), 1);
+  unix_s = rl_unix_s(&t->env, t->now);
+  vip_key(4, key);
+  owner = owner_of(t, key);
+
+  /* Member 4 stores its VIP record again (a newer version): refused. */
+  assert_int_equal(dht_record_make(&rec, DHT_REC_VIP, &t->m[4].cert, &t->m[4].key,
+                                   dht_record_seq_max(unix_s), unix_s + 600, t->m[4].id,
+                                   RL_ID_LEN), 0);
+  n = dht_record_encode(&rec, enc, sizeof(enc));
+  struct dht_msg m = {.type = DHT_MSG_STORE, .txid = 7, .rec = enc, .rec_len = (size_t)n};
+  len = dht_msg_encode(&m, msg, sizeof(msg));
+  dht_stats(t->d[owner], &st);
+  inv0 = st.rejected_invalid;
+  conf0 = st.rejected_conflict;
+  assert_int_equal(dht_recv(t->d[owner], t->m[4].id, key, msg, (size_t)len, t->now), 0);
+  pump(t);
+  dht_stats(t->d[owner], &st);
+  assert_int_equal(st.rejected_invalid, inv0 + 1);
+
+  /* A new key certified for member 4's VIP: its claim is taken although
+   * member 4's record (with a higher seq) still lives at the owner. */
+  assert_int_equal(fix_member_make(&nw, &t->env, &t->group, FIX_GROUP, FIX_VIP(5)), 0);
+  assert_int_equal(dht_record_make(&rec, DHT_REC_VIP, &nw.cert, &nw.key, 1, unix_s + 600,
+                                   nw.id, RL_ID_LEN), 0);
+  n = dht_record_encode(&rec, enc, sizeof(enc));
+  m.rec_len = (size_t)n;
+  len = dht_msg_encode(&m, msg, sizeof(msg));
+  assert_int_equal(dht_recv(t->d[owner], nw.id, key, msg, (size_t)len, t->now), 0);
+  pump(t);
+  dht_stats(t->d[owner], &st);
+  assert_int_equal(st.rejected_conflict, conf0);
+  dht_forget(t->d[11], key);
+  struct result *r = get_from(t, 11, key, 9, 0);
+  assert_int_equal(r->status, 0);
+  assert_memory_equal(r->rec.value, nw.id, RL_ID_LEN);
+
+  /* Dropping: no store keeps member 4's NODE record. */
+  dht_key_node(FIX_GROUP, t->m[4].id, nkey);
+  assert_true(holders(t, nkey, NULL) > 0);
+  for (unsigned i = 0; i < N; i++)
+    if (t->alive[i])
+      dropped += dht_drop_owner(t->d[i], t->m[4].id);
+  assert_true(dropped > 0);
+  assert_int_equal(holders(t, nkey, NULL), 0);
+  for (unsigned i = 0; i < N; i++)
+    if (t->alive[i])
+      t->d[i]->cfg.revoked = NULL;
+  revoke_set_free(&set);
+  net_free(t);
+}
+
 /* The owner stops answering (still in everyone's ring view): a node that
  * knows the replica set from an earlier answer falls back to the replicas
  * after DHT_RPC_TIMEOUT_NS. With every holder silent the lookup times out
@@ -959,6 +1036,7 @@ int main(void) {
       cmocka_unit_test(test_seq_near_max),
       cmocka_unit_test(test_expiry_and_refresh),
       cmocka_unit_test(test_duplicate_vip_refused),
+      cmocka_unit_test(test_revoked_owner),
       cmocka_unit_test(test_get_falls_back_to_replicas),
       cmocka_unit_test(test_leave_hands_over),
       cmocka_unit_test(test_churn),
