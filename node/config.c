@@ -197,28 +197,13 @@ static int parse_ifname(const char *v, char *out, size_t cap) {
   return 0;
 }
 
-static int set_bootstrap(struct cfg *c, char *v, char *err, size_t errcap) {
-  /* Split by hand: strtok would silently skip empty entries ("a,,b"). */
-  for (char *tok = v; tok;) {
-    char *comma = strchr(tok, ',');
-    if (comma)
-      *comma = '\0';
-    char *item = trim(tok);
-    if (!*item)
-      return fail(c, err, errcap, "empty entry in bootstrap list");
-    if (c->n_bootstrap >= CFG_MAX_BOOTSTRAP)
-      return fail(c, err, errcap, "too many bootstrap endpoints (max %d)", CFG_MAX_BOOTSTRAP);
-    if (parse_endpoint(item, &c->bootstrap[c->n_bootstrap], false) != 0)
-      return fail(c, err, errcap, "bad value for 'bootstrap': '%s' (expected IPv4 ADDR:PORT, "
-                  "[IPv6]:PORT or tcp:ADDR:PORT, e.g. 192.0.2.1:42424)", item);
-    c->n_bootstrap++;
-    tok = comma ? comma + 1 : NULL;
-  }
-  return 0;
-}
+/* One entry of a comma-separated list (trimmed, not empty). */
+typedef int (*list_item_fn)(struct cfg *c, char *item, char *err, size_t errcap);
 
-/* revoked = A.rev, B.rev (the key may repeat): revocation files. */
-static int set_revoked(struct cfg *c, char *v, char *err, size_t errcap) {
+/* Splits v at commas by hand (strtok would silently skip empty entries,
+ * "a,,b") and hands each entry to fn; `what` names the list in errors. */
+static int set_list(struct cfg *c, char *v, const char *what, list_item_fn fn, char *err,
+                    size_t errcap) {
   for (char *tok = v; tok;) {
     char *comma = strchr(tok, ',');
     int rc;
@@ -226,17 +211,34 @@ static int set_revoked(struct cfg *c, char *v, char *err, size_t errcap) {
       *comma = '\0';
     char *item = trim(tok);
     if (!*item)
-      return fail(c, err, errcap, "empty entry in revoked list");
-    if (c->n_revoked >= CFG_MAX_REVOKED)
-      return fail(c, err, errcap, "too many revocation files (max %d)", CFG_MAX_REVOKED);
-    rc = set_path(c, c->revoked[c->n_revoked], sizeof(c->revoked[0]), item, "revoked", err,
-                  errcap);
-    if (rc)
+      return fail(c, err, errcap, "empty entry in %s list", what);
+    if ((rc = fn(c, item, err, errcap)) != 0)
       return rc;
-    c->n_revoked++;
     tok = comma ? comma + 1 : NULL;
   }
   return 0;
+}
+
+static int add_bootstrap(struct cfg *c, char *item, char *err, size_t errcap) {
+  if (c->n_bootstrap >= CFG_MAX_BOOTSTRAP)
+    return fail(c, err, errcap, "too many bootstrap endpoints (max %d)", CFG_MAX_BOOTSTRAP);
+  if (parse_endpoint(item, &c->bootstrap[c->n_bootstrap], false) != 0)
+    return fail(c, err, errcap, "bad value for 'bootstrap': '%s' (expected IPv4 ADDR:PORT, "
+                "[IPv6]:PORT or tcp:ADDR:PORT, e.g. 192.0.2.1:42424)", item);
+  c->n_bootstrap++;
+  return 0;
+}
+
+/* revoked = A.rev, B.rev (the key may repeat): revocation files. */
+static int add_revoked(struct cfg *c, char *item, char *err, size_t errcap) {
+  int rc;
+  if (c->n_revoked >= CFG_MAX_REVOKED)
+    return fail(c, err, errcap, "too many revocation files (max %d)", CFG_MAX_REVOKED);
+  rc = set_path(c, c->revoked[c->n_revoked], sizeof(c->revoked[0]), item, "revoked", err,
+                errcap);
+  if (rc == 0)
+    c->n_revoked++;
+  return rc;
 }
 
 static int set_pubkey(struct cfg *c, struct cfg_peer *p, const char *v, char *err,
@@ -300,9 +302,9 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
                   "characters [A-Za-z0-9._-], '%%d' for a number)", v);
     return 0;
   case K_BOOTSTRAP:
-    return set_bootstrap(c, v, err, errcap);
+    return set_list(c, v, "bootstrap", add_bootstrap, err, errcap);
   case K_REVOKED:
-    return set_revoked(c, v, err, errcap);
+    return set_list(c, v, "revoked", add_revoked, err, errcap);
   case K_CIPHER:
     if (!strcasecmp(v, "auto"))
       c->cipher = CFG_CIPHER_AUTO;

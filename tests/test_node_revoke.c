@@ -195,24 +195,6 @@ static void test_expiry_closes_session(void **state) {
   free(w);
 }
 
-static struct net *make_ring(int members) {
-  struct net *w = calloc(1, sizeof(*w));
-  struct prng gp = {4242};
-  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
-  w->now = T0;
-  w->ring_successors = 3;
-  assert_int_equal(id_generate(&w->group, &genv), 0);
-  for (int i = 0; i < MAXN; i++)
-    make_member(w, i, &w->group, "lab", 0x64400001 + (uint32_t)i);
-  start_node_cfg(w, 0, w->group.pk, -1, -1);
-  for (int i = 1; i < members; i++) {
-    start_node_cfg(w, i, w->group.pk, -1, 0);
-    run_until(w, w->now + 2 * NS_PER_S);
-  }
-  run_until(w, w->now + 60 * NS_PER_S);
-  return w;
-}
-
 /* Eleven members in a ring. Member 5 is revoked at member 3: within a few
  * seconds every member knows, none holds a session with it, its VIP record
  * is gone; it stays out; a new member (new key) certified for member 5's
@@ -222,7 +204,7 @@ static struct net *make_ring(int members) {
 static void test_ring_revocation(void **state) {
   (void)state;
   const int live = 11, rv = 5, fresh = 11;
-  struct net *w = make_ring(live);
+  struct net *w = make_ring_of(live);
   struct revocation r;
   uint8_t id5[RL_ID_LEN], id11[RL_ID_LEN];
   char q[32], ans[2048], hex[2 * RL_ID_LEN + 1];

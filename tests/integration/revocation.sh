@@ -59,18 +59,13 @@ for i in $(seq $((N + 1))); do
   t_ns "$n"; t_attach sw br "$n" "$NET.$i/24"
   [ "$i" -gt "$N" ] && continue   # m13: key and cert in step 5
   ALL+=("$n")
-  t_member ring "$n" "$(vip "$n")/10"
-  if [ "$i" = 1 ]; then T_CONF_EXTRA=""; else T_CONF_EXTRA="bootstrap = $NET.1:$PORT"; fi
-  t_config "$n" ring "0.0.0.0:$PORT"
+  boot=""; [ "$i" = 1 ] || boot=$NET.1:$PORT
+  t_ring_member ring "$n" "$(vip "$n")/10" "0.0.0.0:$PORT" "$boot"
 done
-T_CONF_EXTRA=""
 t_reach "m$N" "$NET.1"
 OTHERS=(); while read -r n; do OTHERS+=("$n"); done < <(without "$VICTIM" "${ALL[@]}")
 
-all_joined() {
-  local n
-  for n in "$@"; do status_json "$n" | jq -e '.ring.joined == true' >/dev/null || return 1; done
-}
+all_joined() { t_all_joined "$@"; }
 # has_link NODE VIP: NODE holds an established link to the member at VIP.
 has_link() {
   status_json "$1" | jq -e --arg v "$2" \
@@ -167,10 +162,8 @@ t_say "restarted m5 loaded the revocation from its LMDB store and rejoined"
 
 # ---------------------------------------------------------------- 5. the VIP goes to a new member
 NEW=m13
-t_member ring "$NEW" "$(vip "$VICTIM")/10"
-T_CONF_EXTRA="bootstrap = $NET.1:$PORT
-revoked = $T_DIR/$VICTIM.rev"
-t_config "$NEW" ring "0.0.0.0:$PORT"
+T_CONF_EXTRA="revoked = $T_DIR/$VICTIM.rev"
+t_ring_member ring "$NEW" "$(vip "$VICTIM")/10" "0.0.0.0:$PORT" "$NET.1:$PORT"
 T_CONF_EXTRA=""
 t_up "$NEW" "$NEW"
 wait_until "$JOIN_S" all_joined "$NEW" || { t_check_alive "$NEW"; t_fail "$NEW (VIP $(vip "$VICTIM")) did not join" "$NEW"; }
