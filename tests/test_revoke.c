@@ -32,6 +32,15 @@ static void make_rev(struct revocation *r, const struct id_key *group, const str
   assert_int_equal(revoke_sign(r, group), 0);
 }
 
+/* The group key (seed 1), a revocation of node key 3, its binary form. */
+static int std_rev(struct id_key *g, struct revocation *r, uint8_t *bin, size_t cap) {
+  struct id_key nk;
+  key_from_byte(g, 1);
+  key_from_byte(&nk, 3);
+  make_rev(r, g, &nk);
+  return revoke_encode_bin(r, bin, cap);
+}
+
 static void test_sign_verify_roundtrip(void **state) {
   struct id_key g, g2, nk;
   struct revocation r, d;
@@ -67,15 +76,11 @@ static void test_sign_verify_roundtrip(void **state) {
 
 /* Every bit of the signed part matters. */
 static void test_tamper_every_bit(void **state) {
-  struct id_key g, nk;
+  struct id_key g;
   struct revocation r, d;
   uint8_t bin[REVOKE_BIN_MAX];
-  int n;
+  int n = std_rev(&g, &r, bin, sizeof(bin));
   (void)state;
-  key_from_byte(&g, 1);
-  key_from_byte(&nk, 3);
-  make_rev(&r, &g, &nk);
-  n = revoke_encode_bin(&r, bin, sizeof(bin));
   for (int i = 0; i < n * 8; i++) {
     int rc;
     bin[i / 8] ^= (uint8_t)(1u << (i % 8));
@@ -88,15 +93,11 @@ static void test_tamper_every_bit(void **state) {
 }
 
 static void test_binary_truncated_and_malformed(void **state) {
-  struct id_key g, nk;
+  struct id_key g;
   struct revocation r, d;
   uint8_t bin[REVOKE_BIN_MAX + 1];
-  int n;
+  int n = std_rev(&g, &r, bin, sizeof(bin));
   (void)state;
-  key_from_byte(&g, 1);
-  key_from_byte(&nk, 3);
-  make_rev(&r, &g, &nk);
-  n = revoke_encode_bin(&r, bin, sizeof(bin));
   for (int len = 0; len < n; len++)
     assert_true(revoke_decode_bin(&d, bin, (size_t)len) < 0);
   bin[n] = 0;
