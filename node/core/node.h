@@ -185,7 +185,8 @@ void node_set_local_addrs(struct node *n, const struct rl_addr *addrs, unsigned 
  * node_revoke: applies, stores and floods a revocation signed by the group
  * key: every session with the member closes, its handshakes and DHT
  * records are refused from now on, its VIP mappings are forgotten.
- * Returns 1 (new), 0 (already known), RL_EFOREIGN / RL_EAUTH / RL_EINVAL
+ * Returns 1 (new), 0 (the ID is already revoked: this copy is not even
+ * checked), RL_EFOREIGN / RL_EAUTH / RL_EINVAL
  * (not a valid revocation of this group), RL_EFULL, RL_ENOMEM. */
 int node_revoke(struct node *n, const struct revocation *r, uint64_t now_ns);
 bool node_is_revoked(const struct node *n, const uint8_t id[RL_ID_LEN]);

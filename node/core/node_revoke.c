@@ -104,9 +104,13 @@ static void enforce(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
 
 static int add(struct node *n, const struct revocation *r, const struct link *from,
                bool save, uint64_t now) {
-  int rc = revoke_verify(r, n->cfg.group_pk, n->cfg.cert.group);
+  int rc;
   unsigned i;
-  if (rc < 0)
+  /* Known: nothing to do, and no signature to check (digest answers
+   * repeat whole sets). */
+  if (revoke_set_has(&n->revoked, r->node_id))
+    return 0;
+  if ((rc = revoke_verify(r, n->cfg.group_pk, n->cfg.cert.group)) < 0)
     return rc;
   rc = revoke_set_add(&n->revoked, r);
   if (rc <= 0)
