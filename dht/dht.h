@@ -89,6 +89,14 @@ void dht_free(struct dht *d);
 int dht_put_own(struct dht *d, uint8_t type, const uint8_t *value, size_t len,
                 uint64_t now);
 
+/* Stores the binary revocation bin[len] (already verified by the caller)
+ * in the DHT as a DHT_REC_REVOCATION record at the revoked member's NODE
+ * key (dht/record.h): one STORE to the key's owner, not retried, or stored
+ * here and pushed to our replicas when we own the key. Returns 0,
+ * RL_ETRUNC (bin does not decode), RL_EREFUSED (we own the key and our
+ * store refused it), RL_EFULL (queue), RL_ENOMEM. */
+int dht_put_revocation(struct dht *d, const uint8_t *bin, size_t len, uint64_t now);
+
 /* Looks key up. The answer is always a DHT_ACT_RESULT with this cookie
  * (possibly at once, from the cache or the local store): status 0 and the
  * verified record, RL_ENOENT, or RL_ETIMEDOUT after the bounded retries.
@@ -116,7 +124,8 @@ void dht_leave(struct dht *d, uint64_t now);
 enum dht_act_kind {
   DHT_ACT_NONE = 0,
   DHT_ACT_ROUTE,  /* overlay_route(key, mode, OV_APP_DHT, data, len) */
-  DHT_ACT_RESULT  /* answer to dht_get(cookie) */
+  DHT_ACT_RESULT  /* answer to dht_get(cookie); rec may be a revocation
+                     record (a lookup of a revoked member's NODE key) */
 };
 
 struct dht_action {
@@ -152,6 +161,9 @@ struct dht_stats {
   uint64_t own_acked;         /* STORE_ACK OK for own records */
   uint64_t msgs_bad;          /* undecodable or unexpected messages */
   uint64_t queue_dropped;     /* ROUTE actions dropped: queue full */
+  uint64_t revocations_stored;    /* revocation records accepted */
+  uint64_t revocations_published; /* dht_put_revocation() calls sent/stored */
+  uint64_t revocations_acked;     /* their STORE_ACK OK */
 };
 void dht_stats(const struct dht *d, struct dht_stats *out);
 

@@ -65,6 +65,7 @@ struct dht_own {              /* one of our own records (VIP, NODE) */
 };
 
 #define DHT_OWN_SLOTS 2
+#define DHT_REV_TXIDS 16
 
 struct dht {
   struct dht_config cfg;
@@ -79,6 +80,11 @@ struct dht {
   struct dht_cent *cache;     /* dynamic, at most cfg.cache_max */
   size_t n_cache, cap_cache;
   struct dht_own own[DHT_OWN_SLOTS];
+  struct {                    /* STOREs of revocations awaiting their ack */
+    bool used;
+    uint32_t txid;
+  } rev_txid[DHT_REV_TXIDS];
+  unsigned rev_txid_next;
   uint64_t next_sweep;
   struct dht_stats st;
 };

@@ -791,6 +791,178 @@ static void test_revoked_owner(void **state) {
   net_free(t);
 }
 
+/* How many live nodes hold a revocation record at key. */
+static unsigned revocation_holders(struct net *t, const uint8_t key[DHT_KEY_LEN]) {
+  uint8_t buf[DHT_REC_MAX];
+  struct dht_record r;
+  unsigned n = 0;
+  for (unsigned i = 0; i < N; i++) {
+    if (!t->alive[i])
+      continue;
+    int len = t->s[i]->ops->get(t->s[i], key, buf, sizeof(buf));
+    if (len > 0 && dht_record_decode(&r, buf, (size_t)len) == 0 &&
+        r.type == DHT_REC_REVOCATION)
+      n++;
+  }
+  return n;
+}
+
+/* Sends one STORE of rec to the owner of its key as if from member `from`;
+ * returns the owner's stats after. */
+static void store_at_owner(struct net *t, unsigned from, const struct dht_record *rec,
+                           struct dht_stats *st) {
+  uint8_t enc[DHT_REC_MAX], msg[DHT_MSG_MAX];
+  int n = dht_record_encode(rec, enc, sizeof(enc));
+  assert_true(n > 0);
+  struct dht_msg m = {.type = DHT_MSG_STORE, .txid = 77, .rec = enc, .rec_len = (size_t)n};
+  int len = dht_msg_encode(&m, msg, sizeof(msg));
+  int owner = owner_of(t, rec->key);
+  assert_true(len > 0 && owner >= 0);
+  assert_int_equal(dht_recv(t->d[owner], t->m[from].id, rec->key, msg, (size_t)len, t->now), 0);
+  pump(t);
+  dht_stats(t->d[owner], st);
+}
+
+/* The DHT copy of a revocation (docs/dht.md, "Revocation records"): no
+ * member's revocation set knows it (the flood never reached anyone), one
+ * member publishes it, and a lookup of the revoked member's NODE key from
+ * anywhere answers the revocation instead of the NODE record. It is
+ * immutable: republishing is idempotent, the revoked member cannot put its
+ * NODE record back, forged or misplaced ones are refused, and it survives
+ * the death of its key's owner (replicas). */
+static void test_revocation_record(void **state) {
+  (void)state;
+  struct net *t = net_new(4, DHT_RECORD_TTL_S, N);
+  struct revocation rv, other;
+  struct id_key rogue;
+  struct dht_record rec, bad;
+  struct dht_stats st;
+  uint8_t bin[REVOKE_BIN_MAX], nkey[DHT_KEY_LEN];
+  uint64_t stored0, same0, conf0;
+  int blen, owner;
+  publish_all(t);
+  dht_key_node(FIX_GROUP, t->m[4].id, nkey);
+  struct result *r = get_from(t, 11, nkey, 1, 0);
+  assert_int_equal(r->status, 0);
+  assert_int_equal(r->rec.type, DHT_REC_NODE);
+
+  memset(&rv, 0, sizeof(rv));
+  rv.version = 1;
+  strcpy(rv.group, FIX_GROUP);
+  memcpy(rv.node_id, t->m[4].id, RL_ID_LEN);
+  rv.revoked_at = FIX_UNIX0;
+  assert_int_equal(revoke_sign(&rv, &t->group), 0);
+  blen = revoke_encode_bin(&rv, bin, sizeof(bin));
+  assert_true(blen > 0);
+
+  /* Member 2 publishes: the owner of member 4's NODE key and its replicas
+   * now hold the revocation in place of the NODE record. */
+  owner = owner_of(t, nkey);
+  dht_stats(t->d[owner], &st);
+  stored0 = st.stored;
+  assert_int_equal(dht_put_revocation(t->d[2], bin, (size_t)blen, t->now), 0);
+  pump(t);
+  assert_int_equal(revocation_holders(t, nkey), 4);
+  dht_stats(t->d[owner], &st);
+  assert_int_equal(st.stored, stored0 + 1);
+  assert_int_equal(st.revocations_stored, 1);
+  dht_stats(t->d[2], &st);
+  assert_int_equal(st.revocations_published, 1);
+  assert_int_equal(st.revocations_acked, owner == 2 ? 0 : 1);
+  assert_int_equal(st.msgs_bad, 0);
+
+  /* A lookup of member 4 (from a node whose cache is fresh) finds it. */
+  dht_forget(t->d[11], nkey);
+  r = get_from(t, 11, nkey, 2, 0);
+  assert_int_equal(r->status, 0);
+  assert_int_equal(r->rec.type, DHT_REC_REVOCATION);
+  assert_int_equal(r->rec.value_len, blen);
+  assert_memory_equal(r->rec.value, bin, (size_t)blen);
+  /* Cached without expiry trouble: answered again at once. */
+  r = get_from(t, 11, nkey, 3, 0);
+  assert_int_equal(r->rec.type, DHT_REC_REVOCATION);
+
+  /* Idempotent: another member publishing the same one changes nothing. */
+  dht_stats(t->d[owner], &st);
+  stored0 = st.stored;
+  same0 = st.same_again;
+  assert_int_equal(dht_put_revocation(t->d[7], bin, (size_t)blen, t->now), 0);
+  pump(t);
+  dht_stats(t->d[owner], &st);
+  assert_int_equal(st.stored, stored0);
+  assert_int_equal(st.same_again, same0 + 1);
+  /* Another valid revocation of the same ID (a later signature): the first
+   * stays, acknowledged without a check. */
+  other = rv;
+  other.revoked_at = FIX_UNIX0 + 5;
+  assert_int_equal(revoke_sign(&other, &t->group), 0);
+  assert_int_equal(dht_record_make_revocation(&rec, bin, (size_t)blen), 0);
+  uint8_t bin2[REVOKE_BIN_MAX];
+  int blen2 = revoke_encode_bin(&other, bin2, sizeof(bin2));
+  assert_int_equal(dht_record_make_revocation(&bad, bin2, (size_t)blen2), 0);
+  store_at_owner(t, 7, &bad, &st);
+  assert_int_equal(st.stored, stored0);
+  dht_forget(t->d[11], nkey);
+  r = get_from(t, 11, nkey, 4, 0);
+  assert_memory_equal(r->rec.value, bin, (size_t)blen);
+
+  /* The revoked member puts its NODE record back: refused everywhere. */
+  conf0 = st.rejected_conflict;
+  uint8_t ep[8] = {4, 198, 51, 100, 4, 0x11, 0x94, 0};
+  assert_int_equal(dht_put_own(t->d[4], DHT_REC_NODE, ep, sizeof(ep), t->now), 0);
+  pump(t);
+  dht_stats(t->d[owner], &st);
+  assert_int_equal(st.rejected_conflict, conf0 + (owner == 4 ? 0 : 1));
+  assert_int_equal(revocation_holders(t, nkey), 4);
+
+  /* Forged and misplaced ones: refused, nothing stored. */
+  assert_int_equal(id_generate(&rogue, &t->env), 0);
+  other = rv;
+  memcpy(other.node_id, t->m[5].id, RL_ID_LEN);
+  assert_int_equal(revoke_sign(&other, &rogue), 0); /* not the group key */
+  blen2 = revoke_encode_bin(&other, bin2, sizeof(bin2));
+  assert_int_equal(dht_record_make_revocation(&bad, bin2, (size_t)blen2), 0);
+  assert_int_equal(dht_record_verify(&bad, FIX_GROUP, t->group.pk, FIX_UNIX0, NULL),
+                   RL_EFOREIGN);
+  store_at_owner(t, 3, &bad, &st);
+  assert_int_equal(revocation_holders(t, bad.key), 0);
+  bad = rec; /* member 4's valid revocation moved to member 5's key */
+  dht_key_node(FIX_GROUP, t->m[5].id, bad.key);
+  assert_int_equal(dht_record_verify(&bad, FIX_GROUP, t->group.pk, FIX_UNIX0, NULL),
+                   RL_EREFUSED);
+  store_at_owner(t, 3, &bad, &st);
+  assert_int_equal(revocation_holders(t, bad.key), 0);
+  bad = rec;
+  bad.seq = 5; /* fixed fields */
+  assert_int_equal(dht_record_verify(&bad, FIX_GROUP, t->group.pk, FIX_UNIX0, NULL),
+                   RL_EINVAL);
+  bad = rec;
+  bad.expiry_s = FIX_UNIX0 + 60;
+  assert_int_equal(dht_record_verify(&bad, FIX_GROUP, t->group.pk, FIX_UNIX0, NULL),
+                   RL_EINVAL);
+  bad = rec;
+  bad.value[bad.value_len - 1] ^= 1; /* group signature broken */
+  assert_int_equal(dht_record_verify(&bad, FIX_GROUP, t->group.pk, FIX_UNIX0, NULL),
+                   RL_EAUTH);
+  assert_int_equal(dht_record_verify_untimed(&rec, FIX_GROUP, t->group.pk), 0);
+  assert_int_equal(dht_record_verify(&rec, FIX_GROUP, t->group.pk, FIX_UNIX0 + 400 * 86400ULL,
+                                     NULL), 0); /* no expiry */
+  id_wipe(&rogue);
+
+  /* Its key's owner dies: the replicas carry it on (and the sweep, far in
+   * the future, keeps it). */
+  kill_node(t, (unsigned)owner);
+  ring_update(t);
+  advance(t, 2 * DHT_SWEEP_NS);
+  assert_true(revocation_holders(t, nkey) >= 3);
+  unsigned from = owner == 11 ? 12 : 11;
+  dht_forget(t->d[from], nkey);
+  r = get_from(t, from, nkey, 5, 4 * DHT_RPC_TIMEOUT_NS);
+  assert_int_equal(r->status, 0);
+  assert_int_equal(r->rec.type, DHT_REC_REVOCATION);
+  net_free(t);
+}
+
 /* The owner stops answering (still in everyone's ring view): a node that
  * knows the replica set from an earlier answer falls back to the replicas
  * after DHT_RPC_TIMEOUT_NS. With every holder silent the lookup times out
@@ -1037,6 +1209,7 @@ int main(void) {
       cmocka_unit_test(test_expiry_and_refresh),
       cmocka_unit_test(test_duplicate_vip_refused),
       cmocka_unit_test(test_revoked_owner),
+      cmocka_unit_test(test_revocation_record),
       cmocka_unit_test(test_get_falls_back_to_replicas),
       cmocka_unit_test(test_leave_hands_over),
       cmocka_unit_test(test_churn),

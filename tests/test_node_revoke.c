@@ -275,12 +275,62 @@ static void test_ring_revocation(void **state) {
   free(w);
 }
 
+/* The DHT copy: member 5's revocation reaches no member's set (no flood,
+ * so no link carries a digest); it is only stored in the DHT, as member 3
+ * would publish it. Member 11 joins afterwards: every session it opens is
+ * checked against the DHT (the peer's NODE key), so it learns the
+ * revocation, refuses member 5, and floods it to the others. */
+static void test_revocation_learnt_from_dht(void **state) {
+  (void)state;
+  const int live = 11, rv = 5, fresh = 11;
+  struct net *w = make_ring_of(live);
+  struct revocation r;
+  uint8_t id5[RL_ID_LEN], bin[REVOKE_BIN_MAX], f[200], out[NODE_FRAME_MAX];
+  int len;
+  size_t flen;
+  id_overlay_id(w->key[rv].pk, id5);
+  make_rev(w, rv, &w->group, &r);
+  len = revoke_encode_bin(&r, bin, sizeof(bin));
+  assert_true(len > 0);
+  assert_int_equal(dht_put_revocation(w->node[3]->dht, bin, (size_t)len, w->now), 0);
+  node_dht_pump(w->node[3], w->now);
+  run_until(w, w->now + 2 * NS_PER_S);
+  for (int k = 0; k < live; k++)
+    assert_false(node_is_revoked(w->node[k], id5)); /* nobody was told */
+
+  start_node_cfg(w, fresh, w->group.pk, -1, 0);
+  run_until(w, w->now + 40 * NS_PER_S);
+  assert_true(node_is_revoked(w->node[fresh], id5)); /* from its session checks */
+  assert_int_equal(counter(w, fresh, "revocations_from_dht"), 1);
+  /* Member 11 talks to member 5 (ARP, then a frame): refused. */
+  flen = arp_request(f, w, fresh, w->cert[rv].vip);
+  assert_int_equal(node_recv_tap(w->node[fresh], f, flen, w->now), 0);
+  run_until(w, w->now + 3 * NS_PER_S);
+  while (node_poll_tap(w->node[fresh], out, sizeof(out)) > 0)
+    ;
+  assert_true(node_is_revoked(w->node[fresh], id5));
+  assert_false(has_session(w, fresh, rv));
+  assert_false(frame_passes(w, fresh, rv));
+  assert_false(frame_passes(w, rv, fresh));
+  /* Flooded to all from member 11. */
+  run_until(w, w->now + 30 * NS_PER_S);
+  for (int k = 0; k <= fresh; k++) {
+    if (k == rv)
+      continue;
+    assert_true(node_is_revoked(w->node[k], id5));
+    assert_false(has_session(w, k, rv));
+  }
+  teardown(w);
+  free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_revocation_floods_and_closes),
       cmocka_unit_test(test_config_revocation_refuses_both_directions),
       cmocka_unit_test(test_expiry_closes_session),
       cmocka_unit_test(test_ring_revocation),
+      cmocka_unit_test(test_revocation_learnt_from_dht),
   };
   if (sodium_init() < 0)
     return 1;

@@ -135,6 +135,15 @@ static int rs_start(struct node *n, struct resolve *r, uint64_t now) {
   return err;
 }
 
+void node_dht_check_peer(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
+  struct resolve *r;
+  if (!n->dht || !n->published || revoke_set_has(&n->revoked, id) ||
+      rs_find(n, RS_CHECK, 0, id) || !(r = rs_new(n, RS_CHECK, now)))
+    return;
+  memcpy(r->id, id, RL_ID_LEN);
+  rs_start(n, r, now);
+}
+
 /* ---- links on demand ---- */
 
 static struct link *open_e2e(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
@@ -317,6 +326,14 @@ static void ctl_result(struct node *n, struct resolve *r, const struct dht_actio
     ctl_answer(n, r->ctl_cookie, out, (size_t)len);
     return;
   }
+  if (a->rec.type == DHT_REC_REVOCATION) {
+    rl_hex_encode(hex, r->id, RL_ID_LEN);
+    len = snprintf(out, sizeof(out),
+                   "{\"found\":true,\"source\":\"dht\",\"record\":\"revocation\","
+                   "\"id\":\"%s\"}", hex);
+    ctl_answer(n, r->ctl_cookie, out, (size_t)len);
+    return;
+  }
   if (dht_record_owner_id(&a->rec, owner) != 0)
     return;
   rl_hex_encode(hex, owner, RL_ID_LEN);
@@ -358,10 +375,19 @@ static void on_result(struct node *n, const struct dht_action *a, uint64_t now) 
   if (!r)
     return;
   r->used = false;
+  if (a->status == 0 && a->rec.type == DHT_REC_REVOCATION) {
+    /* The member looked up is revoked (its NODE key holds the revocation):
+     * learnt here by a member that missed the flood. */
+    int rc = node_revoke_from_dht(n, &a->rec, now);
+    if (rc < 0)
+      rl_logf(n->env, RL_LOG_DEBUG, "dht: revocation record not applied: %s", rl_strerror(rc));
+  }
   if (r->kind == RS_CTL_VIP || r->kind == RS_CTL_NODE) {
     ctl_result(n, r, a, now);
     return;
   }
+  if (r->kind == RS_CHECK)
+    return; /* a NODE record or nothing: the peer is not known revoked */
   if (a->status != 0 || dht_record_owner_id(&a->rec, owner) != 0) {
     n->c.resolve_failed++;
     rl_logf(n->env, RL_LOG_DEBUG, "dht: %s lookup of %u.%u.%u.%u failed after %llu ms: %s",
@@ -399,6 +425,13 @@ static void publish(struct node *n, uint64_t now) {
     return;
   n->published = true;
   node_publish_endpoints(n, now);
+  /* Sessions that came up before we could look anything up: check their
+   * peers now (a revocation we missed sits at their NODE keys). */
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && l->s.state == SESS_ESTABLISHED && l->s.have_peer && !l->retire_at_ns)
+      node_dht_check_peer(n, l->s.peer_id, now);
+  }
 }
 
 void node_set_mapped(struct node *n, const char *method, const struct rl_addr *mapped,

@@ -167,6 +167,8 @@ struct node_counters {
   uint64_t path_switches, path_holds, path_held;
   /* revocation (node_revoke.c) */
   uint64_t revocations, links_expired;
+  uint64_t revocations_from_dht; /* learnt from a DHT lookup answer */
+  uint64_t revoke_checks_dropped; /* over the signature-check budget */
 };
 
 #define NODE_PUNCH_TRIES 5         /* handshake tries per candidate (31 s) */
@@ -199,7 +201,9 @@ struct node_counters {
 #define NODE_PEER_CACHE_EVERY_NS (10 * NS_PER_S)
 #define NODE_PEER_CACHE_MAX 16
 
-enum resolve_kind { RS_ARP = 1, RS_CONNECT, RS_CTL_VIP, RS_CTL_NODE };
+/* RS_CHECK: a new session's peer, looked up for a revocation record at its
+ * NODE key (docs/security.md, "The DHT copy"). */
+enum resolve_kind { RS_ARP = 1, RS_CONNECT, RS_CTL_VIP, RS_CTL_NODE, RS_CHECK };
 
 struct resolve {
   bool used;
@@ -511,6 +515,15 @@ void node_revoke_recv(struct node *n, struct link *l, const uint8_t *msg, size_t
 /* Periodic (reap_idle): closes sessions whose peer certificate expired;
  * sends digests every REVOKE_SYNC_NS. */
 void node_revoke_tick(struct node *n, uint64_t now);
+/* A lookup answered with a revocation record (the key's member is
+ * revoked): applies it like one from a peer (closes, floods, persists; not
+ * published again). 1 (new), 0 (known) or a negative RL_E*. */
+int node_revoke_from_dht(struct node *n, const struct dht_record *rec, uint64_t now);
+/* node_dht.c: once this member has joined, looks id up in the DHT (its
+ * NODE key, where a revocation of id sits) unless a check of id runs or id
+ * is revoked; a revocation found is applied. The DHT's 60 s result cache
+ * makes repeated checks of one peer free. */
+void node_dht_check_peer(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now);
 /* node_dht.c: forgets the vip cache entries of id. */
 void node_vipc_forget(struct node *n, const uint8_t id[RL_ID_LEN]);
 

@@ -102,8 +102,10 @@ static void enforce(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
           "dropped", hex, closed, dropped);
 }
 
+/* from: the link it came over (not told again); save: persist it;
+ * publish: store it in the DHT (not when it came from there). */
 static int add(struct node *n, const struct revocation *r, const struct link *from,
-               bool save, uint64_t now) {
+               bool save, bool publish, uint64_t now) {
   int rc;
   unsigned i;
   /* Known: nothing to do, and no signature to check (digest answers
@@ -127,11 +129,31 @@ static int add(struct node *n, const struct revocation *r, const struct link *fr
     if (l != from && can_tell(n, l))
       send_one(n, l, &n->revoked.e[i], now);
   }
+  /* The DHT copy (docs/security.md): once per member and revocation, for
+   * members that were away during the flood and look the member up. */
+  if (publish && n->dht) {
+    int prc = dht_put_revocation(n->dht, n->revoked.e[i].bin, n->revoked.e[i].len, now);
+    if (prc < 0)
+      rl_logf(n->env, RL_LOG_DEBUG, "revocation not published in the DHT: %s",
+              rl_strerror(prc));
+    node_dht_pump(n, now);
+  }
   return 1;
 }
 
+int node_revoke_from_dht(struct node *n, const struct dht_record *rec, uint64_t now) {
+  struct revocation r;
+  int rc;
+  if (rec->type != DHT_REC_REVOCATION || revoke_decode_bin(&r, rec->value, rec->value_len) != 0)
+    return RL_EINVAL;
+  rc = add(n, &r, NULL, true, false, now);
+  if (rc == 1)
+    n->c.revocations_from_dht++;
+  return rc;
+}
+
 int node_revoke(struct node *n, const struct revocation *r, uint64_t now) {
-  return add(n, r, NULL, true, now);
+  return add(n, r, NULL, true, true, now);
 }
 
 bool node_is_revoked(const struct node *n, const uint8_t id[RL_ID_LEN]) {
@@ -150,7 +172,7 @@ int node_revoke_init(struct node *n, uint64_t now) {
   n->hid.revoked = &n->revoked;
   n->next_revoke_sync_ns = now + REVOKE_SYNC_NS;
   for (unsigned i = 0; i < n->cfg.n_revoked; i++) {
-    int rc = add(n, &n->cfg.revoked[i], NULL, false, now);
+    int rc = add(n, &n->cfg.revoked[i], NULL, false, false, now);
     if (rc < 0) {
       rl_logf(n->env, RL_LOG_ERROR, "revocation %u of the config: %s", i + 1, rl_strerror(rc));
       return rc;
@@ -164,7 +186,7 @@ int node_revoke_init(struct node *n, uint64_t now) {
     snprintf(name, sizeof(name), "rv.%u", i);
     len = st->ops->meta_get(st, name, buf, sizeof(buf));
     if (len < 0 || revoke_decode_bin(&r, buf, (size_t)len) != 0 ||
-        add(n, &r, NULL, false, now) < 0)
+        add(n, &r, NULL, false, false, now) < 0)
       rl_logf(n->env, RL_LOG_WARN, "stored revocation %u unreadable: skipped", i);
   }
   return 0;
@@ -190,6 +212,10 @@ void node_revoke_link_up(struct node *n, struct link *l, uint64_t now) {
    * some sends its digest, and the answer to a mismatch covers both ways. */
   if (n->revoked.n && can_tell(n, l))
     send_digest(n, l, true, now);
+  /* A peer whose revocation we missed (we were away, and no link told us
+   * yet): its NODE key in the DHT holds the revocation. */
+  if (l->s.have_peer)
+    node_dht_check_peer(n, l->s.peer_id, now);
 }
 
 void node_revoke_recv(struct node *n, struct link *l, const uint8_t *msg, size_t len,
@@ -206,7 +232,7 @@ void node_revoke_recv(struct node *n, struct link *l, const uint8_t *msg, size_t
       n->c.ctl_bad++;
       return;
     }
-    rc = add(n, &r, l, true, now);
+    rc = add(n, &r, l, true, true, now);
     if (rc < 0) {
       n->c.ctl_bad++;
       rl_logf(n->env, RL_LOG_DEBUG, "revocation from a peer refused: %s", rl_strerror(rc));
