@@ -324,6 +324,114 @@ static void test_revocation_learnt_from_dht(void **state) {
   free(w);
 }
 
+/* The link of node i to member j (established), or NULL. */
+static struct link *link_to(struct net *w, int i, int j) {
+  struct node *n = w->node[i];
+  uint8_t id[RL_ID_LEN];
+  id_overlay_id(w->key[j].pk, id);
+  for (unsigned k = 0; k < n->n_links; k++) {
+    struct link *l = n->links[k];
+    if (l->used && l->s.state == SESS_ESTABLISHED && l->s.have_peer &&
+        memcmp(l->s.peer_id, id, RL_ID_LEN) == 0)
+      return l;
+  }
+  return NULL;
+}
+
+/* REVOKE_MSG_ONE carrying r, as a peer sends it on channel 5. */
+static size_t rev_msg(const struct revocation *r, uint8_t *msg, size_t cap) {
+  int len = revoke_encode_bin(r, msg + 1, cap - 1);
+  assert_true(len > 0);
+  msg[0] = REVOKE_MSG_ONE;
+  return 1 + (size_t)len;
+}
+
+/* C -- A -- B. B (a valid member) sends A bogus revocations (the group's
+ * key named, another key's signature: each costs A one Ed25519 check) as
+ * fast as it likes: A checks REVOKE_CHECK_LINK_BURST at once, then 4/s,
+ * and drops the rest unchecked (counted). In all, A checks at most
+ * REVOKE_CHECK_ALL_BURST at once whatever the number of links. A genuine
+ * revocation B sends while A's budget for B is spent is dropped, and
+ * arrives with the next digest exchange (30 s). */
+static void test_revocation_check_budget(void **state) {
+  (void)state;
+  struct net *w = calloc(1, sizeof(*w));
+  struct revocation r;
+  struct prng gp = {99};
+  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
+  uint8_t msg[1 + REVOKE_BIN_MAX], idc[RL_ID_LEN];
+  struct link *ab;
+  size_t len;
+  uint64_t bad0, drop0;
+  w->now = T0;
+  assert_int_equal(id_generate(&w->group, &genv), 0);
+  assert_int_equal(id_generate(&w->other_group, &genv), 0);
+  make_member(w, 0, &w->group, "lab", 0x64400001);
+  make_member(w, 1, &w->group, "lab", 0x64400002);
+  make_member(w, 2, &w->group, "lab", 0x64400003);
+  start_node(w, 0, w->group.pk, 1);
+  start_node(w, 1, w->group.pk, 0);
+  start_node(w, 2, w->group.pk, 0);
+  run_until(w, w->now + 3 * NS_PER_S);
+  ab = link_to(w, 0, 1);
+  assert_non_null(ab);
+  bad0 = w->node[0]->c.ctl_bad;
+  drop0 = counter(w, 0, "revoke_checks_dropped");
+  /* 200 bogus ones, each for another ID, at one instant. */
+  for (int k = 0; k < 200; k++) {
+    make_rev(w, 2, &w->other_group, &r);
+    memcpy(r.group_pk, w->group.pk, RL_PK_LEN);
+    r.node_id[0] = (uint8_t)k;
+    len = rev_msg(&r, msg, sizeof(msg));
+    node_revoke_recv(w->node[0], ab, msg, len, w->now);
+  }
+  assert_int_equal(w->node[0]->c.ctl_bad - bad0, REVOKE_CHECK_LINK_BURST);
+  assert_int_equal(counter(w, 0, "revoke_checks_dropped") - drop0,
+                   200 - REVOKE_CHECK_LINK_BURST);
+  /* 2.5 s later: 10 more checks. */
+  w->now += 2500 * NS_PER_MS;
+  for (int k = 0; k < 50; k++) {
+    make_rev(w, 2, &w->other_group, &r);
+    memcpy(r.group_pk, w->group.pk, RL_PK_LEN);
+    r.node_id[0] = (uint8_t)k;
+    len = rev_msg(&r, msg, sizeof(msg));
+    node_revoke_recv(w->node[0], ab, msg, len, w->now);
+  }
+  assert_int_equal(w->node[0]->c.ctl_bad - bad0, REVOKE_CHECK_LINK_BURST + 10);
+
+  /* A genuine one from B while its budget is spent: dropped unchecked... */
+  make_rev(w, 2, &w->group, &r);
+  id_overlay_id(w->key[2].pk, idc);
+  len = rev_msg(&r, msg, sizeof(msg));
+  node_revoke_recv(w->node[0], ab, msg, len, w->now);
+  assert_false(node_is_revoked(w->node[0], idc));
+  /* ...and B knows it: its next digest (at most 30 s) brings it over. */
+  assert_int_equal(node_revoke(w->node[1], &r, w->now), 1);
+  run_until(w, w->now + 31 * NS_PER_S);
+  assert_true(node_is_revoked(w->node[0], idc));
+
+  /* The total: as if from many links (each link's budget full again),
+   * A checks REVOKE_CHECK_ALL_BURST in one instant, no more. */
+  w->now += 60 * NS_PER_S; /* everything refilled */
+  bad0 = w->node[0]->c.ctl_bad;
+  drop0 = counter(w, 0, "revoke_checks_dropped");
+  for (int k = 0; k < 400; k++) {
+    if (k % REVOKE_CHECK_LINK_BURST == 0)
+      memset(&ab->rv_budget, 0, sizeof(ab->rv_budget)); /* another link */
+    make_rev(w, 1, &w->other_group, &r);
+    memcpy(r.group_pk, w->group.pk, RL_PK_LEN);
+    r.node_id[1] = (uint8_t)k;
+    r.node_id[2] = (uint8_t)(k >> 8);
+    len = rev_msg(&r, msg, sizeof(msg));
+    node_revoke_recv(w->node[0], ab, msg, len, w->now);
+  }
+  assert_int_equal(w->node[0]->c.ctl_bad - bad0, REVOKE_CHECK_ALL_BURST);
+  assert_int_equal(counter(w, 0, "revoke_checks_dropped") - drop0,
+                   400 - REVOKE_CHECK_ALL_BURST);
+  teardown(w);
+  free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_revocation_floods_and_closes),
@@ -331,6 +439,7 @@ int main(void) {
       cmocka_unit_test(test_expiry_closes_session),
       cmocka_unit_test(test_ring_revocation),
       cmocka_unit_test(test_revocation_learnt_from_dht),
+      cmocka_unit_test(test_revocation_check_budget),
   };
   if (sodium_init() < 0)
     return 1;

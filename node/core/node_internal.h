@@ -63,6 +63,13 @@ struct ltab {              /* a hash table of link pointers (link.c) */
   unsigned cap, n;           /* cap: 0 or a power of two */
 };
 
+/* A token bucket of revocation signature checks (node_revoke.c). All
+ * zero = full. */
+struct revoke_budget {
+  uint32_t tokens;
+  uint64_t at_ns;            /* tokens counted up to here */
+};
+
 struct link {
   bool used;
   struct sess s;
@@ -76,6 +83,7 @@ struct link {
   bool pinned;
   uint8_t pin_pk[RL_PK_LEN];
   uint8_t mac[6];            /* valid when s.have_peer */
+  struct revoke_budget rv_budget; /* signature checks of its revocations */
   uint64_t retry_at_ns;      /* static peer: restart the session then (0: not waiting) */
   uint64_t retry_backoff_ns;
   struct pktq pending;       /* frames waiting for keys */
@@ -330,6 +338,7 @@ struct node {
   struct node_replay *rp;    /* newest HS_INIT per peer (node_replay.c), on first use */
   unsigned n_rp;
   struct revoke_set revoked; /* revoked members (node_revoke.c) */
+  struct revoke_budget rv_budget; /* checks of revocations from all links */
   uint64_t next_revoke_sync_ns;
 };
 
@@ -501,6 +510,15 @@ int node_dht_lookup(struct node *n, bool by_ip, uint32_t vip, const uint8_t id[R
 enum { REVOKE_MSG_ONE = 1, REVOKE_MSG_DIGEST = 2 };
 #define REVOKE_SYNC_NS (30 * NS_PER_S) /* digest exchange on every session */
 #define REVOKE_PUSH_MAX 64             /* revocations sent per digest mismatch */
+/* Signature checks of revocations that came over links (one Ed25519
+ * verification each): per link a burst of one digest answer and 4/s, in
+ * all 256 and 32/s (about 2 ms of CPU per second). Beyond: dropped
+ * unchecked and counted (revoke_checks_dropped); a genuine one comes
+ * again with the next digest exchange (docs/security.md). */
+#define REVOKE_CHECK_LINK_BURST REVOKE_PUSH_MAX
+#define REVOKE_CHECK_LINK_PER_S 4
+#define REVOKE_CHECK_ALL_BURST 256
+#define REVOKE_CHECK_ALL_PER_S 32
 /* u8 REVOKE_MSG_DIGEST | u8 want_reply | u32be count | digest[16] */
 #define REVOKE_DIGEST_MSG_LEN (1 + 1 + 4 + REVOKE_DIGEST_LEN)
 /* Loads cfg.revoked and the store's revocations; points the handshake at
