@@ -791,6 +791,55 @@ static void test_revoked_owner(void **state) {
   net_free(t);
 }
 
+/* The revoked-owner check on lookup answers: the storers of member 4's
+ * records do not know the revocation (nobody told them), the asker does.
+ * Their GET_REPLY carries a valid, signed record of member 4: the asker
+ * refuses it (rejected_invalid), asks the other replicas, which answer the
+ * same, and ends with RL_ENOENT instead of member 4's address. Another
+ * member's record is still found. */
+static void test_lookup_answer_of_revoked_owner(void **state) {
+  (void)state;
+  struct net *t = net_new(4, DHT_RECORD_TTL_S, N);
+  struct revoke_set set = {0};
+  struct revocation rv;
+  struct dht_stats st;
+  uint8_t key[DHT_KEY_LEN];
+  unsigned asker = 0;
+  publish_all(t);
+  vip_key(4, key);
+  /* An asker that holds no copy of member 4's VIP record. */
+  for (unsigned i = 0; i < N; i++) {
+    uint8_t buf[DHT_REC_MAX];
+    if (i != 4 && t->s[i]->ops->get(t->s[i], key, buf, sizeof(buf)) == RL_ENOENT) {
+      asker = i;
+      break;
+    }
+  }
+  assert_true(asker != 4);
+  struct result *r = get_from(t, asker, key, 1, 0);
+  assert_int_equal(r->status, 0); /* found while not revoked */
+  memset(&rv, 0, sizeof(rv));
+  rv.version = 1;
+  strcpy(rv.group, FIX_GROUP);
+  memcpy(rv.node_id, t->m[4].id, RL_ID_LEN);
+  assert_int_equal(revoke_sign(&rv, &t->group), 0);
+  assert_int_equal(revoke_set_add(&set, &rv), 1);
+  t->d[asker]->cfg.revoked = &set;
+  dht_forget(t->d[asker], key);
+  dht_stats(t->d[asker], &st);
+  uint64_t inv0 = st.rejected_invalid;
+  r = get_from(t, asker, key, 2, 4 * DHT_RPC_TIMEOUT_NS);
+  assert_int_equal(r->status, RL_ENOENT);
+  dht_stats(t->d[asker], &st);
+  assert_true(st.rejected_invalid >= inv0 + 1);
+  vip_key(5, key);
+  r = get_from(t, asker, key, 3, 4 * DHT_RPC_TIMEOUT_NS);
+  assert_int_equal(r->status, 0);
+  t->d[asker]->cfg.revoked = NULL;
+  revoke_set_free(&set);
+  net_free(t);
+}
+
 /* How many live nodes hold a revocation record at key. */
 static unsigned revocation_holders(struct net *t, const uint8_t key[DHT_KEY_LEN]) {
   uint8_t buf[DHT_REC_MAX];
@@ -1210,6 +1259,7 @@ int main(void) {
       cmocka_unit_test(test_duplicate_vip_refused),
       cmocka_unit_test(test_revoked_owner),
       cmocka_unit_test(test_revocation_record),
+      cmocka_unit_test(test_lookup_answer_of_revoked_owner),
       cmocka_unit_test(test_get_falls_back_to_replicas),
       cmocka_unit_test(test_leave_hands_over),
       cmocka_unit_test(test_churn),

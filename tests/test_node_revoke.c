@@ -324,6 +324,66 @@ static void test_revocation_learnt_from_dht(void **state) {
   free(w);
 }
 
+/* Digest sync of a set larger than one answer (REVOKE_PUSH_MAX = 64):
+ * A starts with 150 revocations (config), B with none, linked A -- B. The
+ * digests differ at link-up; each mismatch answer carries one window of
+ * 64 from a random offset, the 30 s digest rounds repeat it while the sets
+ * differ, and B ends with all 150. */
+static void test_large_set_converges(void **state) {
+  (void)state;
+  enum { NREV = 150 };
+  struct net *w = calloc(1, sizeof(*w));
+  struct revocation *rv = calloc(NREV, sizeof(*rv));
+  struct node_config cfg;
+  struct prng gp = {77};
+  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
+  int err = 0, rounds = 0;
+  assert_non_null(rv);
+  w->now = T0;
+  assert_int_equal(id_generate(&w->group, &genv), 0);
+  make_member(w, 0, &w->group, "lab", 0x64400001);
+  make_member(w, 1, &w->group, "lab", 0x64400002);
+  for (int k = 0; k < NREV; k++) {
+    make_rev(w, 1, &w->group, &rv[k]); /* then another ID, re-signed */
+    rv[k].node_id[0] = (uint8_t)k;
+    rv[k].node_id[1] ^= 0x5a;
+    assert_int_equal(revoke_sign(&rv[k], &w->group), 0);
+  }
+  node_config_default(&cfg);
+  cfg.env = &w->env[0];
+  cfg.key = w->key[0];
+  cfg.cert = w->cert[0];
+  memcpy(cfg.group_pk, w->group.pk, RL_PK_LEN);
+  cfg.listen = w->addr[0];
+  cfg.revoked = rv;
+  cfg.n_revoked = NREV;
+  w->node[0] = node_new(&cfg, w->now, &err);
+  assert_non_null(w->node[0]);
+  assert_int_equal(node_revoked_count(w->node[0]), NREV);
+  start_node(w, 1, w->group.pk, 0);
+  run_until(w, w->now + 3 * NS_PER_S);
+  assert_true(has_session(w, 0, 1));
+  /* The first exchanges (a digest at each session's link-up, answer,
+   * window) moved windows of 64, not the whole set. */
+  assert_true(node_revoked_count(w->node[1]) >= REVOKE_PUSH_MAX);
+  assert_true(node_revoked_count(w->node[1]) < NREV);
+  while (node_revoked_count(w->node[1]) < NREV && rounds < 20) {
+    run_until(w, w->now + REVOKE_SYNC_NS);
+    rounds++;
+  }
+  assert_int_equal(node_revoked_count(w->node[1]), NREV);
+  assert_true(rounds <= 10); /* windows overlap at random: a few rounds */
+  print_message("150 revocations: %d digest rounds after the first exchange\n", rounds);
+  /* Converged: the digests agree, nothing more is sent. */
+  uint64_t rv1 = counter(w, 1, "revocations");
+  run_until(w, w->now + 2 * REVOKE_SYNC_NS);
+  assert_int_equal(counter(w, 1, "revocations"), rv1);
+  assert_true(has_session(w, 0, 1));
+  teardown(w);
+  free(rv);
+  free(w);
+}
+
 /* The link of node i to member j (established), or NULL. */
 static struct link *link_to(struct net *w, int i, int j) {
   struct node *n = w->node[i];
@@ -440,6 +500,7 @@ int main(void) {
       cmocka_unit_test(test_ring_revocation),
       cmocka_unit_test(test_revocation_learnt_from_dht),
       cmocka_unit_test(test_revocation_check_budget),
+      cmocka_unit_test(test_large_set_converges),
   };
   if (sodium_init() < 0)
     return 1;
