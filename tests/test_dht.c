@@ -714,6 +714,16 @@ static void test_duplicate_vip_refused(void **state) {
   net_free(t);
 }
 
+/* A revocation of member m signed by the group key. */
+static void revoke_member(struct net *t, unsigned m, struct revocation *rv) {
+  memset(rv, 0, sizeof(*rv));
+  rv->version = 1;
+  strcpy(rv->group, FIX_GROUP);
+  memcpy(rv->node_id, t->m[m].id, RL_ID_LEN);
+  rv->revoked_at = FIX_UNIX0;
+  assert_int_equal(revoke_sign(rv, &t->group), 0);
+}
+
 /* A revoked member (docs/security.md, "Revocation"): its records are
  * refused at STORE, its VIP claim still held by the storer no longer blocks
  * a new member certified for the same VIP, and dht_drop_owner removes its
@@ -734,11 +744,7 @@ static void test_revoked_owner(void **state) {
   for (unsigned i = 0; i < N; i++)
     if (t->alive[i])
       t->d[i]->cfg.revoked = &set;
-  memset(&rv, 0, sizeof(rv));
-  rv.version = 1;
-  strcpy(rv.group, FIX_GROUP);
-  memcpy(rv.node_id, t->m[4].id, RL_ID_LEN);
-  assert_int_equal(revoke_sign(&rv, &t->group), 0);
+  revoke_member(t, 4, &rv);
   assert_int_equal(revoke_set_add(&set, &rv), 1);
   unix_s = rl_unix_s(&t->env, t->now);
   vip_key(4, key);
@@ -818,11 +824,7 @@ static void test_lookup_answer_of_revoked_owner(void **state) {
   assert_true(asker != 4);
   struct result *r = get_from(t, asker, key, 1, 0);
   assert_int_equal(r->status, 0); /* found while not revoked */
-  memset(&rv, 0, sizeof(rv));
-  rv.version = 1;
-  strcpy(rv.group, FIX_GROUP);
-  memcpy(rv.node_id, t->m[4].id, RL_ID_LEN);
-  assert_int_equal(revoke_sign(&rv, &t->group), 0);
+  revoke_member(t, 4, &rv);
   assert_int_equal(revoke_set_add(&set, &rv), 1);
   t->d[asker]->cfg.revoked = &set;
   dht_forget(t->d[asker], key);
@@ -895,12 +897,7 @@ static void test_revocation_record(void **state) {
   assert_int_equal(r->status, 0);
   assert_int_equal(r->rec.type, DHT_REC_NODE);
 
-  memset(&rv, 0, sizeof(rv));
-  rv.version = 1;
-  strcpy(rv.group, FIX_GROUP);
-  memcpy(rv.node_id, t->m[4].id, RL_ID_LEN);
-  rv.revoked_at = FIX_UNIX0;
-  assert_int_equal(revoke_sign(&rv, &t->group), 0);
+  revoke_member(t, 4, &rv);
   blen = revoke_encode_bin(&rv, bin, sizeof(bin));
   assert_true(blen > 0);
 

@@ -67,16 +67,11 @@ static uint64_t counter(struct net *w, int i, const char *name) {
   return strtoull(p + strlen(needle), NULL, 10);
 }
 
-/* C -- A -- B: a revocation given to C reaches A over the C-A link; A
- * closes its session with B at once, and every later handshake of B is
- * refused. A bad revocation (another group's key) changes nothing. */
-static void test_revocation_floods_and_closes(void **state) {
-  (void)state;
-  struct net *w = calloc(1, sizeof(*w));
-  struct revocation r;
+/* C -- A -- B: members 0 (A), 1 (B), 2 (C) of group "lab" (and another
+ * group key), B and C dial A; 3 s to come up. */
+static void make_trio(struct net *w) {
   struct prng gp = {99};
   struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
-  uint8_t idb[RL_ID_LEN];
   w->now = T0;
   assert_int_equal(id_generate(&w->group, &genv), 0);
   assert_int_equal(id_generate(&w->other_group, &genv), 0);
@@ -87,6 +82,17 @@ static void test_revocation_floods_and_closes(void **state) {
   start_node(w, 1, w->group.pk, 0);
   start_node(w, 2, w->group.pk, 0);
   run_until(w, w->now + 3 * NS_PER_S);
+}
+
+/* C -- A -- B: a revocation given to C reaches A over the C-A link; A
+ * closes its session with B at once, and every later handshake of B is
+ * refused. A bad revocation (another group's key) changes nothing. */
+static void test_revocation_floods_and_closes(void **state) {
+  (void)state;
+  struct net *w = calloc(1, sizeof(*w));
+  struct revocation r;
+  uint8_t idb[RL_ID_LEN];
+  make_trio(w);
   assert_true(has_session(w, 0, 1));
   assert_true(has_session(w, 0, 2));
   assert_true(frame_passes(w, 1, 0));
@@ -120,6 +126,19 @@ static void test_revocation_floods_and_closes(void **state) {
   free(w);
 }
 
+/* The config of member 0 with n revocations given in it (borrowed). */
+static void config_revoked(struct net *w, struct node_config *cfg,
+                           const struct revocation *rv, unsigned n) {
+  node_config_default(cfg);
+  cfg->env = &w->env[0];
+  cfg->key = w->key[0];
+  cfg->cert = w->cert[0];
+  memcpy(cfg->group_pk, w->group.pk, RL_PK_LEN);
+  cfg->listen = w->addr[0];
+  cfg->revoked = rv;
+  cfg->n_revoked = n;
+}
+
 /* Revocations from the config: refused in both directions. A knows B is
  * revoked; A dials B (B answers: A refuses B's certificate in HS_RESP),
  * and B dials A (A refuses the HS_INIT). */
@@ -136,16 +155,9 @@ static void test_config_revocation_refuses_both_directions(void **state) {
   make_member(w, 0, &w->group, "lab", 0x64400001);
   make_member(w, 1, &w->group, "lab", 0x64400002);
   make_rev(w, 1, &w->group, &r);
-  node_config_default(&cfg);
-  cfg.env = &w->env[0];
-  cfg.key = w->key[0];
-  cfg.cert = w->cert[0];
-  memcpy(cfg.group_pk, w->group.pk, RL_PK_LEN);
-  cfg.listen = w->addr[0];
+  config_revoked(w, &cfg, &r, 1);
   cfg.n_peers = 1;
   cfg.peers[0].endpoint = w->addr[1];
-  cfg.revoked = &r;
-  cfg.n_revoked = 1;
   w->node[0] = node_new(&cfg, w->now, &err);
   assert_non_null(w->node[0]);
   start_node(w, 1, w->group.pk, 0);
@@ -195,6 +207,19 @@ static void test_expiry_closes_session(void **state) {
   free(w);
 }
 
+/* Members 0..members-1 but rv know rv is revoked and hold no session
+ * with it. */
+static void assert_cut_off(struct net *w, int members, int rv) {
+  uint8_t id[RL_ID_LEN];
+  id_overlay_id(w->key[rv].pk, id);
+  for (int i = 0; i < members; i++) {
+    if (i == rv)
+      continue; /* nobody tells the revoked member */
+    assert_true(node_is_revoked(w->node[i], id));
+    assert_false(has_session(w, i, rv));
+  }
+}
+
 /* Eleven members in a ring. Member 5 is revoked at member 3: within a few
  * seconds every member knows, none holds a session with it, its VIP record
  * is gone; it stays out; a new member (new key) certified for member 5's
@@ -217,16 +242,9 @@ static void test_ring_revocation(void **state) {
   make_rev(w, rv, &w->group, &r);
   assert_int_equal(node_revoke(w->node[3], &r, w->now), 1);
   run_until(w, w->now + 2 * NS_PER_S);
-  for (int i = 0; i < live; i++) {
-    if (i == rv)
-      continue; /* nobody tells the revoked member */
-    assert_true(node_is_revoked(w->node[i], id5));
-    assert_false(has_session(w, i, rv));
-  }
+  assert_cut_off(w, live, rv);
   run_until(w, w->now + 60 * NS_PER_S);
-  for (int i = 0; i < live; i++)
-    if (i != rv)
-      assert_false(has_session(w, i, rv));
+  assert_cut_off(w, live, rv);
   /* Nobody resolves the revoked member's VIP any more. */
   snprintf(q, sizeof(q), "100.64.0.%d", rv + 1);
   assert_int_equal(node_control_lookup(w->node[2], q, 7, w->now), 0);
@@ -314,12 +332,7 @@ static void test_revocation_learnt_from_dht(void **state) {
   assert_false(frame_passes(w, rv, fresh));
   /* Flooded to all from member 11. */
   run_until(w, w->now + 30 * NS_PER_S);
-  for (int k = 0; k <= fresh; k++) {
-    if (k == rv)
-      continue;
-    assert_true(node_is_revoked(w->node[k], id5));
-    assert_false(has_session(w, k, rv));
-  }
+  assert_cut_off(w, fresh + 1, rv);
   teardown(w);
   free(w);
 }
@@ -349,14 +362,7 @@ static void test_large_set_converges(void **state) {
     rv[k].node_id[1] ^= 0x5a;
     assert_int_equal(revoke_sign(&rv[k], &w->group), 0);
   }
-  node_config_default(&cfg);
-  cfg.env = &w->env[0];
-  cfg.key = w->key[0];
-  cfg.cert = w->cert[0];
-  memcpy(cfg.group_pk, w->group.pk, RL_PK_LEN);
-  cfg.listen = w->addr[0];
-  cfg.revoked = rv;
-  cfg.n_revoked = NREV;
+  config_revoked(w, &cfg, rv, NREV);
   w->node[0] = node_new(&cfg, w->now, &err);
   assert_non_null(w->node[0]);
   assert_int_equal(node_revoked_count(w->node[0]), NREV);
@@ -417,22 +423,11 @@ static void test_revocation_check_budget(void **state) {
   (void)state;
   struct net *w = calloc(1, sizeof(*w));
   struct revocation r;
-  struct prng gp = {99};
-  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
   uint8_t msg[1 + REVOKE_BIN_MAX], idc[RL_ID_LEN];
   struct link *ab;
   size_t len;
   uint64_t bad0, drop0;
-  w->now = T0;
-  assert_int_equal(id_generate(&w->group, &genv), 0);
-  assert_int_equal(id_generate(&w->other_group, &genv), 0);
-  make_member(w, 0, &w->group, "lab", 0x64400001);
-  make_member(w, 1, &w->group, "lab", 0x64400002);
-  make_member(w, 2, &w->group, "lab", 0x64400003);
-  start_node(w, 0, w->group.pk, 1);
-  start_node(w, 1, w->group.pk, 0);
-  start_node(w, 2, w->group.pk, 0);
-  run_until(w, w->now + 3 * NS_PER_S);
+  make_trio(w);
   ab = link_to(w, 0, 1);
   assert_non_null(ab);
   bad0 = w->node[0]->c.ctl_bad;

@@ -15,7 +15,8 @@
 # 2. `ringlan group revoke --cert m7.cert` (group key holder, offline), then
 #    `ringlan revoke m7.rev` on m3 only. Within 60 s (REVOKE_S) every other
 #    member reports the revocation (status counters.revoked) and holds no
-#    established link to m7; pings m7 -> m2 and m2 -> m7 fail.
+#    established link to m7; pings m7 -> m2 and m2 -> m7 fail; `ringlan
+#    lookup <m7's ID>` on m11 answers the revocation (the DHT copy).
 # 3. m7 restarts with its (valid, not expired) certificate: it cannot
 #    rejoin; after 30 s nobody holds a link to it, pings still fail.
 # 4. m5 restarts: the revocation comes back from its LMDB store at once
@@ -102,6 +103,7 @@ t_say "before: every member pings $VICTIM both ways; $with of ${#OTHERS[@]} hold
 [ "$with" -ge $(( ${#OTHERS[@]} / 2 )) ] || t_fail "too few members hold a link to $VICTIM before the revocation ($with)"
 
 # ---------------------------------------------------------------- 2. revoke
+VICTIM_ID=$(status_json "$VICTIM" | jq -r .id)
 "$RL_BIN" group revoke --group-key "$T_DIR/ring.key" --cert "$T_DIR/$VICTIM.cert" \
   --out "$T_DIR/$VICTIM.rev" >"$T_DIR/revoke.log" 2>&1 || { cat "$T_DIR/revoke.log" >&2; t_fail "ringlan group revoke"; }
 t0=$(ms_now)
@@ -135,6 +137,11 @@ t_say "revoke: $REVOKE_FIG"
 no_ping "$VICTIM" "$(vip m2)" || t_fail "$VICTIM still pings m2 after the revocation" "$VICTIM"
 no_ping m2 "$(vip "$VICTIM")" || t_fail "m2 still pings $VICTIM after the revocation" m2
 no_ping m11 "$(vip "$VICTIM")" || t_fail "m11 still pings $VICTIM after the revocation" m11
+# The DHT copy: the victim's NODE key now holds its revocation (published by
+# the members that learnt it), so a lookup of its ID answers the revocation.
+dht_rev() { ctl m11 lookup "$VICTIM_ID" --json 2>/dev/null | jq -e '.record == "revocation"' >/dev/null; }
+wait_until 20 dht_rev || t_fail "lookup of $VICTIM's ID does not answer its revocation" m11
+t_say "DHT copy: 'ringlan lookup' of $VICTIM's ID on m11 answers its revocation"
 t_check_alive "${ALL[@]}"
 
 # ---------------------------------------------------------------- 3. the victim restarts
