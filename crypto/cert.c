@@ -315,7 +315,7 @@ void cert_time_format(uint64_t unix_s, char out[CERT_TIME_STRLEN]) {
 
 /* "ISO (unix)": the unix seconds are authoritative; the ISO part is there
  * for people and must agree with them. */
-static int time_field(const struct armor_field *f, uint64_t *out, char *err, size_t errcap) {
+int cert_time_field(const struct armor_field *f, uint64_t *out, char *err, size_t errcap) {
   const char *open = memchr(f->val, '(', f->vlen);
   char iso[CERT_TIME_STRLEN];
   uint64_t v = 0;
@@ -466,10 +466,10 @@ int cert_parse_text(struct cert *c, const char *text, size_t len, char *err, siz
   }
 
   if (!(f = need(&d, "not-before", err, errcap)) ||
-      time_field(f, &c->not_before, err, errcap) != 0)
+      cert_time_field(f, &c->not_before, err, errcap) != 0)
     goto bad;
   if (!(f = need(&d, "not-after", err, errcap)) ||
-      time_field(f, &c->not_after, err, errcap) != 0)
+      cert_time_field(f, &c->not_after, err, errcap) != 0)
     goto bad;
 
   for (size_t i = 0; i < d.n; i++) {

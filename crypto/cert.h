@@ -91,5 +91,9 @@ bool cert_vip_is_host(uint32_t vip, uint8_t prefix);
 /* Unix seconds as "YYYY-MM-DDTHH:MM:SSZ" (UTC); "after-9999" past year 9999. */
 #define CERT_TIME_STRLEN 21
 void cert_time_format(uint64_t unix_s, char out[CERT_TIME_STRLEN]);
+/* Parses an armored time field "YYYY-MM-DDTHH:MM:SSZ (unix-seconds)" (the
+ * ISO part must agree with the seconds). 0 or RL_EPARSE with a reason. */
+struct armor_field;
+int cert_time_field(const struct armor_field *f, uint64_t *out, char *err, size_t errcap);
 
 #endif

@@ -90,6 +90,12 @@ static int verify_peer_cert(const struct hs_identity *id, const struct cert *c, 
   int rc = standin(id) ? cert_check_unsigned(c, id->group_pk, id->cert.group,
                                                rl_unix_s(id->env, now))
                        : cert_verify(c, id->group_pk, id->cert.group, rl_unix_s(id->env, now));
+  if (rc == 0 && id->revoked) {
+    uint8_t pid[RL_ID_LEN];
+    cert_node_id(c, pid);
+    if (revoke_set_has(id->revoked, pid))
+      return RL_EREVOKED;
+  }
   return rc == RL_EINVAL ? RL_ETRUNC : rc;
 }
 

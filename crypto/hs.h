@@ -26,6 +26,7 @@
 
 #include "crypto/cert.h"
 #include "crypto/cookie.h"
+#include "crypto/revoke.h"
 #include "crypto/dc.h"
 #include "crypto/identity.h"
 #include "util/env.h"
@@ -55,6 +56,10 @@ struct hs_identity {
    * tells sessions of our current life from those of an earlier one
    * (link.c: never send on a session the peer lost by restarting). */
   uint64_t boot;
+  /* Revoked members (borrowed, may be NULL): a peer certificate whose
+   * overlay ID is in it fails the handshake with RL_EREVOKED, in both
+   * directions (docs/security.md, "Revocation"). */
+  const struct revoke_set *revoked;
 };
 int hs_identity_init(struct hs_identity *hid, const struct rl_env *env,
                      const struct id_key *key, const struct cert *cert,

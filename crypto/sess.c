@@ -254,6 +254,7 @@ static void promote(struct sess *s, int slot, uint64_t now) {
 static void adopt_peer(struct sess *s, const struct hs_result *res, uint64_t now) {
   s->have_peer = true;
   s->peer_vip = res->peer_cert.vip;
+  s->peer_not_after = res->peer_cert.not_after;
   memcpy(s->peer_id, res->peer_id, RL_ID_LEN);
   s->cipher = res->cipher;
   s->fmt = res->fmt;

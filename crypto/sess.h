@@ -95,6 +95,7 @@ struct sess {
   /* What callers use of the peer's verified certificate (the whole one
    * would cost ~500 bytes per session: 10^5 simulated nodes hold millions) */
   uint32_t peer_vip;
+  uint64_t peer_not_after;     /* unix s: the node core closes the session then */
   uint8_t peer_id[RL_ID_LEN];
   uint64_t peer_timestamp;     /* last accepted HS_INIT timestamp from peer */
   uint64_t peer_boot;          /* the peer's boot id in its last handshake */

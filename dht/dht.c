@@ -287,6 +287,76 @@ void dht_forget(struct dht *d, const uint8_t key[DHT_KEY_LEN]) {
     cache_drop(d, (size_t)(c - d->cache));
 }
 
+/* ---- revoked owners ---- */
+
+bool dht_owner_revoked(const struct dht *d, const struct cert *c) {
+  uint8_t id[RL_ID_LEN];
+  if (!d->cfg.revoked || d->cfg.revoked->n == 0)
+    return false;
+  cert_node_id(c, id);
+  return revoke_set_has(d->cfg.revoked, id);
+}
+
+#define DROP_BATCH 64
+struct drop_walk {
+  const uint8_t *id;
+  unsigned n;
+  bool more;                        /* the batch filled up: walk again */
+  uint8_t keys[DROP_BATCH][DHT_KEY_LEN];
+};
+
+static int drop_visit(void *arg, const uint8_t key[DHT_KEY_LEN], const uint8_t *rec,
+                      size_t len) {
+  struct drop_walk *w = arg;
+  struct dht_record *r = malloc(sizeof(*r));
+  uint8_t owner[RL_ID_LEN];
+  bool hit;
+  if (!r)
+    return 0;
+  hit = dht_record_decode(r, rec, len) == 0 && dht_record_owner_id(r, owner) == 0 &&
+        memcmp(owner, w->id, RL_ID_LEN) == 0;
+  free(r);
+  if (!hit)
+    return 0;
+  if (w->n == DROP_BATCH) {
+    w->more = true;
+    return 1;
+  }
+  memcpy(w->keys[w->n++], key, DHT_KEY_LEN);
+  return 0;
+}
+
+unsigned dht_drop_owner(struct dht *d, const uint8_t id[RL_ID_LEN]) {
+  struct drop_walk *w = malloc(sizeof(*w));
+  unsigned total = 0;
+  if (!w)
+    return 0;
+  /* The store may not change during iterate: collect, delete, again (each
+   * round deletes what it found, so the walk ends). */
+  do {
+    w->id = id;
+    w->n = 0;
+    w->more = false;
+    d->store->ops->iterate(d->store, drop_visit, w);
+    for (unsigned i = 0; i < w->n; i++)
+      if (d->store->ops->del(d->store, w->keys[i]) == 0)
+        total++;
+  } while (w->more && w->n > 0);
+  free(w);
+  for (size_t i = d->n_cache; i-- > 0;) {
+    struct dht_cent *c = &d->cache[i];
+    struct dht_record *r;
+    uint8_t owner[RL_ID_LEN];
+    if (!c->rec || !(r = malloc(sizeof(*r))))
+      continue;
+    if (dht_record_decode(r, c->rec, c->rec_len) == 0 && dht_record_owner_id(r, owner) == 0 &&
+        memcmp(owner, id, RL_ID_LEN) == 0)
+      dht_forget(d, c->key);
+    free(r);
+  }
+  return total;
+}
+
 /* ---- re-replication (DHash-style local maintenance) ---- */
 
 struct ring_walk {

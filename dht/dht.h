@@ -24,6 +24,7 @@
 
 #include "crypto/cert.h"
 #include "crypto/identity.h"
+#include "crypto/revoke.h"
 #include "dht/msg.h"
 #include "dht/record.h"
 #include "dht/store.h"
@@ -64,6 +65,10 @@ struct dht_config {
   unsigned get_attempts;       /* default DHT_GET_ATTEMPTS */
   uint64_t cache_ttl_ns;       /* default DHT_CACHE_TTL_NS */
   unsigned cache_max;          /* default DHT_CACHE_MAX */
+  /* Revoked members (borrowed, NULL: none): their records are refused at
+   * store and in lookup answers, and a VIP they held may be claimed by a
+   * new member at once (docs/security.md, "Revocation"). */
+  const struct revoke_set *revoked;
 };
 /* Fills the defaults; the caller then sets env, ids, keys, group. */
 void dht_config_default(struct dht_config *cfg);
@@ -84,6 +89,14 @@ void dht_free(struct dht *d);
 int dht_put_own(struct dht *d, uint8_t type, const uint8_t *value, size_t len,
                 uint64_t now);
 
+/* Stores the binary revocation bin[len] (already verified by the caller)
+ * in the DHT as a DHT_REC_REVOCATION record at the revoked member's NODE
+ * key (dht/record.h): one STORE to the key's owner, not retried, or stored
+ * here and pushed to our replicas when we own the key. Returns 0,
+ * RL_ETRUNC (bin does not decode), RL_EREFUSED (we own the key and our
+ * store refused it), RL_EFULL (queue), RL_ENOMEM. */
+int dht_put_revocation(struct dht *d, const uint8_t *bin, size_t len, uint64_t now);
+
 /* Looks key up. The answer is always a DHT_ACT_RESULT with this cookie
  * (possibly at once, from the cache or the local store): status 0 and the
  * verified record, RL_ENOENT, or RL_ETIMEDOUT after the bounded retries.
@@ -91,6 +104,9 @@ int dht_put_own(struct dht *d, uint8_t type, const uint8_t *value, size_t len,
 int dht_get(struct dht *d, const uint8_t key[DHT_KEY_LEN], uint32_t cookie, uint64_t now);
 /* Drops a cached result for key (e.g. the endpoints it named failed). */
 void dht_forget(struct dht *d, const uint8_t key[DHT_KEY_LEN]);
+/* Deletes every stored and cached record owned by id (a member just
+ * revoked). Returns how many stored records went. */
+unsigned dht_drop_owner(struct dht *d, const uint8_t id[RL_ID_LEN]);
 
 /* A routed OV_APP_DHT payload delivered to us from src (routed to key).
  * Bad input is counted and dropped: 0 or a negative RL_E*. */
@@ -108,7 +124,8 @@ void dht_leave(struct dht *d, uint64_t now);
 enum dht_act_kind {
   DHT_ACT_NONE = 0,
   DHT_ACT_ROUTE,  /* overlay_route(key, mode, OV_APP_DHT, data, len) */
-  DHT_ACT_RESULT  /* answer to dht_get(cookie) */
+  DHT_ACT_RESULT  /* answer to dht_get(cookie); rec may be a revocation
+                     record (a lookup of a revoked member's NODE key) */
 };
 
 struct dht_action {
@@ -144,6 +161,9 @@ struct dht_stats {
   uint64_t own_acked;         /* STORE_ACK OK for own records */
   uint64_t msgs_bad;          /* undecodable or unexpected messages */
   uint64_t queue_dropped;     /* ROUTE actions dropped: queue full */
+  uint64_t revocations_stored;    /* revocation records accepted */
+  uint64_t revocations_published; /* dht_put_revocation() calls sent/stored */
+  uint64_t revocations_acked;     /* their STORE_ACK OK */
 };
 void dht_stats(const struct dht *d, struct dht_stats *out);
 

@@ -65,6 +65,7 @@ struct dht_own {              /* one of our own records (VIP, NODE) */
 };
 
 #define DHT_OWN_SLOTS 2
+#define DHT_REV_TXIDS 16
 
 struct dht {
   struct dht_config cfg;
@@ -79,6 +80,11 @@ struct dht {
   struct dht_cent *cache;     /* dynamic, at most cfg.cache_max */
   size_t n_cache, cap_cache;
   struct dht_own own[DHT_OWN_SLOTS];
+  struct {                    /* STOREs of revocations awaiting their ack */
+    bool used;
+    uint32_t txid;
+  } rev_txid[DHT_REV_TXIDS];
+  unsigned rev_txid_next;
   uint64_t next_sweep;
   struct dht_stats st;
 };
@@ -103,6 +109,9 @@ uint32_t dht_txid(struct dht *d);
 struct dht_cent *dht_cache_find(struct dht *d, const uint8_t key[DHT_KEY_LEN]);
 struct dht_cent *dht_cache_slot(struct dht *d, const uint8_t key[DHT_KEY_LEN],
                                 uint64_t now);
+
+/* True when the certificate's member is revoked (cfg.revoked). */
+bool dht_owner_revoked(const struct dht *d, const struct cert *c);
 
 /* dht_rpc.c */
 /* Verifies and stores an encoded record. Returns a DHT_ST_* status, sets

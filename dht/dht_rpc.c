@@ -31,6 +31,37 @@ struct accept_buf {
   uint8_t held[DHT_REC_MAX];
 };
 
+/* A revocation record (dht/record.h): the first valid one at its key stays
+ * forever; any later one (byte-identical or another valid revocation of the
+ * same ID) is acknowledged without a signature check, so replicas pushing
+ * it again cost one store read. It replaces the revoked member's NODE
+ * record. */
+static int accept_revocation(struct dht *d, struct accept_buf *b, const uint8_t *rec,
+                             size_t len, uint64_t now, bool *is_new) {
+  int n = d->store->ops->get(d->store, b->rec.key, b->held, sizeof(b->held));
+  int rc;
+  if (n > 0 && dht_record_decode(&b->old, b->held, (size_t)n) == 0 &&
+      b->old.type == DHT_REC_REVOCATION) {
+    d->st.same_again++;
+    return DHT_ST_OK;
+  }
+  rc = dht_record_verify(&b->rec, d->cfg.group, d->cfg.group_pk, dht_unix(d, now), NULL);
+  if (rc < 0) {
+    d->st.rejected_invalid++;
+    rl_logf(d->cfg.env, RL_LOG_DEBUG, "dht: revocation record refused: %s", rl_strerror(rc));
+    return DHT_ST_INVALID;
+  }
+  if (d->store->ops->put(d->store, b->rec.key, rec, len) < 0) {
+    d->st.rejected_full++;
+    return DHT_ST_FULL;
+  }
+  d->st.stored++;
+  d->st.revocations_stored++;
+  *is_new = true;
+  arm_sweep(d, now);
+  return DHT_ST_OK;
+}
+
 int dht_accept(struct dht *d, const uint8_t *rec, size_t len, uint64_t now,
                bool *is_new, uint64_t *held_seq) {
   struct accept_buf *b = malloc(sizeof(*b)); /* ~4 KB: keep it off the stack */
@@ -43,6 +74,10 @@ int dht_accept(struct dht *d, const uint8_t *rec, size_t len, uint64_t now,
   if (dht_record_decode(&b->rec, rec, len) < 0) {
     d->st.rejected_invalid++;
     st = DHT_ST_INVALID;
+    goto out;
+  }
+  if (b->rec.type == DHT_REC_REVOCATION) {
+    st = accept_revocation(d, b, rec, len, now, is_new);
     goto out;
   }
   /* The very record we hold (replicas and anti-entropy push the same bytes
@@ -68,9 +103,26 @@ int dht_accept(struct dht *d, const uint8_t *rec, size_t len, uint64_t now,
     st = DHT_ST_INVALID;
     goto out;
   }
+  if (dht_owner_revoked(d, &b->c)) {
+    d->st.rejected_invalid++;
+    rl_logf(d->cfg.env, RL_LOG_DEBUG, "dht: record refused: %s", rl_strerror(RL_EREVOKED));
+    st = DHT_ST_INVALID;
+    goto out;
+  }
   n = d->store->ops->get(d->store, b->rec.key, b->held, sizeof(b->held));
+  /* A record held of a revoked owner counts as none (neither its claim on
+   * a VIP nor its seq, however high, blocks the key's new holder). */
   if (n > 0 && dht_record_decode(&b->old, b->held, (size_t)n) == 0 &&
-      b->old.expiry_s > unix_s) {
+      b->old.type == DHT_REC_REVOCATION) {
+    /* The key's member is revoked: its NODE record is not taken back. */
+    d->st.rejected_conflict++;
+    st = DHT_ST_CONFLICT;
+    goto out;
+  }
+  if (n > 0 && dht_record_decode(&b->old, b->held, (size_t)n) == 0 &&
+      b->old.expiry_s > unix_s &&
+      !(cert_decode_bin(&b->oc, b->old.cert, b->old.cert_len) == 0 &&
+        dht_owner_revoked(d, &b->oc))) {
     *held_seq = b->old.seq;
     /* First claim wins while it lives: another member (a different node
      * key) certified for the same VIP by mistake cannot take it over. */
@@ -274,6 +326,13 @@ static void on_store_ack(struct dht *d, const uint8_t src[RL_ID_LEN],
         d->own[i].deadline != RL_TIME_NEVER)
       o = &d->own[i];
   if (!o) {
+    for (unsigned i = 0; i < DHT_REV_TXIDS; i++)
+      if (d->rev_txid[i].used && d->rev_txid[i].txid == m->txid) {
+        d->rev_txid[i].used = false; /* a published revocation: nothing to do */
+        if (m->status == DHT_ST_OK)
+          d->st.revocations_acked++;
+        return;
+      }
     d->st.msgs_bad++; /* late duplicate or unsolicited */
     return;
   }
@@ -311,6 +370,43 @@ static void on_store_ack(struct dht *d, const uint8_t src[RL_ID_LEN],
   }
   o->attempts = 0;
   o->deadline = now + DHT_STORE_RETRY_NS;
+}
+
+/* ---- revocations ---- */
+
+int dht_put_revocation(struct dht *d, const uint8_t *bin, size_t len, uint64_t now) {
+  struct dht_record *r = malloc(sizeof(*r));
+  uint8_t buf[DHT_REC_MAX];
+  struct dht_msg m = {.type = DHT_MSG_STORE};
+  uint64_t held;
+  bool is_new;
+  int n, rc;
+  if (!r)
+    return RL_ENOMEM;
+  if ((rc = dht_record_make_revocation(r, bin, len)) < 0 ||
+      (rc = n = dht_record_encode(r, buf, sizeof(buf))) < 0)
+    goto out;
+  rc = 0;
+  d->st.revocations_published++;
+  if (dht_ring_owns(d, &d->ring, r->key)) {
+    if (dht_accept(d, buf, (size_t)n, now, &is_new, &held) != DHT_ST_OK)
+      rc = RL_EREFUSED;
+    else if (is_new)
+      dht_push_replicas(d, r->key, buf, (size_t)n, NULL);
+    goto out;
+  }
+  /* One STORE, not retried: every member that learns the revocation sends
+   * one, and the owner's replicas keep it across ring changes. */
+  m.txid = dht_txid(d);
+  m.rec = buf;
+  m.rec_len = (size_t)n;
+  d->rev_txid[d->rev_txid_next].used = true;
+  d->rev_txid[d->rev_txid_next].txid = m.txid;
+  d->rev_txid_next = (d->rev_txid_next + 1) % DHT_REV_TXIDS;
+  rc = dht_q_route(d, r->key, OV_ROUTE_OWNER, &m);
+out:
+  free(r);
+  return rc;
 }
 
 /* ---- lookups ---- */
@@ -461,7 +557,9 @@ static void learn_hints(struct dht *d, const uint8_t key[DHT_KEY_LEN],
 static void cache_record(struct dht *d, const struct dht_record *r, const uint8_t *rec,
                          size_t len, uint64_t now) {
   struct dht_cent *c = dht_cache_slot(d, r->key, now);
-  uint64_t until = now + d->cfg.cache_ttl_ns, rec_end = dht_unix_to_ns(d, r->expiry_s);
+  uint64_t until = now + d->cfg.cache_ttl_ns;
+  uint64_t rec_end = r->expiry_s == DHT_REC_NO_EXPIRY ? RL_TIME_NEVER
+                                                     : dht_unix_to_ns(d, r->expiry_s);
   uint8_t *copy;
   if (!c || !(copy = malloc(len)))
     return;
@@ -486,10 +584,13 @@ static void on_get_reply(struct dht *d, const uint8_t src[RL_ID_LEN],
   }
   learn_hints(d, m->key, m, now);
   struct dht_pending *p = &d->pend[i];
+  struct cert rc_cert;
   if (m->status == DHT_ST_OK && m->rec_len && (r = malloc(sizeof(*r)))) {
     rc = dht_record_decode(r, m->rec, m->rec_len);
     if (rc == 0)
-      rc = dht_record_verify(r, d->cfg.group, d->cfg.group_pk, dht_unix(d, now), NULL);
+      rc = dht_record_verify(r, d->cfg.group, d->cfg.group_pk, dht_unix(d, now), &rc_cert);
+    if (rc == 0 && r->type != DHT_REC_REVOCATION && dht_owner_revoked(d, &rc_cert))
+      rc = RL_EREVOKED;
     if (rc == 0 && memcmp(r->key, p->key, DHT_KEY_LEN) != 0)
       rc = RL_EREFUSED;
     if (rc == 0) {

@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "crypto/revoke.h"
 #include "util/wire.h"
 
 /* The signature covers a fixed context string followed by the encoded
@@ -182,6 +183,42 @@ int dht_record_seq_next(uint64_t cur, uint64_t unix_s, uint64_t *next) {
   return 0;
 }
 
+int dht_record_make_revocation(struct dht_record *r, const uint8_t *bin, size_t len) {
+  struct revocation rv;
+  memset(r, 0, sizeof(*r));
+  if (len > DHT_VALUE_MAX)
+    return RL_ETOOBIG;
+  if (revoke_decode_bin(&rv, bin, len) != 0)
+    return RL_ETRUNC;
+  r->type = DHT_REC_REVOCATION;
+  dht_key_node(rv.group, rv.node_id, r->key);
+  r->seq = 0;
+  r->expiry_s = DHT_REC_NO_EXPIRY;
+  r->value_len = (uint16_t)len;
+  memcpy(r->value, bin, len);
+  return 0;
+}
+
+/* A revocation record: authentic by the group signature inside. */
+static int verify_revocation(const struct dht_record *r, const char *group,
+                             const uint8_t group_pk[RL_PK_LEN]) {
+  static const uint8_t zero_sig[RL_SIG_LEN];
+  uint8_t want[DHT_KEY_LEN];
+  struct revocation rv;
+  int rc;
+  if (r->seq != 0 || r->expiry_s != DHT_REC_NO_EXPIRY || r->cert_len != 0 ||
+      memcmp(r->sig, zero_sig, RL_SIG_LEN) != 0)
+    return RL_EINVAL;
+  if (r->value_len > DHT_VALUE_MAX || revoke_decode_bin(&rv, r->value, r->value_len) != 0)
+    return RL_ETRUNC;
+  if ((rc = revoke_verify(&rv, group_pk, group)) < 0)
+    return rc;
+  dht_key_node(group, rv.node_id, want);
+  if (sodium_memcmp(want, r->key, DHT_KEY_LEN) != 0)
+    return RL_EREFUSED;
+  return 0;
+}
+
 /* Shared by the timed and untimed checks; unix_s == 0 skips the clock. */
 static int verify(const struct dht_record *r, const char *group,
                   const uint8_t group_pk[RL_PK_LEN], uint64_t unix_s,
@@ -190,6 +227,11 @@ static int verify(const struct dht_record *r, const char *group,
   uint8_t want[DHT_KEY_LEN], id[RL_ID_LEN];
   struct cert c;
   int n, rc;
+  if (r->type == DHT_REC_REVOCATION) {
+    if (cert_out)
+      memset(cert_out, 0, sizeof(*cert_out));
+    return verify_revocation(r, group, group_pk);
+  }
   if (r->cert_len > CERT_BIN_MAX || r->value_len > DHT_VALUE_MAX)
     return RL_ETRUNC;
   if (cert_decode_bin(&c, r->cert, r->cert_len) < 0)

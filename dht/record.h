@@ -52,8 +52,22 @@ enum dht_rec_type {
   DHT_REC_VIP = 1,        /* virtual IPv4 -> member (value: 20-byte overlay ID) */
   DHT_REC_NODE = 2,       /* overlay ID -> endpoint candidates (opaque value) */
   DHT_REC_SUBRING = 3,    /* reserved: subring membership (not accepted yet) */
-  DHT_REC_REVOCATION = 4  /* reserved: signed by the group key (not accepted yet) */
+  DHT_REC_REVOCATION = 4  /* a group revocation, at the revoked ID's NODE key */
 };
+
+/* A DHT_REC_REVOCATION record (docs/dht.md, "Revocation records") is not
+ * written by a member: it is self-authenticating by the group signature of
+ * the revocation it carries, so any member that learns a revocation may
+ * store it. It sits at dht_key_node(group, revoked ID): the very key a
+ * member looks up for the revoked member's endpoints, where it replaces the
+ * revoked member's NODE record. Fixed fields, so there is exactly one
+ * encoding per revocation and no version games: seq 0, expiry_s
+ * DHT_REC_NO_EXPIRY (revocations do not expire), no certificate
+ * (cert_len 0), value = the binary revocation (revoke_encode_bin), sig all
+ * zero (the record signature is unused). A storer keeps the first valid one
+ * per key forever (another valid one for the same ID says nothing new), and
+ * refuses any NODE record at that key afterwards. */
+#define DHT_REC_NO_EXPIRY UINT64_MAX
 
 struct dht_record {
   uint8_t type;                  /* enum dht_rec_type */
@@ -72,6 +86,11 @@ struct dht_record {
 void dht_key_vip(const char *group, uint32_t vip, uint8_t key[DHT_KEY_LEN]);
 void dht_key_node(const char *group, const uint8_t id[RL_ID_LEN],
                   uint8_t key[DHT_KEY_LEN]);
+
+/* Fills r as the DHT_REC_REVOCATION record of the binary revocation
+ * bin[len] (structure only: the caller verified it). Returns 0, RL_ETRUNC
+ * (bin does not decode) or RL_ETOOBIG. */
+int dht_record_make_revocation(struct dht_record *r, const uint8_t *bin, size_t len);
 
 /* Fills r (type, key derived from cert and type, seq, expiry, cert, value)
  * and signs it with `key`, which must be the key certified by `cert`.
@@ -101,7 +120,12 @@ int dht_record_decode(struct dht_record *r, const uint8_t *in, size_t len);
  *   - the signature by the certified node key: RL_EAUTH;
  *   - the record is consistent with the certificate (key derived from the
  *     cert's vip / node ID; VIP value = the owner's overlay ID):
- *     RL_EREFUSED; SUBRING/REVOCATION/unknown types: RL_EUNSUP.
+ *     RL_EREFUSED; SUBRING/unknown types: RL_EUNSUP.
+ * A DHT_REC_REVOCATION record is judged instead by: the fixed fields (seq
+ * 0, expiry DHT_REC_NO_EXPIRY, no cert, zero sig; else RL_EINVAL), the
+ * revocation decodes (RL_ETRUNC) and revoke_verify()s for (group,
+ * group_pk) (RL_EFOREIGN, RL_EAUTH), key = dht_key_node(group, revoked
+ * ID) (RL_EREFUSED); the clock plays no part, and cert_out is zeroed.
  * On success returns 0 and, if cert_out is not NULL, the decoded cert. */
 int dht_record_verify(const struct dht_record *r, const char *group,
                       const uint8_t group_pk[RL_PK_LEN], uint64_t unix_s,
@@ -114,7 +138,8 @@ int dht_record_verify_untimed(const struct dht_record *r, const char *group,
                               const uint8_t group_pk[RL_PK_LEN]);
 
 /* Overlay ID of the record's owner (from its certificate). RL_ETRUNC when
- * the embedded certificate does not parse. */
+ * the embedded certificate does not parse (also for a revocation record,
+ * which has no owner). */
 int dht_record_owner_id(const struct dht_record *r, uint8_t id[RL_ID_LEN]);
 
 /* Byte-identical records (same signature over the same fields). */

@@ -1,10 +1,12 @@
 /* ringlan status | peers | lookup: ask the running daemon over its control
  * socket (node/ctl.h) and print the answer. */
 #include <ringlan/error.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/revoke.h"
 #include "node/cli.h"
 #include "node/config.h"
 #include "node/ctl.h"
@@ -159,6 +161,20 @@ static bool known_opts(int argc, char **argv, int positional) {
   return seen == positional;
 }
 
+/* The one positional argument (known_opts checked there is one). */
+static const char *positional(int argc, char **argv) {
+  const char *p = NULL;
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--control") || !strcmp(argv[i], "--config")) {
+      i++;
+      continue;
+    }
+    if (strcmp(argv[i], "--json"))
+      p = argv[i];
+  }
+  return p;
+}
+
 int cli_status(int argc, char **argv) {
   if (!known_opts(argc, argv, 0)) {
     fprintf(stderr, "usage: ringlan status [--json] [--config NODE.conf | --control PATH]\n");
@@ -178,22 +194,42 @@ int cli_peers(int argc, char **argv) {
                                         : run(argc, argv, "peers", true);
 }
 
+/* ringlan revoke FILE: the daemon applies, stores and spreads it. */
+int cli_revoke(int argc, char **argv) {
+  const char *path;
+  struct revocation r;
+  uint8_t bin[REVOKE_BIN_MAX];
+  char req[CTL_REQUEST_MAX], err[CFG_ERR_MAX + CFG_PATH_MAX];
+  int n;
+  if (!known_opts(argc, argv, 1)) {
+    fprintf(stderr, "usage: ringlan revoke NODE.rev [--config NODE.conf | --control PATH]\n");
+    return 2;
+  }
+  path = positional(argc, argv);
+  if (cfg_load_revocation(path, NULL, NULL, &r, err, sizeof(err)) != 0) {
+    fprintf(stderr, "ringlan: %s\n", err);
+    return 1;
+  }
+  n = revoke_encode_bin(&r, bin, sizeof(bin));
+  if (n < 0) {
+    fprintf(stderr, "ringlan: %s: %s\n", path, rl_strerror(n));
+    return 1;
+  }
+  /* One line: "revoke " + base64 of the binary form (the daemon checks it). */
+  memcpy(req, "revoke ", 7);
+  sodium_bin2base64(req + 7, sizeof(req) - 7, bin, (size_t)n, sodium_base64_VARIANT_ORIGINAL);
+  return run(argc, argv, req, false);
+}
+
 int cli_lookup(int argc, char **argv) {
-  const char *what = NULL;
+  const char *what;
   char req[CTL_REQUEST_MAX];
   if (!known_opts(argc, argv, 1)) {
     fprintf(stderr, "usage: ringlan lookup VIP|ID [--json] [--config NODE.conf | "
                     "--control PATH]\n");
     return 2;
   }
-  for (int i = 0; i < argc; i++) {
-    if (!strcmp(argv[i], "--control") || !strcmp(argv[i], "--config")) {
-      i++;
-      continue;
-    }
-    if (strcmp(argv[i], "--json"))
-      what = argv[i];
-  }
+  what = positional(argc, argv);
   /* VIPs are dotted quads, IDs 40 hex digits; the daemon validates. Only
    * refuse what would break the line protocol. */
   if (!what || strlen(what) > 64 || strpbrk(what, " \t\r\n")) {

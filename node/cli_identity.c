@@ -18,6 +18,7 @@
 #include "crypto/armor.h"
 #include "crypto/cert.h"
 #include "crypto/identity.h"
+#include "crypto/revoke.h"
 #include "node/cli.h"
 
 #define KEY_FILE_MAX 4096
@@ -411,13 +412,79 @@ out:
   return rc;
 }
 
+/* ---- ringlan group revoke ---- */
+
+#define GROUP_REVOKE_USAGE                                                                 \
+  "group revoke --group-key GROUP.key (--cert NODE.cert | --id OVERLAY_ID) --out NODE.rev"
+
+static int group_revoke(int argc, char **argv) {
+  static const char *const opts[] = {"--group-key", "--cert", "--id", "--out", NULL};
+  const char *gk_path = cli_opt(argc, argv, "--group-key");
+  const char *cert_path = cli_opt(argc, argv, "--cert");
+  const char *id_s = cli_opt(argc, argv, "--id");
+  const char *out = cli_opt(argc, argv, "--out");
+  struct id_key gk;
+  struct revocation r;
+  char gname[RL_GROUP_NAME_MAX + 1], text[REVOKE_TEXT_MAX], hex[2 * RL_ID_LEN + 1];
+  int n, rc = 1;
+
+  if (!args_ok(argc, argv, opts, NULL, 0, "group revoke") || !gk_path || !out ||
+      !cert_path == !id_s)
+    return usage("group", GROUP_REVOKE_USAGE);
+  memset(&r, 0, sizeof(r));
+  r.version = 1;
+  r.revoked_at = (uint64_t)time(NULL);
+  if (id_s && (strlen(id_s) != 2 * RL_ID_LEN ||
+               rl_hex_decode(r.node_id, RL_ID_LEN, id_s, strlen(id_s)) != RL_ID_LEN)) {
+    fprintf(stderr, "ringlan group revoke: bad --id '%s' (40 hex digits: the overlay-id of "
+                    "the certificate)\n", id_s);
+    return 2;
+  }
+  if (cert_path) {
+    struct cert c;
+    char *ctext = NULL, why[160] = "";
+    size_t len = 0;
+    if (cli_read_file(cert_path, CERT_TEXT_MAX * 2, &ctext, &len) != 0) {
+      fprintf(stderr, "ringlan group revoke: cannot read %s\n", cert_path);
+      return 1;
+    }
+    rc = cert_parse_text(&c, ctext, len, why, sizeof(why));
+    free(ctext);
+    if (rc) {
+      fprintf(stderr, "ringlan group revoke: %s: not a certificate: %s\n", cert_path, why);
+      return 1;
+    }
+    cert_node_id(&c, r.node_id);
+  }
+  if (load_key(gk_path, "group", &gk, gname) != 0)
+    return 1;
+  strcpy(r.group, gname);
+  rc = 1;
+  if (revoke_sign(&r, &gk) != 0 || (n = revoke_encode_text(&r, text, sizeof(text))) < 0) {
+    fprintf(stderr, "ringlan group revoke: cannot sign the revocation\n");
+    goto out;
+  }
+  if (cli_write_file(out, text, (size_t)n, 0644) != 0) {
+    fprintf(stderr, "ringlan group revoke: cannot write %s: %s\n", out, strerror(errno));
+    goto out;
+  }
+  rl_hex_encode(hex, r.node_id, RL_ID_LEN);
+  printf("revoked %s: group %s, overlay-id %s\n", out, r.group, hex);
+  rc = 0;
+out:
+  id_wipe(&gk);
+  return rc;
+}
+
 int cli_group(int argc, char **argv) {
   if (argc >= 1 && !strcmp(argv[0], "init"))
     return group_init(argc - 1, argv + 1);
   if (argc >= 1 && !strcmp(argv[0], "sign"))
     return group_sign(argc - 1, argv + 1);
+  if (argc >= 1 && !strcmp(argv[0], "revoke"))
+    return group_revoke(argc - 1, argv + 1);
   fprintf(stderr, "usage: ringlan " GROUP_INIT_USAGE "\n       ringlan " GROUP_SIGN_USAGE
-                  "\n");
+                  "\n       ringlan " GROUP_REVOKE_USAGE "\n");
   return 2;
 }
 

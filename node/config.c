@@ -14,14 +14,14 @@
 #include "node/cli.h"
 #include "node/config.h"
 
-enum key_type { T_PATH, T_CONTROL, T_IFNAME, T_ADDR, T_ADDRLIST, T_CIPHER, T_FORMAT,
+enum key_type { T_PATH, T_PATHLIST, T_CONTROL, T_IFNAME, T_ADDR, T_ADDRLIST, T_CIPHER, T_FORMAT,
                 T_UINT, T_LOGLEVEL, T_BOOL, T_PUBKEY, T_USER };
 
 enum key_id {
   K_KEY, K_CERT, K_GROUP, K_LISTEN, K_TAP, K_CONTROL, K_STATE, K_BOOTSTRAP, K_CIPHER,
   K_FORMAT, K_KEEPALIVE, K_REKEY, K_LINK_TIMEOUT, K_IDLE_LINK, K_DHT_REPLICAS, K_LOG_LEVEL,
   K_PEER_ENDPOINT, K_PEER_PUBKEY, K_NAT_UPNP, K_NAT_NATPMP, K_NAT_LAN_CANDS, K_NAT_KEEPALIVE, K_NAT_RELAY_KBPS,
-  K_TCP, K_USER, K_VLAN, K_NAT_RELAY_SRC_KBPS, K_NAT_RELAY_TOTAL_KBPS,
+  K_TCP, K_USER, K_VLAN, K_NAT_RELAY_SRC_KBPS, K_NAT_RELAY_TOTAL_KBPS, K_REVOKED,
 };
 _Static_assert(K_NAT_RELAY_TOTAL_KBPS < 32, "cfg.seen is a 32-bit mask of keys");
 
@@ -55,6 +55,7 @@ static const struct key_def KEYS[] = {
     {K_TCP, CFG_SEC_NODE, "tcp", T_BOOL, 0, 0, false},
     {K_USER, CFG_SEC_NODE, "user", T_USER, 0, 0, false},
     {K_VLAN, CFG_SEC_NODE, "vlan", T_BOOL, 0, 0, false},
+    {K_REVOKED, CFG_SEC_NODE, "revoked", T_PATHLIST, 0, 0, true},
     {K_PEER_ENDPOINT, CFG_SEC_PEER, "endpoint", T_ADDR, 0, 0, false},
     {K_PEER_PUBKEY, CFG_SEC_PEER, "pubkey", T_PUBKEY, 0, 0, false},
     {K_NAT_UPNP, CFG_SEC_NAT, "upnp", T_BOOL, 0, 0, false},
@@ -202,24 +203,48 @@ static int parse_ifname(const char *v, char *out, size_t cap) {
   return 0;
 }
 
-static int set_bootstrap(struct cfg *c, char *v, char *err, size_t errcap) {
-  /* Split by hand: strtok would silently skip empty entries ("a,,b"). */
+/* One entry of a comma-separated list (trimmed, not empty). */
+typedef int (*list_item_fn)(struct cfg *c, char *item, char *err, size_t errcap);
+
+/* Splits v at commas by hand (strtok would silently skip empty entries,
+ * "a,,b") and hands each entry to fn; `what` names the list in errors. */
+static int set_list(struct cfg *c, char *v, const char *what, list_item_fn fn, char *err,
+                    size_t errcap) {
   for (char *tok = v; tok;) {
     char *comma = strchr(tok, ',');
+    int rc;
     if (comma)
       *comma = '\0';
     char *item = trim(tok);
     if (!*item)
-      return fail(c, err, errcap, "empty entry in bootstrap list");
-    if (c->n_bootstrap >= CFG_MAX_BOOTSTRAP)
-      return fail(c, err, errcap, "too many bootstrap endpoints (max %d)", CFG_MAX_BOOTSTRAP);
-    if (parse_endpoint(item, &c->bootstrap[c->n_bootstrap], false) != 0)
-      return fail(c, err, errcap, "bad value for 'bootstrap': '%s' (expected IPv4 ADDR:PORT, "
-                  "[IPv6]:PORT or tcp:ADDR:PORT, e.g. 192.0.2.1:42424)", item);
-    c->n_bootstrap++;
+      return fail(c, err, errcap, "empty entry in %s list", what);
+    if ((rc = fn(c, item, err, errcap)) != 0)
+      return rc;
     tok = comma ? comma + 1 : NULL;
   }
   return 0;
+}
+
+static int add_bootstrap(struct cfg *c, char *item, char *err, size_t errcap) {
+  if (c->n_bootstrap >= CFG_MAX_BOOTSTRAP)
+    return fail(c, err, errcap, "too many bootstrap endpoints (max %d)", CFG_MAX_BOOTSTRAP);
+  if (parse_endpoint(item, &c->bootstrap[c->n_bootstrap], false) != 0)
+    return fail(c, err, errcap, "bad value for 'bootstrap': '%s' (expected IPv4 ADDR:PORT, "
+                "[IPv6]:PORT or tcp:ADDR:PORT, e.g. 192.0.2.1:42424)", item);
+  c->n_bootstrap++;
+  return 0;
+}
+
+/* revoked = A.rev, B.rev (the key may repeat): revocation files. */
+static int add_revoked(struct cfg *c, char *item, char *err, size_t errcap) {
+  int rc;
+  if (c->n_revoked >= CFG_MAX_REVOKED)
+    return fail(c, err, errcap, "too many revocation files (max %d)", CFG_MAX_REVOKED);
+  rc = set_path(c, c->revoked[c->n_revoked], sizeof(c->revoked[0]), item, "revoked", err,
+                errcap);
+  if (rc == 0)
+    c->n_revoked++;
+  return rc;
 }
 
 static int set_pubkey(struct cfg *c, struct cfg_peer *p, const char *v, char *err,
@@ -283,7 +308,9 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
                   "characters [A-Za-z0-9._-], '%%d' for a number)", v);
     return 0;
   case K_BOOTSTRAP:
-    return set_bootstrap(c, v, err, errcap);
+    return set_list(c, v, "bootstrap", add_bootstrap, err, errcap);
+  case K_REVOKED:
+    return set_list(c, v, "revoked", add_revoked, err, errcap);
   case K_CIPHER:
     if (!strcasecmp(v, "auto"))
       c->cipher = CFG_CIPHER_AUTO;

@@ -8,6 +8,7 @@
  *   tcp = yes                   also accept TCP at `listen`
  *   vlan = no                   VLAN-tagged frames from members (default: dropped)
  *   bootstrap = 192.0.2.1:42424, 198.51.100.7:42424
+ *   revoked = bob.rev           revocation files (repeatable, comma lists)
  *   [peer]                      repeatable: a static peer
  *   endpoint = 203.0.113.5:42424
  *   pubkey = peer.pub           optional: a NODE.pub path or a base64 key
@@ -39,6 +40,7 @@
 #define CFG_LINE_MAX 1024
 #define CFG_ERR_MAX 256            /* a good size for err buffers */
 #define CFG_USER_MAX 33            /* user names: 1..32 bytes */
+#define CFG_MAX_REVOKED 16         /* revoked = files */
 
 #define CFG_DEFAULT_LISTEN "0.0.0.0:42424"
 #define CFG_DEFAULT_TAP "rl%d"
@@ -82,6 +84,8 @@ struct cfg {
   unsigned dht_replicas;         /* default 4 */
   int log_level;                 /* enum rl_log_level, default info */
   bool vlan;                     /* accept VLAN-tagged frames from members, default no */
+  unsigned n_revoked;            /* revoked = FILE[, FILE]: revocations (offline use) */
+  char revoked[CFG_MAX_REVOKED][CFG_PATH_MAX];
   /* [peer] */
   unsigned n_peers;
   struct cfg_peer peers[CFG_MAX_PEERS];
@@ -153,6 +157,16 @@ int cfg_load_identity(const struct cfg *c, uint64_t unix_s, struct id_key *key,
  * cached endpoints are left to the driver. */
 int cfg_load_node_config(const struct cfg *c, const struct rl_env *env, uint64_t unix_s,
                          struct node_config *out, char *err, size_t errcap);
+
+/* The revocation files of `revoked =` (out: CFG_MAX_REVOKED), each parsed
+ * and verified against the group key and name (RL_EPARSE, RL_EFOREIGN,
+ * RL_EAUTH with "PATH: reason" in err). Also the reader of `ringlan revoke
+ * FILE` (path given, group_pk NULL: syntax only). */
+struct revocation;
+int cfg_load_revocation(const char *path, const uint8_t *group_pk, const char *group,
+                        struct revocation *out, char *err, size_t errcap);
+int cfg_load_revocations(const struct cfg *c, const uint8_t group_pk[32], const char *group,
+                         struct revocation *out, unsigned *n, char *err, size_t errcap);
 
 /* The [peer] sections as node_peer_cfg entries (out: CFG_MAX_PEERS), reading
  * pubkey files (NODE.pub). A peer with a key is pinned. Used at start-up

@@ -10,6 +10,7 @@
 #include "util/errf.h"
 #include "crypto/cert.h"
 #include "crypto/identity.h"
+#include "crypto/revoke.h"
 #include "node/cli.h"
 #include "node/config.h"
 #include "node/core/node.h"
@@ -80,6 +81,41 @@ int cfg_load_peers(const struct cfg *c, struct node_peer_cfg *out, unsigned *n, 
     }
   }
   *n = c->n_peers;
+  return 0;
+}
+
+int cfg_load_revocation(const char *path, const uint8_t *group_pk, const char *group,
+                        struct revocation *out, char *err, size_t errcap) {
+  char *text = NULL, why[160] = "";
+  size_t len = 0;
+  int rc = read_text(path, REVOKE_TEXT_MAX * 2, &text, &len, NULL, err, errcap);
+  if (rc)
+    return rc;
+  rc = revoke_parse_text(out, text, len, why, sizeof(why));
+  free_text(text, len);
+  if (rc)
+    return rl_errf(err, errcap, rc, "%s: not a revocation: %s", path, why);
+  if (!group_pk)
+    return 0;
+  rc = revoke_verify(out, group_pk, group);
+  if (rc == RL_EFOREIGN)
+    return rl_errf(err, errcap, rc, "%s: a revocation of another group ('%s')", path,
+                   out->group);
+  if (rc)
+    return rl_errf(err, errcap, rc, "%s: not signed by the group key: %s", path,
+                   rl_strerror(rc));
+  return 0;
+}
+
+int cfg_load_revocations(const struct cfg *c, const uint8_t group_pk[32], const char *group,
+                         struct revocation *out, unsigned *n, char *err, size_t errcap) {
+  *n = 0;
+  for (unsigned i = 0; i < c->n_revoked && i < CFG_MAX_REVOKED; i++) {
+    int rc = cfg_load_revocation(c->revoked[i], group_pk, group, &out[i], err, errcap);
+    if (rc)
+      return rc;
+    (*n)++;
+  }
   return 0;
 }
 

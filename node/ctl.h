@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define CTL_REQUEST_MAX 256          /* bytes, newline included */
+#define CTL_REQUEST_MAX 512          /* bytes, newline included (a revocation: ~260) */
 #define CTL_MAX_CLIENTS 16           /* concurrent connections */
 #define CTL_TIMEOUT_MS 5000          /* request line / async answer deadline */
 #define CTL_DEFAULT_PATH "/run/ringlan/ringlan.sock"

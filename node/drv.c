@@ -560,6 +560,7 @@ int drv_run(const char *config_path) {
   struct node_config *nc = calloc(1, sizeof(*nc));
   char err[CFG_ERR_MAX + 2 * CFG_PATH_MAX];
   struct cert cert;
+  struct revocation revs[CFG_MAX_REVOKED];
   bool loop_ok = false, hard_exit = false, ctl_dir_existed;
   int rc, status = 1;
 
@@ -594,6 +595,12 @@ int drv_run(const char *config_path) {
     goto out;
   }
   cert = nc->cert;
+  if (cfg_load_revocations(d->cfg, nc->group_pk, nc->cert.group, revs, &nc->n_revoked, err,
+                           sizeof(err)) != 0) {
+    fprintf(stderr, "ringlan: %s\n", err);
+    goto out;
+  }
+  nc->revoked = revs; /* borrowed by node_new */
   /* Birthday probing may ask for this many extra sockets (drv_sock.c). */
   nc->probe_socks = NAT_BDAY_SOCKS;
   if (uv_loop_init(&d->loop) != 0) {

@@ -1,6 +1,7 @@
 /* Control requests from the socket (node/ctl.h) answered by the node core:
  * status/peers synchronously, lookup asynchronously under a cookie. */
 #include <ringlan/error.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,34 @@ static void reply_rendered(struct drv *d, struct ctl_client *cl, render_fn fn, u
   }
 }
 
+/* "revoke BASE64": the binary form of a revocation (ringlan revoke). */
+static void reply_revoke(struct drv *d, struct ctl_client *cl, const char *b64, uint64_t now) {
+  uint8_t bin[REVOKE_BIN_MAX];
+  struct revocation r;
+  char hex[2 * RL_ID_LEN + 1], buf[160];
+  size_t len = 0;
+  int rc;
+  if (sodium_base642bin(bin, sizeof(bin), b64, strlen(b64), NULL, &len, NULL,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      revoke_decode_bin(&r, bin, len) != 0) {
+    reply_error(cl, "revoke: not a revocation");
+    return;
+  }
+  rc = node_revoke(d->node, &r, now);
+  if (rc < 0) {
+    snprintf(buf, sizeof(buf), "revoke: %s", rc == RL_EFOREIGN ? "a revocation of another group"
+                                             : rc == RL_EAUTH  ? "not signed by the group key"
+                                                               : rl_strerror(rc));
+    reply_error(cl, buf);
+    return;
+  }
+  rl_hex_encode(hex, r.node_id, RL_ID_LEN);
+  len = (size_t)snprintf(buf, sizeof(buf), "{\"revoked\":\"%s\",\"new\":%s,\"known\":%u}", hex,
+                         rc == 1 ? "true" : "false", node_revoked_count(d->node));
+  ctl_reply(cl, true, buf, len);
+  drv_after_event(d, now); /* the flood goes out now */
+}
+
 void drv_ctl_request(void *ctx, struct ctl_client *cl, const char *line) {
   struct drv *d = ctx;
   uint64_t now = uv_hrtime();
@@ -73,10 +102,12 @@ void drv_ctl_request(void *ctx, struct ctl_client *cl, const char *line) {
     ctl_client_wait(cl, cookie);
     /* The lookup produced datagrams (and maybe an immediate answer). */
     drv_after_event(d, now);
+  } else if (!strncmp(line, "revoke ", 7)) {
+    reply_revoke(d, cl, line + 7, now);
   } else {
     char msg[CTL_REQUEST_MAX + 96];
     snprintf(msg, sizeof(msg), "unknown request '%s' (expected status, status json, peers, "
-             "peers json or lookup X)", line);
+             "peers json, lookup X or revoke R)", line);
     reply_error(cl, msg);
   }
 }

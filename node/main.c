@@ -17,12 +17,15 @@ static const struct command commands[] = {
     {"group", cli_group,
      "group init --name NAME --out GROUP.key\n"
      "  group sign --group-key GROUP.key --pub NODE.pub --ip 100.64.0.2/10 "
-     "[--days N] [--not-before UNIX_S] [--subring NAME]... --out NODE.cert"},
+     "[--days N] [--not-before UNIX_S] [--subring NAME]... --out NODE.cert\n"
+     "  group revoke --group-key GROUP.key (--cert NODE.cert | --id OVERLAY_ID) "
+     "--out NODE.rev"},
     {"cert", cli_cert, "cert show NODE.cert [--group GROUP.pub]"},
     {"up", cli_up, "up --config NODE.conf"},
     {"status", cli_status, "status [--json] [--config NODE.conf | --control PATH]"},
     {"lookup", cli_lookup, "lookup VIP|ID [--config NODE.conf | --control PATH]"},
     {"peers", cli_peers, "peers [--json] [--config NODE.conf | --control PATH]"},
+    {"revoke", cli_revoke, "revoke NODE.rev [--config NODE.conf | --control PATH]"},
     {"dc-check", cli_dc_check, "dc-check FILE.vec [--verbose]"},
 };
 

@@ -42,6 +42,8 @@ static void test_valid_file(void **state) {
       "tcp = no\n"
       "user = ringlan-test_1.a\n"
       "vlan = yes\n"
+      "revoked = bob.rev, /var/lib/carol.rev\n"
+      "revoked = dave.rev\n"
       "cipher = chacha20-poly1305\n"
       "format = epoch\n"
       "keepalive_s = 15\n"
@@ -75,6 +77,10 @@ static void test_valid_file(void **state) {
   assert_string_equal(c->control, "/run/rl-test.sock");
   assert_string_equal(c->state, "/etc/ringlan/state.mdb");
   assert_int_equal(c->n_bootstrap, 4);
+  assert_int_equal(c->n_revoked, 3);
+  assert_string_equal(c->revoked[0], "/etc/ringlan/bob.rev");
+  assert_string_equal(c->revoked[1], "/var/lib/carol.rev");
+  assert_string_equal(c->revoked[2], "/etc/ringlan/dave.rev");
   assert_string_equal(rl_addr_format(&c->bootstrap[1], a, sizeof(a)), "198.51.100.7:5001");
   assert_string_equal(rl_addr_format(&c->bootstrap[2], a, sizeof(a)), "tcp:203.0.113.9:5002");
   assert_int_equal(c->bootstrap[2].proto, RL_PROTO_TCP);
@@ -96,7 +102,7 @@ static void test_valid_file(void **state) {
   assert_string_equal(rl_addr_format(&c->peers[0].endpoint, a, sizeof(a)), "203.0.113.5:5000");
   assert_false(c->peers[0].has_pk);
   assert_string_equal(c->peers[0].pubkey_path, "/etc/ringlan/peers/b.pub");
-  assert_int_equal(c->peers[0].line, 24);
+  assert_int_equal(c->peers[0].line, 26);
   assert_true(c->peers[1].has_pk);
   assert_string_equal(c->peers[1].pubkey_path, "");
   for (int i = 0; i < 32; i++)
@@ -167,6 +173,7 @@ static const struct {
     {HDR "listen = 0.0.0.0:0\n", "line 5: bad value for 'listen': '0.0.0.0:0' (expected IPv4 "
                                  "ADDR:PORT or [IPv6]:PORT, e.g. 0.0.0.0:42424)"},
     {HDR "bootstrap = 192.0.2.1:1,,192.0.2.2:1\n", "line 5: empty entry in bootstrap list"},
+    {HDR "revoked = a.rev, ,b.rev\n", "line 5: empty entry in revoked list"},
     {HDR "bootstrap = 192.0.2.1:1, host:1\n", "line 5: bad value for 'bootstrap': 'host:1' "
                                                "(expected IPv4 ADDR:PORT, [IPv6]:PORT or "
                                                "tcp:ADDR:PORT, e.g. 192.0.2.1:42424)"},

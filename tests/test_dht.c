@@ -714,6 +714,301 @@ static void test_duplicate_vip_refused(void **state) {
   net_free(t);
 }
 
+/* A revocation of member m signed by the group key. */
+static void revoke_member(struct net *t, unsigned m, struct revocation *rv) {
+  memset(rv, 0, sizeof(*rv));
+  rv->version = 1;
+  strcpy(rv->group, FIX_GROUP);
+  memcpy(rv->node_id, t->m[m].id, RL_ID_LEN);
+  rv->revoked_at = FIX_UNIX0;
+  assert_int_equal(revoke_sign(rv, &t->group), 0);
+}
+
+/* A revoked member (docs/security.md, "Revocation"): its records are
+ * refused at STORE, its VIP claim still held by the storer no longer blocks
+ * a new member certified for the same VIP, and dht_drop_owner removes its
+ * records from every store. */
+static void test_revoked_owner(void **state) {
+  (void)state;
+  struct net *t = net_new(4, DHT_RECORD_TTL_S, N);
+  struct revoke_set set = {0};
+  struct revocation rv;
+  struct fix_member nw;
+  struct dht_record rec;
+  struct dht_stats st;
+  uint8_t enc[DHT_REC_MAX], msg[DHT_MSG_MAX], key[DHT_KEY_LEN], nkey[DHT_KEY_LEN];
+  uint64_t unix_s, inv0, conf0;
+  unsigned dropped = 0;
+  int n, len, owner;
+  publish_all(t);
+  for (unsigned i = 0; i < N; i++)
+    if (t->alive[i])
+      t->d[i]->cfg.revoked = &set;
+  revoke_member(t, 4, &rv);
+  assert_int_equal(revoke_set_add(&set, &rv), 1);
+  unix_s = rl_unix_s(&t->env, t->now);
+  vip_key(4, key);
+  owner = owner_of(t, key);
+
+  /* Member 4 stores its VIP record again (a newer version): refused. */
+  assert_int_equal(dht_record_make(&rec, DHT_REC_VIP, &t->m[4].cert, &t->m[4].key,
+                                   dht_record_seq_max(unix_s), unix_s + 600, t->m[4].id,
+                                   RL_ID_LEN), 0);
+  n = dht_record_encode(&rec, enc, sizeof(enc));
+  struct dht_msg m = {.type = DHT_MSG_STORE, .txid = 7, .rec = enc, .rec_len = (size_t)n};
+  len = dht_msg_encode(&m, msg, sizeof(msg));
+  dht_stats(t->d[owner], &st);
+  inv0 = st.rejected_invalid;
+  conf0 = st.rejected_conflict;
+  assert_int_equal(dht_recv(t->d[owner], t->m[4].id, key, msg, (size_t)len, t->now), 0);
+  pump(t);
+  dht_stats(t->d[owner], &st);
+  assert_int_equal(st.rejected_invalid, inv0 + 1);
+
+  /* A new key certified for member 4's VIP: its claim is taken although
+   * member 4's record (with a higher seq) still lives at the owner. */
+  assert_int_equal(fix_member_make(&nw, &t->env, &t->group, FIX_GROUP, FIX_VIP(5)), 0);
+  assert_int_equal(dht_record_make(&rec, DHT_REC_VIP, &nw.cert, &nw.key, 1, unix_s + 600,
+                                   nw.id, RL_ID_LEN), 0);
+  n = dht_record_encode(&rec, enc, sizeof(enc));
+  m.rec_len = (size_t)n;
+  len = dht_msg_encode(&m, msg, sizeof(msg));
+  assert_int_equal(dht_recv(t->d[owner], nw.id, key, msg, (size_t)len, t->now), 0);
+  pump(t);
+  dht_stats(t->d[owner], &st);
+  assert_int_equal(st.rejected_conflict, conf0);
+  dht_forget(t->d[11], key);
+  struct result *r = get_from(t, 11, key, 9, 0);
+  assert_int_equal(r->status, 0);
+  assert_memory_equal(r->rec.value, nw.id, RL_ID_LEN);
+
+  /* Dropping: no store keeps member 4's NODE record. */
+  dht_key_node(FIX_GROUP, t->m[4].id, nkey);
+  assert_true(holders(t, nkey, NULL) > 0);
+  for (unsigned i = 0; i < N; i++)
+    if (t->alive[i])
+      dropped += dht_drop_owner(t->d[i], t->m[4].id);
+  assert_true(dropped > 0);
+  assert_int_equal(holders(t, nkey, NULL), 0);
+  for (unsigned i = 0; i < N; i++)
+    if (t->alive[i])
+      t->d[i]->cfg.revoked = NULL;
+  revoke_set_free(&set);
+  net_free(t);
+}
+
+/* The revoked-owner check on lookup answers: the storers of member 4's
+ * records do not know the revocation (nobody told them), the asker does.
+ * Their GET_REPLY carries a valid, signed record of member 4: the asker
+ * refuses it (rejected_invalid), asks the other replicas, which answer the
+ * same, and ends with RL_ENOENT instead of member 4's address. Another
+ * member's record is still found. */
+static void test_lookup_answer_of_revoked_owner(void **state) {
+  (void)state;
+  struct net *t = net_new(4, DHT_RECORD_TTL_S, N);
+  struct revoke_set set = {0};
+  struct revocation rv;
+  struct dht_stats st;
+  uint8_t key[DHT_KEY_LEN];
+  unsigned asker = 0;
+  publish_all(t);
+  vip_key(4, key);
+  /* An asker that holds no copy of member 4's VIP record. */
+  for (unsigned i = 0; i < N; i++) {
+    uint8_t buf[DHT_REC_MAX];
+    if (i != 4 && t->s[i]->ops->get(t->s[i], key, buf, sizeof(buf)) == RL_ENOENT) {
+      asker = i;
+      break;
+    }
+  }
+  assert_true(asker != 4);
+  struct result *r = get_from(t, asker, key, 1, 0);
+  assert_int_equal(r->status, 0); /* found while not revoked */
+  revoke_member(t, 4, &rv);
+  assert_int_equal(revoke_set_add(&set, &rv), 1);
+  t->d[asker]->cfg.revoked = &set;
+  dht_forget(t->d[asker], key);
+  dht_stats(t->d[asker], &st);
+  uint64_t inv0 = st.rejected_invalid;
+  r = get_from(t, asker, key, 2, 4 * DHT_RPC_TIMEOUT_NS);
+  assert_int_equal(r->status, RL_ENOENT);
+  dht_stats(t->d[asker], &st);
+  assert_true(st.rejected_invalid >= inv0 + 1);
+  vip_key(5, key);
+  r = get_from(t, asker, key, 3, 4 * DHT_RPC_TIMEOUT_NS);
+  assert_int_equal(r->status, 0);
+  t->d[asker]->cfg.revoked = NULL;
+  revoke_set_free(&set);
+  net_free(t);
+}
+
+/* How many live nodes hold a revocation record at key. */
+static unsigned revocation_holders(struct net *t, const uint8_t key[DHT_KEY_LEN]) {
+  uint8_t buf[DHT_REC_MAX];
+  struct dht_record r;
+  unsigned n = 0;
+  for (unsigned i = 0; i < N; i++) {
+    if (!t->alive[i])
+      continue;
+    int len = t->s[i]->ops->get(t->s[i], key, buf, sizeof(buf));
+    if (len > 0 && dht_record_decode(&r, buf, (size_t)len) == 0 &&
+        r.type == DHT_REC_REVOCATION)
+      n++;
+  }
+  return n;
+}
+
+/* Sends one STORE of rec to the owner of its key as if from member `from`;
+ * returns the owner's stats after. */
+static void store_at_owner(struct net *t, unsigned from, const struct dht_record *rec,
+                           struct dht_stats *st) {
+  uint8_t enc[DHT_REC_MAX], msg[DHT_MSG_MAX];
+  int n = dht_record_encode(rec, enc, sizeof(enc));
+  assert_true(n > 0);
+  struct dht_msg m = {.type = DHT_MSG_STORE, .txid = 77, .rec = enc, .rec_len = (size_t)n};
+  int len = dht_msg_encode(&m, msg, sizeof(msg));
+  int owner = owner_of(t, rec->key);
+  assert_true(len > 0 && owner >= 0);
+  assert_int_equal(dht_recv(t->d[owner], t->m[from].id, rec->key, msg, (size_t)len, t->now), 0);
+  pump(t);
+  dht_stats(t->d[owner], st);
+}
+
+/* The DHT copy of a revocation (docs/dht.md, "Revocation records"): no
+ * member's revocation set knows it (the flood never reached anyone), one
+ * member publishes it, and a lookup of the revoked member's NODE key from
+ * anywhere answers the revocation instead of the NODE record. It is
+ * immutable: republishing is idempotent, the revoked member cannot put its
+ * NODE record back, forged or misplaced ones are refused, and it survives
+ * the death of its key's owner (replicas). */
+static void test_revocation_record(void **state) {
+  (void)state;
+  struct net *t = net_new(4, DHT_RECORD_TTL_S, N);
+  struct revocation rv, other;
+  struct id_key rogue;
+  struct dht_record rec, bad;
+  struct dht_stats st;
+  uint8_t bin[REVOKE_BIN_MAX], nkey[DHT_KEY_LEN];
+  uint64_t stored0, same0, conf0;
+  int blen, owner;
+  publish_all(t);
+  dht_key_node(FIX_GROUP, t->m[4].id, nkey);
+  struct result *r = get_from(t, 11, nkey, 1, 0);
+  assert_int_equal(r->status, 0);
+  assert_int_equal(r->rec.type, DHT_REC_NODE);
+
+  revoke_member(t, 4, &rv);
+  blen = revoke_encode_bin(&rv, bin, sizeof(bin));
+  assert_true(blen > 0);
+
+  /* Member 2 publishes: the owner of member 4's NODE key and its replicas
+   * now hold the revocation in place of the NODE record. */
+  owner = owner_of(t, nkey);
+  dht_stats(t->d[owner], &st);
+  stored0 = st.stored;
+  assert_int_equal(dht_put_revocation(t->d[2], bin, (size_t)blen, t->now), 0);
+  pump(t);
+  assert_int_equal(revocation_holders(t, nkey), 4);
+  dht_stats(t->d[owner], &st);
+  assert_int_equal(st.stored, stored0 + 1);
+  assert_int_equal(st.revocations_stored, 1);
+  dht_stats(t->d[2], &st);
+  assert_int_equal(st.revocations_published, 1);
+  assert_int_equal(st.revocations_acked, owner == 2 ? 0 : 1);
+  assert_int_equal(st.msgs_bad, 0);
+
+  /* A lookup of member 4 (from a node whose cache is fresh) finds it. */
+  dht_forget(t->d[11], nkey);
+  r = get_from(t, 11, nkey, 2, 0);
+  assert_int_equal(r->status, 0);
+  assert_int_equal(r->rec.type, DHT_REC_REVOCATION);
+  assert_int_equal(r->rec.value_len, blen);
+  assert_memory_equal(r->rec.value, bin, (size_t)blen);
+  /* Cached without expiry trouble: answered again at once. */
+  r = get_from(t, 11, nkey, 3, 0);
+  assert_int_equal(r->rec.type, DHT_REC_REVOCATION);
+
+  /* Idempotent: another member publishing the same one changes nothing. */
+  dht_stats(t->d[owner], &st);
+  stored0 = st.stored;
+  same0 = st.same_again;
+  assert_int_equal(dht_put_revocation(t->d[7], bin, (size_t)blen, t->now), 0);
+  pump(t);
+  dht_stats(t->d[owner], &st);
+  assert_int_equal(st.stored, stored0);
+  assert_int_equal(st.same_again, same0 + 1);
+  /* Another valid revocation of the same ID (a later signature): the first
+   * stays, acknowledged without a check. */
+  other = rv;
+  other.revoked_at = FIX_UNIX0 + 5;
+  assert_int_equal(revoke_sign(&other, &t->group), 0);
+  assert_int_equal(dht_record_make_revocation(&rec, bin, (size_t)blen), 0);
+  uint8_t bin2[REVOKE_BIN_MAX];
+  int blen2 = revoke_encode_bin(&other, bin2, sizeof(bin2));
+  assert_int_equal(dht_record_make_revocation(&bad, bin2, (size_t)blen2), 0);
+  store_at_owner(t, 7, &bad, &st);
+  assert_int_equal(st.stored, stored0);
+  dht_forget(t->d[11], nkey);
+  r = get_from(t, 11, nkey, 4, 0);
+  assert_memory_equal(r->rec.value, bin, (size_t)blen);
+
+  /* The revoked member puts its NODE record back: refused everywhere. */
+  conf0 = st.rejected_conflict;
+  uint8_t ep[8] = {4, 198, 51, 100, 4, 0x11, 0x94, 0};
+  assert_int_equal(dht_put_own(t->d[4], DHT_REC_NODE, ep, sizeof(ep), t->now), 0);
+  pump(t);
+  dht_stats(t->d[owner], &st);
+  assert_int_equal(st.rejected_conflict, conf0 + (owner == 4 ? 0 : 1));
+  assert_int_equal(revocation_holders(t, nkey), 4);
+
+  /* Forged and misplaced ones: refused, nothing stored. */
+  assert_int_equal(id_generate(&rogue, &t->env), 0);
+  other = rv;
+  memcpy(other.node_id, t->m[5].id, RL_ID_LEN);
+  assert_int_equal(revoke_sign(&other, &rogue), 0); /* not the group key */
+  blen2 = revoke_encode_bin(&other, bin2, sizeof(bin2));
+  assert_int_equal(dht_record_make_revocation(&bad, bin2, (size_t)blen2), 0);
+  assert_int_equal(dht_record_verify(&bad, FIX_GROUP, t->group.pk, FIX_UNIX0, NULL),
+                   RL_EFOREIGN);
+  store_at_owner(t, 3, &bad, &st);
+  assert_int_equal(revocation_holders(t, bad.key), 0);
+  bad = rec; /* member 4's valid revocation moved to member 5's key */
+  dht_key_node(FIX_GROUP, t->m[5].id, bad.key);
+  assert_int_equal(dht_record_verify(&bad, FIX_GROUP, t->group.pk, FIX_UNIX0, NULL),
+                   RL_EREFUSED);
+  store_at_owner(t, 3, &bad, &st);
+  assert_int_equal(revocation_holders(t, bad.key), 0);
+  bad = rec;
+  bad.seq = 5; /* fixed fields */
+  assert_int_equal(dht_record_verify(&bad, FIX_GROUP, t->group.pk, FIX_UNIX0, NULL),
+                   RL_EINVAL);
+  bad = rec;
+  bad.expiry_s = FIX_UNIX0 + 60;
+  assert_int_equal(dht_record_verify(&bad, FIX_GROUP, t->group.pk, FIX_UNIX0, NULL),
+                   RL_EINVAL);
+  bad = rec;
+  bad.value[bad.value_len - 1] ^= 1; /* group signature broken */
+  assert_int_equal(dht_record_verify(&bad, FIX_GROUP, t->group.pk, FIX_UNIX0, NULL),
+                   RL_EAUTH);
+  assert_int_equal(dht_record_verify_untimed(&rec, FIX_GROUP, t->group.pk), 0);
+  assert_int_equal(dht_record_verify(&rec, FIX_GROUP, t->group.pk, FIX_UNIX0 + 400 * 86400ULL,
+                                     NULL), 0); /* no expiry */
+  id_wipe(&rogue);
+
+  /* Its key's owner dies: the replicas carry it on (and the sweep, far in
+   * the future, keeps it). */
+  kill_node(t, (unsigned)owner);
+  ring_update(t);
+  advance(t, 2 * DHT_SWEEP_NS);
+  assert_true(revocation_holders(t, nkey) >= 3);
+  unsigned from = owner == 11 ? 12 : 11;
+  dht_forget(t->d[from], nkey);
+  r = get_from(t, from, nkey, 5, 4 * DHT_RPC_TIMEOUT_NS);
+  assert_int_equal(r->status, 0);
+  assert_int_equal(r->rec.type, DHT_REC_REVOCATION);
+  net_free(t);
+}
+
 /* The owner stops answering (still in everyone's ring view): a node that
  * knows the replica set from an earlier answer falls back to the replicas
  * after DHT_RPC_TIMEOUT_NS. With every holder silent the lookup times out
@@ -959,6 +1254,9 @@ int main(void) {
       cmocka_unit_test(test_seq_near_max),
       cmocka_unit_test(test_expiry_and_refresh),
       cmocka_unit_test(test_duplicate_vip_refused),
+      cmocka_unit_test(test_revoked_owner),
+      cmocka_unit_test(test_revocation_record),
+      cmocka_unit_test(test_lookup_answer_of_revoked_owner),
       cmocka_unit_test(test_get_falls_back_to_replicas),
       cmocka_unit_test(test_leave_hands_over),
       cmocka_unit_test(test_churn),

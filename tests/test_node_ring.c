@@ -20,23 +20,7 @@
 #include "tap/tap.h"
 #include "testnet.h"
 
-static struct net *make_ring(void) {
-  struct net *w = calloc(1, sizeof(*w));
-  struct prng gp = {4242};
-  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
-  w->now = T0;
-  w->ring_successors = 3;
-  assert_int_equal(id_generate(&w->group, &genv), 0);
-  for (int i = 0; i < MAXN; i++)
-    make_member(w, i, &w->group, "lab", 0x64400001 + (uint32_t)i);
-  start_node_cfg(w, 0, w->group.pk, -1, -1);
-  for (int i = 1; i < MAXN; i++) {
-    start_node_cfg(w, i, w->group.pk, -1, 0);
-    run_until(w, w->now + 2 * NS_PER_S); /* members arrive one by one */
-  }
-  run_until(w, w->now + 60 * NS_PER_S);
-  return w;
-}
+static struct net *make_ring(void) { return make_ring_of(MAXN); }
 
 static int cmp_id(const void *a, const void *b) { return memcmp(a, b, RL_ID_LEN); }
 

@@ -345,6 +345,27 @@ static void teardown(struct net *w) {
 }
 
 /* A broadcast ARP request from node `from`'s kernel for `target`. */
+/* Members 0..MAXN-1 certified (VIPs 100.64.0.1..), the first `members`
+ * of them started one by one (2 s apart) with member 0 as their bootstrap
+ * node, successor lists of 3, then 60 s to settle. */
+static struct net *make_ring_of(int members) {
+  struct net *w = calloc(1, sizeof(*w));
+  struct prng gp = {4242};
+  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
+  w->now = T0;
+  w->ring_successors = 3;
+  assert_int_equal(id_generate(&w->group, &genv), 0);
+  for (int i = 0; i < MAXN; i++)
+    make_member(w, i, &w->group, "lab", 0x64400001 + (uint32_t)i);
+  start_node_cfg(w, 0, w->group.pk, -1, -1);
+  for (int i = 1; i < members; i++) {
+    start_node_cfg(w, i, w->group.pk, -1, 0);
+    run_until(w, w->now + 2 * NS_PER_S); /* members arrive one by one */
+  }
+  run_until(w, w->now + 60 * NS_PER_S);
+  return w;
+}
+
 static size_t arp_request(uint8_t *f, struct net *w, int from, uint32_t target) {
   uint8_t smac[6];
   node_tap_mac(w->node[from], smac);

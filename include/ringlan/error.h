@@ -24,7 +24,8 @@
   XX(EKEYEXHAUSTED, -18, "key usage limit reached, rekey required")          \
   XX(ETIMEDOUT, -19, "timed out")                                            \
   XX(EREFUSED, -20, "refused by policy")                                     \
-  XX(ESYS, -21, "system call failed (see errno)")
+  XX(ESYS, -21, "system call failed (see errno)")                            \
+  XX(EREVOKED, -22, "certificate revoked by the group")
 
 enum rl_err {
   RL_OK = 0,

@@ -587,6 +587,7 @@ static void link_became_established(struct node *n, struct link *l, uint64_t now
   if (!l->via_overlay)
     node_nat_link_up(n, l, now);
   node_ov_link_up(n, l, now); /* direct, or relayed: both can carry the overlay */
+  node_revoke_link_up(n, l, now); /* compare revocation sets */
   /* Frames that waited for the keys go out first, in order. */
   send_pending(n, l, now);
 }
@@ -635,6 +636,13 @@ static void link_went_down(struct node *n, struct link *l, uint64_t now) {
     return;
   }
   link_free(n, l);
+}
+
+void link_close(struct node *n, struct link *l, uint64_t now) {
+  if (!l->used)
+    return;
+  l->s.state = SESS_DEAD;
+  link_went_down(n, l, now);
 }
 
 /* The peer said goodbye (OpenVPN explicit-exit-notify, OCC_EXIT): the link

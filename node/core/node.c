@@ -85,6 +85,8 @@ struct node *node_new(const struct node_config *cfg, uint64_t now, int *err) {
   r = node_ov_init(n, now);
   if (r == 0)
     r = node_dht_init(n, now);
+  if (r == 0)
+    r = node_revoke_init(n, now);
   if (r != 0)
     goto fail_hs;
   for (unsigned i = 0; i < cfg->n_peers; i++)
@@ -146,6 +148,7 @@ void node_free(struct node *n) {
   pktq_free(&n->udpq);
   pktq_free(&n->tapq);
   ctl_free(n);
+  node_revoke_free(n);
   free(n->rb);
   free(n->rsb);
   free(n->nc);
@@ -392,6 +395,7 @@ static void wake_bootstrap(struct node *n, uint64_t now) {
  * resting bootstrap links wake when due. */
 static void reap_idle(struct node *n, uint64_t now) {
   wake_bootstrap(n, now);
+  node_revoke_tick(n, now);
   for (unsigned i = 0; i < n->n_links; i++) {
     struct link *l = n->links[i];
     uint64_t last;

@@ -22,6 +22,7 @@
 #include "crypto/cert.h"
 #include "crypto/dc.h"
 #include "crypto/identity.h"
+#include "crypto/revoke.h"
 #include "util/env.h"
 
 #define NODE_MAX_STATIC_PEERS 64
@@ -82,6 +83,12 @@ struct node_config {
    * probing, docs/nat.md): 0 = none (the default; the core then never asks
    * and every datagram uses the main socket), at most NODE_PROBE_SOCKS_MAX. */
   unsigned probe_socks;
+  /* Revocations known at start (the config's `revoked =` files), borrowed
+   * during node_new only; each must verify for this group or node_new
+   * fails. Revocations learnt later are kept in `store` (meta map) and
+   * loaded again at the next start. */
+  const struct revocation *revoked;
+  unsigned n_revoked;
 };
 void node_config_default(struct node_config *cfg);
 
@@ -179,6 +186,17 @@ void node_set_mapped(struct node *n, const char *method, const struct rl_addr *m
 #define NODE_LOCAL_MAX 4
 void node_set_local_addrs(struct node *n, const struct rl_addr *addrs, unsigned k,
                           uint64_t now_ns);
+
+/* ---- revocation (docs/security.md, "Revocation (finding 4)") ----
+ * node_revoke: applies, stores and floods a revocation signed by the group
+ * key: every session with the member closes, its handshakes and DHT
+ * records are refused from now on, its VIP mappings are forgotten.
+ * Returns 1 (new), 0 (the ID is already revoked: this copy is not even
+ * checked), RL_EFOREIGN / RL_EAUTH / RL_EINVAL
+ * (not a valid revocation of this group), RL_EFULL, RL_ENOMEM. */
+int node_revoke(struct node *n, const struct revocation *r, uint64_t now_ns);
+bool node_is_revoked(const struct node *n, const uint8_t id[RL_ID_LEN]);
+unsigned node_revoked_count(const struct node *n);
 
 struct ov_ring_info;
 /* The overlay's ring view (tests, simulator). Returns RL_ESTATE when the

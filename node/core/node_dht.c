@@ -26,6 +26,7 @@ int node_dht_init(struct node *n, uint64_t now) {
   if (n->cfg.dht_replicas)
     dc.replicas = n->cfg.dht_replicas;
   dc.store = n->cfg.store;
+  dc.revoked = &n->revoked;
   n->dht = dht_new(&dc, &err);
   sodium_memzero(&dc.key, sizeof(dc.key));
   return n->dht ? 0 : err;
@@ -54,6 +55,12 @@ static struct vip_entry *vipc_find_mac(struct node *n, const uint8_t mac[6], uin
     if (memcmp(n->vipc[i].mac, mac, 6) == 0 && n->vipc[i].expires_ns > now)
       return &n->vipc[i];
   return NULL;
+}
+
+void node_vipc_forget(struct node *n, const uint8_t id[RL_ID_LEN]) {
+  for (unsigned i = 0; i < n->n_vipc; i++)
+    if (memcmp(n->vipc[i].id, id, RL_ID_LEN) == 0)
+      n->vipc[i].expires_ns = 0; /* a free slot for vipc_put */
 }
 
 static void vipc_put(struct node *n, uint32_t vip, const uint8_t id[RL_ID_LEN], uint64_t now) {
@@ -129,6 +136,15 @@ static int rs_start(struct node *n, struct resolve *r, uint64_t now) {
   return err;
 }
 
+void node_dht_check_peer(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
+  struct resolve *r;
+  if (!n->dht || !n->published || revoke_set_has(&n->revoked, id) ||
+      rs_find(n, RS_CHECK, 0, id) || !(r = rs_new(n, RS_CHECK, now)))
+    return;
+  memcpy(r->id, id, RL_ID_LEN);
+  rs_start(n, r, now);
+}
+
 /* ---- links on demand ---- */
 
 static struct link *open_e2e(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now) {
@@ -172,8 +188,19 @@ static bool have_direct(struct node *n, const uint8_t id[RL_ID_LEN]) {
  * link; once that is up, traffic moves there (link dedup). */
 int node_frame_no_link(struct node *n, const uint8_t *f, size_t len, uint64_t now) {
   struct vip_entry *e = vipc_find_mac(n, f, now);
+  struct tap_frame_info fi;
   struct link *l;
   if (!e || !n->ov) {
+    /* A unicast ARP request to a MAC nobody answers for: the kernel
+     * re-checking a stale neighbour entry, e.g. of a member revoked or gone
+     * whose VIP now belongs to another member. Answered like a broadcast
+     * one, so the entry moves to the VIP's current holder at the first
+     * unicast probe instead of after the kernel's broadcast fallback. */
+    if (tap_frame_classify(f, len, &fi) == 0 && fi.arp && fi.arp_op == TAP_ARP_REQUEST &&
+        fi.n_vlan == 0) {
+      node_arp_request(n, &fi, now);
+      return 0;
+    }
     n->c.tap_no_route++;
     return RL_ENOENT;
   }
@@ -300,6 +327,14 @@ static void ctl_result(struct node *n, struct resolve *r, const struct dht_actio
     ctl_answer(n, r->ctl_cookie, out, (size_t)len);
     return;
   }
+  if (a->rec.type == DHT_REC_REVOCATION) {
+    rl_hex_encode(hex, r->id, RL_ID_LEN);
+    len = snprintf(out, sizeof(out),
+                   "{\"found\":true,\"source\":\"dht\",\"record\":\"revocation\","
+                   "\"id\":\"%s\"}", hex);
+    ctl_answer(n, r->ctl_cookie, out, (size_t)len);
+    return;
+  }
   if (dht_record_owner_id(&a->rec, owner) != 0)
     return;
   rl_hex_encode(hex, owner, RL_ID_LEN);
@@ -341,10 +376,19 @@ static void on_result(struct node *n, const struct dht_action *a, uint64_t now) 
   if (!r)
     return;
   r->used = false;
+  if (a->status == 0 && a->rec.type == DHT_REC_REVOCATION) {
+    /* The member looked up is revoked (its NODE key holds the revocation):
+     * learnt here by a member that missed the flood. */
+    int rc = node_revoke_from_dht(n, &a->rec, now);
+    if (rc < 0)
+      rl_logf(n->env, RL_LOG_DEBUG, "dht: revocation record not applied: %s", rl_strerror(rc));
+  }
   if (r->kind == RS_CTL_VIP || r->kind == RS_CTL_NODE) {
     ctl_result(n, r, a, now);
     return;
   }
+  if (r->kind == RS_CHECK)
+    return; /* a NODE record or nothing: the peer is not known revoked */
   if (a->status != 0 || dht_record_owner_id(&a->rec, owner) != 0) {
     n->c.resolve_failed++;
     rl_logf(n->env, RL_LOG_DEBUG, "dht: %s lookup of %u.%u.%u.%u failed after %llu ms: %s",
@@ -382,6 +426,13 @@ static void publish(struct node *n, uint64_t now) {
     return;
   n->published = true;
   node_publish_endpoints(n, now);
+  /* Sessions that came up before we could look anything up: check their
+   * peers now (a revocation we missed sits at their NODE keys). */
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && l->s.state == SESS_ESTABLISHED && l->s.have_peer && !l->retire_at_ns)
+      node_dht_check_peer(n, l->s.peer_id, now);
+  }
 }
 
 void node_set_mapped(struct node *n, const char *method, const struct rl_addr *mapped,

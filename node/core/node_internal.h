@@ -20,6 +20,7 @@
 #define CTL_CH_LINK 2   /* link-local: OBSERVED (reflexive address report) */
 #define CTL_CH_RELAY 3  /* proxy tunnel: FWD (to the relay), DLV (from it) */
 #define CTL_CH_BDAY 4   /* birthday probing messages on an end-to-end session */
+#define CTL_CH_REVOKE 5 /* revocations (node_revoke.c, docs/protocol.md) */
 #define CTL_HDR (16 + 1)
 #define OCC_EXIT 6 /* OpenVPN occ.h: explicit-exit-notify */
 /* Link-local control messages (channel CTL_CH_LINK, docs/protocol.md). */
@@ -68,6 +69,13 @@ struct ltab {              /* a hash table of link pointers (link.c) */
   unsigned cap, n;           /* cap: 0 or a power of two */
 };
 
+/* A token bucket of revocation signature checks (node_revoke.c). All
+ * zero = full. */
+struct revoke_budget {
+  uint32_t tokens;
+  uint64_t at_ns;            /* tokens counted up to here */
+};
+
 struct link {
   bool used;
   struct sess s;
@@ -81,6 +89,7 @@ struct link {
   bool pinned;
   uint8_t pin_pk[RL_PK_LEN];
   uint8_t mac[6];            /* valid when s.have_peer */
+  struct revoke_budget rv_budget; /* signature checks of its revocations */
   uint64_t retry_at_ns;      /* static peer: restart the session then (0: not waiting) */
   uint64_t retry_backoff_ns;
   struct pktq pending;       /* frames waiting for keys */
@@ -179,6 +188,10 @@ struct node_counters {
   uint64_t punches_capped, gets_capped, punch_links_capped; /* over a rate cap */
   uint64_t cands_refused;    /* loopback, link-local, ... or own-LAN candidates */
   uint64_t links_refused_full; /* NODE_LINKS_MAX reached */
+  /* revocation (node_revoke.c) */
+  uint64_t revocations, links_expired;
+  uint64_t revocations_from_dht; /* learnt from a DHT lookup answer */
+  uint64_t revoke_checks_dropped; /* over the signature-check budget */
 };
 
 #define NODE_PUNCH_TRIES 5         /* handshake tries per candidate (31 s) */
@@ -215,7 +228,9 @@ struct node_counters {
 #define NODE_PEER_CACHE_EVERY_NS (10 * NS_PER_S)
 #define NODE_PEER_CACHE_MAX 16
 
-enum resolve_kind { RS_ARP = 1, RS_CONNECT, RS_CTL_VIP, RS_CTL_NODE };
+/* RS_CHECK: a new session's peer, looked up for a revocation record at its
+ * NODE key (docs/security.md, "The DHT copy"). */
+enum resolve_kind { RS_ARP = 1, RS_CONNECT, RS_CTL_VIP, RS_CTL_NODE, RS_CHECK };
 
 struct resolve {
   bool used;
@@ -371,6 +386,9 @@ struct node {
   struct origin_cache *oc;   /* verified certificates of routed senders, on first use */
   struct node_limits *lim;   /* rate caps (node_routed.c), on first use */
   unsigned n_rp;
+  struct revoke_set revoked; /* revoked members (node_revoke.c) */
+  struct revoke_budget rv_budget; /* checks of revocations from all links */
+  uint64_t next_revoke_sync_ns;
 };
 
 /* Working memory of one call into a node (not on the stack: simulator
@@ -428,6 +446,9 @@ struct link *link_to_endpoint(struct node *n, const struct rl_addr *ep);
 struct link *link_by_mac(struct node *n, const uint8_t mac[6]);
 void link_flush_sess(struct node *n, struct link *l, uint64_t now);
 void link_peer_exited(struct node *n, struct link *l, uint64_t now);
+/* Closes l now, whatever its state (revoked or expired peer): a
+ * configured peer retries after its backoff, any other link is freed. */
+void link_close(struct node *n, struct link *l, uint64_t now);
 void link_after_event(struct node *n, struct link *l, uint64_t now);
 int link_send_plain(struct node *n, struct link *l, const uint8_t *pt, size_t len,
                     uint64_t now);
@@ -533,6 +554,45 @@ void node_publish_endpoints(struct node *n, uint64_t now);
 /* ringlan lookup for something no link knows: through the DHT. */
 int node_dht_lookup(struct node *n, bool by_ip, uint32_t vip, const uint8_t id[RL_ID_LEN],
                     uint32_t ctl_cookie, uint64_t now);
+
+/* node_revoke.c */
+enum { REVOKE_MSG_ONE = 1, REVOKE_MSG_DIGEST = 2 };
+#define REVOKE_SYNC_NS (30 * NS_PER_S) /* digest exchange on every session */
+#define REVOKE_PUSH_MAX 64             /* revocations sent per digest mismatch */
+/* Signature checks of revocations that came over links (one Ed25519
+ * verification each): per link a burst of one digest answer and 4/s, in
+ * all 256 and 32/s (about 2 ms of CPU per second). Beyond: dropped
+ * unchecked and counted (revoke_checks_dropped); a genuine one comes
+ * again with the next digest exchange (docs/security.md). */
+#define REVOKE_CHECK_LINK_BURST REVOKE_PUSH_MAX
+#define REVOKE_CHECK_LINK_PER_S 4
+#define REVOKE_CHECK_ALL_BURST 256
+#define REVOKE_CHECK_ALL_PER_S 32
+/* u8 REVOKE_MSG_DIGEST | u8 want_reply | u32be count | digest[16] */
+#define REVOKE_DIGEST_MSG_LEN (1 + 1 + 4 + REVOKE_DIGEST_LEN)
+/* Loads cfg.revoked and the store's revocations; points the handshake at
+ * the set. After node_dht_init (records of revoked owners are dropped). */
+int node_revoke_init(struct node *n, uint64_t now);
+void node_revoke_free(struct node *n);
+/* A session came up: send our digest. */
+void node_revoke_link_up(struct node *n, struct link *l, uint64_t now);
+/* A CTL_CH_REVOKE message (msg after the channel byte). */
+void node_revoke_recv(struct node *n, struct link *l, const uint8_t *msg, size_t len,
+                      uint64_t now);
+/* Periodic (reap_idle): closes sessions whose peer certificate expired;
+ * sends digests every REVOKE_SYNC_NS. */
+void node_revoke_tick(struct node *n, uint64_t now);
+/* A lookup answered with a revocation record (the key's member is
+ * revoked): applies it like one from a peer (closes, floods, persists; not
+ * published again). 1 (new), 0 (known) or a negative RL_E*. */
+int node_revoke_from_dht(struct node *n, const struct dht_record *rec, uint64_t now);
+/* node_dht.c: once this member has joined, looks id up in the DHT (its
+ * NODE key, where a revocation of id sits) unless a check of id runs or id
+ * is revoked; a revocation found is applied. The DHT's 60 s result cache
+ * makes repeated checks of one peer free. */
+void node_dht_check_peer(struct node *n, const uint8_t id[RL_ID_LEN], uint64_t now);
+/* node_dht.c: forgets the vip cache entries of id. */
+void node_vipc_forget(struct node *n, const uint8_t id[RL_ID_LEN]);
 
 /* node_nat.c */
 void node_nat_link_up(struct node *n, struct link *l, uint64_t now);

@@ -105,6 +105,10 @@ void node_ov_link_down(struct node *n, struct link *l, uint64_t now) {
 
 void node_ov_control(struct node *n, struct link *l, const uint8_t *msg, size_t len,
                      uint64_t now) {
+  if (len > CTL_HDR && msg[16] == CTL_CH_REVOKE && l->s.have_peer) {
+    node_revoke_recv(n, l, msg + CTL_HDR, len - CTL_HDR, now);
+    return;
+  }
   if (len > CTL_HDR && msg[16] == CTL_CH_BDAY && l->s.have_peer) {
     node_bday_recv(n, l->s.peer_id, msg + CTL_HDR, len - CTL_HDR, now);
     return;

@@ -209,9 +209,13 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
   sb_printf(&b,
             ",\"bday_attempts\":%" PRIu64 ",\"bday_punches\":%" PRIu64
             ",\"bday_probes\":%" PRIu64 ",\"bday_hits\":%" PRIu64 ",\"bday_direct\":%" PRIu64
-            ",\"path_switches\":%" PRIu64 ",\"path_holds\":%" PRIu64 ",\"path_held\":%" PRIu64,
+            ",\"path_switches\":%" PRIu64 ",\"path_holds\":%" PRIu64 ",\"path_held\":%" PRIu64
+            ",\"revocations\":%" PRIu64 ",\"revoked\":%u,\"links_expired\":%" PRIu64
+            ",\"revocations_from_dht\":%" PRIu64 ",\"revoke_checks_dropped\":%" PRIu64,
             n->c.bday_attempts, n->c.bday_punches, n->c.bday_probes, n->c.bday_hits,
-            n->c.bday_direct, n->c.path_switches, n->c.path_holds, n->c.path_held);
+            n->c.bday_direct, n->c.path_switches, n->c.path_holds, n->c.path_held,
+            n->c.revocations, n->revoked.n, n->c.links_expired, n->c.revocations_from_dht,
+            n->c.revoke_checks_dropped);
   sb_printf(&b,
             ",\"routed_unsigned\":%" PRIu64 ",\"routed_bad_origin\":%" PRIu64
             ",\"punches_capped\":%" PRIu64 ",\"gets_capped\":%" PRIu64

@@ -3,7 +3,11 @@
  * bytes (one encoding per record); verification never succeeds on bytes
  * that do not decode. Seeds (tests/fuzz/corpus/fuzz_dht_record/) are
  * records signed by the group key this target derives from seed 42, so
- * the verification path is reached. */
+ * the verification path is reached ("revocation": a DHT_REC_REVOCATION
+ * record of a group revocation). A revocation record that verifies is the
+ * one dht_record_make_revocation() builds from its value (one encoding per
+ * revocation: no other bytes carry the same one), verifies at any clock,
+ * and has no owner. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +46,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int n = dht_record_encode(&r, out, sizeof(out));
   if (n < 0 || (size_t)n != size || memcmp(out, data, size) != 0)
     abort();
+  if (r.type == DHT_REC_REVOCATION &&
+      dht_record_verify(&r, FIX_GROUP, c->group.pk, FIX_UNIX0, NULL) == 0) {
+    struct dht_record m;
+    if (dht_record_make_revocation(&m, r.value, r.value_len) != 0 ||
+        !dht_record_same(&m, &r) ||
+        dht_record_verify(&r, FIX_GROUP, c->group.pk, FIX_UNIX0 + 1000000000ULL, NULL) != 0 ||
+        dht_record_owner_id(&r, id) == 0)
+      abort();
+  }
   (void)dht_record_verify(&r, FIX_GROUP, c->group.pk, FIX_UNIX0, NULL);
   (void)dht_record_verify(&r, FIX_GROUP, c->group.pk, r.expiry_s, NULL);
   (void)dht_record_verify_untimed(&r, FIX_GROUP, c->group.pk);

@@ -228,5 +228,32 @@ run 0 group sign --group-key group.key --pub alice.pub --ip 100.64.0.2 \
 run 1 cert show future.cert --group group.pub
 has err.txt 'INVALID: not valid before'
 
+echo "== group revoke"
+run 0 group revoke --group-key group.key --cert alice.cert --out alice.rev
+has out.txt "^revoked alice.rev: group mylan, overlay-id $id\$"
+has alice.rev '^-----BEGIN RINGLAN REVOCATION-----$'
+has alice.rev "^overlay-id: $id\$"
+has alice.rev '^revoked-at: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \([0-9]+\)$'
+mode_is alice.rev 644
+run 0 group revoke --group-key group.key --id "$id" --out alice2.rev
+has alice2.rev "^overlay-id: $id\$"
+run 2 group revoke --group-key group.key --cert alice.cert --id "$id" --out x.rev
+run 2 group revoke --group-key group.key --out x.rev
+run 2 group revoke --group-key group.key --id 00ff --out x.rev
+has err.txt "bad --id '00ff'"
+run 2 group revoke --cert alice.cert --out x.rev
+run 1 group revoke --group-key alice.key --cert alice.cert --out x.rev
+has err.txt 'node key, but a group key is expected'
+run 1 group revoke --group-key group.key --cert alice.pub --out x.rev
+has err.txt 'not a certificate'
+[ ! -e x.rev ] && ok || bad "x.rev written by a refused command"
+# ringlan revoke reads the file before it asks a daemon: a certificate is
+# not a revocation; a revocation with no daemon running is exit 1.
+run 1 revoke alice.cert --control ./nosock
+has err.txt 'not a revocation'
+run 1 revoke alice.rev --control ./nosock
+has err.txt 'no ringlan daemon'
+run 2 revoke --control ./nosock
+
 echo "== $checks checks, $fails failed"
 [ "$fails" -eq 0 ]

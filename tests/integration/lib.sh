@@ -299,6 +299,18 @@ t_config() {
 }
 t_tapname() { printf '%.15s' "${T_P}t$1"; }
 
+# t_ring_member G NODE VIP/PFX LISTEN [BOOT_ADDR:PORT]: key, certificate and
+# config of a member that joins through BOOT (none: it is the bootstrap
+# node itself); extra [node] lines from T_CONF_EXTRA as for t_config.
+t_ring_member() {
+  local g=$1 n=$2 ip=$3 listen=$4 boot=${5:-} extra=${T_CONF_EXTRA:-}
+  t_member "$g" "$n" "$ip"
+  [ -z "$boot" ] || T_CONF_EXTRA="bootstrap = $boot${extra:+
+$extra}"
+  t_config "$n" "$g" "$listen"
+  T_CONF_EXTRA=$extra
+}
+
 # ------------------------------------------------------------------ daemons
 # t_up NODE NS: starts `ringlan up` for NODE inside namespace NS in the
 # background; log in $T_DIR/NODE.log (NODE.log.1, .2, ... for restarts).
@@ -358,6 +370,14 @@ status_json() {
   out=$(ip netns exec "${T_NODE_NS[$n]}" timeout 5 "$RL_BIN" status --json \
         --control "$T_DIR/$n.sock" 2>/dev/null) || return 1
   printf '%s\n' "$out" | jq -e . 2>/dev/null
+}
+
+# t_all_joined NODE...: every NODE's status says ring.joined.
+t_all_joined() {
+  local n
+  for n in "$@"; do
+    status_json "$n" | jq -e '.ring.joined == true' >/dev/null || return 1
+  done
 }
 
 # t_link NODE PEER_VIP: prints NODE's link object to the member whose virtual

@@ -75,11 +75,9 @@ ALL=()
 for i in $(seq "$N"); do
   n=m$i; ALL+=("$n")
   t_ns "$n"; t_attach sw br "$n" "$NET.$i/24"
-  t_member ring "$n" "$(vip "$n")/10"
-  if [ "$i" = 1 ]; then T_CONF_EXTRA=""; else T_CONF_EXTRA="bootstrap = $NET.1:$PORT"; fi
-  t_config "$n" ring "0.0.0.0:$PORT"
+  boot=""; [ "$i" = 1 ] || boot=$NET.1:$PORT
+  t_ring_member ring "$n" "$(vip "$n")/10" "0.0.0.0:$PORT" "$boot"
 done
-T_CONF_EXTRA=""
 t_reach "m$N" "$NET.1"
 
 # ---------------------------------------------------------------- helpers
@@ -156,12 +154,7 @@ without() { local x=$1 y; shift; for y in "$@"; do [ "$y" = "$x" ] || printf '%s
 # ---------------------------------------------------------------- 1. join
 t0=$(ms_now)
 for n in "${ALL[@]}"; do t_up "$n" "$n"; done
-all_joined() {
-  local n
-  for n in "$@"; do
-    status_json "$n" | jq -e '.ring.joined == true' >/dev/null || return 1
-  done
-}
+all_joined() { t_all_joined "$@"; }
 if ! wait_until "$JOIN_S" all_joined "${ALL[@]}"; then
   t_check_alive "${ALL[@]}"
   ring_state "${ALL[@]}" || true
