@@ -9,12 +9,11 @@ static const char *status_of(struct net *w, int i) {
   return js;
 }
 
-/* Established link from i to j with this path ("direct", "relay", ...). */
-static bool has_path(struct net *w, int i, int j, const char *path) {
+/* i's status lists a link to j (by VIP) whose JSON object contains want. */
+static bool link_has(struct net *w, int i, int j, const char *want) {
   const char *js = status_of(w, i);
-  char needle[48], want[64];
+  char needle[48];
   snprintf(needle, sizeof(needle), "\"peer_vip\":\"100.64.0.%d\"", j + 1);
-  snprintf(want, sizeof(want), "\"path\":\"%s\",\"state\":\"established\"", path);
   for (const char *p = strstr(js, needle); p; p = strstr(p + 1, needle)) {
     const char *e = strchr(p, '}'), *q = strstr(p, want);
     if (q && q < e)
@@ -23,18 +22,18 @@ static bool has_path(struct net *w, int i, int j, const char *path) {
   return false;
 }
 
-/* Established link from i to j over endpoint ep ("192.168.5.7:4000"). */
+/* Established link from i to j with this path ("direct", "relay", ...). */
+static bool has_path(struct net *w, int i, int j, const char *path) {
+  char want[64];
+  snprintf(want, sizeof(want), "\"path\":\"%s\",\"state\":\"established\"", path);
+  return link_has(w, i, j, want);
+}
+
+/* Direct established link from i to j over endpoint ep ("192.168.5.7:4000"). */
 static bool has_endpoint(struct net *w, int i, int j, const char *ep) {
-  const char *js = status_of(w, i);
-  char needle[48], want[80];
-  snprintf(needle, sizeof(needle), "\"peer_vip\":\"100.64.0.%d\"", j + 1);
-  snprintf(want, sizeof(want), "\"endpoint\":\"%s\",\"path\":\"direct\"", ep);
-  for (const char *p = strstr(js, needle); p; p = strstr(p + 1, needle)) {
-    const char *e = strchr(p, '}'), *q = strstr(p, want);
-    if (q && q < e)
-      return true;
-  }
-  return false;
+  char want[96];
+  snprintf(want, sizeof(want), "\"endpoint\":\"%s\",\"path\":\"direct\",\"state\":\"established\"", ep);
+  return link_has(w, i, j, want);
 }
 
 /* a's kernel resolves b and sends frames; they must all arrive, and the
