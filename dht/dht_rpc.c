@@ -483,15 +483,22 @@ int dht_get(struct dht *d, const uint8_t key[DHT_KEY_LEN], uint32_t cookie, uint
     dht_q_result(d, cookie, 0, c->rec, c->rec_len);
     return 0;
   }
-  if (dht_ring_owns(d, &d->ring, key)) {
-    /* We are the authority for key: answer from the store. */
+  bool owned = dht_ring_owns(d, &d->ring, key);
+  if (owned) {
+    /* We are the authority for key: answer from the store. Holding no
+     * copy, ask our replicas before saying "not found": ownership may
+     * have just moved to us (a node joined or left) ahead of the handover,
+     * or our view of the ring is not everyone's yet (nat_pairs.sh: such
+     * local misses kept a member unresolvable). */
     n = local_live(d, key, buf, now);
-    if (n > 0)
-      d->st.gets_ok++;
-    else
-      d->st.gets_not_found++;
-    dht_q_result(d, cookie, n > 0 ? 0 : RL_ENOENT, buf, n > 0 ? (size_t)n : 0);
-    return 0;
+    if (n > 0 || d->ring.n_succ == 0) {
+      if (n > 0)
+        d->st.gets_ok++;
+      else
+        d->st.gets_not_found++;
+      dht_q_result(d, cookie, n > 0 ? 0 : RL_ENOENT, buf, n > 0 ? (size_t)n : 0);
+      return 0;
+    }
   }
   if (d->n_pend >= DHT_PENDING_MAX)
     return RL_EFULL;
@@ -511,7 +518,9 @@ int dht_get(struct dht *d, const uint8_t key[DHT_KEY_LEN], uint32_t cookie, uint
   /* Candidates we can name ourselves: when key falls within our successor
    * list, its owner and replicas are right there. Then hints learned from
    * earlier answers. Otherwise the overlay routes to the owner. */
-  for (unsigned j = 0; j < d->ring.n_succ; j++) {
+  for (unsigned j = 0; owned && j + 1 < d->cfg.replicas && j < d->ring.n_succ; j++)
+    cand_add(d, p, d->ring.succ[j]); /* our replicas */
+  for (unsigned j = 0; !owned && j < d->ring.n_succ; j++) {
     /* key in (prev, succ[j]]: succ[j] owns it */
     if (dht_id_in(j ? d->ring.succ[j - 1] : d->cfg.self_id, key, d->ring.succ[j])) {
       for (unsigned i = j; i < d->ring.n_succ && i < j + d->cfg.replicas; i++)

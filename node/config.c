@@ -13,9 +13,10 @@
 
 #include "node/cli.h"
 #include "node/config.h"
+#include "node/core/node.h"
 
 enum key_type { T_PATH, T_PATHLIST, T_CONTROL, T_IFNAME, T_ADDR, T_ADDRLIST, T_CIPHER, T_FORMAT,
-                T_UINT, T_LOGLEVEL, T_BOOL, T_PUBKEY, T_USER };
+                T_UINT, T_LOGLEVEL, T_BOOL, T_LANCANDS, T_PUBKEY, T_USER };
 
 enum key_id {
   K_KEY, K_CERT, K_GROUP, K_LISTEN, K_TAP, K_CONTROL, K_STATE, K_BOOTSTRAP, K_CIPHER,
@@ -60,7 +61,7 @@ static const struct key_def KEYS[] = {
     {K_PEER_PUBKEY, CFG_SEC_PEER, "pubkey", T_PUBKEY, 0, 0, false},
     {K_NAT_UPNP, CFG_SEC_NAT, "upnp", T_BOOL, 0, 0, false},
     {K_NAT_NATPMP, CFG_SEC_NAT, "natpmp", T_BOOL, 0, 0, false},
-    {K_NAT_LAN_CANDS, CFG_SEC_NAT, "allow_lan_candidates", T_BOOL, 0, 0, false},
+    {K_NAT_LAN_CANDS, CFG_SEC_NAT, "allow_lan_candidates", T_LANCANDS, 0, 0, false},
     {K_NAT_KEEPALIVE, CFG_SEC_NAT, "keepalive_s", T_UINT, 1, 3600, false},
     {K_NAT_RELAY_KBPS, CFG_SEC_NAT, "relay_kbps", T_UINT, 0, 10000000, false},
     {K_NAT_RELAY_SRC_KBPS, CFG_SEC_NAT, "relay_source_kbps", T_UINT, 0, 10000000, false},
@@ -370,9 +371,17 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
     else
       c->nat_keepalive_s = u;
     return 0;
+  case K_NAT_LAN_CANDS:
+    if (strcmp(v, "same-site") == 0)
+      c->lan_candidates = NODE_LAN_CANDS_SAME_SITE;
+    else if (parse_bool(v, &b) == 0)
+      c->lan_candidates = b ? NODE_LAN_CANDS_YES : NODE_LAN_CANDS_NO;
+    else
+      return fail(c, err, errcap, "bad value for '%s': '%s' (expected same-site, yes or no)",
+                  k->name, v);
+    return 0;
   case K_NAT_UPNP:
   case K_NAT_NATPMP:
-  case K_NAT_LAN_CANDS:
   case K_TCP:
   case K_VLAN:
     if (parse_bool(v, &b) != 0)
@@ -383,8 +392,6 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
       c->vlan = b;
     else if (k->id == K_NAT_UPNP)
       c->upnp = b;
-    else if (k->id == K_NAT_LAN_CANDS)
-      c->lan_candidates = b;
     else
       c->natpmp = b;
     return 0;

@@ -93,7 +93,7 @@ struct cfg {
   bool tcp;                      /* [node] tcp: also listen on TCP at `listen`, default yes */
   bool upnp;                     /* default yes */
   bool natpmp;                   /* default yes */
-  bool lan_candidates;           /* allow_lan_candidates, default no */
+  int lan_candidates;            /* allow_lan_candidates: enum node_lan_cands, default same-site */
   unsigned nat_keepalive_s;      /* default 25 */
   unsigned relay_kbps;           /* per pair forwarded as a relay, default 20000; 0 refuses */
   unsigned relay_source_kbps;    /* per source member, all its pairs, default 40000 */

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "node/core/node.h" /* enum node_lan_cands */
+
 #include "node/cli.h"
 #include "node/config.h"
 
@@ -112,7 +114,7 @@ static void test_valid_file(void **state) {
 
   assert_false(c->upnp);
   assert_true(c->natpmp);
-  assert_true(c->lan_candidates);
+  assert_int_equal(c->lan_candidates, NODE_LAN_CANDS_YES);
   assert_int_equal(c->nat_keepalive_s, 20);
   test_free(c);
 }
@@ -141,7 +143,14 @@ static void test_defaults(void **state) {
   assert_false(c->vlan);
   assert_true(c->upnp);
   assert_true(c->natpmp);
-  assert_false(c->lan_candidates);
+  assert_int_equal(c->lan_candidates, NODE_LAN_CANDS_SAME_SITE);
+  test_free(c);
+  c = parse_ok("[node]\nkey=k\ncert=c\ngroup=g\n[nat]\nallow_lan_candidates = no\n", NULL);
+  assert_int_equal(c->lan_candidates, NODE_LAN_CANDS_NO);
+  test_free(c);
+  c = parse_ok("[node]\nkey=k\ncert=c\ngroup=g\n[nat]\nallow_lan_candidates = same-site\n",
+               NULL);
+  assert_int_equal(c->lan_candidates, NODE_LAN_CANDS_SAME_SITE);
   assert_int_equal(c->nat_keepalive_s, 25);
   test_free(c);
 }
@@ -227,6 +236,8 @@ static const struct {
     {"[node]\nkey=k\ngroup=g\n", "missing key 'cert' in [node] (the node's certificate file)"},
     {"[node]\nkey=k\ncert=c\n", "missing key 'group' in [node] (the group's public key file)"},
     {"# nothing\n[nat]\n", "missing section [node]"},
+    {"[nat]\nallow_lan_candidates = lan\n",
+     "line 2: bad value for 'allow_lan_candidates': 'lan' (expected same-site, yes or no)"},
 };
 
 static void test_error_table(void **state) {

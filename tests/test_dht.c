@@ -1073,6 +1073,36 @@ static void test_get_falls_back_to_replicas(void **state) {
   net_free(t);
 }
 
+/* The owner of a key (by its view of the ring) that holds no copy asks
+ * its replicas before answering "not found": ownership can move to a node
+ * ahead of the handover (a join, a view not yet everyone's). Before, the
+ * lookup failed at once, locally (nat_pairs.sh: "NODE lookup ... failed
+ * after 0 ms: not found", a member left unresolvable). A key nobody holds
+ * still ends RL_ENOENT, after the replicas said so. */
+static void test_owner_without_copy_asks_replicas(void **state) {
+  (void)state;
+  struct net *t = net_new(4, DHT_RECORD_TTL_S, N);
+  uint8_t key[DHT_KEY_LEN];
+  publish_all(t);
+  vip_key(12, key);
+  int owner = owner_of(t, key);
+  assert_true(owner >= 0);
+  assert_int_equal(t->s[owner]->ops->del(t->s[owner], key), 0);
+  uint64_t d0 = t->delivered;
+  struct result *r = get_from(t, (unsigned)owner, key, 15, 10 * NS_PER_S);
+  assert_int_equal(r->status, 0);
+  assert_memory_equal(r->rec.value, t->m[12].id, RL_ID_LEN);
+  assert_int_equal(t->delivered - d0, 2); /* GET to the first replica, GET_REPLY */
+  /* nobody holds it: the replicas say so */
+  for (unsigned i = 0; i < N; i++)
+    if (t->alive[i])
+      (void)t->s[i]->ops->del(t->s[i], key);
+  dht_forget(t->d[owner], key); /* (the first answer is cached) */
+  r = get_from(t, (unsigned)owner, key, 16, 10 * NS_PER_S);
+  assert_int_equal(r->status, RL_ENOENT);
+  net_free(t);
+}
+
 /* Graceful leave hands every record to the successor. */
 static void test_leave_hands_over(void **state) {
   (void)state;
@@ -1258,6 +1288,7 @@ int main(void) {
       cmocka_unit_test(test_revocation_record),
       cmocka_unit_test(test_lookup_answer_of_revoked_owner),
       cmocka_unit_test(test_get_falls_back_to_replicas),
+      cmocka_unit_test(test_owner_without_copy_asks_replicas),
       cmocka_unit_test(test_leave_hands_over),
       cmocka_unit_test(test_churn),
       cmocka_unit_test(test_store_full_counted),

@@ -19,6 +19,7 @@
 #include "overlay/overlay.h"
 #include "tap/tap.h"
 #include "testnet.h"
+#include "testnet_status.h"
 
 static struct net *make_ring(void) { return make_ring_of(MAXN); }
 
@@ -58,21 +59,6 @@ static void test_ring_forms_from_one_bootstrap(void **state) {
 }
 
 
-static bool path_to(struct net *w, int i, int j, const char *path) {
-  char js[16384], needle[96];
-  assert_true(node_status_json(w->node[i], w->now, js, sizeof(js)) > 0);
-  snprintf(needle, sizeof(needle), "\"peer_vip\":\"100.64.0.%d\"", j + 1);
-  char want[64];
-  snprintf(want, sizeof(want), "\"path\":\"%s\",\"state\":\"established\"", path);
-  /* Any of the links to that member (a superseded one may linger). */
-  for (const char *p = strstr(js, needle); p; p = strstr(p + 1, needle)) {
-    const char *e = strchr(p, '}'), *q = strstr(p, want);
-    if (q && q < e)
-      return true;
-  }
-  return false;
-}
-
 static void test_lan_resolves_through_dht_and_links_on_demand(void **state) {
   (void)state;
   struct net *w = make_ring();
@@ -111,7 +97,7 @@ static void test_lan_resolves_through_dht_and_links_on_demand(void **state) {
   run_until(w, w->now + 5 * NS_PER_S);
   assert_int_equal(node_poll_tap(w->node[b], out, sizeof(out)), len);
   assert_memory_equal(out, f, len);
-  assert_true(path_to(w, a, b, "direct"));
+  assert_true(has_path(w, a, b, "direct"));
   len = (size_t)make_frame_ring(f, w, a, b, 0x5b);
   node_recv_tap(w->node[a], f, len, w->now);
   run_until(w, w->now + 100 * NS_PER_MS);
@@ -181,7 +167,7 @@ static void test_graceful_leave_repairs_at_once(void **state) {
     for (int i = 0; i < MAXN; i++) { /* nobody holds a session to it now */
       if (w->down[i])
         continue;
-      assert_false(path_to(w, i, k, "direct"));
+      assert_false(has_path(w, i, k, "direct"));
     }
     run_until(w, w->now + 7 * NS_PER_S);
     assert_ring_consistent(w);

@@ -246,6 +246,67 @@ static void test_punch_bad_candidates_refused(void **state) {
   free(w);
 }
 
+#ifndef ROUTED_OLD_WIRE
+/* Datagrams the victim sends into its own LAN, 192.168.3.0/24, for a PUNCH
+ * whose reflexive candidate has IP refl and whose other candidates are
+ * hosts on the victim's LAN (kind NAT_CAND_LOCAL). */
+static uint64_t lan_sent_for(uint32_t refl, uint64_t *in) {
+  struct net *w = make_world();
+  struct nat_cand c[NAT_CAND_MAX];
+  uint8_t msg[1024], buf[NODE_UDP_MAX];
+  uint64_t pkts = 0;
+  size_t len;
+  c[0].kind = NAT_CAND_REFLEXIVE;
+  rl_addr_set_ipv4(&c[0].addr, refl, 4000);
+  for (unsigned i = 1; i < NAT_CAND_MAX; i++) {
+    c[i].kind = NAT_CAND_LOCAL;
+    rl_addr_set_ipv4(&c[i].addr, 0xC0A80300 + 10 + i, 4000); /* 192.168.3.11 .. */
+  }
+  len = punch_msg(msg, c, NAT_CAND_MAX, NULL, 0);
+  memset(msg + len, 0, 1000 - len); /* padded: a budget for a few handshakes */
+  *in = inject_own(w, VICTIM, OV_APP_PUNCH, msg, 1000);
+  for (uint64_t until = w->now + 40 * NS_PER_S; w->now <= until;) {
+    struct rl_addr to;
+    bool moved = false;
+    for (int i = 0; i < MAXN; i++)
+      while ((len = node_poll_udp(w->node[i], &to, buf, sizeof(buf))) > 0) {
+        struct rl_addr from = tn_outbound(w, i, &to);
+        int j = tn_inbound(w, &from, &to);
+        moved = true;
+        if (i == VICTIM && (rl_addr_ipv4(&to) >> 8) == 0xC0A803)
+          pkts++;
+        if (j >= 0 && !w->cut[i][j])
+          node_recv_udp(w->node[j], &from, buf, len, w->now);
+      }
+    if (moved)
+      w->now += NS_PER_MS;
+    else if (!tn_fire_timers(w, until))
+      break;
+  }
+  teardown(w);
+  free(w);
+  return pkts;
+}
+
+/* allow_lan_candidates = same-site (the default): a member on another
+ * site (its reflexive address 198.51.100.9) naming hosts on the victim's
+ * LAN gets nothing sent there. One that lies about its site (claims the
+ * victim's own public IP, 203.0.113.3) gets at most the handshakes its
+ * PUNCH paid for (hs_init_size bytes each). */
+static void test_punch_lan_candidates_same_site_only(void **state) {
+  (void)state;
+  uint64_t in_far, in_liar;
+  uint64_t far = lan_sent_for(0xC6336409, &in_far);
+  uint64_t liar = lan_sent_for(0xCB007103, &in_liar);
+  print_message("LAN candidates: other site %llu datagrams into the LAN; a member claiming "
+                "our public IP %llu (its PUNCH: %llu bytes)\n",
+                (unsigned long long)far, (unsigned long long)liar, (unsigned long long)in_liar);
+  assert_int_equal(far, 0);
+  assert_true(liar >= 1); /* the same-site rule applies (a real neighbour would link) */
+  assert_true(liar * 100 <= in_liar); /* a handshake initiation is over 100 bytes */
+}
+#endif
+
 /* 100 valid PUNCHes from one member, 8 far candidates each (padded to
  * 1000 bytes, the attacker's best try at buying handshakes): what the
  * victim sends to those addresses stays below what the attacker sent, and
@@ -379,6 +440,9 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_forged_punch_opens_nothing),
       cmocka_unit_test(test_punch_bad_candidates_refused),
+#ifndef ROUTED_OLD_WIRE
+      cmocka_unit_test(test_punch_lan_candidates_same_site_only),
+#endif
       cmocka_unit_test(test_punch_flood_capped),
       cmocka_unit_test(test_forged_dht_get_unanswered),
       cmocka_unit_test(test_forged_neighbours_ignored),

@@ -69,6 +69,7 @@ struct net {
   unsigned pair[MAXN][MAXN]; /* datagrams i -> j (diagnostics) */
   enum tn_nat nat[MAXN];
   struct rl_addr pub[MAXN];  /* NAT'd node: its public IP (port unused) */
+  int site[MAXN];            /* tn_share_nat: 1 + the node whose NAT box and LAN i shares */
   struct tn_map maps[MAXN][TN_MAPS];
   unsigned n_maps[MAXN];
   uint16_t next_port[MAXN];
@@ -169,11 +170,35 @@ static void tn_set_nat(struct net *w, int i, enum tn_nat t) {
   w->next_port[i] = 40000;
 }
 
+/* Puts node i behind the NAT box of node owner (tn_set_nat first), on the
+ * same LAN: 192.168.(owner+1).(i+2):4000, outside as owner's public IP
+ * (cone mappings on port 4000+i, the owner's being taken). Nodes on one
+ * LAN reach each other's LAN addresses directly. */
+static void tn_share_nat(struct net *w, int i, int owner) {
+  w->nat[i] = w->nat[owner];
+  w->site[i] = owner + 1;
+  rl_addr_set_ipv4(&w->addr[i], 0xC0A80002 + ((uint32_t)(owner + 1) << 8) + (uint32_t)i, 4000);
+  w->pub[i] = w->pub[owner];
+  w->next_port[i] = (uint16_t)(40000 + 1000 * i);
+}
+
+/* Node i's NAT box and LAN: the node whose box it is. */
+static int tn_site(const struct net *w, int i) { return w->site[i] ? w->site[i] - 1 : i; }
+
+/* A node behind a NAT on i's own LAN with address `to`, or -1. */
+static int tn_lan_peer(const struct net *w, int i, const struct rl_addr *to) {
+  for (int j = 0; j < MAXN; j++)
+    if (w->nat[i] != TN_NONE && w->nat[j] != TN_NONE && tn_site(w, j) == tn_site(w, i) &&
+        rl_addr_equal(&w->addr[j], to))
+      return j;
+  return -1;
+}
+
 /* The source address node i's packet to `to` carries outside its NAT. */
 static struct rl_addr tn_outbound(struct net *w, int i, const struct rl_addr *to) {
   struct rl_addr from = w->addr[i];
   struct tn_map *m = NULL;
-  if (w->nat[i] == TN_NONE)
+  if (w->nat[i] == TN_NONE || tn_lan_peer(w, i, to) >= 0)
     return from;
   for (unsigned k = 0; k < w->n_maps[i] && !m; k++)
     if (rl_addr_equal(&w->maps[i][k].dst, to))
@@ -186,7 +211,7 @@ static struct rl_addr tn_outbound(struct net *w, int i, const struct rl_addr *to
     m = &w->maps[i][w->n_maps[i]++];
     m->dst = *to;
     /* Cone NATs keep the source port (as Linux does when it is free). */
-    m->pub_port = w->nat[i] == TN_SYM ? w->next_port[i]++ : 4000;
+    m->pub_port = w->nat[i] == TN_SYM ? w->next_port[i]++ : (uint16_t)(4000 + (w->site[i] ? i : 0));
   }
   from = w->pub[i];
   from.port = m ? m->pub_port : 0;
@@ -195,9 +220,17 @@ static struct rl_addr tn_outbound(struct net *w, int i, const struct rl_addr *to
 
 /* Which node receives a packet from `from` to `to`, after NAT filtering. */
 static int tn_inbound(struct net *w, const struct rl_addr *from, const struct rl_addr *to) {
+  bool dropped = false;
   for (int j = 0; j < MAXN; j++) {
     if (!w->node[j])
       continue;
+    if (w->nat[j] != TN_NONE && rl_addr_equal(&w->addr[j], to)) {
+      /* a LAN address: only from the same LAN (tn_outbound left it bare) */
+      for (int i = 0; i < MAXN; i++)
+        if (rl_addr_equal(&w->addr[i], from) && tn_lan_peer(w, i, to) == j)
+          return j;
+      return -1;
+    }
     if (w->nat[j] == TN_NONE) {
       if (rl_addr_equal(&w->addr[j], to))
         return j;
@@ -212,9 +245,10 @@ static int tn_inbound(struct net *w, const struct rl_addr *from, const struct rl
       if (w->nat[j] == TN_FULLCONE || rl_addr_equal(&m->dst, from))
         return j;
     }
-    w->nat_dropped++;
-    return -1;
+    dropped = true; /* (another node may share this box) */
   }
+  if (dropped)
+    w->nat_dropped++;
   return -1;
 }
 

@@ -38,6 +38,9 @@ struct node_peer_cfg {
 
 struct dht_store; /* dht/store.h: persistent record store (LMDB in node/) */
 
+/* node_config.lan_candidates ([nat] allow_lan_candidates) */
+enum node_lan_cands { NODE_LAN_CANDS_SAME_SITE = 0, NODE_LAN_CANDS_YES = 1, NODE_LAN_CANDS_NO = 2 };
+
 struct node_config {
   const struct rl_env *env;    /* randomness, log, unix time offset */
   struct id_key key;           /* this node's Ed25519 key */
@@ -70,9 +73,11 @@ struct node_config {
   uint32_t relay_total_kbps;   /* ... in all (default 100000) */
   uint64_t relay_after_ns;     /* no direct link this long: use a relay, default 5 s */
   /* Dial a peer's candidates in this host's own LAN (private addresses in
-   * the /24 or /64 of one of our interface addresses): false (default)
-   * refuses them (docs/security.md, finding 2). */
-  bool lan_candidates;
+   * the /24 or /64 of one of our interface addresses): NODE_LAN_CANDS_
+   * SAME_SITE (0, the default) only when the peer is on our site
+   * (node_nat_same_site), _YES always, _NO never (docs/security.md,
+   * finding 2). */
+  enum node_lan_cands lan_candidates;
   struct dht_store *store;     /* NULL: in-memory only */
   bool test_routes;            /* simulator: node_test_route() probes (off in the daemon) */
   /* Optional scratch space (node_scratch_new) shared by nodes whose calls

@@ -376,7 +376,7 @@ static void easy_recv_req(struct node *n, const uint8_t src[RL_ID_LEN],
   hp.port = 1; /* (the hard side's IP comes without a port) */
   id_hex(hex, src);
   if (!b || !e || hip->family != RL_AF_INET || !nat_bday_easy_ok(n->nat_class, match) ||
-      node_nat_direct_up(n, src) || !node_nat_cand_allowed(n, &hp)) {
+      node_nat_direct_up(n, src) || !node_nat_cand_allowed(n, &hp, false)) {
     rl_logf(n->env, RL_LOG_INFO, "birthday: %.16s asks us to probe: declined (%s)", hex,
             !b || !e ? "busy" : !match ? "our reflexive address differs" : "not needed");
     send_msg(n, src, NAT_BDAY_MSG_NAK, token, NULL, NULL, now);

@@ -391,10 +391,17 @@ static void on_result(struct node *n, const struct dht_action *a, uint64_t now) 
     return; /* a NODE record or nothing: the peer is not known revoked */
   if (a->status != 0 || dht_record_owner_id(&a->rec, owner) != 0) {
     n->c.resolve_failed++;
-    rl_logf(n->env, RL_LOG_DEBUG, "dht: %s lookup of %u.%u.%u.%u failed after %llu ms: %s",
-            r->kind == RS_ARP ? "ARP" : "NODE", r->vip >> 24, (r->vip >> 16) & 255,
-            (r->vip >> 8) & 255, r->vip & 255,
-            (unsigned long long)((now - r->started_ns) / NS_PER_MS), rl_strerror(a->status));
+    /* INFO: a member that stays unresolvable must say why (nat_pairs.sh) */
+    if (r->kind == RS_ARP) {
+      rl_logf(n->env, RL_LOG_INFO, "dht: ARP lookup of %u.%u.%u.%u failed after %llu ms: %s",
+              r->vip >> 24, (r->vip >> 16) & 255, (r->vip >> 8) & 255, r->vip & 255,
+              (unsigned long long)((now - r->started_ns) / NS_PER_MS), rl_strerror(a->status));
+    } else {
+      char hex[2 * RL_ID_LEN + 1];
+      rl_hex_encode(hex, r->id, RL_ID_LEN);
+      rl_logf(n->env, RL_LOG_INFO, "dht: NODE lookup of %.16s failed after %llu ms: %s", hex,
+              (unsigned long long)((now - r->started_ns) / NS_PER_MS), rl_strerror(a->status));
+    }
     return;
   }
   if (r->kind == RS_ARP) {

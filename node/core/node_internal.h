@@ -611,8 +611,18 @@ void node_nat_punch_recv(struct node *n, const uint8_t src[RL_ID_LEN], const uin
                          size_t len, size_t paid, uint64_t now);
 /* c is an address a peer may make us dial: not loopback, link-local,
  * multicast, unspecified, broadcast or in the virtual LAN, and not in our
- * own LAN unless cfg.lan_candidates. Refusals are counted. */
-bool node_nat_cand_allowed(struct node *n, const struct rl_addr *a);
+ * own LAN (a private address in the /24 or /64 of one of our interface
+ * addresses) unless cfg.lan_candidates is NODE_LAN_CANDS_YES, or
+ * NODE_LAN_CANDS_SAME_SITE and same_site (node_nat_same_site of the
+ * peer's list). Refusals are counted. */
+bool node_nat_cand_allowed(struct node *n, const struct rl_addr *a, bool same_site);
+/* The peer whose (authenticated) candidates are c[0..nc) is on our site:
+ * one of its reflexive or mapped candidates has our reflexive IP (one NAT
+ * in front of both), or neither of us is seen through a NAT (our reflexive
+ * IP is one of our interface addresses, and it lists no reflexive or
+ * mapped candidate: a flat LAN). False while we know no reflexive address
+ * of ours. docs/security.md, finding 2. */
+bool node_nat_same_site(const struct node *n, const struct nat_cand *c, unsigned nc);
 /* Opens direct links to every candidate of id, and asks id (over the
  * overlay) to punch toward ours at the same time. */
 void node_nat_connect(struct node *n, const uint8_t id[RL_ID_LEN], const struct nat_cand *c,

@@ -89,8 +89,37 @@ static bool own_lan(const struct node *n, const struct rl_addr *a) {
   return false;
 }
 
-bool node_nat_cand_allowed(struct node *n, const struct rl_addr *a) {
-  if (a->port != 0 && !never_peer(n, a) && (n->cfg.lan_candidates || !own_lan(n, a)))
+static bool same_ip(const struct rl_addr *a, const struct rl_addr *b) {
+  return a->family == b->family && memcmp(a->ip, b->ip, 16) == 0;
+}
+
+/* Our reflexive IP is one of our own interface addresses: the members that
+ * observed us see us with no NAT in between. */
+static bool seen_unnated(const struct node *n) {
+  for (unsigned i = 0; n->has_reflexive && i < n->n_local; i++)
+    if (same_ip(&n->local[i], &n->reflexive))
+      return true;
+  return false;
+}
+
+bool node_nat_same_site(const struct node *n, const struct nat_cand *c, unsigned nc) {
+  bool translated = false; /* the peer is seen through a NAT (lists a reflexive or mapped address) */
+  if (!n->has_reflexive)
+    return false;
+  for (unsigned i = 0; i < nc; i++) {
+    if (c[i].kind != NAT_CAND_REFLEXIVE && c[i].kind != NAT_CAND_MAPPED)
+      continue;
+    translated = true;
+    if (same_ip(&c[i].addr, &n->reflexive))
+      return true;
+  }
+  return !translated && seen_unnated(n);
+}
+
+bool node_nat_cand_allowed(struct node *n, const struct rl_addr *a, bool same_site) {
+  bool lan_ok = n->cfg.lan_candidates == NODE_LAN_CANDS_YES ||
+                (n->cfg.lan_candidates == NODE_LAN_CANDS_SAME_SITE && same_site);
+  if (a->port != 0 && !never_peer(n, a) && (lan_ok || !own_lan(n, a)))
     return true;
   n->c.cands_refused++;
   return false;
@@ -703,12 +732,14 @@ struct link *node_nat_punch_link(struct node *n, const uint8_t id[RL_ID_LEN],
   return l;
 }
 
-/* c[0..nc) without the candidates we may not dial (node_nat_cand_allowed). */
+/* c[0..nc) without the candidates we may not dial (node_nat_cand_allowed;
+ * the site is judged from the same list: node_nat_same_site). */
 static unsigned cands_allowed(struct node *n, const struct nat_cand *c, unsigned nc,
                               struct nat_cand *out) {
   unsigned k = 0;
+  bool site = node_nat_same_site(n, c, nc);
   for (unsigned i = 0; i < nc; i++)
-    if (node_nat_cand_allowed(n, &c[i].addr))
+    if (node_nat_cand_allowed(n, &c[i].addr, site))
       out[k++] = c[i];
   return k;
 }

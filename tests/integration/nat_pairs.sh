@@ -97,6 +97,13 @@ in_list() { local x=$1 e; shift; for e in "$@"; do [ "$e" = "$x" ] && return 0; 
 has_path() { [[ ",$(paths "$1" "$2" || true)," == *,$3,* ]]; }
 relayed_or_direct() { has_path "$1" "$2" relay || has_path "$1" "$2" direct; }
 
+# counters NODE: what a lookup, a punch or the routed-message caps did.
+counters() {
+  status_json "$1" | jq -c '.counters | {arp_answered, resolve_failed, connects_on_demand,
+    punches_sent, punches_received, routed_unsigned, routed_bad_origin, punches_capped,
+    gets_capped, punch_links_capped, cands_refused}' 2>/dev/null || echo "(no status)"
+}
+
 fails=0
 printf 'from\tto\treplies\tpaths\texpect\n' >"$T_DIR/pairs.tsv"
 for ((i = 0; i < ${#MEMBERS[@]}; i++)); do
@@ -129,9 +136,21 @@ for ((i = 0; i < ${#MEMBERS[@]}; i++)); do
     elif [ $expect = relay/direct ] && [[ ",$p," != *,relay,* && ",$p," != *,direct,* ]]; then
       why="expected a relay or a direct link"
     fi
-    if [ -n "$why" ]; then t_say "FAIL $a -> $b: $why, paths: ${p:--}"; fails=$((fails + 1)); fi
+    if [ -n "$why" ]; then
+      t_say "FAIL $a -> $b: $why, paths: ${p:--}"; fails=$((fails + 1))
+      for n in $a $b; do t_say "  $n: $(counters $n)"; done
+    fi
   done
 done
 column -t "$T_DIR/pairs.tsv" >&2 || cat "$T_DIR/pairs.tsv" >&2
+# Legitimate traffic must never hit the routed-message caps or fail an
+# origin check (docs/security.md, finding 2): said here, checked below.
+capped=0
+for m in boot "${MEMBERS[@]}"; do
+  c=$(counters $m); t_log "$m: $c"
+  k=$(printf '%s' "$c" | jq '(.routed_bad_origin // 0) + (.punches_capped // 0) + (.gets_capped // 0) + (.punch_links_capped // 0)' 2>/dev/null || echo 0)
+  capped=$((capped + k))
+done
 t_check_alive boot "${MEMBERS[@]}"
 [ $fails = 0 ] || t_fail "$fails pair(s) below what this commit supports (see the table)"
+[ "$capped" = 0 ] || t_fail "legitimate routed messages dropped by an origin check or a cap: $capped (counters above)"
