@@ -27,6 +27,7 @@
 #include "dht/msg.h"
 #include "nat/cand.h"
 #include "node/core/node_internal.h" /* white box: links, neighbour cache */
+#include "overlay/ov_internal.h" /* ov_connect: the overlay asks for a link */
 #include "overlay/ov_msg.h"
 #include "testnet.h"
 #ifndef ROUTED_OLD_WIRE
@@ -436,10 +437,39 @@ static void test_caps(void **state) {
 }
 #endif
 
+/* A node descriptor another member handed us (in a successor list, a
+ * lookup answer) whose endpoints are loopback, link-local, multicast and
+ * broadcast: when the ring asks for a link to it, the node dials none of
+ * them. On the old code act_connect dialled every endpoint of the right
+ * family (NODE_OV_CONNECT_TRIES handshakes each). */
+static void test_overlay_descriptor_bad_endpoints(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  struct node *v = w->node[VICTIM];
+  struct ov_node d;
+  uint64_t pkts = 0, bytes = 0;
+  static const uint32_t bad[OV_MAX_ENDPOINTS] = {0x7F000001, 0xA9FE0101, 0xE00000FB, 0xFFFFFFFF};
+  memset(&d, 0, sizeof(d));
+  memset(d.id, 0x5A, RL_ID_LEN); /* nobody's ID */
+  d.n_ep = OV_MAX_ENDPOINTS;
+  for (unsigned i = 0; i < OV_MAX_ENDPOINTS; i++)
+    rl_addr_set_ipv4(&d.ep[i], bad[i], 4000);
+  assert_non_null(ov_connect(v->ov, &d, w->now));
+  node_ov_pump(v, w->now);
+  run_counting(w, w->now + 20 * NS_PER_S, VICTIM, &pkts, &bytes);
+  print_message("overlay descriptor with bad endpoints: %llu datagrams, %llu bytes to them\n",
+                (unsigned long long)pkts, (unsigned long long)bytes);
+  assert_int_equal(pkts, 0);
+  assert_int_equal(stray_links(w, VICTIM), 0);
+  teardown(w);
+  free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_forged_punch_opens_nothing),
       cmocka_unit_test(test_punch_bad_candidates_refused),
+      cmocka_unit_test(test_overlay_descriptor_bad_endpoints),
 #ifndef ROUTED_OLD_WIRE
       cmocka_unit_test(test_punch_lan_candidates_same_site_only),
 #endif

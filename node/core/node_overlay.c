@@ -173,10 +173,18 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
   if (memcmp(a->node.id, n->hid.id, RL_ID_LEN) == 0 || a->node.n_ep == 0)
     return;
   /* Every advertised endpoint at once (mapped, reflexive, local): the
-   * first handshake to complete wins, the others are dropped. */
+   * first handshake to complete wins, the others are dropped. The
+   * descriptor came from another member (a successor list, a lookup
+   * answer), so its endpoints pass the candidate filter: never loopback,
+   * link-local, multicast, unspecified, broadcast or the virtual LAN. Our
+   * own LAN stays dialable (same_site = true) unless allow_lan_candidates
+   * is no: ring links must form on a flat private LAN before anyone knows
+   * its reflexive address, and their handshakes are few
+   * (NODE_OV_CONNECT_TRIES). docs/security.md, finding 2. */
   bool dialling = false;
   for (unsigned i = 0; i < a->node.n_ep && i < OV_MAX_ENDPOINTS; i++) {
-    if (!node_can_dial(n, &a->node.ep[i]) || node_is_own_addr(n, &a->node.ep[i]))
+    if (!node_can_dial(n, &a->node.ep[i]) || node_is_own_addr(n, &a->node.ep[i]) ||
+        !node_nat_cand_allowed(n, &a->node.ep[i], true))
       continue;
     dialling = true;
     if ((l = link_to_endpoint(n, &a->node.ep[i])) != NULL) {
