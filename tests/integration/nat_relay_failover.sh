@@ -75,6 +75,16 @@ t_in s1 ping -D -n -i 0.2 -c 150 -W 1 "${VIP[s2]}" >"$T_DIR/ping.log" 2>&1 &
 ping_pid=$!
 T_PIDS+=("$ping_pid")
 sleep 5 # the ping runs meanwhile; this only places the failure in it
+# The relay in use now: the one seen above may have been replaced since
+# (each end picks a relay and follows the peer's authenticated choice, so
+# s1 can move to the relay s2 chose). Killing a relay the pair no longer
+# uses would test nothing.
+now_relay=${NAME[$(relay_of)]:-}
+if [ -n "$now_relay" ] && [ "$now_relay" != "$victim" ]; then
+  t_log "relay moved from $victim to $now_relay before the kill"
+  victim=$now_relay
+  sb=$(standby_of); sbn=${NAME[$sb]:-$sb}
+fi
 kill -KILL "${T_NODE_PID[$victim]}"
 t_log "killed $victim (pid ${T_NODE_PID[$victim]}) with SIGKILL"
 unset "T_NODE_PID[$victim]"
@@ -95,7 +105,7 @@ read -r answered gap_n gap_s silence_s tail_ok < <(awk '
     }
     if (run > gap) { gap = run; end = 151 }
     tail = 1
-    for (i = end; i <= 150; i++) if (!got[i]) tail = 0
+    for (i = (end > 0 ? end : 1); i <= 150; i++) if (!got[i]) tail = 0  # end 0: nothing lost
     sil = -1
     if (gap > 0 && end <= 150 && got[end - gap - 1]) sil = t[end] - t[end - gap - 1]
     printf "%d %d %.1f %.2f %d\n", n, gap, gap * 0.2, sil, tail
