@@ -21,17 +21,27 @@ struct rate_bucket {
   bool started;
 };
 
-/* Refills b at rate tokens/s up to burst tokens. */
-static inline void rate_refill(struct rate_bucket *b, uint64_t rate, uint64_t burst, uint64_t now) {
-  unsigned __int128 cap = (unsigned __int128)burst * NS_PER_S, t;
+/* Refills b up to burst tokens, gaining `per_ns` scaled tokens (tokens *
+ * NS_PER_S) per nanosecond, or, when every_ns is not 0, one token per
+ * every_ns (rates below one token per second). */
+static inline void rate_refill_by(struct rate_bucket *b, uint64_t per_ns, uint64_t every_ns,
+                                  uint64_t burst, uint64_t now) {
+  unsigned __int128 cap = (unsigned __int128)burst * NS_PER_S, t, dt;
   if (!b->started || now < b->at_ns) {
     t = cap; /* first use, or a clock that went back: full */
     b->started = true;
   } else {
-    t = (unsigned __int128)b->scaled + (unsigned __int128)(now - b->at_ns) * rate;
+    dt = now - b->at_ns;
+    t = (unsigned __int128)b->scaled +
+        (every_ns ? dt * NS_PER_S / every_ns : dt * per_ns);
   }
   b->scaled = (uint64_t)(t > cap ? cap : t);
   b->at_ns = now;
+}
+
+/* Refills b at rate tokens/s up to burst tokens. */
+static inline void rate_refill(struct rate_bucket *b, uint64_t rate, uint64_t burst, uint64_t now) {
+  rate_refill_by(b, rate, 0, burst, now);
 }
 
 /* After rate_refill: whether cost tokens are there, and taking them. */
@@ -49,6 +59,16 @@ static inline bool rate_take(struct rate_bucket *b, uint64_t rate, uint64_t burs
   if (rate == 0)
     return false;
   rate_refill(b, rate, burst, now);
+  if (!rate_has(b, cost))
+    return false;
+  rate_spend(b, cost);
+  return true;
+}
+
+/* rate_take at one token per every_ns (> 0). */
+static inline bool rate_take_every(struct rate_bucket *b, uint64_t every_ns, uint64_t burst,
+                                   uint64_t cost, uint64_t now) {
+  rate_refill_by(b, 0, every_ns, burst, now);
   if (!rate_has(b, cost))
     return false;
   rate_spend(b, cost);

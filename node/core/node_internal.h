@@ -71,10 +71,6 @@ struct ltab {              /* a hash table of link pointers (link.c) */
 
 /* A token bucket of revocation signature checks (node_revoke.c). All
  * zero = full. */
-struct revoke_budget {
-  uint32_t tokens;
-  uint64_t at_ns;            /* tokens counted up to here */
-};
 
 struct link {
   bool used;
@@ -89,7 +85,7 @@ struct link {
   bool pinned;
   uint8_t pin_pk[RL_PK_LEN];
   uint8_t mac[6];            /* valid when s.have_peer */
-  struct revoke_budget rv_budget; /* signature checks of its revocations */
+  struct rate_bucket rv_budget; /* signature checks of its revocations */
   uint64_t retry_at_ns;      /* static peer: restart the session then (0: not waiting) */
   uint64_t retry_backoff_ns;
   struct pktq pending;       /* frames waiting for keys */
@@ -269,8 +265,7 @@ enum node_lim_kind { NODE_LIM_PUNCH = 0, NODE_LIM_GET, NODE_LIM_LINK, NODE_LIM_K
 #define NODE_LIM_SOURCES 64
 struct node_bucket {
   uint8_t id[RL_ID_LEN];
-  uint64_t milli;            /* tokens x 1000 */
-  uint64_t at_ns;            /* last refill (0: unused) */
+  struct rate_bucket b;      /* b.started false: slot unused */
 };
 struct node_limits {
   struct node_bucket all[NODE_LIM_KINDS];
@@ -387,7 +382,7 @@ struct node {
   struct node_limits *lim;   /* rate caps (node_routed.c), on first use */
   unsigned n_rp;
   struct revoke_set revoked; /* revoked members (node_revoke.c) */
-  struct revoke_budget rv_budget; /* checks of revocations from all links */
+  struct rate_bucket rv_budget; /* checks of revocations from all links */
   uint64_t next_revoke_sync_ns;
 };
 

@@ -218,24 +218,6 @@ void node_revoke_link_up(struct node *n, struct link *l, uint64_t now) {
     node_dht_check_peer(n, l->s.peer_id, now);
 }
 
-/* Takes one token from b (refilled at per_s, at most burst). Whole tokens
- * only: the time of a token not yet earned stays in at_ns. */
-static bool budget_take(struct revoke_budget *b, uint64_t now, uint32_t per_s,
-                        uint32_t burst) {
-  uint64_t earned = now > b->at_ns ? (now - b->at_ns) * per_s / NS_PER_S : 0;
-  if (earned >= (uint64_t)(burst - b->tokens)) {
-    b->tokens = burst;
-    b->at_ns = now;
-  } else if (earned) {
-    b->tokens += (uint32_t)earned;
-    b->at_ns += earned * NS_PER_S / per_s;
-  }
-  if (b->tokens == 0)
-    return false;
-  b->tokens--;
-  return true;
-}
-
 void node_revoke_recv(struct node *n, struct link *l, const uint8_t *msg, size_t len,
                       uint64_t now) {
   struct revocation r;
@@ -254,15 +236,14 @@ void node_revoke_recv(struct node *n, struct link *l, const uint8_t *msg, size_t
       return; /* known: no check, no token */
     /* A member could send bogus ones as fast as its link carries them:
      * bound the signature checks, per link and in all. */
-    if (!budget_take(&l->rv_budget, now, REVOKE_CHECK_LINK_PER_S, REVOKE_CHECK_LINK_BURST)) {
-      n->c.revoke_checks_dropped++;
+    rate_refill(&l->rv_budget, REVOKE_CHECK_LINK_PER_S, REVOKE_CHECK_LINK_BURST, now);
+    rate_refill(&n->rv_budget, REVOKE_CHECK_ALL_PER_S, REVOKE_CHECK_ALL_BURST, now);
+    if (!rate_has(&l->rv_budget, 1) || !rate_has(&n->rv_budget, 1)) {
+      n->c.revoke_checks_dropped++; /* (neither is spent) */
       return;
     }
-    if (!budget_take(&n->rv_budget, now, REVOKE_CHECK_ALL_PER_S, REVOKE_CHECK_ALL_BURST)) {
-      l->rv_budget.tokens++; /* not spent: the link keeps its token */
-      n->c.revoke_checks_dropped++;
-      return;
-    }
+    rate_spend(&l->rv_budget, 1);
+    rate_spend(&n->rv_budget, 1);
     rc = add(n, &r, l, true, true, now);
     if (rc < 0) {
       n->c.ctl_bad++;

@@ -42,22 +42,7 @@ static const struct lim_rate LIM_ALL[NODE_LIM_KINDS] = {
 };
 
 static bool bucket_take(struct node_bucket *b, const struct lim_rate *r, uint64_t now) {
-  uint64_t full = (uint64_t)r->burst * 1000;
-  if (b->at_ns == 0) {
-    b->milli = full;
-  } else if (now > b->at_ns) {
-    uint64_t dt = now - b->at_ns;
-    if (dt > (uint64_t)r->burst * r->every_ns)
-      dt = (uint64_t)r->burst * r->every_ns; /* full anyway; no overflow */
-    b->milli += dt * 1000 / r->every_ns;
-    if (b->milli > full)
-      b->milli = full;
-  }
-  b->at_ns = now ? now : 1;
-  if (b->milli < 1000)
-    return false;
-  b->milli -= 1000;
-  return true;
+  return rate_take_every(&b->b, r->every_ns, r->burst, 1, now);
 }
 
 bool node_limit_take(struct node *n, enum node_lim_kind kind, const uint8_t src[RL_ID_LEN],
@@ -67,9 +52,9 @@ bool node_limit_take(struct node *n, enum node_lim_kind kind, const uint8_t src[
     return false;
   for (unsigned i = 0; i < NODE_LIM_SOURCES && !b; i++) {
     struct node_bucket *e = &n->lim->src[kind][i];
-    if (e->at_ns && memcmp(e->id, src, RL_ID_LEN) == 0)
+    if (e->b.started && memcmp(e->id, src, RL_ID_LEN) == 0)
       b = e;
-    else if (!old || e->at_ns < old->at_ns)
+    else if (!old || !e->b.started || (old->b.started && e->b.at_ns < old->b.at_ns))
       old = e;
   }
   if (!b) {
