@@ -145,9 +145,13 @@ t_say "DHT copy: 'ringlan lookup' of $VICTIM's ID on m11 answers its revocation"
 t_check_alive "${ALL[@]}"
 
 # ---------------------------------------------------------------- 3. the victim restarts
+refused0=$(status_json m1 | jq '.counters.hs_refused')
 t_down "$VICTIM"
 t_up "$VICTIM" "$VICTIM"
-sleep 30
+# Observed until the victim has tried its bootstrap m1 three times (each
+# refused), not for a fixed time: then it certainly had its chances.
+tried3() { [ "$(status_json m1 | jq '.counters.hs_refused')" -ge $((refused0 + 3)) ]; }
+wait_until 40 tried3 || t_fail "restarted $VICTIM was not refused 3 times by m1 in 40 s" m1 "$VICTIM"
 t_check_alive "${ALL[@]}"
 for n in "${OTHERS[@]}"; do
   ! has_link "$n" "$(vip "$VICTIM")" || t_fail "$n holds a link to restarted $VICTIM" "$n" "$VICTIM"
@@ -156,7 +160,7 @@ status_json "$VICTIM" | jq -e '.ring.joined != true' >/dev/null || t_fail "revok
 no_ping "$VICTIM" "$(vip m2)" || t_fail "restarted $VICTIM pings m2" "$VICTIM"
 no_ping m4 "$(vip "$VICTIM")" || t_fail "m4 pings restarted $VICTIM" m4
 refused=$(status_json m1 | jq '.counters.hs_refused')
-t_say "restarted $VICTIM stays out for 30 s (bootstrap m1 refused $refused handshake(s))"
+t_say "restarted $VICTIM stays out (bootstrap m1 refused $((refused - refused0)) of its handshakes)"
 [ "$refused" -gt 0 ] || t_fail "bootstrap m1 refused no handshake of restarted $VICTIM" m1
 
 # ---------------------------------------------------------------- 4. persistence
