@@ -14,21 +14,33 @@
 # relay. The script measures
 #   (a) whether c, started while b is flooded, gets its carried handshake
 #       to b done (ping over the virtual LAN) and how long it takes;
-#   (b) iperf3 TCP throughput a -> b over their existing direct link without
-#       and with the flood, side by side;
-#   (c) the rate the flooder achieved (the machine may not keep up), and b's
-#       counters (cookie replies, INITs shed).
+#   (b) iperf3 TCP throughput a -> b over their existing direct link in
+#       three conditions, interleaved, REPEATS times each (medians):
+#         none     no flood;
+#         closed   the same flood aimed at a closed port of b (b's kernel
+#                  takes it and answers port-unreachable; the daemon sees
+#                  nothing): what the flood costs the machine anyway (the
+#                  flooder and the kernel's receive path share the two
+#                  cores with iperf3 and the daemons; on the Internet the
+#                  flooder would be elsewhere);
+#         daemon   the flood at b's ringlan port;
+#       "kept" is daemon / none and daemon / closed;
+#   (c) the rate the flooder achieved (the machine may not keep up), b's
+#       counters (cookie replies, INITs shed) and CPU, steal and load.
 #
-#   sudo RL_BUILD=build bench/hs_flood.sh [PPS] [IPERF_S]
+#   sudo RL_BUILD=build bench/hs_flood.sh [PPS] [IPERF_S] [REPEATS]
 #
-# PPS defaults to 100000, IPERF_S to 10. Everything it creates is deleted on
-# exit (tests/integration/lib.sh). Results go to stdout as a table.
+# PPS defaults to 100000, IPERF_S to 10, REPEATS to 3. Installs what it
+# needs (scripts/deps.sh --bench; RL_NO_DEPS=1 skips). Everything it creates
+# is deleted on exit (tests/integration/lib.sh). Results go to stdout.
 set -euo pipefail
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/../tests/integration/lib.sh"
 
 PPS=${1:-100000}
 IPERF_S=${2:-10}
+REPEATS=${3:-3}
+[ "${RL_NO_DEPS:-0}" = 1 ] || "$(dirname "$0")/../scripts/deps.sh" --bench
 PORT=51930
 JOIN_S=${JOIN_S:-60}
 FLOOD_BIN=${FLOOD_BIN:-$RL_BUILD/hs_flood_gen}
@@ -80,18 +92,19 @@ iperf() {
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 counters() { status_json b | jq -c '.counters | {udp_in, hs_cookie, hs_cookie_unsent, hs_cookie_routed, hs_shed, hs_refused}'; }
 
-t_say "baseline: iperf3 a -> b for $IPERF_S s"
-u0=$(cpu_s "${T_NODE_PID[b]}")
-base=$(iperf base)
-u1=$(cpu_s "${T_NODE_PID[b]}")
-c0=$(counters)
+# cumulative steal and total jiffies of the machine
+cpu_stat() { awk '/^cpu /{t=0; for (i=2; i<=NF; i++) t+=$i; print $9, t}' /proc/stat; }
+median() { sort -g | awk '{v[NR]=$1} END {if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+flood() { # PORT SECONDS: starts the flooder (its PID in FPID)
+  ip netns exec "$(t_nsname f)" "$FLOOD_BIN" "$T_DIR/g.pub" 192.0.2.2 "$1" "$PPS" "$2" \
+    198.51.100.0 >"$T_DIR/flood-$1.log" 2>&1 &
+  FPID=$!
+  T_PIDS+=("$FPID")
+}
 
-t_say "flood: $PPS pps of junk HS_INITs at 192.0.2.2:$PORT"
+t_say "flood: $PPS pps of junk HS_INITs at 192.0.2.2:$PORT; c joins"
 # (ip netns exec execs the flooder: $! is its PID, SIGTERM reaches it)
-ip netns exec "$(t_nsname f)" "$FLOOD_BIN" "$T_DIR/g.pub" 192.0.2.2 $PORT "$PPS" \
-  $((JOIN_S + IPERF_S + 30)) 198.51.100.0 >"$T_DIR/flood.log" 2>&1 &
-FPID=$!
-T_PIDS+=("$FPID")
+flood $PORT $((JOIN_S + 10))
 sleep 2
 
 # (a) c joins now; its session to b is carried (overlay, then relay)
@@ -104,24 +117,52 @@ fi
 t1=$(date +%s.%N)
 join_s=$(echo "$t1 - $t0" | bc)
 c_path=$(t_field c $VB .path 2>/dev/null || echo none)
-
-# (b) throughput under the flood
-t_say "under flood: iperf3 a -> b for $IPERF_S s"
-u2=$(cpu_s "${T_NODE_PID[b]}"); f2=$(cpu_s "$FPID")
-flooded=$(iperf flood)
-u3=$(cpu_s "${T_NODE_PID[b]}"); f3=$(cpu_s "$FPID")
-c1=$(counters)
 t_stop_pid "$FPID"
-achieved=$(grep '^sent' "$T_DIR/flood.log" || echo "? (flooder log: $(tr '\n' ' ' <"$T_DIR/flood.log"))")
+join_rate=$(grep '^sent' "$T_DIR/flood-$PORT.log" || echo "?")
 
-pct=$(echo "scale=1; 100 * $flooded / $base" | bc)
-printf '\n== handshakes under a flood (bench/hs_flood.sh, %s cores) ==\n' "$(nproc)"
+# (b) throughput, the three conditions interleaved
+declare -A res cpu_b
+achieved=()
+c0=$(counters)
+read -r st0 tot0 < <(cpu_stat)
+for r in $(seq 1 "$REPEATS"); do
+  for cond in none closed daemon; do
+    t_say "round $r/$REPEATS: iperf3 a -> b for $IPERF_S s, flood: $cond"
+    fport=$([ "$cond" = closed ] && echo $((PORT + 7)) || echo $PORT)
+    [ "$cond" = none ] || { flood "$fport" $((IPERF_S + 4)); sleep 1; }
+    u0=$(cpu_s "${T_NODE_PID[b]}")
+    res[$cond]+="$(iperf "$cond-$r") "
+    u1=$(cpu_s "${T_NODE_PID[b]}")
+    cpu_b[$cond]+="$(echo "$u1 - $u0" | bc) "
+    if [ "$cond" != none ]; then
+      t_stop_pid "$FPID"
+      achieved+=("$(sed -n 's/^sent .* = \([0-9]*\) pps.*/\1/p' "$T_DIR/flood-$fport.log")")
+    fi
+  done
+done
+read -r st1 tot1 < <(cpu_stat)
+c1=$(counters)
+med() { tr ' ' '\n' <<<"${res[$1]}" | grep . | median; }
+medcpu() { tr ' ' '\n' <<<"${cpu_b[$1]}" | grep . | median; }
+none=$(med none) closed=$(med closed) daemon=$(med daemon)
+steal=$(echo "scale=1; 100 * ($st1 - $st0) / ($tot1 - $tot0)" | bc)
+
+printf '\n== handshakes under a flood (bench/hs_flood.sh, %s cores, %s) ==\n' "$(nproc)" "$(date -u +%FT%TZ)"
 printf 'flooder asked     %s pps of valid-mac1 junk HS_INITs (spoofed 198.51.100.0/24)\n' "$PPS"
-printf 'flooder achieved  %s\n' "$achieved"
-printf 'carried handshake c -> b during the flood: %s after %.1f s (path %s)\n' "$joined" "$join_s" "$c_path"
-printf 'iperf3 a -> b     %8s Mbit/s without flood   %8s Mbit/s with flood   (%s %%)\n' "$base" "$flooded" "$pct"
-printf 'b daemon CPU      %.2f s in the %s s iperf3 run without flood, %.2f s with flood (flooder: %.2f s)\n' \
-  "$(echo "$u1 - $u0" | bc)" "$IPERF_S" "$(echo "$u3 - $u2" | bc)" "$(echo "$f3 - $f2" | bc)"
+printf 'flooder achieved  %s pps (each throughput round: %s)\n' \
+  "$(printf '%s\n' "${achieved[@]}" | median)" "${achieved[*]}"
+printf 'carried handshake c -> b during the flood: %s after %.1f s (path %s; flooder %s)\n' \
+  "$joined" "$join_s" "$c_path" "$join_rate"
+printf 'iperf3 a -> b, Mbit/s, median of %s x %s s (each run):\n' "$REPEATS" "$IPERF_S"
+printf '  no flood            %8s   (%s)\n' "$none" "${res[none]}"
+printf '  flood, closed port  %8s   (%s)\n' "$closed" "${res[closed]}"
+printf '  flood, ringlan port %8s   (%s)\n' "$daemon" "${res[daemon]}"
+printf 'kept              %s %% of no flood, %s %% of the closed-port flood\n' \
+  "$(echo "scale=1; 100 * $daemon / $none" | bc)" "$(echo "scale=1; 100 * $daemon / $closed" | bc)"
+printf 'b daemon CPU s per run (median): no flood %s, closed port %s, ringlan port %s\n' \
+  "$(medcpu none)" "$(medcpu closed)" "$(medcpu daemon)"
+printf 'machine           steal %s %% during the rounds, load average %s\n' "$steal" \
+  "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'b counters before %s\n' "$c0"
 printf 'b counters after  %s\n' "$c1"
 [ "$joined" = yes ] || t_fail "c could not reach b during the flood" b c s

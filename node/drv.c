@@ -75,7 +75,7 @@ static socklen_t to_sockaddr(const struct drv *d, const struct rl_addr *a,
   return 0; /* this socket cannot reach that family */
 }
 
-static bool from_sockaddr(const struct sockaddr *sa, struct rl_addr *a) {
+bool drv_from_sockaddr(const struct sockaddr *sa, struct rl_addr *a) {
   memset(a, 0, sizeof(*a));
   if (sa->sa_family == AF_INET) {
     struct sockaddr_in sin;
@@ -106,30 +106,31 @@ static bool from_sockaddr(const struct sockaddr *sa, struct rl_addr *a) {
 static void send_udp(struct drv *d, const struct node_tx *tx, size_t len) {
   struct sockaddr_storage ss;
   const struct rl_addr *to = &tx->to;
-  uv_buf_t buf = uv_buf_init((char *)d->txbuf, (unsigned)len);
-  uv_udp_t *h;
+  socklen_t sl;
+  int fd;
   if (to->proto == RL_PROTO_TCP) {
     drv_tcp_send(d, to, d->txbuf, len);
     return;
   }
   /* Extra sockets (birthday probing) are IPv4 only. */
-  if (!(tx->sock ? to_sockaddr_in(to, &ss) : to_sockaddr(d, to, &ss))) {
+  if (!(sl = tx->sock ? to_sockaddr_in(to, &ss) : to_sockaddr(d, to, &ss))) {
     d->udp_family_skipped++; /* e.g. IPv6 on an IPv4 socket (docs/config.md) */
     return;
   }
-  if (!(h = drv_sock_for(d, tx->sock, tx->ttl))) {
+  if ((fd = drv_sock_for(d, tx->sock, tx->ttl)) < 0) {
     d->udp_no_sock++;
     return;
   }
-  /* try_send: synchronous, no allocation. A full socket buffer drops the
-   * datagram as the network would; the protocol recovers. */
-  int rc = uv_udp_try_send(h, &buf, 1, (const struct sockaddr *)&ss);
-  if (rc < 0) {
+  /* Synchronous, no allocation (every socket is non-blocking). A full
+   * socket buffer drops the datagram as the network would; the protocol
+   * recovers. */
+  if (sendto(fd, d->txbuf, len, MSG_DONTWAIT, (const struct sockaddr *)&ss, sl) < 0) {
+    int e = errno;
     d->udp_send_drops++;
-    if (rc != UV_EAGAIN && RL_LOG_ENABLED(&d->env, RL_LOG_DEBUG)) {
+    if (e != EAGAIN && e != EWOULDBLOCK && RL_LOG_ENABLED(&d->env, RL_LOG_DEBUG)) {
       char a[RL_ADDR_STRLEN];
       rl_logf(&d->env, RL_LOG_DEBUG, "send to %s: %s", rl_addr_format(to, a, sizeof(a)),
-              uv_strerror(rc));
+              strerror(e));
     }
   }
 }
@@ -200,19 +201,6 @@ static void on_timer(uv_timer_t *t) {
 
 /* --- input --- */
 
-static void on_udp_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  struct drv *d = h->data;
-  (void)suggested;
-  /* One buffer: libuv hands each datagram to on_udp_recv before the next
-   * alloc, and the core copies what it keeps. */
-  *buf = uv_buf_init((char *)d->rxbuf, sizeof(d->rxbuf));
-}
-
-static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-                        const struct sockaddr *addr, unsigned flags) {
-  drv_udp_input(h->data, 0, nread, buf, addr, flags);
-}
-
 void drv_udp_input(struct drv *d, unsigned sock, ssize_t nread, const uv_buf_t *buf,
                    const struct sockaddr *addr, unsigned flags) {
   struct rl_addr from;
@@ -226,7 +214,7 @@ void drv_udp_input(struct drv *d, unsigned sock, ssize_t nread, const uv_buf_t *
     d->udp_truncated++;
     return;
   }
-  if (!from_sockaddr(addr, &from))
+  if (!drv_from_sockaddr(addr, &from))
     return;
   uint64_t now = uv_hrtime();
   node_recv_udp_on(d->node, sock, &from, (const uint8_t *)buf->base, (size_t)nread, now);
@@ -264,11 +252,7 @@ static void on_tap(uv_poll_t *p, int status, int events) {
 /* Closes whatever start-up got to; safe to call twice. */
 static void close_all(struct drv *d) {
   drv_sock_close_all(d);
-  if (d->udp_open) {
-    d->udp_open = false;
-    uv_udp_recv_stop(&d->udp);
-    uv_close((uv_handle_t *)&d->udp, NULL);
-  }
+  drv_udp_close(d);
   ctl_server_close(d->ctl);
   d->ctl = NULL;
   drv_addrs_close(d);
@@ -346,31 +330,18 @@ static void on_signal(uv_signal_t *s, int signum) {
 
 /* --- start-up --- */
 
-static int bind_udp(struct drv *d, const struct rl_addr *a, unsigned flags) {
-  struct sockaddr_storage ss;
-  socklen_t sl;
-  d->udp6 = a->family == RL_AF_INET6;
-  d->udp6_only = (flags & UV_UDP_IPV6ONLY) != 0;
-  sl = to_sockaddr(d, a, &ss);
-  (void)sl;
-  return uv_udp_bind(&d->udp, (const struct sockaddr *)&ss, flags);
-}
-
-/* A wildcard listen address (0.0.0.0 or [::]) is one dual-stack socket
+/* A wildcard listen address (0.0.0.0 or [::]) is one dual-stack port
  * ([::] without IPV6_V6ONLY), so IPv4 and IPv6 peers reach the same port;
  * where the kernel has no IPv6 it falls back to IPv4 only. A concrete
  * address binds that family only. */
 static int open_udp(struct drv *d, char *err, size_t errcap) {
   const struct rl_addr *l = &d->cfg->listen;
+  struct sockaddr_storage ss;
+  struct rl_addr w = *l;
   char a[RL_ADDR_STRLEN];
-  uv_os_fd_t fd;
-  int rc, sz = DRV_SOCKBUF_BYTES;
-  bool any = rl_addr_is_any(l);
-  uv_udp_init(&d->loop, &d->udp);
-  d->udp.data = d;
-  d->udp_open = true;
-  if (any) {
-    struct rl_addr w;
+  socklen_t sl;
+  int rc;
+  if (rl_addr_is_any(l)) {
     int probe = socket(AF_INET6, SOCK_DGRAM, 0);
     memset(&w, 0, sizeof(w));
     w.family = probe >= 0 ? RL_AF_INET6 : RL_AF_INET;
@@ -379,23 +350,18 @@ static int open_udp(struct drv *d, char *err, size_t errcap) {
       close(probe);
     else
       rl_logf(&d->env, RL_LOG_INFO, "no IPv6 on this host: listening on IPv4 only");
-    rc = bind_udp(d, &w, 0);
+    d->udp6_only = false;
   } else {
-    rc = bind_udp(d, l, l->family == RL_AF_INET6 ? UV_UDP_IPV6ONLY : 0);
+    d->udp6_only = l->family == RL_AF_INET6;
   }
+  d->udp6 = w.family == RL_AF_INET6;
+  sl = to_sockaddr(d, &w, &ss);
+  rc = sl ? drv_udp_open(d, (const struct sockaddr *)&ss, sl, d->udp6_only) : -EAFNOSUPPORT;
   if (rc) {
     snprintf(err, errcap, "cannot listen on UDP %s: %s%s", rl_addr_format(l, a, sizeof(a)),
-             uv_strerror(rc),
-             rc == UV_EADDRINUSE ? " (another process uses this port; change 'listen')" : "");
+             strerror(-rc),
+             rc == -EADDRINUSE ? " (another process uses this port; change 'listen')" : "");
     return RL_ESYS;
-  }
-  /* Large buffers absorb bursts (many links rekeying, relayed traffic).
-   * FORCE works as root beyond net.core.rmem_max; else take what we get. */
-  if (uv_fileno((uv_handle_t *)&d->udp, &fd) == 0) {
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
-      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) != 0)
-      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
   }
   return 0;
 }
@@ -460,7 +426,7 @@ static void start_loop_handles(struct drv *d) {
   uv_signal_start(&d->sig_int, on_signal, SIGINT);
   uv_signal_start(&d->sig_term, on_signal, SIGTERM);
   uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
-  uv_udp_recv_start(&d->udp, on_udp_alloc, on_udp_recv);
+  drv_udp_start(d);
   uv_poll_start(&d->tap_poll, UV_READABLE, on_tap);
   d->handles_open = true;
 }
@@ -571,6 +537,7 @@ int drv_run(const char *config_path) {
   }
   d->ctlcap = DRV_CTL_BUF_START;
   d->tap_fd = -1;
+  d->udp.fd[0] = d->udp.fd[1] = -1;
   /* A control client that hangs up before its answer must not kill the
    * daemon: libuv writes to streams without MSG_NOSIGNAL. */
   signal(SIGPIPE, SIG_IGN);
@@ -668,9 +635,12 @@ int drv_run(const char *config_path) {
   uv_run(&d->loop, UV_RUN_DEFAULT);
   status = d->exit_code;
   rl_logf(&d->env, RL_LOG_INFO, "stopped (udp send drops %llu, tap write drops %llu, "
-          "truncated datagrams %llu, to closed sockets %llu)",
+          "truncated datagrams %llu, to closed sockets %llu; datagrams read: data %llu, "
+          "control %llu, control reads paused %llu times)",
           (unsigned long long)d->udp_send_drops, (unsigned long long)d->tap_write_drops,
-          (unsigned long long)d->udp_truncated, (unsigned long long)d->udp_no_sock);
+          (unsigned long long)d->udp_truncated, (unsigned long long)d->udp_no_sock,
+          (unsigned long long)d->udp.rx_data, (unsigned long long)d->udp.rx_ctl,
+          (unsigned long long)d->udp.ctl_pauses);
 
 out:
   if (d && loop_ok) {
@@ -697,6 +667,7 @@ out:
       d->store->ops->close(d->store); /* after the node: it writes to it */
     if (d->tap_fd >= 0)
       close(d->tap_fd);
+    drv_udp_free(d);
     if (!hard_exit) {
       free(d->cfg);
       free(d->ctlbuf);

@@ -1,6 +1,7 @@
 /* The libuv driver: the one place where the node core meets the OS.
  *
- * One loop, one UDP socket (dual-stack for a wildcard listen address), the TAP fd in a uv_poll, one timer
+ * One loop, the main UDP port (drv_udp.c: a data and a control socket on one
+ * port, dual-stack for a wildcard listen address), the TAP fd in a uv_poll, one timer
  * re-armed at node_next_timer() after every callback, the control socket,
  * and signals (SIGINT/SIGTERM: leave and exit 0; SIGHUP: reload [peer]).
  * Each callback reads the clock once (uv_hrtime) and drains the core's
@@ -13,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "node/config.h"
@@ -21,6 +23,7 @@
 #include "node/ctl.h"
 #include "node/drv_priv.h"
 #include "tap/tap.h"
+#include "util/rate.h"
 
 #define DRV_UDP_DRAIN_MAX 256     /* datagrams sent per callback */
 #define DRV_TAP_DRAIN_MAX 256     /* frames written per callback */
@@ -28,6 +31,17 @@
 #define DRV_CTL_DRAIN_MAX 16      /* control answers per callback */
 #define DRV_LEAVE_DRAIN_MAX 4096  /* datagrams flushed after node_leave */
 #define DRV_SOCKBUF_BYTES (4 << 20)
+#define DRV_RX_BATCH 32           /* datagrams per recvmmsg */
+#define DRV_RX_DATA_MAX 256       /* data socket: datagrams read per readiness callback */
+#define DRV_RX_CTL_MAX 64         /* control socket: likewise (junk gets a bounded share) */
+#define DRV_RX_CTL_RATE 20000     /* control socket: datagrams read per second at most ... */
+#define DRV_RX_CTL_BURST 2048     /* ... with this burst; beyond, the kernel drops them */
+#define DRV_RX_CTL_PAUSE_MS 2     /* budget spent: stop polling the control socket this long */
+#define DRV_SOCKBUF_CTL_BYTES (1 << 20)
+#define DRV_RX_SLOT 2048          /* > NODE_UDP_MAX: a longer datagram is seen truncated */
+#define DRV_UDP_DATA 0            /* index in the SO_REUSEPORT group and in drv_udp.fd */
+#define DRV_UDP_CTL 1
+#define DRV_UDP_DATA_BYTE0 0x48   /* P_DATA_V2 << 3: byte 0 & 0xf8 steers to the data socket */
 #define DRV_CTL_BUF_START (256u << 10)
 #define DRV_CTL_BUF_MAX (4u << 20)
 #define DRV_IO_BUF 65536          /* larger than any datagram or TAP frame */
@@ -38,9 +52,28 @@
 struct drv_pm;
 struct drv_tcp;
 
+/* The main UDP port (drv_udp.c). fd[DRV_UDP_CTL] is -1 when the kernel
+ * could not steer (one socket takes everything). */
+struct drv_udp {
+  int fd[2];
+  uv_poll_t poll[2];
+  bool poll_open[2];
+  bool steered;
+  struct rate_bucket ctl_budget;  /* control datagrams read (DRV_RX_CTL_RATE) */
+  uv_timer_t ctl_timer;           /* resumes the control socket's poll */
+  bool ctl_timer_open;
+  bool ctl_paused;                /* the control poll rests (budget spent) */
+  uint64_t rx_data, rx_ctl;       /* datagrams read from each socket */
+  uint64_t ctl_pauses;            /* times the control budget was spent */
+  struct mmsghdr msgs[DRV_RX_BATCH];
+  struct iovec iov[DRV_RX_BATCH];
+  struct sockaddr_storage from[DRV_RX_BATCH];
+  uint8_t rx[DRV_RX_BATCH][DRV_RX_SLOT];
+};
+
 struct drv {
   uv_loop_t loop;
-  uv_udp_t udp;
+  struct drv_udp udp;
   uv_poll_t tap_poll;
   uv_timer_t timer;
   uv_timer_t addr_timer;    /* wildcard listen: interface address scans (drv_addrs.c) */
@@ -60,7 +93,6 @@ struct drv {
   uint32_t next_cookie;
   bool more;               /* a drain hit its bound: continue at once */
   bool leaving;
-  bool udp_open;           /* uv_udp initialised, not closed yet */
   bool udp6;               /* the socket is IPv6: dual-stack, or IPv6 only (udp6_only) */
   bool udp6_only;
   bool handles_open;       /* poll, timer, signals initialised */
@@ -99,13 +131,30 @@ void drv_pm_close(struct drv *d);
 bool drv_pm_busy(const struct drv *d);
 void drv_pm_free(struct drv *d);
 
+/* The main UDP port (drv_udp.c). pair_open: binds sa as a data socket
+ * (fds[0]) and a control socket (fds[1]) steered by the datagrams' first
+ * byte; when the kernel cannot steer, fds[1] = -1 and *why_single names
+ * what failed (fds[0] then takes everything). -1 with errno when the
+ * address cannot be bound at all (e.g. EADDRINUSE). open: that for the
+ * driver plus buffers (-errno on failure); start: polls; close: the poll
+ * handles; free: the sockets (after the loop ended). */
+int drv_udp_pair_open(const struct sockaddr *sa, socklen_t sl, bool v6only, int fds[2],
+                      const char **why_single);
+int drv_udp_open(struct drv *d, const struct sockaddr *sa, socklen_t sl, bool v6only);
+void drv_udp_start(struct drv *d);
+void drv_udp_close(struct drv *d);
+void drv_udp_free(struct drv *d);
+/* Address conversion (drv.c): a socket address to the core's (v4-mapped
+ * IPv6 becomes IPv4); false for other families. */
+bool drv_from_sockaddr(const struct sockaddr *sa, struct rl_addr *a);
+
 /* Extra sockets (drv_sock.c): open/close what the core asks for (before
- * draining datagrams); the handle to send a datagram from, with its TTL
- * set (NULL: that socket is not open); close all at exit. */
+ * draining datagrams); the socket fd to send a datagram from, with its TTL
+ * set (-1: that socket is not open); close all at exit. */
 void drv_sock_requests(struct drv *d, uint64_t now_ns);
-uv_udp_t *drv_sock_for(struct drv *d, unsigned sock, uint8_t ttl);
+int drv_sock_for(struct drv *d, unsigned sock, uint8_t ttl);
 void drv_sock_close_all(struct drv *d);
-/* Input from any of our UDP sockets (sock 0: the main one). */
+/* Input from an extra socket (libuv). */
 void drv_udp_input(struct drv *d, unsigned sock, ssize_t nread, const uv_buf_t *buf,
                    const struct sockaddr *addr, unsigned flags);
 /* Host candidates for a wildcard listen address (node/drv_addrs.c): start

@@ -1,6 +1,6 @@
 /* The extra UDP sockets the node core asks for (birthday probing,
  * docs/nat.md): opened on ephemeral ports of the listen address, read like
- * the main socket (input goes to node_recv_udp_on with the socket's index),
+ * the main port (input goes to node_recv_udp_on with the socket's index),
  * closed when the core says so or at exit. Also the per-datagram IP TTL
  * (low-TTL punches), on any socket. */
 #include <errno.h>
@@ -102,10 +102,9 @@ void drv_sock_requests(struct drv *d, uint64_t now) {
  * wants (0: the route's default, which Linux takes as -1). v6: a
  * dual-stack socket, whose IPv4 datagrams follow IP_TTL (Linux hands
  * SOL_IP options of a UDPv6 socket to IPv4) and IPv6 ones the hop limit. */
-static void set_ttl(struct drv *d, uv_udp_t *h, bool v6, uint8_t *cur, uint8_t want) {
-  uv_os_fd_t fd;
+static void set_ttl(struct drv *d, int fd, bool v6, uint8_t *cur, uint8_t want) {
   int v = want ? want : -1;
-  if (*cur == want || uv_fileno((uv_handle_t *)h, &fd) != 0)
+  if (*cur == want || fd < 0)
     return;
   if (v6)
     setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &v, sizeof(v));
@@ -115,15 +114,17 @@ static void set_ttl(struct drv *d, uv_udp_t *h, bool v6, uint8_t *cur, uint8_t w
     rl_logf(&d->env, RL_LOG_DEBUG, "IP_TTL %d: %s", v, strerror(errno));
 }
 
-uv_udp_t *drv_sock_for(struct drv *d, unsigned sock, uint8_t ttl) {
+int drv_sock_for(struct drv *d, unsigned sock, uint8_t ttl) {
+  uv_os_fd_t fd;
   if (sock == 0) {
-    set_ttl(d, &d->udp, d->udp6, &d->udp_ttl, ttl);
-    return &d->udp;
+    set_ttl(d, d->udp.fd[DRV_UDP_DATA], d->udp6, &d->udp_ttl, ttl);
+    return d->udp.fd[DRV_UDP_DATA];
   }
-  if (sock > NODE_PROBE_SOCKS_MAX || !d->psock[sock])
-    return NULL;
-  set_ttl(d, &d->psock[sock]->h, false, &d->psock[sock]->ttl, ttl);
-  return &d->psock[sock]->h;
+  if (sock > NODE_PROBE_SOCKS_MAX || !d->psock[sock] ||
+      uv_fileno((uv_handle_t *)&d->psock[sock]->h, &fd) != 0)
+    return -1;
+  set_ttl(d, fd, false, &d->psock[sock]->ttl, ttl);
+  return fd;
 }
 
 void drv_sock_close_all(struct drv *d) {

@@ -52,6 +52,9 @@ static inline void rate_spend(struct rate_bucket *b, uint64_t cost) {
   b->scaled -= cost * NS_PER_S;
 }
 
+/* After rate_refill: the whole tokens there are. */
+static inline uint64_t rate_tokens(const struct rate_bucket *b) { return b->scaled / NS_PER_S; }
+
 /* Refills, then takes cost tokens if there are that many. true: taken.
  * rate 0 never allows anything. */
 static inline bool rate_take(struct rate_bucket *b, uint64_t rate, uint64_t burst, uint64_t cost,
