@@ -63,6 +63,9 @@ struct drv_udp {
   uv_timer_t ctl_timer;           /* resumes the control socket's poll */
   bool ctl_timer_open;
   bool ctl_paused;                /* the control poll rests (budget spent) */
+  uv_check_t check;               /* reads what the polls found readable */
+  bool check_open;
+  unsigned ready;                 /* this iteration: 1 data, 2 control readable */
   uint64_t rx_data, rx_ctl;       /* datagrams read from each socket */
   uint64_t ctl_pauses;            /* times the control budget was spent */
   struct mmsghdr msgs[DRV_RX_BATCH];

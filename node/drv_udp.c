@@ -8,8 +8,9 @@
  * control socket. Each socket has its own kernel receive queue, so a flood
  * of handshake-looking junk fills only the control queue and never makes
  * the kernel drop a session's datagrams. Both are read with recvmmsg in
- * batches from a uv_poll; per readiness callback the data socket is read
- * for up to DRV_RX_DATA_MAX datagrams, the control socket for up to
+ * batches, once per loop iteration for the sockets whose uv_poll fired
+ * (control first: see on_udp_check): the data socket for up to
+ * DRV_RX_DATA_MAX datagrams, the control socket for up to
  * DRV_RX_CTL_MAX, so junk gets a bounded share of each loop iteration, and
  * the control socket is read for at most DRV_RX_CTL_RATE datagrams a second
  * (a token bucket): past that its poll stops for DRV_RX_CTL_PAUSE_MS and
@@ -135,7 +136,7 @@ single:
 /* --- the driver side --- */
 
 static void on_udp_ready(uv_poll_t *p, int status, int events);
-static void on_ctl_resume(uv_timer_t *t);
+static void on_udp_check(uv_check_t *c);
 
 int drv_udp_open(struct drv *d, const struct sockaddr *sa, socklen_t sl, bool v6only) {
   const char *why = NULL;
@@ -176,6 +177,10 @@ void drv_udp_start(struct drv *d) {
   uv_timer_init(&d->loop, &d->udp.ctl_timer);
   d->udp.ctl_timer.data = d;
   d->udp.ctl_timer_open = true;
+  uv_check_init(&d->loop, &d->udp.check);
+  d->udp.check.data = d;
+  d->udp.check_open = true;
+  uv_check_start(&d->udp.check, on_udp_check);
   for (int i = 0; i < 2; i++) {
     if (d->udp.fd[i] < 0)
       continue;
@@ -187,6 +192,11 @@ void drv_udp_start(struct drv *d) {
 }
 
 void drv_udp_close(struct drv *d) {
+  if (d->udp.check_open) {
+    d->udp.check_open = false;
+    uv_check_stop(&d->udp.check);
+    uv_close((uv_handle_t *)&d->udp.check, NULL);
+  }
   if (d->udp.ctl_timer_open) {
     d->udp.ctl_timer_open = false;
     uv_close((uv_handle_t *)&d->udp.ctl_timer, NULL);
@@ -247,8 +257,8 @@ static unsigned read_batches(struct drv *d, int fd, unsigned max, uint64_t now) 
   return got;
 }
 
-/* Reads the control socket within its budget; false when the budget is
- * spent (its poll then rests for DRV_RX_CTL_PAUSE_MS). */
+/* Reads the control socket within its budget; when the budget is spent
+ * its poll rests for DRV_RX_CTL_PAUSE_MS instead. */
 static void read_ctl(struct drv *d, uint64_t now) {
   struct drv_udp *u = &d->udp;
   uint64_t allow;
@@ -270,21 +280,34 @@ static void read_ctl(struct drv *d, uint64_t now) {
   u->rx_ctl += got;
 }
 
-/* Either socket is readable: the control socket first, then data. A
- * session's first data (sent right after its HS_RESP) lands in the data
- * queue while the HS_RESP that makes its key waits in the control queue:
- * reading control first keeps the order the peer sent them in, as one
- * socket did (unless the control budget is spent, under a flood). */
+/* A socket is readable: note it; the reading happens once per loop
+ * iteration, after the poll phase (on_udp_check). */
 static void on_udp_ready(uv_poll_t *p, int status, int events) {
   struct drv *d = p->data;
-  uint64_t now = uv_hrtime();
   if (status < 0) {
     rl_logf(&d->env, RL_LOG_DEBUG, "udp poll: %s", uv_strerror(status));
     return;
   }
-  if (!(events & UV_READABLE) || d->leaving)
+  if (events & UV_READABLE)
+    d->udp.ready |= p == &d->udp.poll[DRV_UDP_CTL] ? 2u : 1u;
+}
+
+/* The control socket first, then data. A session's first data (sent right
+ * after its HS_RESP) lands in the data queue while the HS_RESP that makes
+ * its key waits in the control queue: reading control first keeps the
+ * order the peer sent them in, as one socket did (unless the control
+ * budget is spent, under a flood). One drain for both. */
+static void on_udp_check(uv_check_t *c) {
+  struct drv *d = c->data;
+  unsigned ready = d->udp.ready;
+  uint64_t now;
+  if (!ready || d->leaving)
     return;
-  read_ctl(d, now);
-  d->udp.rx_data += read_batches(d, d->udp.fd[DRV_UDP_DATA], DRV_RX_DATA_MAX, now);
+  d->udp.ready = 0;
+  now = uv_hrtime();
+  if (ready & 2u)
+    read_ctl(d, now);
+  if (ready & 1u)
+    d->udp.rx_data += read_batches(d, d->udp.fd[DRV_UDP_DATA], DRV_RX_DATA_MAX, now);
   drv_after_event(d, now);
 }
