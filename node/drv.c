@@ -103,18 +103,37 @@ bool drv_from_sockaddr(const struct sockaddr *sa, struct rl_addr *a) {
 
 /* --- draining the core and the one timer --- */
 
-static void send_udp(struct drv *d, const struct node_tx *tx, size_t len) {
+static void log_send_error(struct drv *d, const struct rl_addr *to, int e) {
+  d->udp_send_drops++;
+  if (e != EAGAIN && e != EWOULDBLOCK && RL_LOG_ENABLED(&d->env, RL_LOG_DEBUG)) {
+    char a[RL_ADDR_STRLEN];
+    rl_logf(&d->env, RL_LOG_DEBUG, "send to %s: %s", to ? rl_addr_format(to, a, sizeof(a)) : "?",
+            strerror(e));
+  }
+}
+
+void drv_send_failed(struct drv *d, int e) { log_send_error(d, NULL, e); }
+
+/* One datagram the core emitted, in buf. batch: a datagram for the main
+ * socket that sits in the next slot of the send batch (drv_udp_tx_slot)
+ * joins it; anything else goes out at once. */
+static void send_udp(struct drv *d, const struct node_tx *tx, const uint8_t *buf, size_t len,
+                     bool batch) {
   struct sockaddr_storage ss;
   const struct rl_addr *to = &tx->to;
   socklen_t sl;
   int fd;
   if (to->proto == RL_PROTO_TCP) {
-    drv_tcp_send(d, to, d->txbuf, len);
+    drv_tcp_send(d, to, buf, len);
     return;
   }
   /* Extra sockets (birthday probing) are IPv4 only. */
   if (!(sl = tx->sock ? to_sockaddr_in(to, &ss) : to_sockaddr(d, to, &ss))) {
     d->udp_family_skipped++; /* e.g. IPv6 on an IPv4 socket (docs/config.md) */
+    return;
+  }
+  if (batch && tx->sock == 0) {
+    drv_udp_tx_commit(d, &ss, sl, len, tx->ttl);
     return;
   }
   if ((fd = drv_sock_for(d, tx->sock, tx->ttl)) < 0) {
@@ -124,15 +143,8 @@ static void send_udp(struct drv *d, const struct node_tx *tx, size_t len) {
   /* Synchronous, no allocation (every socket is non-blocking). A full
    * socket buffer drops the datagram as the network would; the protocol
    * recovers. */
-  if (sendto(fd, d->txbuf, len, MSG_DONTWAIT, (const struct sockaddr *)&ss, sl) < 0) {
-    int e = errno;
-    d->udp_send_drops++;
-    if (e != EAGAIN && e != EWOULDBLOCK && RL_LOG_ENABLED(&d->env, RL_LOG_DEBUG)) {
-      char a[RL_ADDR_STRLEN];
-      rl_logf(&d->env, RL_LOG_DEBUG, "send to %s: %s", rl_addr_format(to, a, sizeof(a)),
-              strerror(e));
-    }
-  }
+  if (sendto(fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&ss, sl) < 0)
+    log_send_error(d, to, errno);
 }
 
 static void on_timer(uv_timer_t *t);
@@ -144,11 +156,14 @@ static void drain(struct drv *d, uint64_t now) {
   unsigned i;
   d->more = false;
   drv_sock_requests(d, now); /* sockets first: datagrams may name them */
+  /* Datagrams for the main socket go out in sendmmsg batches. */
   for (i = 0; i < DRV_UDP_DRAIN_MAX; i++) {
-    if (!(len = node_poll_udp_ex(d->node, &tx, d->txbuf, NODE_UDP_MAX)))
+    uint8_t *slot = drv_udp_tx_slot(d);
+    if (!(len = node_poll_udp_ex(d->node, &tx, slot, NODE_UDP_MAX)))
       break;
-    send_udp(d, &tx, len);
+    send_udp(d, &tx, slot, len, true);
   }
+  drv_udp_tx_flush(d);
   if (i == DRV_UDP_DRAIN_MAX)
     d->more = true;
   for (i = 0; i < DRV_TAP_DRAIN_MAX; i++) {
@@ -274,12 +289,12 @@ static void leave_and_stop(struct drv *d, const char *why) {
   uint64_t now = uv_hrtime();
   rl_logf(&d->env, RL_LOG_INFO, "%s: leaving the overlay", why);
   node_leave(d->node, now);
-  /* Hand-over and goodbye messages: flush them now; try_send puts them in
-   * the kernel before the socket closes. */
+  /* Hand-over and goodbye messages: flush them now; a synchronous send
+   * puts them in the kernel before the socket closes. */
   for (i = 0; i < DRV_LEAVE_DRAIN_MAX; i++) {
     if (!(len = node_poll_udp_ex(d->node, &tx, d->txbuf, NODE_UDP_MAX)))
       break;
-    send_udp(d, &tx, len);
+    send_udp(d, &tx, d->txbuf, len, false);
   }
   d->leaving = true;
   d->exit_code = 0;

@@ -39,6 +39,7 @@
 #define DRV_RX_CTL_PAUSE_MS 2     /* budget spent: stop polling the control socket this long */
 #define DRV_SOCKBUF_CTL_BYTES (1 << 20)
 #define DRV_RX_SLOT 2048          /* > NODE_UDP_MAX: a longer datagram is seen truncated */
+#define DRV_TX_BATCH 32           /* datagrams per sendmmsg */
 #define DRV_UDP_DATA 0            /* index in the SO_REUSEPORT group and in drv_udp.fd */
 #define DRV_UDP_CTL 1
 #define DRV_UDP_DATA_BYTE0 0x48   /* P_DATA_V2 << 3: byte 0 & 0xf8 steers to the data socket */
@@ -72,6 +73,13 @@ struct drv_udp {
   struct iovec iov[DRV_RX_BATCH];
   struct sockaddr_storage from[DRV_RX_BATCH];
   uint8_t rx[DRV_RX_BATCH][DRV_RX_SLOT];
+  /* The send batch (main socket): slots filled in place by the core. */
+  unsigned tx_n;
+  struct mmsghdr tx_msgs[DRV_TX_BATCH];
+  struct iovec tx_iov[DRV_TX_BATCH];
+  struct sockaddr_storage tx_to[DRV_TX_BATCH];
+  uint8_t tx_ttl[DRV_TX_BATCH];
+  uint8_t tx[DRV_TX_BATCH][NODE_UDP_MAX];
 };
 
 struct drv {
@@ -147,6 +155,16 @@ int drv_udp_open(struct drv *d, const struct sockaddr *sa, socklen_t sl, bool v6
 void drv_udp_start(struct drv *d);
 void drv_udp_close(struct drv *d);
 void drv_udp_free(struct drv *d);
+/* The send batch: slot is where the next datagram is written (the batch
+ * is sent first when full); commit adds that slot, bound for ss with IP
+ * TTL ttl (0: default); flush sends what is there (runs of one TTL, one
+ * sendmmsg each; a datagram the kernel refuses is counted and skipped).
+ * send_failed: count and log (debug) one refused datagram. */
+uint8_t *drv_udp_tx_slot(struct drv *d);
+void drv_udp_tx_commit(struct drv *d, const struct sockaddr_storage *ss, socklen_t sl,
+                       size_t len, uint8_t ttl);
+void drv_udp_tx_flush(struct drv *d);
+void drv_send_failed(struct drv *d, int e);
 /* Address conversion (drv.c): a socket address to the core's (v4-mapped
  * IPv6 becomes IPv4); false for other families. */
 bool drv_from_sockaddr(const struct sockaddr *sa, struct rl_addr *a);

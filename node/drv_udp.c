@@ -311,3 +311,50 @@ static void on_udp_check(uv_check_t *c) {
     d->udp.rx_data += read_batches(d, d->udp.fd[DRV_UDP_DATA], DRV_RX_DATA_MAX, now);
   drv_after_event(d, now);
 }
+
+/* --- the send batch --- */
+
+uint8_t *drv_udp_tx_slot(struct drv *d) {
+  if (d->udp.tx_n == DRV_TX_BATCH)
+    drv_udp_tx_flush(d);
+  return d->udp.tx[d->udp.tx_n];
+}
+
+void drv_udp_tx_commit(struct drv *d, const struct sockaddr_storage *ss, socklen_t sl,
+                       size_t len, uint8_t ttl) {
+  struct drv_udp *u = &d->udp;
+  unsigned k = u->tx_n;
+  memcpy(&u->tx_to[k], ss, sl);
+  u->tx_iov[k].iov_base = u->tx[k];
+  u->tx_iov[k].iov_len = len;
+  memset(&u->tx_msgs[k], 0, sizeof(u->tx_msgs[k]));
+  u->tx_msgs[k].msg_hdr.msg_name = &u->tx_to[k];
+  u->tx_msgs[k].msg_hdr.msg_namelen = sl;
+  u->tx_msgs[k].msg_hdr.msg_iov = &u->tx_iov[k];
+  u->tx_msgs[k].msg_hdr.msg_iovlen = 1;
+  u->tx_ttl[k] = ttl;
+  u->tx_n = k + 1;
+}
+
+void drv_udp_tx_flush(struct drv *d) {
+  struct drv_udp *u = &d->udp;
+  unsigned i = 0, n = u->tx_n;
+  u->tx_n = 0;
+  while (i < n) {
+    unsigned j = i + 1, k = i;
+    while (j < n && u->tx_ttl[j] == u->tx_ttl[i])
+      j++;
+    int fd = drv_sock_for(d, 0, u->tx_ttl[i]);
+    /* Each round sends at least one datagram or skips the one refused. */
+    while (k < j) {
+      int r = fd < 0 ? -1 : sendmmsg(fd, &u->tx_msgs[k], j - k, MSG_DONTWAIT);
+      if (r <= 0) {
+        drv_send_failed(d, fd < 0 ? EBADF : errno);
+        k++;
+      } else {
+        k += (unsigned)r;
+      }
+    }
+    i = j;
+  }
+}
