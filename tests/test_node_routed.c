@@ -405,6 +405,115 @@ static void test_forged_neighbours_ignored(void **state) {
 }
 
 #ifndef ROUTED_OLD_WIRE
+
+/* The same signed PUNCH delivered 10 times within its timestamp window
+ * (a member on the path repeating what it saw; here the sender itself,
+ * as a member on the path can): the victim acts on it once. Before the
+ * replay cache each copy was handled until the per-sender cap (8). */
+static void test_punch_replay_acted_once(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  struct nat_cand c[NAT_CAND_MAX];
+  uint8_t msg[1024], sealed[OV_APP_MAX];
+  uint64_t pkts = 0, bytes = 0, handled = w->node[VICTIM]->c.punches_received;
+  size_t len = punch_msg(msg, c, far_cands(c, 7), NULL, 0);
+  int k;
+  memset(msg + len, 0, 1000 - len);
+  k = origin_seal(&w->node[EVIL]->hid, OV_APP_PUNCH, id_of(w, VICTIM),
+                  rl_unix_s(&w->env[EVIL], w->now), msg, 1000, sealed, sizeof(sealed));
+  assert_true(k > 0);
+  for (int r = 0; r < 10; r++) {
+    inject(w, id_of(w, EVIL), VICTIM, OV_APP_SIGNED, sealed, (size_t)k);
+    run_counting(w, w->now + 500 * NS_PER_MS, VICTIM, &pkts, &bytes);
+  }
+  /* (counted now: later PUNCHes come from the honest members' own
+   * connection attempts) */
+  handled = w->node[VICTIM]->c.punches_received - handled;
+  run_counting(w, w->now + 40 * NS_PER_S, VICTIM, &pkts, &bytes);
+  print_message("one signed PUNCH delivered 10 times: handled %llu times, %llu datagrams / "
+                "%llu bytes to its candidates\n", (unsigned long long)handled,
+                (unsigned long long)pkts, (unsigned long long)bytes);
+  assert_int_equal(handled, 1);
+  assert_true(pkts <= NODE_PUNCH_PAID_INITS);
+  teardown(w);
+  free(w);
+}
+
+/* A signed DHT GET delivered 10 times: answered once. */
+static void test_get_replay_answered_once(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  struct dht_msg q;
+  struct dht_stats before, after;
+  uint8_t buf[64], sealed[OV_APP_MAX];
+  int k, s;
+  memset(&q, 0, sizeof(q));
+  q.type = DHT_MSG_GET;
+  q.txid = 0x77777778;
+  memcpy(q.key, id_of(w, VICTIM), DHT_KEY_LEN);
+  k = dht_msg_encode(&q, buf, sizeof(buf));
+  assert_true(k > 0);
+  run_until(w, w->now + NS_PER_S);
+  s = origin_seal(&w->node[EVIL]->hid, OV_APP_DHT, id_of(w, VICTIM),
+                  rl_unix_s(&w->env[EVIL], w->now), buf, (size_t)k, sealed, sizeof(sealed));
+  assert_true(s > 0);
+  dht_stats(w->node[EVIL]->dht, &before);
+  for (int r = 0; r < 10; r++) {
+    inject(w, id_of(w, EVIL), VICTIM, OV_APP_SIGNED, sealed, (size_t)s);
+    run_until(w, w->now + 200 * NS_PER_MS);
+  }
+  run_until(w, w->now + 2 * NS_PER_S);
+  dht_stats(w->node[EVIL]->dht, &after);
+  /* The answers reach n1, which asked through no lookup of its own: each
+   * one is "unsolicited" there (msgs_bad). */
+  print_message("one signed GET delivered 10 times: %llu answers\n",
+                (unsigned long long)(after.msgs_bad - before.msgs_bad));
+  assert_int_equal(after.msgs_bad - before.msgs_bad, 1);
+  teardown(w);
+  free(w);
+}
+
+#ifndef RESID_OLD
+/* The replay cache itself (node_seen.c) when more proofs arrive within a
+ * window than it holds: every proof noted stays refused (found, or at or
+ * below the floor), and a fresh one is still accepted. */
+static void test_seen_full(void **state) {
+  (void)state;
+  struct prng pr = {99};
+  struct rl_env env = {.rand = prng_rand, .rand_ctx = &pr};
+  struct node *n = calloc(1, sizeof(*n));
+  uint8_t src[RL_ID_LEN] = {1}, key[RL_ID_LEN] = {2}, d[NODE_SEEN_DIGEST];
+  const uint64_t now = 1800000000, total = NODE_SEEN_MAX + NODE_SEEN_MAX / 2;
+  uint64_t floor = 0, refused = 0;
+  assert_non_null(n);
+  n->env = &env;
+  /* timestamps spread over the window, oldest first */
+  for (uint64_t i = 0; i < total; i++) {
+    uint64_t ts = now - ORIGIN_SKEW_S + i * 2 * ORIGIN_SKEW_S / total;
+    node_seen_digest(n, src, key, OV_APP_PUNCH, ts, (const uint8_t *)&i, sizeof(i), d);
+    assert_int_equal(node_seen_check(n, d, ts), 0);
+    assert_int_equal(node_seen_note(n, d, ts, now), 0);
+    assert_int_equal(node_seen_check(n, d, ts), RL_EREPLAY);
+  }
+  assert_true(node_seen_count(n, &floor) <= NODE_SEEN_MAX);
+  for (uint64_t i = 0; i < total; i++) {
+    uint64_t ts = now - ORIGIN_SKEW_S + i * 2 * ORIGIN_SKEW_S / total;
+    node_seen_digest(n, src, key, OV_APP_PUNCH, ts, (const uint8_t *)&i, sizeof(i), d);
+    refused += node_seen_check(n, d, ts) == RL_EREPLAY;
+  }
+  print_message("%llu proofs noted in one window: %u kept, floor now%+lld s, %llu refused\n",
+                (unsigned long long)total, node_seen_count(n, &floor),
+                (long long)floor - (long long)now, (unsigned long long)refused);
+  assert_int_equal(refused, total);
+  assert_true(floor > 0 && floor < now + ORIGIN_SKEW_S);
+  /* a new proof stamped now (after the floor) is accepted */
+  node_seen_digest(n, src, key, OV_APP_PUNCH, now + ORIGIN_SKEW_S, key, 1, d);
+  assert_int_equal(node_seen_check(n, d, now + ORIGIN_SKEW_S), 0);
+  node_seen_free(n);
+  free(n);
+}
+#endif
+
 /* The rate caps themselves (node_routed.c): a sender's burst, its refill,
  * and the total over many senders. */
 static void test_caps(void **state) {
@@ -478,6 +587,11 @@ int main(void) {
       cmocka_unit_test(test_forged_neighbours_ignored),
 #ifndef ROUTED_OLD_WIRE
       cmocka_unit_test(test_caps),
+      cmocka_unit_test(test_punch_replay_acted_once),
+      cmocka_unit_test(test_get_replay_answered_once),
+#endif
+#ifndef RESID_OLD
+      cmocka_unit_test(test_seen_full),
 #endif
   };
   if (sodium_init() < 0)
