@@ -25,6 +25,7 @@
 
 #define MAXN 4
 #include "dht/msg.h"
+#include "nat/bday.h"
 #include "nat/cand.h"
 #include "node/core/node_internal.h" /* white box: links, neighbour cache */
 #include "overlay/ov_internal.h" /* ov_connect: the overlay asks for a link */
@@ -574,11 +575,145 @@ static void test_overlay_descriptor_bad_endpoints(void **state) {
   free(w);
 }
 
+/* Forged node descriptors naming third parties' public addresses (as in
+ * a successor list or lookup answer a member made up), each asked for by
+ * the ring: one host (16 descriptors, 4 ports of 198.51.100.77 each), then
+ * many (64 descriptors, 4 hosts each). What the victim sends there is
+ * capped per IP and in total (node_dial.c); before, every endpoint got
+ * NODE_OV_CONNECT_TRIES HS_INITs. */
+static uint64_t descriptors_sent(struct net *w, unsigned n_desc, bool one_host,
+                                 uint64_t *bytes) {
+  struct node *v = w->node[VICTIM];
+  uint64_t pkts = 0;
+  for (unsigned k = 0; k < n_desc; k++) {
+    struct ov_node d;
+    memset(&d, 0, sizeof(d));
+    memset(d.id, 0x30 + (one_host ? 0 : 0x40), RL_ID_LEN);
+    d.id[0] = (uint8_t)k; /* nobody's IDs */
+    d.n_ep = OV_MAX_ENDPOINTS;
+    for (unsigned i = 0; i < OV_MAX_ENDPOINTS; i++)
+      rl_addr_set_ipv4(&d.ep[i], one_host ? 0xC633644D : 0xC6336500 + k * 4 + i,
+                       (uint16_t)(one_host ? 7000 + k * 4 + i : 7000));
+    assert_non_null(ov_connect(v->ov, &d, w->now));
+    node_ov_pump(v, w->now);
+    run_counting(w, w->now + 100 * NS_PER_MS, VICTIM, &pkts, bytes);
+  }
+  run_counting(w, w->now + 20 * NS_PER_S, VICTIM, &pkts, bytes);
+  return pkts;
+}
+
+static void test_overlay_descriptors_budget(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  uint64_t b1 = 0, b2 = 0, one, many;
+  one = descriptors_sent(w, 16, true, &b1);
+  teardown(w);
+  free(w);
+  w = make_world();
+  many = descriptors_sent(w, 64, false, &b2);
+  print_message("forged descriptors: 16 x 4 endpoints at one host: %llu datagrams / %llu "
+                "bytes there; 64 x 4 hosts: %llu datagrams / %llu bytes to them\n",
+                (unsigned long long)one, (unsigned long long)b1, (unsigned long long)many,
+                (unsigned long long)b2);
+  /* one host: 8 links' worth (24 HS_INITs) and the refill over ~22 s at
+   * most; many: 64 links' worth and 16 per second */
+  assert_true(one <= 24 + 24);
+  assert_true(many <= 192 + 16 * 30);
+  assert_true(one >= 3 && many >= 3); /* (it still dials within budget) */
+  teardown(w);
+  free(w);
+}
+
+/* Birthday probing requests (BDAY_REQ, signed PUNCH app) naming a third
+ * party's IP, 198.51.100.88, as the hard side's: the victim is behind a
+ * cone NAT (an easy side). n_senders members without a direct link to the
+ * victim (n1, and n3 once its path to the victim is cut and their link
+ * has died) take turns, one REQ
+ * with a fresh token every 4 s for 90 s (within each sender's PUNCH
+ * cap). Returns the probes the victim sent to that IP; *in: the REQ
+ * bytes. Before the budget each REQ bought a full attempt (2,048 probes)
+ * whenever one of the 2 easy slots was free. */
+static uint64_t bday_probes_for(int n_senders, uint64_t *in, uint64_t *bytes) {
+  static const int who[2] = {EVIL, HONEST};
+  struct net *w = make_world();
+  struct node *v = w->node[VICTIM];
+  uint64_t pkts = 0;
+  uint8_t buf[NODE_UDP_MAX];
+  *in = 0;
+  *bytes = 0;
+  assert_int_equal(v->nat_class, NAT_CLASS_EIM);
+  assert_true(v->has_reflexive);
+  if (n_senders > 1) {
+    w->cut[HONEST][VICTIM] = w->cut[VICTIM][HONEST] = true;
+    run_until(w, w->now + 60 * NS_PER_S);
+    assert_null(node_nat_direct_up(v, id_of(w, HONEST)));
+  }
+  for (unsigned r = 0; r < 23; r++) {
+    struct nat_bday_msg m;
+    uint8_t msg[NAT_BDAY_MSG_MAX], sealed[OV_APP_MAX];
+    int s = who[r % (unsigned)n_senders], len, k;
+    memset(&m, 0, sizeof(m));
+    m.type = NAT_BDAY_MSG_REQ;
+    memset(m.token, 0xB0 + (int)r, NAT_BDAY_TOKEN_LEN);
+    m.target = v->reflexive;
+    rl_addr_set_ipv4(&m.hard_ip, 0xC6336458, 0);
+    len = nat_bday_msg_encode(&m, msg, sizeof(msg));
+    assert_true(len > 0);
+    /* signed by member s; n1 delivers it (any member on the path can) */
+    k = origin_seal(&w->node[s]->hid, OV_APP_PUNCH, id_of(w, VICTIM),
+                    rl_unix_s(&w->env[s], w->now), msg, (size_t)len, sealed, sizeof(sealed));
+    assert_true(k > 0);
+    *in += inject(w, id_of(w, s), VICTIM, OV_APP_SIGNED, sealed, (size_t)k);
+    for (uint64_t until = w->now + 4 * NS_PER_S; w->now <= until;) {
+      struct rl_addr to;
+      size_t n;
+      bool moved = false;
+      for (int i = 0; i < MAXN; i++)
+        while ((n = node_poll_udp(w->node[i], &to, buf, sizeof(buf))) > 0) {
+          struct rl_addr from;
+          int j;
+          moved = true;
+          if (i == VICTIM && rl_addr_ipv4(&to) == 0xC6336458) {
+            pkts++; /* (nobody there: not through the NAT model, whose
+                     * table of mappings the old code overflowed) */
+            *bytes += n;
+            continue;
+          }
+          from = tn_outbound(w, i, &to);
+          j = tn_inbound(w, &from, &to);
+          if (j >= 0 && !w->cut[i][j])
+            node_recv_udp(w->node[j], &from, buf, n, w->now);
+        }
+      if (moved)
+        w->now += NS_PER_MS;
+      else if (!tn_fire_timers(w, until))
+        break;
+    }
+  }
+  teardown(w);
+  free(w);
+  return pkts;
+}
+
+static void test_bday_probe_budget(void **state) {
+  (void)state;
+  for (int k = 1; k <= 2; k++) {
+    uint64_t in, bytes, p = bday_probes_for(k, &in, &bytes);
+    print_message("birthday REQs from %d member(s), 23 in 92 s naming one IP: %llu REQ bytes, "
+                  "%llu probes / %llu bytes to that IP (%.1f probes, %.1f bytes per REQ "
+                  "byte)\n", k, (unsigned long long)in, (unsigned long long)p,
+                  (unsigned long long)bytes, (double)p / (double)in, (double)bytes / (double)in);
+    /* one requester: one attempt per 120 s; any number: two per IP */
+    assert_true(p <= (k == 1 ? 2048u : 4096u));
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_forged_punch_opens_nothing),
       cmocka_unit_test(test_punch_bad_candidates_refused),
       cmocka_unit_test(test_overlay_descriptor_bad_endpoints),
+      cmocka_unit_test(test_overlay_descriptors_budget),
 #ifndef ROUTED_OLD_WIRE
       cmocka_unit_test(test_punch_lan_candidates_same_site_only),
 #endif
@@ -589,6 +724,7 @@ int main(void) {
       cmocka_unit_test(test_caps),
       cmocka_unit_test(test_punch_replay_acted_once),
       cmocka_unit_test(test_get_replay_answered_once),
+      cmocka_unit_test(test_bday_probe_budget),
 #endif
 #ifndef RESID_OLD
       cmocka_unit_test(test_seen_full),

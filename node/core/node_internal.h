@@ -175,6 +175,7 @@ struct node_counters {
       relayed_pairs, ctl_bad, probes_sent, links_failed_fast, relay_failovers;
   /* birthday probing (node_bday.c) */
   uint64_t bday_attempts, bday_punches, bday_probes, bday_hits, bday_direct;
+  uint64_t bday_over_budget; /* requests declined: over the probe budget */
   uint64_t tcp_fallbacks;    /* TCP twins started for unanswered UDP endpoints */
   /* paths (path.c) */
   uint64_t path_switches, path_holds, path_held;
@@ -183,6 +184,7 @@ struct node_counters {
   uint64_t routed_bad_origin; /* origin proof that did not verify: dropped */
   uint64_t punches_capped, gets_capped, punch_links_capped; /* over a rate cap */
   uint64_t routed_replayed;  /* signed PUNCH / GET acted on before (node_seen.c): dropped */
+  uint64_t ov_dials_capped;  /* ring-link endpoints not dialled: over budget (node_dial.c) */
   uint64_t cands_refused;    /* loopback, link-local, ... or own-LAN candidates */
   uint64_t links_refused_full; /* NODE_LINKS_MAX reached */
   /* revocation (node_revoke.c) */
@@ -382,6 +384,7 @@ struct node {
   struct origin_cache *oc;   /* verified certificates of routed senders, on first use */
   struct node_limits *lim;   /* rate caps (node_routed.c), on first use */
   struct node_seen *seen;    /* origin proofs acted on (node_seen.c), on first use */
+  struct node_dial *dial;    /* ring-link dial budget (node_dial.c), on first use */
   unsigned n_rp;
   struct revoke_set revoked; /* revoked members (node_revoke.c) */
   struct rate_bucket rv_budget; /* checks of revocations from all links */
@@ -759,6 +762,22 @@ void node_routed_deliver(struct node *n, const struct ov_action *a, uint64_t now
 bool node_limit_take(struct node *n, enum node_lim_kind kind, const uint8_t src[RL_ID_LEN],
                      uint64_t now);
 void node_routed_free(struct node *n);
+
+/* node_dial.c: handshakes toward addresses that never answered us, for
+ * ring links to descriptors other members handed us (docs/security.md) */
+#define NODE_DIAL_DESTS 256          /* destination IPs tracked */
+#define NODE_DIAL_IP_BURST 24        /* HS_INITs per IP: 8 links' worth */
+#define NODE_DIAL_IP_EVERY_NS NS_PER_S /* ... and one more per second */
+#define NODE_DIAL_ALL_BURST 192      /* in total: 64 links' worth */
+#define NODE_DIAL_ALL_PER_S 16       /* ... and 16 per second */
+struct node_dial;
+/* Takes inits handshakes toward a's IP from its budget and the total one
+ * (nothing when a direct session came up from that IP before); false:
+ * over budget, do not dial (counted in ov_dials_capped). */
+bool node_dial_take(struct node *n, const struct rl_addr *a, unsigned inits, uint64_t now);
+/* A direct session with a peer at a came up: its IP is exempt. */
+void node_dial_answered(struct node *n, const struct rl_addr *a, uint64_t now);
+void node_dial_free(struct node *n);
 
 /* node_seen.c: origin proofs acted on, kept until their timestamp leaves
  * the ORIGIN_SKEW_S window (replay suppression, docs/security.md) */
