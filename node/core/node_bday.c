@@ -23,11 +23,13 @@
  * what it did not send when it ends:
  *
  *   per target IP   burst 2 attempts (4,096), one attempt (2,048) per 120 s
- *   per requester   burst 1 attempt, one per 120 s
- *   in total        burst NODE_BDAY_EASY attempts, as many per 120 s
+ *   per requester   burst 2 attempts, one per 60 s
+ *   in total        burst 8 attempts, one per 10 s
  *
- * 120 s is NAT_BDAY_RETRY_NS, how often a hard side tries one peer again.
- * Beyond the budget the request is declined (NAK). */
+ * 120 s is NAT_BDAY_RETRY_NS, how often a hard side tries one peer again;
+ * a requester may retry sooner (its request or our answer lost), and an
+ * easy member may serve many hard ones as a group forms (test_sim_bday:
+ * 12 symmetric members). Beyond the budget the request is declined (NAK). */
 #include <ringlan/error.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +46,11 @@ enum { SK_CLOSED = 0, SK_WANT_OPEN, SK_OPENING, SK_OPEN, SK_WANT_CLOSE };
  * *_EVERY_NS. */
 #define NODE_BDAY_KEYS 32     /* target IPs and requesters tracked (each) */
 #define NODE_BDAY_IP_BURST (2 * NAT_BDAY_PROBES_MAX)
-#define NODE_BDAY_SRC_BURST NAT_BDAY_PROBES_MAX
-#define NODE_BDAY_ALL_BURST (NODE_BDAY_EASY * NAT_BDAY_PROBES_MAX)
-#define NODE_BDAY_KEY_EVERY_NS (NAT_BDAY_RETRY_NS / NAT_BDAY_PROBES_MAX)
-#define NODE_BDAY_ALL_EVERY_NS (NAT_BDAY_RETRY_NS / NODE_BDAY_ALL_BURST)
+#define NODE_BDAY_IP_EVERY_NS (NAT_BDAY_RETRY_NS / NAT_BDAY_PROBES_MAX)
+#define NODE_BDAY_SRC_BURST (2 * NAT_BDAY_PROBES_MAX)
+#define NODE_BDAY_SRC_EVERY_NS (60 * NS_PER_S / NAT_BDAY_PROBES_MAX)
+#define NODE_BDAY_ALL_BURST (8 * NAT_BDAY_PROBES_MAX)
+#define NODE_BDAY_ALL_EVERY_NS (10 * NS_PER_S / NAT_BDAY_PROBES_MAX)
 
 struct bday_easy {
   struct nat_bday b;
@@ -391,12 +394,13 @@ static void hard_step(struct node *n, uint64_t now) {
  * new one in a free slot or one that refilled (forgetting it loses
  * nothing). NULL: absent, or no room (every slot spent recently). */
 static struct bday_budget *budget_of(struct bday_budget *t, const uint8_t key[RL_ID_LEN],
-                                     uint64_t burst, bool add, uint64_t now) {
+                                     uint64_t burst, uint64_t every_ns, bool add,
+                                     uint64_t now) {
   struct bday_budget *spare = NULL;
   for (unsigned i = 0; i < NODE_BDAY_KEYS; i++) {
     struct bday_budget *e = &t[i];
     if (e->used) {
-      rate_refill_by(&e->b, 0, NODE_BDAY_KEY_EVERY_NS, burst, now);
+      rate_refill_by(&e->b, 0, every_ns, burst, now);
       if (memcmp(e->key, key, RL_ID_LEN) == 0)
         return e;
     }
@@ -408,7 +412,7 @@ static struct bday_budget *budget_of(struct bday_budget *t, const uint8_t key[RL
   memset(spare, 0, sizeof(*spare));
   spare->used = true;
   memcpy(spare->key, key, RL_ID_LEN);
-  rate_refill_by(&spare->b, 0, NODE_BDAY_KEY_EVERY_NS, burst, now); /* full */
+  rate_refill_by(&spare->b, 0, every_ns, burst, now); /* full */
   return spare;
 }
 
@@ -424,8 +428,8 @@ static bool budget_reserve(struct node_bday *b, const uint8_t src[RL_ID_LEN], ui
   uint8_t k[RL_ID_LEN];
   struct bday_budget *bi, *bs;
   ip_key(k, hip);
-  bi = budget_of(b->by_ip, k, NODE_BDAY_IP_BURST, true, now);
-  bs = budget_of(b->by_src, src, NODE_BDAY_SRC_BURST, true, now);
+  bi = budget_of(b->by_ip, k, NODE_BDAY_IP_BURST, NODE_BDAY_IP_EVERY_NS, true, now);
+  bs = budget_of(b->by_src, src, NODE_BDAY_SRC_BURST, NODE_BDAY_SRC_EVERY_NS, true, now);
   rate_refill_by(&b->all, 0, NODE_BDAY_ALL_EVERY_NS, NODE_BDAY_ALL_BURST, now);
   if (!bi || !bs || !rate_has(&bi->b, NAT_BDAY_PROBES_MAX) ||
       !rate_has(&bs->b, NAT_BDAY_PROBES_MAX) || !rate_has(&b->all, NAT_BDAY_PROBES_MAX))
@@ -444,9 +448,11 @@ static void budget_return(struct node_bday *b, const struct bday_easy *e, uint64
   if (!unused)
     return;
   ip_key(k, e->hip);
-  if ((bi = budget_of(b->by_ip, k, NODE_BDAY_IP_BURST, false, now)) != NULL)
+  bi = budget_of(b->by_ip, k, NODE_BDAY_IP_BURST, NODE_BDAY_IP_EVERY_NS, false, now);
+  if (bi)
     rate_give(&bi->b, unused, NODE_BDAY_IP_BURST);
-  if ((bs = budget_of(b->by_src, e->peer, NODE_BDAY_SRC_BURST, false, now)) != NULL)
+  bs = budget_of(b->by_src, e->peer, NODE_BDAY_SRC_BURST, NODE_BDAY_SRC_EVERY_NS, false, now);
+  if (bs)
     rate_give(&bs->b, unused, NODE_BDAY_SRC_BURST);
   rate_refill_by(&b->all, 0, NODE_BDAY_ALL_EVERY_NS, NODE_BDAY_ALL_BURST, now);
   rate_give(&b->all, unused, NODE_BDAY_ALL_BURST);
