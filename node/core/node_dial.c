@@ -20,14 +20,15 @@
  * handshake there: a member, or its NAT) is exempt from then on: a node
  * redialling ring neighbours it knows is not charged.
  *
- * Destinations sit in a table of NODE_DIAL_DESTS. A new one takes a free
- * slot or one whose bucket has refilled (forgetting it loses nothing:
- * a new entry starts full), else the least recently answered exempt one;
- * when every slot holds a spent bucket the dial is refused. The total
- * bucket keeps that from happening: it cannot spend into more than
- * NODE_DIAL_ALL_BURST / NODE_OV_CONNECT_TRIES (64) slots at once, nor
- * keep 256 slots spent (that takes 256 spends per refill period of a
- * slot, ~85 links a second). */
+ * Destinations sit in a table of NODE_DIAL_DESTS, allocated at the first
+ * dial (IPs that answered before it are not remembered). A new one takes
+ * a free slot or one whose bucket has refilled (forgetting it loses
+ * nothing: a new entry starts full), else the least recently answered
+ * exempt one; when every slot holds a spent bucket the dial is refused.
+ * The total bucket keeps that from happening: it cannot spend into more
+ * than NODE_DIAL_ALL_BURST / NODE_OV_CONNECT_TRIES (64) slots at once,
+ * and a slot spent by one link refills in 3 s, so keeping 128 spent
+ * takes ~43 links (128 HS_INITs) a second, 8 times the total refill. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,7 +38,6 @@ struct dial_dest {
   uint8_t family;            /* 0: slot free */
   uint8_t ip[16];
   struct rate_bucket b;      /* HS_INITs toward this IP */
-  uint64_t used_ns;
   uint64_t answered_ns;      /* a direct session came up from it (0: never) */
 };
 
@@ -92,7 +92,6 @@ static struct dial_dest *dest(struct node_dial *t, const struct rl_addr *a, bool
   memset(spare, 0, sizeof(*spare));
   spare->family = a->family;
   memcpy(spare->ip, a->ip, ip_len(a->family));
-  spare->used_ns = now;
   return spare;
 }
 
@@ -103,7 +102,6 @@ bool node_dial_take(struct node *n, const struct rl_addr *a, unsigned inits, uin
     return false;
   if (!(e = dest(t, a, true, now)))
     goto refused; /* every slot spent: cannot track one more */
-  e->used_ns = now;
   if (e->answered_ns)
     return true;
   refill(e, now);
@@ -119,7 +117,7 @@ refused:
 }
 
 void node_dial_answered(struct node *n, const struct rl_addr *a, uint64_t now) {
-  struct node_dial *t = dial_get(n);
+  struct node_dial *t = n->dial; /* (nothing to exempt before the first dial) */
   struct dial_dest *e;
   if (!t || (a->family != RL_AF_INET && a->family != RL_AF_INET6))
     return;

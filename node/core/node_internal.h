@@ -765,7 +765,7 @@ void node_routed_free(struct node *n);
 
 /* node_dial.c: handshakes toward addresses that never answered us, for
  * ring links to descriptors other members handed us (docs/security.md) */
-#define NODE_DIAL_DESTS 256          /* destination IPs tracked */
+#define NODE_DIAL_DESTS 128          /* destination IPs tracked */
 #define NODE_DIAL_IP_BURST 24        /* HS_INITs per IP: 8 links' worth */
 #define NODE_DIAL_IP_EVERY_NS NS_PER_S /* ... and one more per second */
 #define NODE_DIAL_ALL_BURST 192      /* in total: 64 links' worth */

@@ -32,7 +32,7 @@
 
 #include "node/core/node_internal.h"
 
-#define SEEN_MIN_SLOTS 256u
+#define SEEN_MIN_SLOTS 64u
 #define SEEN_MAX_SLOTS (2u * NODE_SEEN_MAX)
 #define SEEN_SPAN (4 * ORIGIN_SKEW_S + 2) /* timestamps a rebuild sorts */
 
