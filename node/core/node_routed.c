@@ -138,7 +138,8 @@ static void signed_deliver(struct node *n, const struct ov_action *a, uint64_t n
       n->c.punches_capped++;
       return;
     }
-    node_seen_note(n, d, ts, rl_unix_s(n->env, now));
+    if (node_seen_note(n, d, ts, rl_unix_s(n->env, now)) != 0)
+      return; /* (out of memory: a repeat could not be told, so not acted on) */
     node_nat_punch_recv(n, a->peer, p, len, a->len, now);
   } else if (app == OV_APP_DHT) {
     if (dht_msg_type(p, len) == DHT_MSG_GET) {
@@ -150,7 +151,8 @@ static void signed_deliver(struct node *n, const struct ov_action *a, uint64_t n
         n->c.gets_capped++;
         return;
       }
-      node_seen_note(n, d, ts, rl_unix_s(n->env, now));
+      if (node_seen_note(n, d, ts, rl_unix_s(n->env, now)) != 0)
+        return;
     }
     dht_deliver(n, a, p, len, now);
   } else {

@@ -47,7 +47,6 @@ struct node_seen {
   unsigned cap, n;           /* slots (a power of two), entries in them */
   bool has_floor;
   uint64_t floor;            /* proofs stamped at or before it are refused */
-  uint64_t raised;           /* times the floor rose (the table was full) */
 };
 
 static struct node_seen *seen_get(struct node *n) {
@@ -126,7 +125,6 @@ static int rebuild(struct node_seen *s, uint64_t now_unix) {
     want += kept(s, &s->t[i], now_unix);
   if (want + 1 > NODE_SEEN_MAX) {
     raise_floor(s, now_unix, NODE_SEEN_MAX / 4 * 3);
-    s->raised++;
     want = NODE_SEEN_MAX / 4 * 3;
   }
   while (cap < SEEN_MAX_SLOTS && cap < 2 * (want + 1))
