@@ -122,3 +122,11 @@ int origin_open(const struct hs_identity *id, struct origin_cache *cache,
     return RL_EAUTH;
   return 0;
 }
+
+int origin_stamp(const uint8_t *in, size_t inlen, uint64_t *unix_s) {
+  struct wire_r r;
+  wire_r_init(&r, in, inlen);
+  (void)wire_get_u8(&r);
+  *unix_s = wire_get_u64be(&r);
+  return wire_ok(&r) ? 0 : RL_ETRUNC;
+}

@@ -21,8 +21,10 @@
  * the signature is the stand-in's and the group signature on the
  * certificate is not checked, as in the handshake (crypto/standin.h).
  *
- * What it does not stop: a member on the path replaying a message within
- * the skew window to the same target (callers rate-limit per source). */
+ * What it does not stop by itself: a member on the path replaying a
+ * message within the skew window to the same target. The node keeps the
+ * proofs it acted on for that window and refuses repeats
+ * (node/core/node_seen.c, docs/security.md). */
 #ifndef RL_CRYPTO_ORIGIN_H
 #define RL_CRYPTO_ORIGIN_H
 
@@ -65,5 +67,9 @@ int origin_open(const struct hs_identity *id, struct origin_cache *cache,
                 const uint8_t src[RL_ID_LEN], const uint8_t key[RL_ID_LEN], uint64_t unix_s,
                 const uint8_t *in, size_t inlen, uint8_t *app, const uint8_t **payload,
                 size_t *len);
+
+/* The timestamp of a signed payload (after origin_open accepted it: the
+ * signed time the replay cache keys on). RL_ETRUNC when too short. */
+int origin_stamp(const uint8_t *in, size_t inlen, uint64_t *unix_s);
 
 #endif

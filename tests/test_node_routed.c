@@ -15,7 +15,9 @@
  *
  * ROUTED_OLD_WIRE: build this file against the code before the fix
  * (5a3e7d5, where a PUNCH from a member was an unsigned OV_APP_PUNCH) to
- * see the tests fail there; see docs/security.md, finding 2. */
+ * see the tests fail there; see docs/security.md, finding 2. RESID_OLD:
+ * build it against 67f987f (before the replay cache, the ring-link dial
+ * budget and the birthday probe budget) to see those tests fail. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +27,7 @@
 
 #define MAXN 4
 #include "dht/msg.h"
+#include "nat/bday.h"
 #include "nat/cand.h"
 #include "node/core/node_internal.h" /* white box: links, neighbour cache */
 #include "overlay/ov_internal.h" /* ov_connect: the overlay asks for a link */
@@ -405,6 +408,115 @@ static void test_forged_neighbours_ignored(void **state) {
 }
 
 #ifndef ROUTED_OLD_WIRE
+
+/* The same signed PUNCH delivered 10 times within its timestamp window
+ * (a member on the path repeating what it saw; here the sender itself,
+ * as a member on the path can): the victim acts on it once. Before the
+ * replay cache each copy was handled until the per-sender cap (8). */
+static void test_punch_replay_acted_once(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  struct nat_cand c[NAT_CAND_MAX];
+  uint8_t msg[1024], sealed[OV_APP_MAX];
+  uint64_t pkts = 0, bytes = 0, handled = w->node[VICTIM]->c.punches_received;
+  size_t len = punch_msg(msg, c, far_cands(c, 7), NULL, 0);
+  int k;
+  memset(msg + len, 0, 1000 - len);
+  k = origin_seal(&w->node[EVIL]->hid, OV_APP_PUNCH, id_of(w, VICTIM),
+                  rl_unix_s(&w->env[EVIL], w->now), msg, 1000, sealed, sizeof(sealed));
+  assert_true(k > 0);
+  for (int r = 0; r < 10; r++) {
+    inject(w, id_of(w, EVIL), VICTIM, OV_APP_SIGNED, sealed, (size_t)k);
+    run_counting(w, w->now + 500 * NS_PER_MS, VICTIM, &pkts, &bytes);
+  }
+  /* (counted now: later PUNCHes come from the honest members' own
+   * connection attempts) */
+  handled = w->node[VICTIM]->c.punches_received - handled;
+  run_counting(w, w->now + 40 * NS_PER_S, VICTIM, &pkts, &bytes);
+  print_message("one signed PUNCH delivered 10 times: handled %llu times, %llu datagrams / "
+                "%llu bytes to its candidates\n", (unsigned long long)handled,
+                (unsigned long long)pkts, (unsigned long long)bytes);
+  assert_int_equal(handled, 1);
+  assert_true(pkts <= NODE_PUNCH_PAID_INITS);
+  teardown(w);
+  free(w);
+}
+
+/* A signed DHT GET delivered 10 times: answered once. */
+static void test_get_replay_answered_once(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  struct dht_msg q;
+  struct dht_stats before, after;
+  uint8_t buf[64], sealed[OV_APP_MAX];
+  int k, s;
+  memset(&q, 0, sizeof(q));
+  q.type = DHT_MSG_GET;
+  q.txid = 0x77777778;
+  memcpy(q.key, id_of(w, VICTIM), DHT_KEY_LEN);
+  k = dht_msg_encode(&q, buf, sizeof(buf));
+  assert_true(k > 0);
+  run_until(w, w->now + NS_PER_S);
+  s = origin_seal(&w->node[EVIL]->hid, OV_APP_DHT, id_of(w, VICTIM),
+                  rl_unix_s(&w->env[EVIL], w->now), buf, (size_t)k, sealed, sizeof(sealed));
+  assert_true(s > 0);
+  dht_stats(w->node[EVIL]->dht, &before);
+  for (int r = 0; r < 10; r++) {
+    inject(w, id_of(w, EVIL), VICTIM, OV_APP_SIGNED, sealed, (size_t)s);
+    run_until(w, w->now + 200 * NS_PER_MS);
+  }
+  run_until(w, w->now + 2 * NS_PER_S);
+  dht_stats(w->node[EVIL]->dht, &after);
+  /* The answers reach n1, which asked through no lookup of its own: each
+   * one is "unsolicited" there (msgs_bad). */
+  print_message("one signed GET delivered 10 times: %llu answers\n",
+                (unsigned long long)(after.msgs_bad - before.msgs_bad));
+  assert_int_equal(after.msgs_bad - before.msgs_bad, 1);
+  teardown(w);
+  free(w);
+}
+
+#ifndef RESID_OLD
+/* The replay cache itself (node_seen.c) when more proofs arrive within a
+ * window than it holds: every proof noted stays refused (found, or at or
+ * below the floor), and a fresh one is still accepted. */
+static void test_seen_full(void **state) {
+  (void)state;
+  struct prng pr = {99};
+  struct rl_env env = {.rand = prng_rand, .rand_ctx = &pr};
+  struct node *n = calloc(1, sizeof(*n));
+  uint8_t src[RL_ID_LEN] = {1}, key[RL_ID_LEN] = {2}, d[NODE_SEEN_DIGEST];
+  const uint64_t now = 1800000000, total = NODE_SEEN_MAX + NODE_SEEN_MAX / 2;
+  uint64_t floor = 0, refused = 0;
+  assert_non_null(n);
+  n->env = &env;
+  /* timestamps spread over the window, oldest first */
+  for (uint64_t i = 0; i < total; i++) {
+    uint64_t ts = now - ORIGIN_SKEW_S + i * 2 * ORIGIN_SKEW_S / total;
+    node_seen_digest(n, src, key, OV_APP_PUNCH, ts, (const uint8_t *)&i, sizeof(i), d);
+    assert_int_equal(node_seen_check(n, d, ts), 0);
+    assert_int_equal(node_seen_note(n, d, ts, now), 0);
+    assert_int_equal(node_seen_check(n, d, ts), RL_EREPLAY);
+  }
+  assert_true(node_seen_count(n, &floor) <= NODE_SEEN_MAX);
+  for (uint64_t i = 0; i < total; i++) {
+    uint64_t ts = now - ORIGIN_SKEW_S + i * 2 * ORIGIN_SKEW_S / total;
+    node_seen_digest(n, src, key, OV_APP_PUNCH, ts, (const uint8_t *)&i, sizeof(i), d);
+    refused += node_seen_check(n, d, ts) == RL_EREPLAY;
+  }
+  print_message("%llu proofs noted in one window: %u kept, floor now%+lld s, %llu refused\n",
+                (unsigned long long)total, node_seen_count(n, &floor),
+                (long long)floor - (long long)now, (unsigned long long)refused);
+  assert_int_equal(refused, total);
+  assert_true(floor > 0 && floor < now + ORIGIN_SKEW_S);
+  /* a new proof stamped now (after the floor) is accepted */
+  node_seen_digest(n, src, key, OV_APP_PUNCH, now + ORIGIN_SKEW_S, key, 1, d);
+  assert_int_equal(node_seen_check(n, d, now + ORIGIN_SKEW_S), 0);
+  node_seen_free(n);
+  free(n);
+}
+#endif
+
 /* The rate caps themselves (node_routed.c): a sender's burst, its refill,
  * and the total over many senders. */
 static void test_caps(void **state) {
@@ -465,11 +577,150 @@ static void test_overlay_descriptor_bad_endpoints(void **state) {
   free(w);
 }
 
+/* Forged node descriptors naming third parties' public addresses (as in
+ * a successor list or lookup answer a member made up), each asked for by
+ * the ring: one host (16 descriptors, 4 ports of 198.51.100.77 each), then
+ * many (64 descriptors, 4 hosts each). What the victim sends there is
+ * capped per IP and in total (node_dial.c); before, every endpoint got
+ * NODE_OV_CONNECT_TRIES HS_INITs. */
+static uint64_t descriptors_sent(struct net *w, unsigned n_desc, bool one_host,
+                                 uint64_t *bytes) {
+  struct node *v = w->node[VICTIM];
+  uint64_t pkts = 0;
+  for (unsigned k = 0; k < n_desc; k++) {
+    struct ov_node d;
+    memset(&d, 0, sizeof(d));
+    memset(d.id, 0x30 + (one_host ? 0 : 0x40), RL_ID_LEN);
+    d.id[0] = (uint8_t)k; /* nobody's IDs */
+    d.n_ep = OV_MAX_ENDPOINTS;
+    for (unsigned i = 0; i < OV_MAX_ENDPOINTS; i++)
+      rl_addr_set_ipv4(&d.ep[i], one_host ? 0xC633644D : 0xC6336500 + k * 4 + i,
+                       (uint16_t)(one_host ? 7000 + k * 4 + i : 7000));
+    assert_non_null(ov_connect(v->ov, &d, w->now));
+    node_ov_pump(v, w->now);
+    run_counting(w, w->now + 100 * NS_PER_MS, VICTIM, &pkts, bytes);
+  }
+  run_counting(w, w->now + 20 * NS_PER_S, VICTIM, &pkts, bytes);
+  return pkts;
+}
+
+static void test_overlay_descriptors_budget(void **state) {
+  (void)state;
+  struct net *w = make_world();
+  uint64_t b1 = 0, b2 = 0, one, many;
+  one = descriptors_sent(w, 16, true, &b1);
+  teardown(w);
+  free(w);
+  w = make_world();
+  many = descriptors_sent(w, 64, false, &b2);
+  print_message("forged descriptors: 16 x 4 endpoints at one host: %llu datagrams / %llu "
+                "bytes there; 64 x 4 hosts: %llu datagrams / %llu bytes to them\n",
+                (unsigned long long)one, (unsigned long long)b1, (unsigned long long)many,
+                (unsigned long long)b2);
+  /* one host: 8 links' worth (24 HS_INITs) and the refill over ~22 s at
+   * most; many: 64 links' worth and 16 per second */
+  assert_true(one <= 24 + 24);
+  assert_true(many <= 192 + 16 * 30);
+  assert_true(one >= 3 && many >= 3); /* (it still dials within budget) */
+  teardown(w);
+  free(w);
+}
+
+#ifndef ROUTED_OLD_WIRE
+/* Birthday probing requests (BDAY_REQ, signed PUNCH app) naming a third
+ * party's IP, 198.51.100.88, as the hard side's: the victim is behind a
+ * cone NAT (an easy side). n_senders members without a direct link to the
+ * victim (n1, and n3 once its path to the victim is cut and their link
+ * has died) take turns, one REQ
+ * with a fresh token every 4 s for 90 s (within each sender's PUNCH
+ * cap). Returns the probes the victim sent to that IP; *in: the REQ
+ * bytes. Before the budget each REQ bought a full attempt (2,048 probes)
+ * whenever one of the 2 easy slots was free; now an attempt needs a whole
+ * attempt's probes in the target IP's budget (2 attempts, one more per
+ * 120 s), the requester's and the total one. */
+static uint64_t bday_probes_for(int n_senders, uint64_t *in, uint64_t *bytes) {
+  static const int who[2] = {EVIL, HONEST};
+  struct net *w = make_world();
+  struct node *v = w->node[VICTIM];
+  uint64_t pkts = 0;
+  uint8_t buf[NODE_UDP_MAX];
+  *in = 0;
+  *bytes = 0;
+  assert_int_equal(v->nat_class, NAT_CLASS_EIM);
+  assert_true(v->has_reflexive);
+  if (n_senders > 1) {
+    w->cut[HONEST][VICTIM] = w->cut[VICTIM][HONEST] = true;
+    run_until(w, w->now + 60 * NS_PER_S);
+    assert_null(node_nat_direct_up(v, id_of(w, HONEST)));
+  }
+  for (unsigned r = 0; r < 23; r++) {
+    struct nat_bday_msg m;
+    uint8_t msg[NAT_BDAY_MSG_MAX], sealed[OV_APP_MAX];
+    int s = who[r % (unsigned)n_senders], len, k;
+    memset(&m, 0, sizeof(m));
+    m.type = NAT_BDAY_MSG_REQ;
+    memset(m.token, 0xB0 + (int)r, NAT_BDAY_TOKEN_LEN);
+    m.target = v->reflexive;
+    rl_addr_set_ipv4(&m.hard_ip, 0xC6336458, 0);
+    len = nat_bday_msg_encode(&m, msg, sizeof(msg));
+    assert_true(len > 0);
+    /* signed by member s; n1 delivers it (any member on the path can) */
+    k = origin_seal(&w->node[s]->hid, OV_APP_PUNCH, id_of(w, VICTIM),
+                    rl_unix_s(&w->env[s], w->now), msg, (size_t)len, sealed, sizeof(sealed));
+    assert_true(k > 0);
+    *in += inject(w, id_of(w, s), VICTIM, OV_APP_SIGNED, sealed, (size_t)k);
+    for (uint64_t until = w->now + 4 * NS_PER_S; w->now <= until;) {
+      struct rl_addr to;
+      size_t n;
+      bool moved = false;
+      for (int i = 0; i < MAXN; i++)
+        while ((n = node_poll_udp(w->node[i], &to, buf, sizeof(buf))) > 0) {
+          struct rl_addr from;
+          int j;
+          moved = true;
+          if (i == VICTIM && rl_addr_ipv4(&to) == 0xC6336458) {
+            pkts++; /* (nobody there: not through the NAT model, whose
+                     * table of mappings the old code overflowed) */
+            *bytes += n;
+            continue;
+          }
+          from = tn_outbound(w, i, &to);
+          j = tn_inbound(w, &from, &to);
+          if (j >= 0 && !w->cut[i][j])
+            node_recv_udp(w->node[j], &from, buf, n, w->now);
+        }
+      if (moved)
+        w->now += NS_PER_MS;
+      else if (!tn_fire_timers(w, until))
+        break;
+    }
+  }
+  teardown(w);
+  free(w);
+  return pkts;
+}
+
+static void test_bday_probe_budget(void **state) {
+  (void)state;
+  for (int k = 1; k <= 2; k++) {
+    uint64_t in, bytes, p = bday_probes_for(k, &in, &bytes);
+    print_message("birthday REQs from %d member(s), 23 in 92 s naming one IP: %llu REQ bytes, "
+                  "%llu probes / %llu bytes to that IP (%.1f probes, %.1f bytes per REQ "
+                  "byte)\n", k, (unsigned long long)in, (unsigned long long)p,
+                  (unsigned long long)bytes, (double)p / (double)in, (double)bytes / (double)in);
+    /* two attempts toward one IP, whoever asks (the next one after
+     * 120 s, beyond the 92 s here) */
+    assert_true(p <= 2 * 2048u);
+  }
+}
+#endif
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_forged_punch_opens_nothing),
       cmocka_unit_test(test_punch_bad_candidates_refused),
       cmocka_unit_test(test_overlay_descriptor_bad_endpoints),
+      cmocka_unit_test(test_overlay_descriptors_budget),
 #ifndef ROUTED_OLD_WIRE
       cmocka_unit_test(test_punch_lan_candidates_same_site_only),
 #endif
@@ -478,6 +729,12 @@ int main(void) {
       cmocka_unit_test(test_forged_neighbours_ignored),
 #ifndef ROUTED_OLD_WIRE
       cmocka_unit_test(test_caps),
+      cmocka_unit_test(test_punch_replay_acted_once),
+      cmocka_unit_test(test_get_replay_answered_once),
+      cmocka_unit_test(test_bday_probe_budget),
+#endif
+#if !defined(RESID_OLD) && !defined(ROUTED_OLD_WIRE)
+      cmocka_unit_test(test_seen_full),
 #endif
   };
   if (sodium_init() < 0)

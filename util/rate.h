@@ -55,6 +55,14 @@ static inline void rate_spend(struct rate_bucket *b, uint64_t cost) {
 /* After rate_refill: the whole tokens there are. */
 static inline uint64_t rate_tokens(const struct rate_bucket *b) { return b->scaled / NS_PER_S; }
 
+/* Gives back cost tokens that were taken and not used (after a
+ * rate_refill_by with the same burst), up to burst. */
+static inline void rate_give(struct rate_bucket *b, uint64_t cost, uint64_t burst) {
+  unsigned __int128 t = (unsigned __int128)b->scaled + (unsigned __int128)cost * NS_PER_S,
+                    cap = (unsigned __int128)burst * NS_PER_S;
+  b->scaled = (uint64_t)(t > cap ? cap : t);
+}
+
 /* Refills, then takes cost tokens if there are that many. true: taken.
  * rate 0 never allows anything. */
 static inline bool rate_take(struct rate_bucket *b, uint64_t rate, uint64_t burst, uint64_t cost,

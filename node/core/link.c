@@ -663,6 +663,8 @@ void link_after_event(struct node *n, struct link *l, uint64_t now) {
   link_flush_sess(n, l, now);
   if (l->s.state == SESS_ESTABLISHED && !l->was_established) {
     l->was_established = true;
+    if (!l->via_overlay)
+      node_dial_answered(n, &l->s.endpoint, now); /* (its IP answers: node_dial.c) */
     link_became_established(n, l, now);
   } else if (l->s.state == SESS_DEAD) {
     link_went_down(n, l, now);

@@ -155,6 +155,7 @@ void node_free(struct node *n) {
   node_bday_free(n);
   node_replay_free(n);
   node_routed_free(n);
+  node_dial_free(n);
   hs_identity_wipe(&n->hid);
   sodium_memzero(&n->cfg.key, sizeof(n->cfg.key));
   sodium_memzero(n, sizeof(*n));

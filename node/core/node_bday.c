@@ -12,7 +12,24 @@
  * Easy side: probes (NODE_OP_NAT_PROBE) from the main socket to random
  * ports of the hard side's IP, paced and capped, until a direct link to the
  * peer is up; or refuses (NAT_BDAY_MSG_NAK) when its own mapping is not
- * endpoint independent. */
+ * endpoint independent.
+ *
+ * The easy side's probes are not paid for by the request (a ~300-byte
+ * signed REQ buys up to NAT_BDAY_PROBES_MAX probes to any public IP the
+ * requester names), so a node-wide budget bounds them (docs/security.md,
+ * finding 2, "Birthday probes"): token buckets of probes per target IP,
+ * per requesting member and in total. An attempt starts only when each of
+ * the three holds a whole attempt's probes, reserves them, and gives back
+ * what it did not send when it ends:
+ *
+ *   per target IP   burst 2 attempts (4,096), one attempt (2,048) per 120 s
+ *   per requester   burst 2 attempts, one per 60 s
+ *   in total        burst 8 attempts, one per 10 s
+ *
+ * 120 s is NAT_BDAY_RETRY_NS, how often a hard side tries one peer again;
+ * a requester may retry sooner (its request or our answer lost), and an
+ * easy member may serve many hard ones as a group forms (test_sim_bday:
+ * 12 symmetric members). Beyond the budget the request is declined (NAK). */
 #include <ringlan/error.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +42,30 @@ enum { SK_CLOSED = 0, SK_WANT_OPEN, SK_OPENING, SK_OPEN, SK_WANT_CLOSE };
 #define NODE_BDAY_PEND 8   /* peers waiting for plain punching to settle */
 #define NODE_BDAY_EASY 2   /* probing toward this many hard peers at once */
 #define NODE_BDAY_GC_NS (1 * NS_PER_S)
+/* Probe budget (see the top): buckets in probes, refilled one probe per
+ * *_EVERY_NS. */
+#define NODE_BDAY_KEYS 32     /* target IPs and requesters tracked (each) */
+#define NODE_BDAY_IP_BURST (2 * NAT_BDAY_PROBES_MAX)
+#define NODE_BDAY_IP_EVERY_NS (NAT_BDAY_RETRY_NS / NAT_BDAY_PROBES_MAX)
+#define NODE_BDAY_SRC_BURST (2 * NAT_BDAY_PROBES_MAX)
+#define NODE_BDAY_SRC_EVERY_NS (60 * NS_PER_S / NAT_BDAY_PROBES_MAX)
+#define NODE_BDAY_ALL_BURST (8 * NAT_BDAY_PROBES_MAX)
+#define NODE_BDAY_ALL_EVERY_NS (10 * NS_PER_S / NAT_BDAY_PROBES_MAX)
 
 struct bday_easy {
   struct nat_bday b;
   uint8_t peer[RL_ID_LEN];
   uint8_t token[NAT_BDAY_TOKEN_LEN];
   uint32_t hip;              /* the hard side's public IPv4 */
+  unsigned reserved;         /* probes taken from the budget for it */
+};
+
+/* A probe budget of one target IP (key: the IPv4 address in its first 4
+ * bytes) or one requester (key: its ID). */
+struct bday_budget {
+  bool used;
+  uint8_t key[RL_ID_LEN];
+  struct rate_bucket b;
 };
 
 struct node_bday {
@@ -58,6 +93,9 @@ struct node_bday {
   } pend[NODE_BDAY_PEND];
   struct bday_easy easy[NODE_BDAY_EASY];
   struct nat_bday_hist hist;
+  /* easy side: the probe budget */
+  struct bday_budget by_ip[NODE_BDAY_KEYS], by_src[NODE_BDAY_KEYS];
+  struct rate_bucket all;
 };
 
 static struct node_bday *bd_get(struct node *n) {
@@ -352,12 +390,81 @@ static void hard_step(struct node *n, uint64_t now) {
 
 /* ---- easy side ---- */
 
+/* The budget of key in t (burst: its size), refilled to now; with add, a
+ * new one in a free slot or one that refilled (forgetting it loses
+ * nothing). NULL: absent, or no room (every slot spent recently). */
+static struct bday_budget *budget_of(struct bday_budget *t, const uint8_t key[RL_ID_LEN],
+                                     uint64_t burst, uint64_t every_ns, bool add,
+                                     uint64_t now) {
+  struct bday_budget *spare = NULL;
+  for (unsigned i = 0; i < NODE_BDAY_KEYS; i++) {
+    struct bday_budget *e = &t[i];
+    if (e->used) {
+      rate_refill_by(&e->b, 0, every_ns, burst, now);
+      if (memcmp(e->key, key, RL_ID_LEN) == 0)
+        return e;
+    }
+    if (!spare && (!e->used || rate_has(&e->b, burst)))
+      spare = e;
+  }
+  if (!add || !spare)
+    return NULL;
+  memset(spare, 0, sizeof(*spare));
+  spare->used = true;
+  memcpy(spare->key, key, RL_ID_LEN);
+  rate_refill_by(&spare->b, 0, every_ns, burst, now); /* full */
+  return spare;
+}
+
+static void ip_key(uint8_t key[RL_ID_LEN], uint32_t ip) {
+  memset(key, 0, RL_ID_LEN);
+  memcpy(key, &ip, sizeof(ip));
+}
+
+/* Takes a whole attempt's probes toward hip for src from the three
+ * budgets; false (nothing taken) when one of them is short. */
+static bool budget_reserve(struct node_bday *b, const uint8_t src[RL_ID_LEN], uint32_t hip,
+                           uint64_t now) {
+  uint8_t k[RL_ID_LEN];
+  struct bday_budget *bi, *bs;
+  ip_key(k, hip);
+  bi = budget_of(b->by_ip, k, NODE_BDAY_IP_BURST, NODE_BDAY_IP_EVERY_NS, true, now);
+  bs = budget_of(b->by_src, src, NODE_BDAY_SRC_BURST, NODE_BDAY_SRC_EVERY_NS, true, now);
+  rate_refill_by(&b->all, 0, NODE_BDAY_ALL_EVERY_NS, NODE_BDAY_ALL_BURST, now);
+  if (!bi || !bs || !rate_has(&bi->b, NAT_BDAY_PROBES_MAX) ||
+      !rate_has(&bs->b, NAT_BDAY_PROBES_MAX) || !rate_has(&b->all, NAT_BDAY_PROBES_MAX))
+    return false;
+  rate_spend(&bi->b, NAT_BDAY_PROBES_MAX);
+  rate_spend(&bs->b, NAT_BDAY_PROBES_MAX);
+  rate_spend(&b->all, NAT_BDAY_PROBES_MAX);
+  return true;
+}
+
+/* An attempt ended: the probes it reserved and did not send go back. */
+static void budget_return(struct node_bday *b, const struct bday_easy *e, uint64_t now) {
+  unsigned unused = e->reserved > e->b.probes ? e->reserved - e->b.probes : 0;
+  uint8_t k[RL_ID_LEN];
+  struct bday_budget *bi, *bs;
+  if (!unused)
+    return;
+  ip_key(k, e->hip);
+  bi = budget_of(b->by_ip, k, NODE_BDAY_IP_BURST, NODE_BDAY_IP_EVERY_NS, false, now);
+  if (bi)
+    rate_give(&bi->b, unused, NODE_BDAY_IP_BURST);
+  bs = budget_of(b->by_src, e->peer, NODE_BDAY_SRC_BURST, NODE_BDAY_SRC_EVERY_NS, false, now);
+  if (bs)
+    rate_give(&bs->b, unused, NODE_BDAY_SRC_BURST);
+  rate_refill_by(&b->all, 0, NODE_BDAY_ALL_EVERY_NS, NODE_BDAY_ALL_BURST, now);
+  rate_give(&b->all, unused, NODE_BDAY_ALL_BURST);
+}
+
 static void easy_recv_req(struct node *n, const uint8_t src[RL_ID_LEN],
                           const uint8_t token[NAT_BDAY_TOKEN_LEN], const struct rl_addr *target,
                           const struct rl_addr *hip, uint64_t now) {
   struct node_bday *b = bd_get(n);
   struct bday_easy *e = NULL;
   char hex[2 * RL_ID_LEN + 1], a[RL_ADDR_STRLEN];
+  const char *why = NULL;
   bool match = n->has_reflexive && rl_addr_equal(target, &n->reflexive);
   for (unsigned i = 0; b && i < NODE_BDAY_EASY; i++) {
     struct bday_easy *o = &b->easy[i];
@@ -375,14 +482,22 @@ static void easy_recv_req(struct node *n, const uint8_t src[RL_ID_LEN],
   struct rl_addr hp = *hip;
   hp.port = 1; /* (the hard side's IP comes without a port) */
   id_hex(hex, src);
-  if (!b || !e || hip->family != RL_AF_INET || !nat_bday_easy_ok(n->nat_class, match) ||
-      node_nat_direct_up(n, src) || !node_nat_cand_allowed(n, &hp, false)) {
-    rl_logf(n->env, RL_LOG_INFO, "birthday: %.16s asks us to probe: declined (%s)", hex,
-            !b || !e ? "busy" : !match ? "our reflexive address differs" : "not needed");
+  if (!b || !e)
+    why = "busy";
+  else if (hip->family != RL_AF_INET || !nat_bday_easy_ok(n->nat_class, match) ||
+           node_nat_direct_up(n, src) || !node_nat_cand_allowed(n, &hp, false))
+    why = !match ? "our reflexive address differs" : "not needed";
+  else if (!budget_reserve(b, src, rl_addr_ipv4(hip), now)) {
+    why = "over the probe budget";
+    n->c.bday_over_budget++;
+  }
+  if (why) {
+    rl_logf(n->env, RL_LOG_INFO, "birthday: %.16s asks us to probe: declined (%s)", hex, why);
     send_msg(n, src, NAT_BDAY_MSG_NAK, token, NULL, NULL, now);
     return;
   }
   nat_bday_easy_start(&e->b, now);
+  e->reserved = NAT_BDAY_PROBES_MAX;
   memcpy(e->peer, src, RL_ID_LEN);
   memcpy(e->token, token, NAT_BDAY_TOKEN_LEN);
   e->hip = rl_addr_ipv4(hip);
@@ -402,6 +517,8 @@ static void easy_step(struct node *n, struct bday_easy *e, uint64_t now) {
     rl_logf(n->env, RL_LOG_INFO, "birthday: %.16s %s after %u probes, %llu ms", hex,
             up ? "direct" : "no direct link", e->b.probes,
             (unsigned long long)((now - e->b.started_ns) / NS_PER_MS));
+    budget_return(n->bd, e, now);
+    e->reserved = 0;
     memset(&e->b, 0, sizeof(e->b));
     return;
   }

@@ -175,6 +175,7 @@ struct node_counters {
       relayed_pairs, ctl_bad, probes_sent, links_failed_fast, relay_failovers;
   /* birthday probing (node_bday.c) */
   uint64_t bday_attempts, bday_punches, bday_probes, bday_hits, bday_direct;
+  uint64_t bday_over_budget; /* requests declined: over the probe budget */
   uint64_t tcp_fallbacks;    /* TCP twins started for unanswered UDP endpoints */
   /* paths (path.c) */
   uint64_t path_switches, path_holds, path_held;
@@ -182,6 +183,8 @@ struct node_counters {
   uint64_t routed_unsigned;  /* PUNCH / DHT GET without an origin proof: dropped */
   uint64_t routed_bad_origin; /* origin proof that did not verify: dropped */
   uint64_t punches_capped, gets_capped, punch_links_capped; /* over a rate cap */
+  uint64_t routed_replayed;  /* signed PUNCH / GET acted on before (node_seen.c): dropped */
+  uint64_t ov_dials_capped;  /* ring-link endpoints not dialled: over budget (node_dial.c) */
   uint64_t cands_refused;    /* loopback, link-local, ... or own-LAN candidates */
   uint64_t links_refused_full; /* NODE_LINKS_MAX reached */
   /* revocation (node_revoke.c) */
@@ -380,6 +383,8 @@ struct node {
   struct node_replay *rp;    /* newest HS_INIT per peer (node_replay.c), on first use */
   struct origin_cache *oc;   /* verified certificates of routed senders, on first use */
   struct node_limits *lim;   /* rate caps (node_routed.c), on first use */
+  struct node_seen *seen;    /* origin proofs acted on (node_seen.c), on first use */
+  struct node_dial *dial;    /* ring-link dial budget (node_dial.c), on first use */
   unsigned n_rp;
   struct revoke_set revoked; /* revoked members (node_revoke.c) */
   struct rate_bucket rv_budget; /* checks of revocations from all links */
@@ -757,6 +762,41 @@ void node_routed_deliver(struct node *n, const struct ov_action *a, uint64_t now
 bool node_limit_take(struct node *n, enum node_lim_kind kind, const uint8_t src[RL_ID_LEN],
                      uint64_t now);
 void node_routed_free(struct node *n);
+
+/* node_dial.c: handshakes toward addresses that never answered us, for
+ * ring links to descriptors other members handed us (docs/security.md) */
+#define NODE_DIAL_DESTS 128          /* destination IPs tracked */
+#define NODE_DIAL_IP_BURST 24        /* HS_INITs per IP: 8 links' worth */
+#define NODE_DIAL_IP_EVERY_NS NS_PER_S /* ... and one more per second */
+#define NODE_DIAL_ALL_BURST 192      /* in total: 64 links' worth */
+#define NODE_DIAL_ALL_PER_S 16       /* ... and 16 per second */
+struct node_dial;
+/* Takes inits handshakes toward a's IP from its budget and the total one
+ * (nothing when a direct session came up from that IP before); false:
+ * over budget, do not dial (counted in ov_dials_capped). */
+bool node_dial_take(struct node *n, const struct rl_addr *a, unsigned inits, uint64_t now);
+/* A direct session with a peer at a came up: its IP is exempt. */
+void node_dial_answered(struct node *n, const struct rl_addr *a, uint64_t now);
+void node_dial_free(struct node *n);
+
+/* node_seen.c: origin proofs acted on, kept until their timestamp leaves
+ * the ORIGIN_SKEW_S window (replay suppression, docs/security.md) */
+#define NODE_SEEN_MAX 65536    /* entries at most (24 bytes each, grown on use) */
+#define NODE_SEEN_DIGEST 16
+struct node_seen;
+/* The digest of a signed message: what its signature covers. */
+void node_seen_digest(struct node *n, const uint8_t src[RL_ID_LEN], const uint8_t key[RL_ID_LEN],
+                      uint8_t app, uint64_t ts, const uint8_t *p, size_t len,
+                      uint8_t d[NODE_SEEN_DIGEST]);
+/* RL_EREPLAY: acted on before, or stamped at or before the floor (older
+ * proofs had to be forgotten for room); RL_ENOMEM: cannot tell (refuse). */
+int node_seen_check(struct node *n, const uint8_t d[NODE_SEEN_DIGEST], uint64_t ts);
+/* Notes a proof acted on (ts: its timestamp; now_unix: our clock). */
+int node_seen_note(struct node *n, const uint8_t d[NODE_SEEN_DIGEST], uint64_t ts,
+                   uint64_t now_unix);
+/* Entries held, and the floor (0: none). */
+unsigned node_seen_count(const struct node *n, uint64_t *floor);
+void node_seen_free(struct node *n);
 
 /* node.c */
 /* Returns the link that answered (NULL: refused). */

@@ -180,17 +180,22 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
    * own LAN stays dialable (same_site = true) unless allow_lan_candidates
    * is no: ring links must form on a flat private LAN before anyone knows
    * its reflexive address, and their handshakes are few
-   * (NODE_OV_CONNECT_TRIES). docs/security.md, finding 2. */
+   * (NODE_OV_CONNECT_TRIES). A new link toward an IP that never answered
+   * us takes its handshakes from a per-IP and a total budget
+   * (node_dial.c): forged descriptors cannot aim them at a third party in
+   * numbers. docs/security.md, finding 2. */
   bool dialling = false;
   for (unsigned i = 0; i < a->node.n_ep && i < OV_MAX_ENDPOINTS; i++) {
     if (!node_can_dial(n, &a->node.ep[i]) || node_is_own_addr(n, &a->node.ep[i]) ||
         !node_nat_cand_allowed(n, &a->node.ep[i], true))
       continue;
-    dialling = true;
     if ((l = link_to_endpoint(n, &a->node.ep[i])) != NULL) {
+      dialling = true;
       l->ov_wanted = true; /* already dialling there (a static peer, a punch) */
       continue;
     }
+    if (!node_dial_take(n, &a->node.ep[i], NODE_OV_CONNECT_TRIES, now))
+      continue;
     l = link_new(n, &a->node.ep[i], now);
     if (!l)
       return;
@@ -198,6 +203,7 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
     l->has_expect = true;
     memcpy(l->expect_id, a->node.id, RL_ID_LEN);
     l->s.p.hs_max_tries = NODE_OV_CONNECT_TRIES;
+    dialling = true;
     sess_start(&l->s, now);
     link_after_event(n, l, now);
   }
@@ -206,8 +212,8 @@ static void act_connect(struct node *n, const struct ov_action *a, uint64_t now)
   node_nat_punch_request(n, a->node.id, now);
   node_bday_consider_eps(n, a->node.id, a->node.ep, a->node.n_ep, now);
   /* Nothing to dial (its only endpoint is a private address equal to ours,
-   * behind another NAT), so no failed handshake will start the relay
-   * fallback: look the node up (candidates, relay hints) and, unless a
+   * behind another NAT; or over the dial budget), so no failed handshake
+   * will start the relay fallback: look the node up (candidates, relay hints) and, unless a
    * punch has worked by then, relay after relay_after_ns. */
   if (!dialling)
     node_nat_seek_relay(n, a->node.id, n->cfg.relay_after_ns, true, true, now);

@@ -17,7 +17,10 @@
  * A legitimate member sends a PUNCH per connection attempt (retries back
  * off from 5 s) and a few birthday messages per attempt, so the PUNCH caps
  * leave room for a member connecting to several others at once; a DHT
- * GET costs the owner two signature checks with the LMDB store. */
+ * GET costs the owner two signature checks with the LMDB store. A proof
+ * that was acted on is not acted on again (node_seen.c): a replay within
+ * the timestamp window is dropped before the caps, so it does not spend
+ * its sender's budget either. */
 #include <ringlan/error.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +73,7 @@ bool node_limit_take(struct node *n, enum node_lim_kind kind, const uint8_t src[
 }
 
 void node_routed_free(struct node *n) {
+  node_seen_free(n);
   free(n->lim);
   n->lim = NULL;
   free(n->oc);
@@ -98,9 +102,26 @@ static void dht_deliver(struct node *n, const struct ov_action *a, const uint8_t
   node_dht_pump(n, now);
 }
 
-/* An origin-proven payload: the sender is a->peer. */
+/* true: this proof of (app, p) from a->peer was acted on already within
+ * its window, refused and counted (node_seen.c). false: new, with its
+ * timestamp and digest, noted once the caps let it through. */
+static bool replayed(struct node *n, const struct ov_action *a, uint8_t app, const uint8_t *p,
+                     size_t len, uint64_t *ts, uint8_t d[NODE_SEEN_DIGEST]) {
+  if (origin_stamp(a->data, a->len, ts) != 0)
+    return true;
+  node_seen_digest(n, a->peer, a->key, app, *ts, p, len, d);
+  if (node_seen_check(n, d, *ts) == 0)
+    return false;
+  n->c.routed_replayed++;
+  return true;
+}
+
+/* An origin-proven payload: the sender is a->peer. Messages that cause
+ * work (every PUNCH, a DHT GET) are acted on once per proof. */
 static void signed_deliver(struct node *n, const struct ov_action *a, uint64_t now) {
+  uint8_t d[NODE_SEEN_DIGEST];
   const uint8_t *p;
+  uint64_t ts;
   size_t len;
   uint8_t app;
   if (!n->oc && !(n->oc = calloc(1, sizeof(*n->oc))))
@@ -111,15 +132,27 @@ static void signed_deliver(struct node *n, const struct ov_action *a, uint64_t n
     return;
   }
   if (app == OV_APP_PUNCH) {
+    if (replayed(n, a, app, p, len, &ts, d))
+      return;
     if (!node_limit_take(n, NODE_LIM_PUNCH, a->peer, now)) {
       n->c.punches_capped++;
       return;
     }
+    if (node_seen_note(n, d, ts, rl_unix_s(n->env, now)) != 0)
+      return; /* (out of memory: a repeat could not be told, so not acted on) */
     node_nat_punch_recv(n, a->peer, p, len, a->len, now);
   } else if (app == OV_APP_DHT) {
-    if (dht_msg_type(p, len) == DHT_MSG_GET && !node_limit_take(n, NODE_LIM_GET, a->peer, now)) {
-      n->c.gets_capped++;
-      return;
+    if (dht_msg_type(p, len) == DHT_MSG_GET) {
+      /* (Other DHT messages need no proof: a replayed one is no more than
+       * anyone may send bare.) */
+      if (replayed(n, a, app, p, len, &ts, d))
+        return;
+      if (!node_limit_take(n, NODE_LIM_GET, a->peer, now)) {
+        n->c.gets_capped++;
+        return;
+      }
+      if (node_seen_note(n, d, ts, rl_unix_s(n->env, now)) != 0)
+        return;
     }
     dht_deliver(n, a, p, len, now);
   } else {

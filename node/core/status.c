@@ -220,9 +220,12 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
             ",\"routed_unsigned\":%" PRIu64 ",\"routed_bad_origin\":%" PRIu64
             ",\"punches_capped\":%" PRIu64 ",\"gets_capped\":%" PRIu64
             ",\"punch_links_capped\":%" PRIu64 ",\"cands_refused\":%" PRIu64
-            ",\"links_refused_full\":%" PRIu64 "}}",
+            ",\"links_refused_full\":%" PRIu64 ",\"routed_replayed\":%" PRIu64
+            ",\"ov_dials_capped\":%" PRIu64
+            ",\"bday_over_budget\":%" PRIu64 "}}",
             n->c.routed_unsigned, n->c.routed_bad_origin, n->c.punches_capped, n->c.gets_capped,
-            n->c.punch_links_capped, n->c.cands_refused, n->c.links_refused_full);
+            n->c.punch_links_capped, n->c.cands_refused, n->c.links_refused_full,
+            n->c.routed_replayed, n->c.ov_dials_capped, n->c.bday_over_budget);
   return sb_done(&b);
 }
 

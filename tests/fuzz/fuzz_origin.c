@@ -1,5 +1,5 @@
-/* libFuzzer target: origin_open (crypto/origin.h) on untrusted bytes, the
- * signed payload of a routed overlay message.
+/* libFuzzer target: origin_open and origin_stamp (crypto/origin.h) on
+ * untrusted bytes, the signed payload of a routed overlay message.
  *
  * Input byte 0: bit 0 picks src (0: the signer's real ID, 1: another), bit
  * 1 the certificate cache (on/off); the rest is the payload. A payload that
@@ -67,7 +67,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const uint8_t *src = (data[0] & 1) ? g->b.hid.id : g->a.hid.id;
   int rc = origin_open(&g->b.hid, (data[0] & 2) ? NULL : &g->cache, src, KEY,
                        rl_unix_s(&g->b.env, NOW), data + 1, size - 1, &app, &p, &len);
+  uint64_t ts;
   if (rc == 0 && (p < data + 1 || p + len != data + size))
     abort(); /* the payload must be the tail of the input */
+  /* origin_stamp reads any input safely, and an accepted one's stamp is
+   * within the skew window (what the replay cache keys on) */
+  if (origin_stamp(data + 1, size - 1, &ts) == 0 && rc == 0 &&
+      (ts > rl_unix_s(&g->b.env, NOW) + ORIGIN_SKEW_S ||
+       ts + ORIGIN_SKEW_S < rl_unix_s(&g->b.env, NOW)))
+    abort();
+  if (rc == 0 && origin_stamp(data + 1, size - 1, &ts) != 0)
+    abort();
   return 0;
 }

@@ -379,4 +379,15 @@ t_check_alive "${LIVE2[@]}"
 REJOIN_FIG="$M_RESTART ($cached remembered endpoints) rejoined without bootstrap after $(secs "$t0" "$t_rejoined") s, ring of ${#LIVE2[@]} consistent after $(secs "$t0" "$t_ring") s"
 t_say "rejoin: $REJOIN_FIG"
 
+# Joining, repair and rejoin never ran into the budget of handshakes toward
+# addresses that never answered (node/core/node_dial.c, docs/security.md
+# finding 2): every endpoint the ring asked for was dialled.
+capped=0
+for n in "${LIVE2[@]}"; do
+  k=$(status_json "$n" | jq '.counters.ov_dials_capped // 0' 2>/dev/null) || k=0
+  capped=$((capped + ${k:-0}))
+done
+t_say "ring-link endpoints not dialled for the dial budget: $capped"
+[ "$capped" = 0 ] || t_fail "$capped ring-link endpoints were not dialled (dial budget)"
+
 t_say "figures: join: $JOIN_FIG; ping matrix: $PING_FIG; repair: $REPAIR_FIG; graceful leave: $LEAVE_FIG; rejoin: $REJOIN_FIG"
