@@ -7,17 +7,17 @@
 #include "crypto/standin.h"
 #include "util/wire.h"
 
-static const char CONTEXT[] = "ringlan routed origin v1"; /* with its NUL */
+static const char CONTEXT[] = "ringlan routed origin v2"; /* with its NUL */
 
 static bool standin(const struct hs_identity *id) { return id->env && id->env->crypto_standin; }
 
-/* The signed message: context, inner app, src, key, unix_s, payload. */
+/* The signed message: context, inner app, src, key, unix_ms, payload. */
 static void sig_state(crypto_sign_ed25519ph_state *st, uint8_t app, const uint8_t src[RL_ID_LEN],
-                      const uint8_t key[RL_ID_LEN], uint64_t unix_s, const uint8_t *payload,
+                      const uint8_t key[RL_ID_LEN], uint64_t unix_ms, const uint8_t *payload,
                       size_t len) {
   uint8_t ts[8];
   for (int i = 0; i < 8; i++)
-    ts[i] = (uint8_t)(unix_s >> (56 - 8 * i));
+    ts[i] = (uint8_t)(unix_ms >> (56 - 8 * i));
   crypto_sign_ed25519ph_init(st);
   crypto_sign_ed25519ph_update(st, (const uint8_t *)CONTEXT, sizeof(CONTEXT));
   crypto_sign_ed25519ph_update(st, &app, 1);
@@ -29,20 +29,20 @@ static void sig_state(crypto_sign_ed25519ph_state *st, uint8_t app, const uint8_
 }
 
 int origin_seal(const struct hs_identity *id, uint8_t app, const uint8_t key[RL_ID_LEN],
-                uint64_t unix_s, const uint8_t *payload, size_t len, uint8_t *out, size_t cap) {
+                uint64_t unix_ms, const uint8_t *payload, size_t len, uint8_t *out, size_t cap) {
   crypto_sign_ed25519ph_state st;
   struct wire_w w;
   uint8_t *sig;
   wire_w_init(&w, out, cap);
   wire_put_u8(&w, app);
-  wire_put_u64be(&w, unix_s);
+  wire_put_u64be(&w, unix_ms);
   wire_put_u16be(&w, (uint16_t)id->cert_len);
   wire_put_bytes(&w, id->cert_bin, id->cert_len);
   sig = wire_put_ptr(&w, RL_SIG_LEN);
   wire_put_bytes(&w, payload, len);
   if (w.err || !sig)
     return RL_ETOOBIG;
-  sig_state(&st, app, id->id, key, unix_s, payload, len);
+  sig_state(&st, app, id->id, key, unix_ms, payload, len);
   if (standin(id))
     standin_ph_sign(&st, sig, id->key.pk);
   else if (crypto_sign_ed25519ph_final_create(&st, sig, NULL, id->key.sk) != 0)
@@ -90,7 +90,7 @@ static int cert_key(const struct hs_identity *id, struct origin_cache *cache,
 }
 
 int origin_open(const struct hs_identity *id, struct origin_cache *cache,
-                const uint8_t src[RL_ID_LEN], const uint8_t key[RL_ID_LEN], uint64_t unix_s,
+                const uint8_t src[RL_ID_LEN], const uint8_t key[RL_ID_LEN], uint64_t unix_ms,
                 const uint8_t *in, size_t inlen, uint8_t *app, const uint8_t **payload,
                 size_t *len) {
   crypto_sign_ed25519ph_state st;
@@ -109,9 +109,9 @@ int origin_open(const struct hs_identity *id, struct origin_cache *cache,
   if (!wire_ok(&r) || !cb || !sig || cl == 0 || cl > CERT_BIN_MAX)
     return RL_ETRUNC;
   /* The clock first: the cheapest refusal. */
-  if (ts > unix_s + ORIGIN_SKEW_S || ts + ORIGIN_SKEW_S < unix_s)
+  if (ts > unix_ms + ORIGIN_SKEW_MS || ts + ORIGIN_SKEW_MS < unix_ms)
     return RL_EREPLAY;
-  rc = cert_key(id, cache, src, cb, cl, unix_s, pk);
+  rc = cert_key(id, cache, src, cb, cl, unix_ms / 1000, pk);
   if (rc != 0)
     return rc;
   *payload = in + r.off;
@@ -123,10 +123,10 @@ int origin_open(const struct hs_identity *id, struct origin_cache *cache,
   return 0;
 }
 
-int origin_stamp(const uint8_t *in, size_t inlen, uint64_t *unix_s) {
+int origin_stamp(const uint8_t *in, size_t inlen, uint64_t *unix_ms) {
   struct wire_r r;
   wire_r_init(&r, in, inlen);
   (void)wire_get_u8(&r);
-  *unix_s = wire_get_u64be(&r);
+  *unix_ms = wire_get_u64be(&r);
   return wire_ok(&r) ? 0 : RL_ETRUNC;
 }

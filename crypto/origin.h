@@ -7,10 +7,11 @@
  * reply therefore travels as OV_APP_SIGNED: the sender's certificate
  * (binary form) and an Ed25519ph signature by the certified node key over
  * a context string, the inner application, src, the routed key, a unix
- * timestamp and the payload. Byte layout: docs/protocol.md, "Signed
- * routed payloads".
+ * timestamp in milliseconds (each message the sender seals gets a new
+ * one: node_route_signed) and the payload. Byte layout: docs/protocol.md,
+ * "Signed routed payloads".
  *
- *   inner_app(1) unix_s(8) cert_len(2) cert(cert_len) sig(64) payload
+ *   inner_app(1) unix_ms(8) cert_len(2) cert(cert_len) sig(64) payload
  *
  * The receiver checks the certificate against the group key
  * (cert_verify), that its node ID is src, the timestamp against its own
@@ -34,9 +35,10 @@
 #include "crypto/cert.h"
 #include "crypto/hs.h"
 
-#define ORIGIN_HDR (1 + 8 + 2)              /* inner_app, unix_s, cert_len */
+#define ORIGIN_HDR (1 + 8 + 2)              /* inner_app, unix_ms, cert_len */
 #define ORIGIN_OVERHEAD_MAX (ORIGIN_HDR + CERT_BIN_MAX + RL_SIG_LEN)
 #define ORIGIN_SKEW_S 120                   /* accepted clock difference, s */
+#define ORIGIN_SKEW_MS (ORIGIN_SKEW_S * 1000ull)
 #define ORIGIN_CACHE_N 64                   /* verified certificates kept */
 
 struct origin_cache {
@@ -51,25 +53,25 @@ struct origin_cache {
 };
 
 /* Writes the signed form of (app, payload) from our identity (src is
- * id->id) routed to key, stamped unix_s, into out. Returns its length or
- * RL_ETOOBIG (cap). */
+ * id->id) routed to key, stamped unix_ms (unix time in ms), into out.
+ * Returns its length or RL_ETOOBIG (cap). */
 int origin_seal(const struct hs_identity *id, uint8_t app, const uint8_t key[RL_ID_LEN],
-                uint64_t unix_s, const uint8_t *payload, size_t len, uint8_t *out, size_t cap);
+                uint64_t unix_ms, const uint8_t *payload, size_t len, uint8_t *out, size_t cap);
 
-/* Checks a signed payload from src routed to key, at local time unix_s.
+/* Checks a signed payload from src routed to key, at local time unix_ms.
  * On success returns 0 with *app, *payload (pointing into in) and *len
  * set. Errors: RL_ETRUNC (malformed), RL_EFOREIGN (certificate of another
  * group), RL_EEXPIRED (certificate outside its validity), RL_EAUTH (bad
  * certificate or message signature, certificate of another node than
- * src), RL_EREPLAY (timestamp more than ORIGIN_SKEW_S off). cache may be
+ * src), RL_EREPLAY (timestamp more than ORIGIN_SKEW_MS off). cache may be
  * NULL (every certificate checked in full). */
 int origin_open(const struct hs_identity *id, struct origin_cache *cache,
-                const uint8_t src[RL_ID_LEN], const uint8_t key[RL_ID_LEN], uint64_t unix_s,
+                const uint8_t src[RL_ID_LEN], const uint8_t key[RL_ID_LEN], uint64_t unix_ms,
                 const uint8_t *in, size_t inlen, uint8_t *app, const uint8_t **payload,
                 size_t *len);
 
-/* The timestamp of a signed payload (after origin_open accepted it: the
- * signed time the replay cache keys on). RL_ETRUNC when too short. */
-int origin_stamp(const uint8_t *in, size_t inlen, uint64_t *unix_s);
+/* The timestamp (unix ms) of a signed payload (after origin_open accepted
+ * it: the signed time the replay cache keys on). RL_ETRUNC when too short. */
+int origin_stamp(const uint8_t *in, size_t inlen, uint64_t *unix_ms);
 
 #endif

@@ -31,7 +31,7 @@ static struct world *make(bool standin) {
   assert_int_equal(fx_node_init(&w->foreign, 12, &w->other, DC_CHACHA20POLY1305, DC_FMT_V2,
                                 100), 0);
   w->a.env.crypto_standin = w->b.env.crypto_standin = w->foreign.env.crypto_standin = standin;
-  w->len = origin_seal(&w->a.hid, 3, KEY, rl_unix_s(&w->a.env, NOW), PAYLOAD, sizeof(PAYLOAD),
+  w->len = origin_seal(&w->a.hid, 3, KEY, rl_unix_ms(&w->a.env, NOW), PAYLOAD, sizeof(PAYLOAD),
                        w->msg, sizeof(w->msg));
   assert_true(w->len > 0);
   return w;
@@ -60,18 +60,18 @@ static int open_as(struct world *w, const uint8_t *src, const uint8_t *key, uint
 
 static void check_round_trip_and_forgeries(bool standin) {
   struct world *w = make(standin);
-  uint64_t t = rl_unix_s(&w->b.env, NOW);
+  uint64_t t = rl_unix_ms(&w->b.env, NOW);
   uint8_t bad[1400];
   assert_int_equal(w->len, ORIGIN_HDR + (int)w->a.hid.cert_len + RL_SIG_LEN + (int)sizeof(PAYLOAD));
   assert_int_equal(open_as(w, w->a.hid.id, KEY, t, w->msg, (size_t)w->len), 0);
   /* a's proof under b's name, another key, clocks too far apart */
   assert_int_equal(open_as(w, w->b.hid.id, KEY, t, w->msg, (size_t)w->len), RL_EAUTH);
   assert_int_equal(open_as(w, w->a.hid.id, w->b.hid.id, t, w->msg, (size_t)w->len), RL_EAUTH);
-  assert_int_equal(open_as(w, w->a.hid.id, KEY, t + ORIGIN_SKEW_S + 1, w->msg, (size_t)w->len),
+  assert_int_equal(open_as(w, w->a.hid.id, KEY, t + ORIGIN_SKEW_MS + 1, w->msg, (size_t)w->len),
                    RL_EREPLAY);
-  assert_int_equal(open_as(w, w->a.hid.id, KEY, t - ORIGIN_SKEW_S - 1, w->msg, (size_t)w->len),
+  assert_int_equal(open_as(w, w->a.hid.id, KEY, t - ORIGIN_SKEW_MS - 1, w->msg, (size_t)w->len),
                    RL_EREPLAY);
-  assert_int_equal(open_as(w, w->a.hid.id, KEY, t + ORIGIN_SKEW_S, w->msg, (size_t)w->len), 0);
+  assert_int_equal(open_as(w, w->a.hid.id, KEY, t + ORIGIN_SKEW_MS, w->msg, (size_t)w->len), 0);
   /* every byte matters: app, time, certificate, signature, payload */
   for (int i = 0; i < w->len; i++) {
     if (i >= 9 && i < 11)
@@ -109,7 +109,7 @@ static void test_round_trip_and_forgeries_standin(void **state) {
 static void test_cache(void **state) {
   (void)state;
   struct world *w = make(false);
-  uint64_t t = rl_unix_s(&w->b.env, NOW);
+  uint64_t t = rl_unix_ms(&w->b.env, NOW);
   for (int i = 0; i < 5; i++)
     assert_int_equal(open_as(w, w->a.hid.id, KEY, t, w->msg, (size_t)w->len), 0);
   assert_int_equal(w->cache.misses, 1);
@@ -119,7 +119,7 @@ static void test_cache(void **state) {
 
 static double us_per(struct world *w, struct origin_cache *c, int rounds) {
   struct timespec t0, t1;
-  uint64_t t = rl_unix_s(&w->b.env, NOW);
+  uint64_t t = rl_unix_ms(&w->b.env, NOW);
   const uint8_t *p;
   size_t plen;
   uint8_t app;

@@ -28,6 +28,10 @@ uint64_t rl_unix_s(const struct rl_env *env, uint64_t now_ns) {
   return (uint64_t)(env->unix_offset_s + (int64_t)(now_ns / NS_PER_S));
 }
 
+uint64_t rl_unix_ms(const struct rl_env *env, uint64_t now_ns) {
+  return (uint64_t)(env->unix_offset_s * 1000 + (int64_t)(now_ns / 1000000u));
+}
+
 void rl_logf(const struct rl_env *env, int level, const char *fmt, ...) {
   char line[512];
   va_list ap;

@@ -43,6 +43,8 @@ uint32_t rl_rand_u32(const struct rl_env *env);
 /* Uniform in [0, bound) without modulo bias; bound > 0. */
 uint32_t rl_rand_uniform(const struct rl_env *env, uint32_t bound);
 uint64_t rl_unix_s(const struct rl_env *env, uint64_t now_ns);
+/* The same in milliseconds. */
+uint64_t rl_unix_ms(const struct rl_env *env, uint64_t now_ns);
 
 void rl_logf(const struct rl_env *env, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -384,6 +384,7 @@ struct node {
   struct origin_cache *oc;   /* verified certificates of routed senders, on first use */
   struct node_limits *lim;   /* rate caps (node_routed.c), on first use */
   struct node_seen *seen;    /* origin proofs acted on (node_seen.c), on first use */
+  uint64_t origin_last_ms;   /* the last stamp we sealed a routed message with (unix ms) */
   struct node_dial *dial;    /* ring-link dial budget (node_dial.c), on first use */
   unsigned n_rp;
   struct revoke_set revoked; /* revoked members (node_revoke.c) */

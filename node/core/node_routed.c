@@ -86,7 +86,14 @@ int node_route_signed(struct node *n, const uint8_t key[RL_ID_LEN], int mode, ui
   int k;
   if (!n->ov)
     return RL_ESTATE;
-  k = origin_seal(&n->hid, app, key, rl_unix_s(n->env, now), data, len, buf, sizeof(buf));
+  /* A stamp of its own for every message sealed (ms, and past the last
+   * one): the receiver acts on each proof once (node_seen.c), so a retry
+   * must not look like a replay of the message it retries. */
+  uint64_t stamp = rl_unix_ms(n->env, now);
+  if (stamp <= n->origin_last_ms)
+    stamp = n->origin_last_ms + 1;
+  n->origin_last_ms = stamp;
+  k = origin_seal(&n->hid, app, key, stamp, data, len, buf, sizeof(buf));
   if (k < 0) {
     n->c.ov_too_big++;
     return k;
@@ -104,12 +111,15 @@ static void dht_deliver(struct node *n, const struct ov_action *a, const uint8_t
 
 /* true: this proof of (app, p) from a->peer was acted on already within
  * its window, refused and counted (node_seen.c). false: new, with its
- * timestamp and digest, noted once the caps let it through. */
+ * timestamp (unix s: the table's window) and digest (over the stamp in
+ * ms, as signed), noted once the caps let it through. */
 static bool replayed(struct node *n, const struct ov_action *a, uint8_t app, const uint8_t *p,
                      size_t len, uint64_t *ts, uint8_t d[NODE_SEEN_DIGEST]) {
-  if (origin_stamp(a->data, a->len, ts) != 0)
+  uint64_t ms;
+  if (origin_stamp(a->data, a->len, &ms) != 0)
     return true;
-  node_seen_digest(n, a->peer, a->key, app, *ts, p, len, d);
+  *ts = ms / 1000;
+  node_seen_digest(n, a->peer, a->key, app, ms, p, len, d);
   if (node_seen_check(n, d, *ts) == 0)
     return false;
   n->c.routed_replayed++;
@@ -126,7 +136,7 @@ static void signed_deliver(struct node *n, const struct ov_action *a, uint64_t n
   uint8_t app;
   if (!n->oc && !(n->oc = calloc(1, sizeof(*n->oc))))
     return;
-  if (origin_open(&n->hid, n->oc, a->peer, a->key, rl_unix_s(n->env, now), a->data, a->len,
+  if (origin_open(&n->hid, n->oc, a->peer, a->key, rl_unix_ms(n->env, now), a->data, a->len,
                   &app, &p, &len) != 0) {
     n->c.routed_bad_origin++;
     return;

@@ -14,8 +14,10 @@
  * signature bytes or the certificate: the certificate is not signed (a
  * replay with another certificate of the same node is the same message),
  * and what is signed identifies the message whatever the signature bytes.
- * A member sending the very same message twice in one second is seen
- * once, which is all it asks for.
+ * Every message a node seals has a stamp of its own (ms, increasing:
+ * node_route_signed), so a member's retries are new messages; only a copy
+ * of the same signed bytes is a repeat. The table's window works in whole
+ * seconds (the ts passed to check/note); the digest covers the ms stamp.
  *
  * Bounded: an open-addressing table (linear probing, at most half full)
  * that grows with use up to NODE_SEEN_MAX entries; expired entries are

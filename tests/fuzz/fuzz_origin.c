@@ -29,7 +29,7 @@ static void write_seed(const char *dir) {
   uint8_t msg[1400];
   char path[512];
   static const uint8_t payload[] = {1, 0, 0}; /* a PUNCH_REQ without candidates */
-  int n = origin_seal(&g->a.hid, 3, KEY, rl_unix_s(&g->a.env, NOW), payload, sizeof(payload),
+  int n = origin_seal(&g->a.hid, 3, KEY, rl_unix_ms(&g->a.env, NOW), payload, sizeof(payload),
                       msg + 1, sizeof(msg) - 1);
   FILE *f;
   if (n < 0)
@@ -66,15 +66,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   const uint8_t *src = (data[0] & 1) ? g->b.hid.id : g->a.hid.id;
   int rc = origin_open(&g->b.hid, (data[0] & 2) ? NULL : &g->cache, src, KEY,
-                       rl_unix_s(&g->b.env, NOW), data + 1, size - 1, &app, &p, &len);
+                       rl_unix_ms(&g->b.env, NOW), data + 1, size - 1, &app, &p, &len);
   uint64_t ts;
   if (rc == 0 && (p < data + 1 || p + len != data + size))
     abort(); /* the payload must be the tail of the input */
   /* origin_stamp reads any input safely, and an accepted one's stamp is
    * within the skew window (what the replay cache keys on) */
   if (origin_stamp(data + 1, size - 1, &ts) == 0 && rc == 0 &&
-      (ts > rl_unix_s(&g->b.env, NOW) + ORIGIN_SKEW_S ||
-       ts + ORIGIN_SKEW_S < rl_unix_s(&g->b.env, NOW)))
+      (ts > rl_unix_ms(&g->b.env, NOW) + ORIGIN_SKEW_MS ||
+       ts + ORIGIN_SKEW_MS < rl_unix_ms(&g->b.env, NOW)))
     abort();
   if (rc == 0 && origin_stamp(data + 1, size - 1, &ts) != 0)
     abort();

@@ -101,7 +101,8 @@ relayed_or_direct() { has_path "$1" "$2" relay || has_path "$1" "$2" direct; }
 counters() {
   status_json "$1" | jq -c '.counters | {arp_answered, resolve_failed, connects_on_demand,
     punches_sent, punches_received, routed_unsigned, routed_bad_origin, punches_capped,
-    gets_capped, punch_links_capped, cands_refused}' 2>/dev/null || echo "(no status)"
+    gets_capped, punch_links_capped, cands_refused, routed_replayed, ov_dials_capped,
+    bday_over_budget}' 2>/dev/null || echo "(no status)"
 }
 
 fails=0
@@ -143,14 +144,17 @@ for ((i = 0; i < ${#MEMBERS[@]}; i++)); do
   done
 done
 column -t "$T_DIR/pairs.tsv" >&2 || cat "$T_DIR/pairs.tsv" >&2
-# Legitimate traffic must never hit the routed-message caps or fail an
+# Legitimate traffic must never hit the routed-message caps, the replay
+# cache, the ring-link dial budget or the birthday budget, nor fail an
 # origin check (docs/security.md, finding 2): said here, checked below.
 capped=0
 for m in boot "${MEMBERS[@]}"; do
   c=$(counters $m); t_log "$m: $c"
-  k=$(printf '%s' "$c" | jq '(.routed_bad_origin // 0) + (.punches_capped // 0) + (.gets_capped // 0) + (.punch_links_capped // 0)' 2>/dev/null || echo 0)
+  k=$(printf '%s' "$c" | jq '(.routed_bad_origin // 0) + (.punches_capped // 0) + (.gets_capped // 0) +
+    (.punch_links_capped // 0) + (.routed_replayed // 0) + (.ov_dials_capped // 0) +
+    (.bday_over_budget // 0)' 2>/dev/null || echo 0)
   capped=$((capped + k))
 done
 t_check_alive boot "${MEMBERS[@]}"
 [ $fails = 0 ] || t_fail "$fails pair(s) below what this commit supports (see the table)"
-[ "$capped" = 0 ] || t_fail "legitimate routed messages dropped by an origin check or a cap: $capped (counters above)"
+[ "$capped" = 0 ] || t_fail "legitimate messages dropped by an origin check, the replay cache or a budget: $capped (counters above)"
