@@ -160,8 +160,9 @@ struct tap_mcast_query {
  * src_ipv4: 0.0.0.0 is what the node should use: its own virtual IPv4 is
  * the host's address on this very interface, and Linux drops an incoming
  * packet whose source is one of its own addresses (martian source) but
- * accepts IGMP from 0.0.0.0 (as a snooping switch's proxy querier sends,
- * RFC 4541 2.1.1). src_ipv6: tap_ipv6_link_local(mac).
+ * accepts IGMP from 0.0.0.0 (snooping switches query from it when they have
+ * no address of their own; tests/test_tap_mcast_linux.c shows both).
+ * src_ipv6: tap_ipv6_link_local(mac).
  * Returns the frame length, RL_EINVAL (family, n_vlan), RL_ETOOBIG (cap). */
 int tap_mcast_query_build(const struct tap_mcast_query *q, const uint8_t mac[TAP_MAC_LEN],
                           uint32_t src_ipv4, const uint8_t src_ipv6[TAP_IPV6_LEN],
