@@ -38,6 +38,15 @@ bool tap_mcast_link_scope(uint8_t family, const uint8_t addr[TAP_IPV6_LEN]) {
   return (addr[1] & 0x0f) <= 2;         /* scope 0 reserved, 1 interface, 2 link */
 }
 
+bool tap_mcast_control(const struct tap_frame_info *fi) {
+  if (fi->ipv4)
+    return fi->ip_proto == TAP_IPPROTO_IGMP;
+  if (fi->ipv6 && fi->icmp && fi->ip_proto == TAP_IPPROTO_ICMPV6)
+    return fi->icmp_type == TAP_ICMP6_MLD_QUERY || fi->icmp_type == TAP_ICMP6_MLD_REPORT ||
+           fi->icmp_type == TAP_ICMP6_MLD_DONE || fi->icmp_type == TAP_ICMP6_MLD2_REPORT;
+  return false;
+}
+
 static bool is_multicast(uint8_t family, const uint8_t *a) {
   return family == 4 ? (a[0] & 0xf0) == 0xe0 : a[0] == 0xff;
 }

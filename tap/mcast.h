@@ -130,6 +130,16 @@ struct tap_mcast_rec {
  * first, more than TAP_IPV6_EXT_MAX option headers). */
 int tap_mcast_parse(const uint8_t *frame, size_t len, struct tap_mcast_rec *recs, size_t cap);
 
+/* True for IGMP (any type) and MLD (ICMPv6 130, 131, 132, 143) packets:
+ * the membership protocol of one TAP segment, which the node consumes and
+ * should neither forward to other members nor deliver from them. Forwarded,
+ * an IGMPv1/v2 or MLDv1 report (sent to the group address itself) would
+ * make the other members' hosts in that group suppress their own reports
+ * (RFC 2236 3, RFC 2710 4), so their nodes' memberships would time out; a
+ * member's IGMPv1/v2 or MLDv1 query would put the others' hosts into that
+ * compatibility mode (RFC 3376 7.2.1). fi from tap_frame_classify(). */
+bool tap_mcast_control(const struct tap_frame_info *fi);
+
 /* True for groups that go to the whole LAN and have no membership. */
 bool tap_mcast_link_scope(uint8_t family, const uint8_t addr[TAP_IPV6_LEN]);
 

@@ -868,6 +868,44 @@ static void test_query_frames(void **state) {
   assert_int_equal(tap_mcast_query_build(&q6, HOST_MAC, 0, LL, f, sizeof(f)), RL_EINVAL);
 }
 
+/* IGMP and MLD, queries and reports: the node's own business. */
+static void test_control(void **state) {
+  (void)state;
+  uint8_t msg[24], f[200];
+  struct tap_frame_info fi;
+  static const uint8_t types4[] = {0x11, 0x12, 0x16, 0x17, 0x22, 0x13};
+  for (size_t i = 0; i < sizeof(types4); i++) {
+    igmp12(msg, types4[i], 239, 1, 2, 3);
+    size_t len = igmp_frame(f, 1, msg, 8);
+    assert_int_equal(tap_frame_classify(f, len, &fi), 0);
+    assert_true(tap_mcast_control(&fi));
+    f[18 + 9] = 17;                                  /* UDP instead */
+    assert_int_equal(tap_frame_classify(f, len, &fi), 0);
+    assert_false(tap_mcast_control(&fi));
+  }
+  static const uint8_t g[16] = {0xff, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static const struct {
+    uint8_t type;
+    bool control;
+  } t6[] = {{130, true}, {131, true}, {132, true}, {143, true}, {128, false}, {135, false},
+            {1, false}};
+  for (size_t i = 0; i < sizeof(t6) / sizeof(t6[0]); i++) {
+    mld1(msg, t6[i].type, g);
+    size_t len = mld_frame(f, 0, LL, msg, 24);
+    assert_int_equal(tap_frame_classify(f, len, &fi), 0);
+    assert_int_equal(tap_mcast_control(&fi), t6[i].control);
+  }
+  /* The querier's own frames are control frames too. */
+  struct tap_mcast_query q = {.family = 6, .max_resp_ms = 10000};
+  int n = tap_mcast_query_build(&q, HOST_MAC, 0, LL, f, sizeof(f));
+  assert_int_equal(tap_frame_classify(f, (size_t)n, &fi), 0);
+  assert_true(tap_mcast_control(&fi));
+  q.family = 4;
+  n = tap_mcast_query_build(&q, HOST_MAC, 0, LL, f, sizeof(f));
+  assert_int_equal(tap_frame_classify(f, (size_t)n, &fi), 0);
+  assert_true(tap_mcast_control(&fi));
+}
+
 /* Reports through the parser into the table, as the node will do it. */
 static void test_parse_into_table(void **state) {
   (void)state;
@@ -914,6 +952,7 @@ int main(void) {
       cmocka_unit_test(test_table_check),
       cmocka_unit_test(test_query_schedule),
       cmocka_unit_test(test_query_frames),
+      cmocka_unit_test(test_control),
       cmocka_unit_test(test_parse_into_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,8 @@
  * through the membership table, and the querier's frames built from them.
  *
  * Checks besides memory safety: the return value does not depend on the
- * room given; every record is a multicast group of a known family, never of
+ * room given; a frame with records is a control frame (tap_mcast_control);
+ * every record is a multicast group of a known family, never of
  * link-local scope, with at most two VLAN tags; the table never holds more
  * than TAP_MCAST_GROUPS_MAX groups and hands out only events of groups it
  * was given; every query frame classifies as IGMP / ICMPv6 130 and parses
@@ -56,6 +57,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     __builtin_trap();
   if (n < 0)
     return 0;
+  if (n > 0) {                          /* a report is a control frame */
+    struct tap_frame_info fi;
+    if (tap_frame_classify(data, size, &fi) != 0 || !tap_mcast_control(&fi))
+      __builtin_trap();
+  }
   size_t k = (size_t)n < CAP ? (size_t)n : CAP;
   for (size_t i = 0; i < k; i++) {
     check_rec(&recs[i]);
