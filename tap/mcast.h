@@ -172,7 +172,7 @@ struct tap_mcast_query {
  * packet whose source is one of its own addresses (martian source) but
  * accepts IGMP from 0.0.0.0 (snooping switches query from it when they have
  * no address of their own; tests/test_tap_mcast_linux.c shows both).
- * src_ipv6: tap_ipv6_link_local(mac).
+ * src_ipv6 (read for family 6 only): tap_ipv6_link_local(mac).
  * Returns the frame length, RL_EINVAL (family, n_vlan), RL_ETOOBIG (cap). */
 int tap_mcast_query_build(const struct tap_mcast_query *q, const uint8_t mac[TAP_MAC_LEN],
                           uint32_t src_ipv4, const uint8_t src_ipv6[TAP_IPV6_LEN],
