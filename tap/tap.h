@@ -4,8 +4,11 @@
  * overlay ID and its IPv6 link-local address, frame classification
  * (destination kind, ethertype behind up to two VLAN tags, ARP sender/target,
  * IPv4 and IPv6 addresses, UDP ports, ICMP types, IPv6 neighbour discovery
- * targets and link-layer options), ARP replies and the TAP MTU. OS part (tap/tap_linux.c): opening and configuring the device; only the
- * driver (node/) calls it, never the node core.
+ * targets and link-layer options), ARP replies and the TAP MTU. Multicast
+ * membership of the local host (IGMP/MLD reports, membership table,
+ * querier): tap/mcast.h. OS part (tap/tap_linux.c): opening and
+ * configuring the device; only the driver (node/) calls it, never the node
+ * core.
  *
  * Frames are raw Ethernet without FCS, as a TAP device with IFF_NO_PI
  * delivers them and as OpenVPN's TAP mode carries them. */
