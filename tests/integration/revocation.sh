@@ -185,7 +185,17 @@ wait_until 10 t_tap_ready "$NEW" "$(vip "$VICTIM")" || t_fail "TAP of $NEW has n
 # node answers with m13's MAC (node_frame_no_link).
 for s in m2 m10; do
   wait_until 30 ping_once "$s" "$(vip "$VICTIM")" ||
-    { ip -n "${T_NODE_NS[$s]}" neigh show >&2; t_fail "$s cannot ping $(vip "$VICTIM"), now $NEW's" "$s" "$NEW"; }
+    { ip -n "${T_NODE_NS[$s]}" neigh show >&2
+      # (seen once in CI, 2026-12-02: m2 had an established link to m13
+      # that carried keepalives both ways but not the pings; what the
+      # counters say next time)
+      for c in "$s" "$NEW"; do
+        printf '%s counters: ' "$c" >&2
+        status_json "$c" | jq -c '.counters | {tap_in, tap_no_route, frame_spoofed,
+          pending_overflow, connects_on_demand, resolve_failed, arp_answered, path_holds,
+          path_held, path_switches, udp_no_link, hs_replay, revoked, links_refused_full}' >&2 || true
+      done
+      t_fail "$s cannot ping $(vip "$VICTIM"), now $NEW's" "$s" "$NEW"; }
   has_link "$s" "$(vip "$VICTIM")" || t_fail "$s has no link to $NEW" "$s"
 done
 ping_tries "$NEW" "$(vip m2)" || t_fail "$NEW cannot ping m2" "$NEW"
