@@ -186,6 +186,7 @@ wait_until 10 t_tap_ready "$NEW" "$(vip "$VICTIM")" || t_fail "TAP of $NEW has n
 for s in m2 m10; do
   wait_until 30 ping_once "$s" "$(vip "$VICTIM")" ||
     { ip -n "${T_NODE_NS[$s]}" neigh show >&2
+      echo "$NEW's neighbours:" >&2; ip -n "${T_NODE_NS[$NEW]}" neigh show >&2
       # (seen once in CI, 2026-12-02: m2 had an established link to m13
       # that carried keepalives both ways but not the pings; what the
       # counters say next time)
