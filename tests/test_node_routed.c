@@ -350,23 +350,29 @@ static void test_punch_flood_capped(void **state) {
   free(w);
 }
 
+/* A DHT GET for the victim's NODE key with transaction id txid, encoded
+ * into buf (64 bytes); returns its length. */
+static size_t get_for_victim(struct net *w, uint32_t txid, uint8_t buf[64]) {
+  struct dht_msg q;
+  memset(&q, 0, sizeof(q));
+  q.type = DHT_MSG_GET;
+  q.txid = txid;
+  memcpy(q.key, id_of(w, VICTIM), DHT_KEY_LEN);
+  int k = dht_msg_encode(&q, buf, 64);
+  assert_true(k > 0);
+  return (size_t)k;
+}
+
 /* A DHT GET naming n3 as its sender: the owner must not answer n3. */
 static void test_forged_dht_get_unanswered(void **state) {
   (void)state;
   struct net *w = make_world();
-  struct dht_msg q;
   struct dht_stats before, after;
   uint8_t buf[64];
-  int k;
-  memset(&q, 0, sizeof(q));
-  q.type = DHT_MSG_GET;
-  q.txid = 0x77777777;
-  memcpy(q.key, id_of(w, VICTIM), DHT_KEY_LEN);
-  k = dht_msg_encode(&q, buf, sizeof(buf));
-  assert_true(k > 0);
+  size_t k = get_for_victim(w, 0x77777777, buf);
   run_until(w, w->now + NS_PER_S);
   dht_stats(w->node[HONEST]->dht, &before);
-  inject(w, id_of(w, HONEST), VICTIM, OV_APP_DHT, buf, (size_t)k);
+  inject(w, id_of(w, HONEST), VICTIM, OV_APP_DHT, buf, k);
   run_until(w, w->now + 2 * NS_PER_S);
   dht_stats(w->node[HONEST]->dht, &after);
   /* An answer reaching n3 is "unsolicited" there (msgs_bad). */
@@ -446,19 +452,13 @@ static void test_punch_replay_acted_once(void **state) {
 static void test_get_replay_answered_once(void **state) {
   (void)state;
   struct net *w = make_world();
-  struct dht_msg q;
   struct dht_stats before, after;
   uint8_t buf[64], sealed[OV_APP_MAX];
-  int k, s;
-  memset(&q, 0, sizeof(q));
-  q.type = DHT_MSG_GET;
-  q.txid = 0x77777778;
-  memcpy(q.key, id_of(w, VICTIM), DHT_KEY_LEN);
-  k = dht_msg_encode(&q, buf, sizeof(buf));
-  assert_true(k > 0);
+  size_t k = get_for_victim(w, 0x77777778, buf);
+  int s;
   run_until(w, w->now + NS_PER_S);
   s = origin_seal(&w->node[EVIL]->hid, OV_APP_DHT, id_of(w, VICTIM),
-                  rl_unix_ms(&w->env[EVIL], w->now), buf, (size_t)k, sealed, sizeof(sealed));
+                  rl_unix_ms(&w->env[EVIL], w->now), buf, k, sealed, sizeof(sealed));
   assert_true(s > 0);
   dht_stats(w->node[EVIL]->dht, &before);
   for (int r = 0; r < 10; r++) {
@@ -484,21 +484,14 @@ static void test_get_replay_answered_once(void **state) {
 static void test_get_retry_same_instant_answered(void **state) {
   (void)state;
   struct net *w = make_world();
-  struct dht_msg q;
   struct dht_stats before, after;
   uint8_t buf[64];
-  int k;
-  memset(&q, 0, sizeof(q));
-  q.type = DHT_MSG_GET;
-  q.txid = 0x77777779;
-  memcpy(q.key, id_of(w, VICTIM), DHT_KEY_LEN);
-  k = dht_msg_encode(&q, buf, sizeof(buf));
-  assert_true(k > 0);
+  size_t k = get_for_victim(w, 0x77777779, buf);
   run_until(w, w->now + NS_PER_S);
   dht_stats(w->node[EVIL]->dht, &before);
   for (int r = 0; r < 2; r++)
     assert_int_equal(node_route_signed(w->node[EVIL], id_of(w, VICTIM), OV_ROUTE_EXACT,
-                                       OV_APP_DHT, buf, (size_t)k, w->now), 0);
+                                       OV_APP_DHT, buf, k, w->now), 0);
   run_until(w, w->now + 2 * NS_PER_S);
   dht_stats(w->node[EVIL]->dht, &after);
   print_message("one GET sent twice at one instant: %llu answers, %llu refused as replays\n",
