@@ -81,9 +81,12 @@ static unsigned stray_links(struct net *w, int i) {
   return k;
 }
 
-/* run_until, counting what node `who` sends to stray addresses. */
-static void run_counting(struct net *w, uint64_t until, int who, uint64_t *pkts,
-                         uint64_t *bytes) {
+/* run_until, counting what node `who` sends to addresses `match` picks;
+ * with `swallow` those datagrams go nowhere (nobody there), else they
+ * take the test network's way. bytes may be NULL. */
+static void run_counting_to(struct net *w, uint64_t until, int who,
+                            bool (*match)(struct net *w, const struct rl_addr *to), bool swallow,
+                            uint64_t *pkts, uint64_t *bytes) {
   uint8_t buf[NODE_UDP_MAX];
   while (w->now <= until) {
     bool moved = false;
@@ -91,13 +94,16 @@ static void run_counting(struct net *w, uint64_t until, int who, uint64_t *pkts,
       struct rl_addr to;
       size_t len;
       while ((len = node_poll_udp(w->node[i], &to, buf, sizeof(buf))) > 0) {
+        moved = true;
+        if (i == who && match(w, &to)) {
+          (*pkts)++;
+          if (bytes)
+            *bytes += len;
+          if (swallow)
+            continue;
+        }
         struct rl_addr from = tn_outbound(w, i, &to);
         int j = tn_inbound(w, &from, &to);
-        moved = true;
-        if (i == who && stray(w, &to)) {
-          (*pkts)++;
-          *bytes += len;
-        }
         if (j >= 0 && !w->cut[i][j])
           node_recv_udp(w->node[j], &from, buf, len, w->now);
       }
@@ -109,6 +115,12 @@ static void run_counting(struct net *w, uint64_t until, int who, uint64_t *pkts,
     if (!tn_fire_timers(w, until))
       return;
   }
+}
+
+/* run_until, counting what node `who` sends to stray addresses. */
+static void run_counting(struct net *w, uint64_t until, int who, uint64_t *pkts,
+                         uint64_t *bytes) {
+  run_counting_to(w, until, who, stray, false, pkts, bytes);
 }
 
 /* n1 sends a ROUTED message it wrote itself: any src, exact to target.
@@ -254,10 +266,15 @@ static void test_punch_bad_candidates_refused(void **state) {
 /* Datagrams the victim sends into its own LAN, 192.168.3.0/24, for a PUNCH
  * whose reflexive candidate has IP refl and whose other candidates are
  * hosts on the victim's LAN (kind NAT_CAND_LOCAL). */
+static bool on_victim_lan(struct net *w, const struct rl_addr *to) {
+  (void)w;
+  return (rl_addr_ipv4(to) >> 8) == 0xC0A803; /* 192.168.3.0/24 */
+}
+
 static uint64_t lan_sent_for(uint32_t refl, uint64_t *in) {
   struct net *w = make_world();
   struct nat_cand c[NAT_CAND_MAX];
-  uint8_t msg[1024], buf[NODE_UDP_MAX];
+  uint8_t msg[1024];
   uint64_t pkts = 0;
   size_t len;
   c[0].kind = NAT_CAND_REFLEXIVE;
@@ -269,24 +286,7 @@ static uint64_t lan_sent_for(uint32_t refl, uint64_t *in) {
   len = punch_msg(msg, c, NAT_CAND_MAX, NULL, 0);
   memset(msg + len, 0, 1000 - len); /* padded: a budget for a few handshakes */
   *in = inject_own(w, VICTIM, OV_APP_PUNCH, msg, 1000);
-  for (uint64_t until = w->now + 40 * NS_PER_S; w->now <= until;) {
-    struct rl_addr to;
-    bool moved = false;
-    for (int i = 0; i < MAXN; i++)
-      while ((len = node_poll_udp(w->node[i], &to, buf, sizeof(buf))) > 0) {
-        struct rl_addr from = tn_outbound(w, i, &to);
-        int j = tn_inbound(w, &from, &to);
-        moved = true;
-        if (i == VICTIM && (rl_addr_ipv4(&to) >> 8) == 0xC0A803)
-          pkts++;
-        if (j >= 0 && !w->cut[i][j])
-          node_recv_udp(w->node[j], &from, buf, len, w->now);
-      }
-    if (moved)
-      w->now += NS_PER_MS;
-    else if (!tn_fire_timers(w, until))
-      break;
-  }
+  run_counting_to(w, w->now + 40 * NS_PER_S, VICTIM, on_victim_lan, false, &pkts, NULL);
   teardown(w);
   free(w);
   return pkts;
@@ -665,12 +665,16 @@ static void test_overlay_descriptors_budget(void **state) {
  * whenever one of the 2 easy slots was free; now an attempt needs a whole
  * attempt's probes in the target IP's budget (2 attempts, one more per
  * 120 s), the requester's and the total one. */
+static bool is_bday_target(struct net *w, const struct rl_addr *to) {
+  (void)w;
+  return rl_addr_ipv4(to) == 0xC6336458; /* 198.51.100.88, the REQs' hard_ip */
+}
+
 static uint64_t bday_probes_for(int n_senders, uint64_t *in, uint64_t *bytes) {
   static const int who[2] = {EVIL, HONEST};
   struct net *w = make_world();
   struct node *v = w->node[VICTIM];
   uint64_t pkts = 0;
-  uint8_t buf[NODE_UDP_MAX];
   *in = 0;
   *bytes = 0;
   assert_int_equal(v->nat_class, NAT_CLASS_EIM);
@@ -696,31 +700,9 @@ static uint64_t bday_probes_for(int n_senders, uint64_t *in, uint64_t *bytes) {
                     rl_unix_ms(&w->env[s], w->now), msg, (size_t)len, sealed, sizeof(sealed));
     assert_true(k > 0);
     *in += inject(w, id_of(w, s), VICTIM, OV_APP_SIGNED, sealed, (size_t)k);
-    for (uint64_t until = w->now + 4 * NS_PER_S; w->now <= until;) {
-      struct rl_addr to;
-      size_t n;
-      bool moved = false;
-      for (int i = 0; i < MAXN; i++)
-        while ((n = node_poll_udp(w->node[i], &to, buf, sizeof(buf))) > 0) {
-          struct rl_addr from;
-          int j;
-          moved = true;
-          if (i == VICTIM && rl_addr_ipv4(&to) == 0xC6336458) {
-            pkts++; /* (nobody there: not through the NAT model, whose
-                     * table of mappings the old code overflowed) */
-            *bytes += n;
-            continue;
-          }
-          from = tn_outbound(w, i, &to);
-          j = tn_inbound(w, &from, &to);
-          if (j >= 0 && !w->cut[i][j])
-            node_recv_udp(w->node[j], &from, buf, n, w->now);
-        }
-      if (moved)
-        w->now += NS_PER_MS;
-      else if (!tn_fire_timers(w, until))
-        break;
-    }
+    /* (nobody at the target: not through the NAT model, whose table of
+     * mappings the old code overflowed) */
+    run_counting_to(w, w->now + 4 * NS_PER_S, VICTIM, is_bday_target, true, &pkts, bytes);
   }
   teardown(w);
   free(w);
