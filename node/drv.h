@@ -59,7 +59,6 @@ struct drv_udp {
   int fd[2];
   uv_poll_t poll[2];
   bool poll_open[2];
-  bool steered;
   struct rate_bucket ctl_budget;  /* control datagrams read (DRV_RX_CTL_RATE) */
   uv_timer_t ctl_timer;           /* resumes the control socket's poll */
   bool ctl_timer_open;

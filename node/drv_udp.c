@@ -146,7 +146,6 @@ int drv_udp_open(struct drv *d, const struct sockaddr *sa, socklen_t sl, bool v6
   if (why)
     rl_logf(&d->env, RL_LOG_WARN, "one UDP socket for data and handshakes (%s: %s): a flood "
             "of handshake junk can crowd out data", why, strerror(errno));
-  d->udp.steered = d->udp.fd[DRV_UDP_CTL] >= 0;
   for (int i = 0; i < 2; i++) {
     int fd = d->udp.fd[i];
     if (fd < 0)
@@ -262,7 +261,7 @@ static unsigned read_batches(struct drv *d, int fd, unsigned max, uint64_t now) 
 static void read_ctl(struct drv *d, uint64_t now) {
   struct drv_udp *u = &d->udp;
   uint64_t allow;
-  if (!u->steered || u->ctl_paused)
+  if (u->fd[DRV_UDP_CTL] < 0 || u->ctl_paused) /* (one socket: nothing to steer) */
     return;
   rate_refill(&u->ctl_budget, DRV_RX_CTL_RATE, DRV_RX_CTL_BURST, now);
   allow = rate_tokens(&u->ctl_budget);
