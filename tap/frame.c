@@ -282,6 +282,28 @@ int tap_arp_reply(const struct tap_frame_info *req, const uint8_t mac[TAP_MAC_LE
   return (int)w.off;
 }
 
+int tap_arp_announce(const uint8_t mac[TAP_MAC_LEN], uint32_t ip, uint8_t *out, size_t cap) {
+  static const uint8_t bcast[TAP_MAC_LEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  static const uint8_t zero[TAP_MAC_LEN];
+  struct wire_w w;
+  wire_w_init(&w, out, cap);
+  wire_put_bytes(&w, bcast, TAP_MAC_LEN);
+  wire_put_bytes(&w, mac, TAP_MAC_LEN);
+  wire_put_u16be(&w, TAP_ETHERTYPE_ARP);
+  wire_put_u16be(&w, 1);                           /* Ethernet */
+  wire_put_u16be(&w, TAP_ETHERTYPE_IPV4);
+  wire_put_u8(&w, 6);
+  wire_put_u8(&w, 4);
+  wire_put_u16be(&w, TAP_ARP_REQUEST);
+  wire_put_bytes(&w, mac, TAP_MAC_LEN);            /* sender: the holder */
+  wire_put_u32be(&w, ip);
+  wire_put_bytes(&w, zero, TAP_MAC_LEN);
+  wire_put_u32be(&w, ip);                          /* target = sender: gratuitous */
+  if (w.err)
+    return RL_ETOOBIG;
+  return (int)w.off;
+}
+
 uint16_t tap_mtu(uint16_t path_mtu, bool ipv6_path, uint16_t inner_overhead) {
   long mtu = (long)path_mtu - (ipv6_path ? TAP_IPV6_HDR : TAP_IPV4_HDR) - TAP_UDP_HDR -
              DC_OVERHEAD_MAX - (long)inner_overhead - TAP_ETH_HDR - TAP_VLAN_TAG;

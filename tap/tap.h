@@ -155,6 +155,14 @@ int tap_frame_classify(const uint8_t *frame, size_t len, struct tap_frame_info *
 int tap_arp_reply(const struct tap_frame_info *req, const uint8_t mac[TAP_MAC_LEN],
                   uint8_t *out, size_t cap);
 
+/* Builds a gratuitous ARP request, broadcast and untagged: "ip is at mac"
+ * (sender and target address both ip, target MAC zero; RFC 5227 calls it an
+ * ARP announcement). A Linux host with a neighbour entry for ip takes the new
+ * MAC at once (a gratuitous ARP overrides the entry's lock time); it creates
+ * no entry it did not have (arp_accept = 0). Returns 42, or RL_ETOOBIG if cap
+ * is too small. */
+int tap_arp_announce(const uint8_t mac[TAP_MAC_LEN], uint32_t ip, uint8_t *out, size_t cap);
+
 /* The MTU to give the TAP device so that every frame it emits, encapsulated,
  * fits into one datagram of path_mtu bytes:
  *

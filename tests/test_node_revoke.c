@@ -289,6 +289,64 @@ static void test_ring_revocation(void **state) {
         answered = true;
     assert_true(answered);
   }
+  /* A neighbour entry still naming member 5's MAC as reachable: the kernel
+   * sends data to that MAC without asking. Each member's node looks up the
+   * frame's destination and announces member 11's MAC for it (gratuitous
+   * ARP) once; the next frame, to member 11's MAC, arrives. */
+  {
+    uint8_t f[200], out[NODE_FRAME_MAX], mac5[6], mac11[6];
+    struct tap_frame_info fi;
+    int linked = 0;
+    tap_mac_from_id(id5, mac5);
+    tap_mac_from_id(id11, mac11);
+    for (int i = 1; i < live; i++) {
+      size_t len, got;
+      int announced = 0;
+      uint64_t lost;
+      if (i == rv)
+        continue;
+      linked += has_session(w, i, fresh);
+      while (node_poll_tap(w->node[i], out, sizeof(out)) > 0)
+        ;
+      lost = counter(w, i, "tap_no_route");
+      len = make_frame_ring(f, w, i, fresh, 0x42);
+      memcpy(f, mac5, 6);
+      for (int k = 0; k < 3; k++) /* a burst: one announcement */
+        assert_int_equal(node_recv_tap(w->node[i], f, len, w->now), RL_ENOENT);
+      run_until(w, w->now + 3 * NS_PER_S);
+      while ((got = node_poll_tap(w->node[i], out, sizeof(out))) > 0) {
+        assert_int_equal(tap_frame_classify(out, got, &fi), 0);
+        assert_true(fi.arp && fi.arp_op == TAP_ARP_REQUEST);
+        assert_int_equal(fi.dst_kind, TAP_DST_BROADCAST);
+        assert_int_equal(fi.arp_spa, w->cert[fresh].vip);
+        assert_int_equal(fi.arp_tpa, w->cert[fresh].vip);
+        assert_memory_equal(fi.arp_sha, mac11, 6);
+        assert_memory_equal(fi.src, mac11, 6);
+        announced++;
+      }
+      assert_int_equal(announced, 1);
+      assert_int_equal(counter(w, i, "arp_announced"), 1);
+      assert_int_equal(counter(w, i, "tap_no_route"), lost + 3);
+      assert_true(frame_passes(w, i, fresh));
+    }
+    /* (members with and without a session with member 11: the holder came
+     * from the session or from the DHT) */
+    print_message("  %d of %d members held a session with the new holder\n", linked,
+                  live - 2);
+    /* Not an address of the LAN, or one nobody holds: nothing announced. */
+    {
+      size_t len = make_frame_ring(f, w, 2, fresh, 0x42);
+      memcpy(f, mac5, 6);
+      f[14 + 16] = 198, f[14 + 17] = 18, f[14 + 18] = 0, f[14 + 19] = 7;
+      node_recv_tap(w->node[2], f, len, w->now);
+      f[14 + 16] = 100, f[14 + 17] = 64, f[14 + 18] = 0, f[14 + 19] = 200; /* nobody's */
+      node_recv_tap(w->node[2], f, len, w->now);
+      run_until(w, w->now + 5 * NS_PER_S);
+      while (node_poll_tap(w->node[2], out, sizeof(out)) > 0)
+        ;
+      assert_int_equal(counter(w, 2, "arp_announced"), 1);
+    }
+  }
   teardown(w);
   free(w);
 }

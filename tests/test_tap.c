@@ -276,6 +276,28 @@ static void test_arp_reply_keeps_vlan(void **state) {
   assert_memory_equal(out, want, 46);
 }
 
+/* The announcement a member's node writes into its own TAP when a virtual
+ * IP changed hands: a broadcast request with sender = target address. */
+static void test_arp_announce_bytes(void **state) {
+  (void)state;
+  uint8_t out[64], want[64];
+  const uint8_t mac[6] = {0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee};
+  struct tap_frame_info fi;
+  int n = tap_arp_announce(mac, 0x64400007, out, sizeof(out));
+  size_t wl = unhex(want, sizeof(want),
+                    "ffffffffffff 02aabbccddee 0806 0001 0800 06 04 0001 02aabbccddee 64400007 "
+                    "000000000000 64400007");
+  assert_int_equal(n, 42);
+  assert_int_equal(wl, 42);
+  assert_memory_equal(out, want, 42);
+  assert_int_equal(tap_frame_classify(out, (size_t)n, &fi), 0);
+  assert_true(fi.arp);
+  assert_int_equal(fi.arp_op, TAP_ARP_REQUEST);
+  assert_int_equal(fi.arp_spa, fi.arp_tpa);
+  assert_int_equal(fi.dst_kind, TAP_DST_BROADCAST);
+  assert_int_equal(tap_arp_announce(mac, 0x64400007, out, 41), RL_ETOOBIG);
+}
+
 static void test_mtu(void **state) {
   (void)state;
   /* 1500 - 20 - 8 - 28 - 14 - 4 */
@@ -294,6 +316,7 @@ int main(void) {
       cmocka_unit_test(test_classify_l4),
       cmocka_unit_test(test_arp_reply_bytes),
       cmocka_unit_test(test_arp_reply_keeps_vlan),
+      cmocka_unit_test(test_arp_announce_bytes),
       cmocka_unit_test(test_mtu),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -125,7 +125,7 @@ static struct resolve *rs_find(struct node *n, uint8_t kind, uint32_t vip,
 static int rs_start(struct node *n, struct resolve *r, uint64_t now) {
   uint8_t key[DHT_KEY_LEN];
   int err;
-  if (r->kind == RS_ARP || r->kind == RS_CTL_VIP)
+  if (r->kind == RS_ARP || r->kind == RS_CTL_VIP || r->kind == RS_MOVED)
     dht_key_vip(n->cfg.cert.group, r->vip, key);
   else
     dht_key_node(n->cfg.cert.group, r->id, key);
@@ -183,6 +183,100 @@ static bool have_direct(struct node *n, const uint8_t id[RL_ID_LEN]) {
   return false;
 }
 
+/* ---- a virtual IP that changed hands ---- */
+
+/* The member whose session certifies vip (an established one, or one that
+ * was: its certificate was checked by the handshake). */
+static struct link *link_with_vip(struct node *n, uint32_t vip) {
+  for (unsigned i = 0; i < n->n_links; i++) {
+    struct link *l = n->links[i];
+    if (l->used && l->s.have_peer && l->s.peer_vip == vip)
+      return l;
+  }
+  return NULL;
+}
+
+/* Tells our kernel "vip is at the holder's MAC" with a gratuitous ARP: a
+ * neighbour entry still naming the former holder's MAC (stale) takes the
+ * new one at once instead of after its reachable time, delay and probes
+ * (up to ~50 s with Linux defaults). */
+static void vip_announce(struct node *n, uint32_t vip, const uint8_t holder[RL_ID_LEN],
+                         const uint8_t stale[6]) {
+  uint8_t mac[6], out[64];
+  int len;
+  tap_mac_from_id(holder, mac);
+  if (memcmp(mac, stale, 6) == 0)
+    return; /* the kernel has the right MAC; the holder is only not linked */
+  len = tap_arp_announce(mac, vip, out, sizeof(out));
+  if (len > 0 && pktq_put(&n->tapq, NULL, out, (size_t)len) == 0) {
+    char hex[2 * RL_ID_LEN + 1];
+    n->c.arp_announced++;
+    rl_hex_encode(hex, holder, RL_ID_LEN);
+    rl_logf(n->env, RL_LOG_INFO,
+            "%u.%u.%u.%u is now member %.16s's (kernel still sent to "
+            "%02x:%02x:%02x:%02x:%02x:%02x): announced to the TAP",
+            vip >> 24, (vip >> 16) & 255, (vip >> 8) & 255, vip & 255, hex, stale[0], stale[1],
+            stale[2], stale[3], stale[4], stale[5]);
+  }
+}
+
+/* At most once per NODE_RECHECK_NS per address. */
+static bool recheck_due(struct node *n, uint32_t vip, uint64_t now) {
+  unsigned slot = 0;
+  for (unsigned i = 0; i < NODE_RECHECK_MAX; i++) {
+    if (n->recheck[i].vip == vip) {
+      if (now - n->recheck[i].at_ns < NODE_RECHECK_NS)
+        return false;
+      slot = i;
+      break;
+    }
+    if (n->recheck[i].at_ns < n->recheck[slot].at_ns)
+      slot = i;
+  }
+  n->recheck[slot].vip = vip;
+  n->recheck[slot].at_ns = now;
+  return true;
+}
+
+/* The kernel sent a unicast IPv4 frame (fi) to a MAC no member has. If its
+ * destination is an address of the LAN, the kernel's neighbour entry for it
+ * names a member that is gone: the address changed hands (a revoked
+ * member's address reissued, a member back with a new key). The holder is
+ * found (a session, the cache, else the DHT) and announced to the kernel;
+ * this frame is lost, as on any LAN until the announcement. */
+static void vip_recheck(struct node *n, const struct tap_frame_info *fi, uint64_t now) {
+  uint32_t vip = fi->ipv4_dst, own = n->cfg.cert.vip;
+  uint32_t mask = 0xFFFFFFFFu << (32 - n->cfg.cert.prefix);
+  struct vip_entry *e;
+  struct link *l;
+  struct resolve *r;
+  if (!fi->ipv4 || fi->n_vlan || vip == own || (vip ^ own) & mask ||
+      !cert_vip_is_host(vip, n->cfg.cert.prefix) || !recheck_due(n, vip, now))
+    return;
+
+  if ((l = link_with_vip(n, vip)) != NULL) {
+    vipc_put(n, vip, l->s.peer_id, now);
+    vip_announce(n, vip, l->s.peer_id, fi->dst);
+    return;
+  }
+  if ((e = vipc_find_vip(n, vip, now)) != NULL) {
+    vip_announce(n, vip, e->id, fi->dst);
+    return;
+  }
+  if (!n->dht)
+    return;
+  r = rs_find(n, RS_MOVED, vip, NULL);
+  if (r && now - r->started_ns < NODE_ARP_LOOKUP_MAX_NS)
+    return; /* under way */
+  if (r)
+    r->used = false; /* (as for ARP: a lookup that never answered) */
+  if (!(r = rs_new(n, RS_MOVED, now)))
+    return;
+  r->vip = vip;
+  memcpy(r->stale_mac, fi->dst, 6);
+  rs_start(n, r, now);
+}
+
 /* First frame toward a member without a direct link: carry it end-to-end
  * over the overlay now, and look up the member's endpoints to open a direct
  * link; once that is up, traffic moves there (link dedup). */
@@ -190,6 +284,17 @@ int node_frame_no_link(struct node *n, const uint8_t *f, size_t len, uint64_t no
   struct vip_entry *e = vipc_find_mac(n, f, now);
   struct tap_frame_info fi;
   struct link *l;
+  if (e && (l = link_with_vip(n, e->vip)) != NULL &&
+      memcmp(l->s.peer_id, e->id, RL_ID_LEN) != 0) {
+    /* The cached holder of e->vip is not the member whose session
+     * certifies it now: the address changed hands. */
+    uint32_t vip = e->vip;
+    e->expires_ns = 0;
+    vipc_put(n, vip, l->s.peer_id, now);
+    vip_announce(n, vip, l->s.peer_id, f);
+    n->c.tap_no_route++; /* this frame is lost, as on any LAN */
+    return RL_ENOENT;
+  }
   if (!e || !n->ov) {
     /* A unicast ARP request to a MAC nobody answers for: the kernel
      * re-checking a stale neighbour entry, e.g. of a member revoked or gone
@@ -201,6 +306,8 @@ int node_frame_no_link(struct node *n, const uint8_t *f, size_t len, uint64_t no
       node_arp_request(n, &fi, now);
       return 0;
     }
+    if (tap_frame_classify(f, len, &fi) == 0)
+      vip_recheck(n, &fi, now);
     n->c.tap_no_route++;
     return RL_ENOENT;
   }
@@ -262,15 +369,13 @@ void node_arp_request(struct node *n, const struct tap_frame_info *fi, uint64_t 
   uint32_t vip = fi->arp_tpa;
   struct vip_entry *e;
   struct resolve *r;
+  struct link *l;
   if (vip == n->cfg.cert.vip || vip == 0)
     return;
-  for (unsigned i = 0; i < n->n_links; i++) {
-    struct link *l = n->links[i];
-    if (l->used && l->s.have_peer && l->s.peer_vip == vip) {
-      vipc_put(n, vip, l->s.peer_id, now);
-      arp_answer(n, fi, l->s.peer_id);
-      return;
-    }
+  if ((l = link_with_vip(n, vip)) != NULL) {
+    vipc_put(n, vip, l->s.peer_id, now);
+    arp_answer(n, fi, l->s.peer_id);
+    return;
   }
   e = vipc_find_vip(n, vip, now);
   if (e) {
@@ -392,9 +497,9 @@ static void on_result(struct node *n, const struct dht_action *a, uint64_t now) 
   if (a->status != 0 || dht_record_owner_id(&a->rec, owner) != 0) {
     n->c.resolve_failed++;
     /* INFO: a member that stays unresolvable must say why (nat_pairs.sh) */
-    if (r->kind == RS_ARP) {
-      rl_logf(n->env, RL_LOG_INFO, "dht: ARP lookup of %u.%u.%u.%u failed after %llu ms: %s",
-              r->vip >> 24, (r->vip >> 16) & 255, (r->vip >> 8) & 255, r->vip & 255,
+    if (r->kind == RS_ARP || r->kind == RS_MOVED) {
+      rl_logf(n->env, RL_LOG_INFO, "dht: %s lookup of %u.%u.%u.%u failed after %llu ms: %s",
+              r->kind == RS_ARP ? "ARP" : "holder", r->vip >> 24, (r->vip >> 16) & 255, (r->vip >> 8) & 255, r->vip & 255,
               (unsigned long long)((now - r->started_ns) / NS_PER_MS), rl_strerror(a->status));
     } else {
       char hex[2 * RL_ID_LEN + 1];
@@ -407,6 +512,9 @@ static void on_result(struct node *n, const struct dht_action *a, uint64_t now) 
   if (r->kind == RS_ARP) {
     vipc_put(n, r->vip, owner, now);
     arp_answer(n, &r->arp, owner);
+  } else if (r->kind == RS_MOVED) {
+    vipc_put(n, r->vip, owner, now);
+    vip_announce(n, r->vip, owner, r->stale_mac);
   } else if (r->kind == RS_CONNECT && memcmp(owner, r->id, RL_ID_LEN) == 0) {
     connect_direct(n, owner, &a->rec, now); /* also stores its relay hints */
   }

@@ -166,7 +166,7 @@ struct node_counters {
   uint64_t hs_cookie_routed, hs_shed; /* cookie replies sent back over overlay/relay; INITs shed */
   uint64_t hs_cookie_unsent;          /* UDP cookie replies over their budget */
   uint64_t tap_in, tap_too_big, tap_runt, tap_no_route, frame_spoofed;
-  uint64_t pending_overflow, arp_answered;
+  uint64_t pending_overflow, arp_answered, arp_announced;
   uint64_t ov_send_no_link, ov_too_big, e2e_in, e2e_bad, links_idle_closed;
   uint64_t test_routes_dropped; /* node_test_route() arrivals, queue full */
   uint64_t resolve_full, resolve_failed, connects_on_demand;
@@ -228,8 +228,15 @@ struct node_counters {
 #define NODE_PEER_CACHE_MAX 16
 
 /* RS_CHECK: a new session's peer, looked up for a revocation record at its
- * NODE key (docs/security.md, "The DHT copy"). */
-enum resolve_kind { RS_ARP = 1, RS_CONNECT, RS_CTL_VIP, RS_CTL_NODE, RS_CHECK };
+ * NODE key (docs/security.md, "The DHT copy"). RS_MOVED: the holder of a
+ * virtual IP the kernel sent to a MAC no member has (node_dht.c). */
+enum resolve_kind { RS_ARP = 1, RS_CONNECT, RS_CTL_VIP, RS_CTL_NODE, RS_CHECK, RS_MOVED };
+
+/* How often a frame to a MAC no member has makes the node look again who
+ * holds the frame's destination address, per address; the table of the
+ * latest such looks. */
+#define NODE_RECHECK_NS NS_PER_S
+#define NODE_RECHECK_MAX 16
 
 struct resolve {
   bool used;
@@ -240,6 +247,7 @@ struct resolve {
   uint32_t ctl_cookie;
   uint64_t started_ns;
   struct tap_frame_info arp; /* RS_ARP: the request to answer */
+  uint8_t stale_mac[6];      /* RS_MOVED: where the kernel sent to */
 };
 
 struct vip_entry {
@@ -339,6 +347,10 @@ struct node {
   struct resolve *rs;        /* NODE_RESOLVE_MAX, allocated on first use */
   struct vip_entry *vipc;    /* NODE_VIPC_MAX, allocated on first use */
   unsigned n_vipc;
+  struct {
+    uint32_t vip;
+    uint64_t at_ns;
+  } recheck[NODE_RECHECK_MAX]; /* vip_recheck's latest looks */
   uint32_t cookie_seq;
   uint64_t next_peer_cache_ns;
   /* Our own addresses with the port we listen on: the bound address, or,

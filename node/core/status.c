@@ -186,6 +186,7 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
             ",\"tap_no_route\":%" PRIu64 ",\"frame_spoofed\":%" PRIu64
             ",\"pending_overflow\":%" PRIu64 ",\"udp_queue_drops\":%" PRIu64
             ",\"tap_queue_drops\":%" PRIu64 ",\"arp_answered\":%" PRIu64
+            ",\"arp_announced\":%" PRIu64
             ",\"resolve_failed\":%" PRIu64 ",\"connects_on_demand\":%" PRIu64
             ",\"e2e_in\":%" PRIu64 ",\"e2e_bad\":%" PRIu64 ",\"ov_send_no_link\":%" PRIu64
             ",\"ov_too_big\":%" PRIu64 ",\"links_idle_closed\":%" PRIu64
@@ -199,7 +200,7 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
             n->c.udp_in, n->c.udp_bad, n->c.udp_no_link, n->c.hs_refused, n->c.hs_replay,
             n->c.hs_cookie, n->c.tap_in, n->c.tap_too_big, n->c.tap_no_route,
             n->c.frame_spoofed, n->c.pending_overflow, n->udpq.dropped, n->tapq.dropped,
-            n->c.arp_answered, n->c.resolve_failed, n->c.connects_on_demand, n->c.e2e_in,
+            n->c.arp_answered, n->c.arp_announced, n->c.resolve_failed, n->c.connects_on_demand, n->c.e2e_in,
             n->c.e2e_bad, n->c.ov_send_no_link, n->c.ov_too_big, n->c.links_idle_closed,
             n->c.punches_sent, n->c.punches_received, n->c.relay_forwarded, n->c.relay_refused,
             n->c.relay_no_route, n->c.probes_sent, n->c.links_failed_fast,
