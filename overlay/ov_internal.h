@@ -107,7 +107,25 @@ struct overlay {
   } viac[OV_VIAC];
   unsigned viac_next;
 
+  /* Broadcast (ov_bcast.c): our own next ID and rate, and per origin the
+   * seen window and rate state; the table grows on demand (an overlay that
+   * never sees a broadcast holds none of it). */
+  bool bc_epoch_set;
+  uint32_t bc_epoch, bc_seq;
+  uint64_t bc_tat;              /* our own bucket (GCRA theoretical arrival) */
+  struct ov_borigin *bc_origins;
+  unsigned n_bc_origins, cap_bc_origins;
+
   struct ov_stats stats;
+};
+
+#define OV_BCAST_WINDOW 256   /* seqs remembered per origin (bits) */
+struct ov_borigin {
+  uint8_t id[RL_ID_LEN];
+  uint32_t epoch, top;        /* highest seq seen in this epoch */
+  uint64_t win[OV_BCAST_WINDOW / 64]; /* bit d: seq top - d seen */
+  uint64_t tat;               /* rate: GCRA theoretical arrival time */
+  uint64_t used;              /* last broadcast from it (eviction) */
 };
 
 /* ring.c extras */
@@ -165,6 +183,10 @@ int ov_recv_stab(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_ms
 void ov_join(struct overlay *ov, uint64_t now);
 void ov_leave(struct overlay *ov, uint64_t now);
 void ov_self_desc(const struct overlay *ov, struct ov_node *out);
+
+/* ov_bcast.c */
+int ov_recv_bcast(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_msg *m,
+                  uint64_t now);
 
 /* ov_finger.c */
 static inline unsigned ov_probes(const struct overlay *ov, int slot) {

@@ -138,6 +138,19 @@ int ov_msg_encode(const struct ov_msg *m, uint8_t *buf, size_t cap) {
     wire_put_u16be(&w, (uint16_t)m->len);
     wire_put_bytes(&w, m->payload, m->len);
     break;
+  case OV_MSG_BCAST:
+    if (m->len > OV_APP_MAX)
+      return RL_ETOOBIG;
+    wire_put_u8(&w, m->flags);
+    wire_put_u8(&w, m->hops);
+    wire_put_bytes(&w, m->src, RL_ID_LEN);
+    wire_put_u32be(&w, m->epoch);
+    wire_put_u32be(&w, m->seq);
+    wire_put_bytes(&w, m->target, RL_ID_LEN);
+    wire_put_u8(&w, m->app);
+    wire_put_u16be(&w, (uint16_t)m->len);
+    wire_put_bytes(&w, m->payload, m->len);
+    break;
   default:
     return RL_EINVAL;
   }
@@ -212,6 +225,19 @@ int ov_msg_decode(struct ov_msg *m, const uint8_t *buf, size_t len) {
     m->len = wire_get_u16be(&r);
     if (wire_ok(&r) && m->len > OV_APP_MAX)
       return RL_EPARSE;
+    m->payload = wire_get_ptr(&r, m->len);
+    break;
+  case OV_MSG_BCAST:
+    m->flags = wire_get_u8(&r);
+    m->hops = wire_get_u8(&r);
+    wire_get_bytes(&r, m->src, RL_ID_LEN);
+    m->epoch = wire_get_u32be(&r);
+    m->seq = wire_get_u32be(&r);
+    wire_get_bytes(&r, m->target, RL_ID_LEN);
+    m->app = wire_get_u8(&r);
+    m->len = wire_get_u16be(&r);
+    if (wire_ok(&r) && (m->flags != 0 || m->len > OV_APP_MAX))
+      return RL_EPARSE; /* no flags are defined yet */
     m->payload = wire_get_ptr(&r, m->len);
     break;
   default:

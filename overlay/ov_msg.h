@@ -25,6 +25,7 @@ enum ov_msg_type {
   OV_MSG_HELLO = 8,      /* "I am a ring member and asked for this link" */
   OV_MSG_PING = 9,       /* liveness of an otherwise idle shortcut link */
   OV_MSG_PONG = 10,
+  OV_MSG_BCAST = 11,     /* broadcast copy: deliver, pass on within (self, limit) */
 };
 
 /* flags */
@@ -42,21 +43,24 @@ enum ov_msg_type {
 #define OV_F_THROUGH 0x08
 
 #define OV_ROUTED_HDR 47 /* type..len of a ROUTED message */
+#define OV_BCAST_HDR 54  /* type..len of a BCAST message */
 
 struct ov_msg {
   uint8_t type, flags, ttl, hops;
   uint32_t nonce;               /* FIND, FIND_REPLY */
-  uint8_t target[RL_ID_LEN];    /* FIND, FIND_REPLY: looked-up ID; ROUTED: key */
+  uint8_t target[RL_ID_LEN];    /* FIND, FIND_REPLY: looked-up ID; ROUTED: key;
+                                 * BCAST: limit (end of the receiver's arc) */
   uint8_t via[RL_ID_LEN];       /* FIND, FIND_REPLY: node linked to origin;
                                  * ROUTED with OV_F_VIA (see there) */
   uint8_t dest[RL_ID_LEN];      /* FIND_REPLY: the origin of the FIND */
-  uint8_t src[RL_ID_LEN];       /* ROUTED: originator */
+  uint8_t src[RL_ID_LEN];       /* ROUTED, BCAST: originator */
   struct ov_node node;          /* FIND: origin; FIND_REPLY: owner; NOTIFY: sender */
   struct ov_node pred;          /* with OV_F_HAS_PRED */
   unsigned n_succ;              /* <= OV_MAX_SUCC */
   struct ov_node succ[OV_MAX_SUCC];
-  uint8_t app;                  /* ROUTED */
-  const uint8_t *payload;       /* ROUTED, points into the decoded buffer */
+  uint32_t epoch, seq;          /* BCAST: with src, the broadcast's ID */
+  uint8_t app;                  /* ROUTED, BCAST */
+  const uint8_t *payload;       /* ROUTED, BCAST: points into the decoded buffer */
   size_t len;                   /* <= OV_APP_MAX */
 };
 

@@ -14,6 +14,8 @@ void ov_config_default(struct ov_config *cfg) {
   cfg->fix_fingers_ns = OV_DEFAULT_FIX_FINGERS_NS;
   cfg->heal_ns = OV_DEFAULT_HEAL_NS;
   cfg->max_ttl = OV_DEFAULT_MAX_TTL;
+  cfg->bcast_rate = OV_DEFAULT_BCAST_RATE;
+  cfg->bcast_burst = OV_DEFAULT_BCAST_BURST;
 }
 
 struct overlay *overlay_new(const struct ov_config *cfg) {
@@ -36,6 +38,10 @@ struct overlay *overlay_new(const struct ov_config *cfg) {
     ov->cfg.heal_ns = OV_DEFAULT_HEAL_NS;
   if (!ov->cfg.max_ttl)
     ov->cfg.max_ttl = OV_DEFAULT_MAX_TTL;
+  if (!ov->cfg.bcast_rate)
+    ov->cfg.bcast_rate = OV_DEFAULT_BCAST_RATE;
+  if (!ov->cfg.bcast_burst)
+    ov->cfg.bcast_burst = OV_DEFAULT_BCAST_BURST;
   ov->succ = calloc(ov->cfg.n_successors, sizeof(*ov->succ));
   if (!ov->succ) {
     free(ov);
@@ -54,6 +60,7 @@ void overlay_free(struct overlay *ov) {
   free(ov->links);
   free(ov->q);
   free(ov->arena);
+  free(ov->bc_origins);
   free(ov);
 }
 
@@ -435,6 +442,9 @@ int overlay_recv(struct overlay *ov, const uint8_t from[RL_ID_LEN],
     break;
   case OV_MSG_ROUTED:
     rc = ov_recv_routed(ov, &m, now);
+    break;
+  case OV_MSG_BCAST:
+    rc = ov_recv_bcast(ov, from, &m, now);
     break;
   default:
     rc = ov_recv_stab(ov, from, &m, now);

@@ -72,6 +72,18 @@ struct ov_config {
   uint64_t fix_fingers_ns;     /* shortcut maintenance period, default 5 s */
   uint64_t heal_ns;            /* partition-heal lookup period, default 60 s */
   uint8_t max_ttl;             /* routed message TTL, default 64 */
+  /* Broadcast (overlay_broadcast): per origin, at most bcast_rate
+   * broadcasts a second with bursts of bcast_burst (a token bucket); our
+   * own broadcasts are held to it, and every member holds each origin to
+   * it (with one second of slack) before forwarding. Defaults 100 and 200. */
+  uint32_t bcast_rate, bcast_burst;
+  /* Called for every broadcast copy that arrives, before anything is done
+   * with it (its ID marked seen, forwarded, delivered): false refuses it
+   * (counted in bcast_refused; not forwarded; its ID stays unseen, so a
+   * forged copy cannot shadow the genuine one). NULL accepts all. */
+  bool (*bcast_check)(void *ctx, const uint8_t origin[RL_ID_LEN], uint32_t epoch,
+                      uint32_t seq, uint8_t app, const uint8_t *payload, size_t len);
+  void *bcast_ctx;
 };
 void ov_config_default(struct ov_config *cfg); /* env is left NULL */
 
@@ -130,6 +142,23 @@ enum { OV_ROUTE_OWNER = 0, OV_ROUTE_EXACT = 1 };
 int overlay_route(struct overlay *ov, const uint8_t key[RL_ID_LEN], int mode,
                   uint8_t app, const uint8_t *payload, size_t len, uint64_t now);
 
+/* Broadcast to every ring member, once each, along a tree over the links
+ * (docs/overlay.md, "Broadcast tree"): the origin gives each of its ring
+ * links the arc of the ring up to the next one, and every member does the
+ * same within the arc it was given, so N members cost N-1 transmissions
+ * and the depth is O(log N). A copy carries (origin, epoch, seq); a member
+ * takes each ID once. Receivers get OV_ACT_BCAST (peer = origin, app, hops
+ * = depth, data). Returns 0 (sent; also in a ring of one), RL_ETOOBIG
+ * (len > OV_APP_MAX), RL_ESTATE (not in a ring: joining or left),
+ * RL_EAGAIN (over our own bcast_rate: dropped, counted). Best effort: a
+ * member that fails mid-broadcast cuts its arc off until the ring notices
+ * (docs/overlay.md). */
+int overlay_broadcast(struct overlay *ov, uint8_t app, const uint8_t *payload, size_t len,
+                      uint64_t now);
+/* The ID the next overlay_broadcast() will carry (a caller that signs its
+ * payload binds it to this ID, so copies cannot be re-labelled). */
+void overlay_bcast_next(struct overlay *ov, uint32_t *epoch, uint32_t *seq);
+
 /* Application channel numbers carried in routed messages. */
 /* OV_APP_SIGNED wraps another app's payload with an origin proof (the
  * sender's certificate and signature, crypto/origin.h); PUNCH messages and
@@ -143,7 +172,8 @@ enum ov_act_kind {
   OV_ACT_CONNECT,     /* open a link to node (id + endpoints) */
   OV_ACT_DISCONNECT,  /* the overlay no longer needs the link to peer */
   OV_ACT_DELIVER,     /* routed payload for us: src, app, hops, data */
-  OV_ACT_RING_CHANGED /* successor list or predecessor changed */
+  OV_ACT_RING_CHANGED, /* successor list or predecessor changed */
+  OV_ACT_BCAST        /* broadcast for us: origin in peer, app, hops, data */
 };
 
 struct ov_action {
@@ -194,6 +224,12 @@ struct ov_stats {
   uint64_t routed, delivered, forwarded, dropped_ttl, dropped_no_route,
       dropped_bad;
   uint64_t dropped_queue; /* actions dropped: queue full (driver not polling) */
+  /* Broadcast: originated; copies we transmitted (ours and forwarded);
+   * delivered to us; duplicates dropped; refused by bcast_check; over the
+   * origin's rate (ours: not sent; others': not forwarded); too old for
+   * the seen window; copies for which a child link was not up. */
+  uint64_t bcast_sent, bcast_tx, bcast_delivered, bcast_dup, bcast_refused,
+      bcast_rate_dropped, bcast_stale;
 };
 void overlay_stats(const struct overlay *ov, struct ov_stats *out);
 

@@ -12,6 +12,8 @@
 #define OV_DEFAULT_FIX_FINGERS_NS (5 * NS_PER_S)
 #define OV_DEFAULT_HEAL_NS (60 * NS_PER_S)
 #define OV_DEFAULT_MAX_TTL 64
+#define OV_DEFAULT_BCAST_RATE 100  /* broadcasts a second per origin */
+#define OV_DEFAULT_BCAST_BURST 200
 
 /* Periods are jittered by +-OV_JITTER_PCT % so that 10^5 simulated nodes
  * that joined in the same instant do not stabilise in lock step. */
@@ -72,5 +74,8 @@
 #define OV_QUEUE_MAX 512
 #define OV_QUEUE_BYTES_MAX (256 * 1024)
 
+/* Broadcast: origins whose seen window and rate we keep (least recently
+ * heard evicted first; ~70 bytes each, allocated as origins appear). */
+#define OV_BCAST_ORIGINS 1024
 
 #endif

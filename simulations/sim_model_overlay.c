@@ -434,6 +434,7 @@ static size_t o_poll(void *node, struct rl_addr *to, uint8_t *buf, size_t cap) {
     case OV_ACT_RING_CHANGED:
       check_joined(n);
       break;
+    case OV_ACT_BCAST: /* the overlay model carries no broadcasts */
     case OV_ACT_NONE:
       break;
     }

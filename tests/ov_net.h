@@ -1,4 +1,5 @@
-/* The overlay tests' mini network (included by tests/test_overlay.c only).
+/* The overlay tests' mini network (included by tests/test_overlay.c and
+ * tests/test_ov_bcast.c).
  *
  * N overlay instances, a time-ordered queue of messages between them, links
  * as a symmetric matrix. OV_ACT_CONNECT brings a link up on both sides with
@@ -49,11 +50,13 @@ struct msg { /* a message in flight, or (data == NULL) a pending link-up,
   uint8_t *data;
 };
 
-struct dlv { /* one OV_ACT_DELIVER seen */
+struct dlv { /* one OV_ACT_DELIVER or OV_ACT_BCAST seen */
   unsigned at;
   uint8_t src[RL_ID_LEN];
   uint8_t key[RL_ID_LEN];
   uint8_t app, hops;
+  bool bcast;   /* OV_ACT_BCAST: tag = the payload's first 4 bytes */
+  uint32_t tag;
 };
 
 struct net {
@@ -304,6 +307,7 @@ static unsigned actions(struct net *net, unsigned i) {
         link_down(net, i, (unsigned)j);
       break;
     case OV_ACT_DELIVER:
+    case OV_ACT_BCAST:
       if (net->n_dl == net->cap_dl) {
         net->cap_dl = net->cap_dl ? 2 * net->cap_dl : 64;
         net->dl = realloc(net->dl, net->cap_dl * sizeof(*net->dl));
@@ -313,6 +317,11 @@ static unsigned actions(struct net *net, unsigned i) {
       memcpy(net->dl[net->n_dl].key, a->key, RL_ID_LEN);
       net->dl[net->n_dl].app = a->app;
       net->dl[net->n_dl].hops = a->hops;
+      net->dl[net->n_dl].bcast = a->kind == OV_ACT_BCAST;
+      net->dl[net->n_dl].tag = 0;
+      if (a->kind == OV_ACT_BCAST && a->len >= 4)
+        net->dl[net->n_dl].tag = (uint32_t)a->data[0] << 24 | (uint32_t)a->data[1] << 16 |
+                                 (uint32_t)a->data[2] << 8 | a->data[3];
       net->n_dl++;
       break;
     case OV_ACT_RING_CHANGED:

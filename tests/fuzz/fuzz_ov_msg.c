@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   overlay_on_timer(ov, 100ULL * 1000000000ULL);
   struct ov_action *a = malloc(sizeof(*a));
   while (overlay_poll(ov, a)) {
-    CHECK(a->kind >= OV_ACT_SEND && a->kind <= OV_ACT_RING_CHANGED);
+    CHECK(a->kind >= OV_ACT_SEND && a->kind <= OV_ACT_BCAST);
     CHECK(a->len <= OV_MSG_MAX);
     if (a->kind == OV_ACT_SEND) /* what we send must decode */
       CHECK(ov_msg_decode(m, a->data, a->len) == 0);
