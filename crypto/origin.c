@@ -123,6 +123,26 @@ int origin_open(const struct hs_identity *id, struct origin_cache *cache,
   return 0;
 }
 
+int origin_parse(const uint8_t *in, size_t inlen, uint8_t *app, const uint8_t **cert,
+                 size_t *cert_len, const uint8_t **payload, size_t *len) {
+  struct wire_r r;
+  const uint8_t *cb, *sig;
+  uint16_t cl;
+  wire_r_init(&r, in, inlen);
+  *app = wire_get_u8(&r);
+  (void)wire_get_u64be(&r);
+  cl = wire_get_u16be(&r);
+  cb = wire_get_ptr(&r, cl);
+  sig = wire_get_ptr(&r, RL_SIG_LEN);
+  if (!wire_ok(&r) || !cb || !sig || cl == 0 || cl > CERT_BIN_MAX)
+    return RL_ETRUNC;
+  *cert = cb;
+  *cert_len = cl;
+  *payload = in + r.off;
+  *len = inlen - r.off;
+  return 0;
+}
+
 int origin_stamp(const uint8_t *in, size_t inlen, uint64_t *unix_ms) {
   struct wire_r r;
   wire_r_init(&r, in, inlen);

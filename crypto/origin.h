@@ -70,6 +70,12 @@ int origin_open(const struct hs_identity *id, struct origin_cache *cache,
                 const uint8_t *in, size_t inlen, uint8_t *app, const uint8_t **payload,
                 size_t *len);
 
+/* The layout of a signed payload, nothing checked but the lengths: for a
+ * payload origin_open() accepted before (a broadcast checked when it
+ * arrived and delivered later). RL_ETRUNC when malformed. */
+int origin_parse(const uint8_t *in, size_t inlen, uint8_t *app, const uint8_t **cert,
+                 size_t *cert_len, const uint8_t **payload, size_t *len);
+
 /* The timestamp (unix ms) of a signed payload (after origin_open accepted
  * it: the signed time the replay cache keys on). RL_ETRUNC when too short. */
 int origin_stamp(const uint8_t *in, size_t inlen, uint64_t *unix_ms);

@@ -23,8 +23,9 @@ enum key_id {
   K_FORMAT, K_KEEPALIVE, K_REKEY, K_LINK_TIMEOUT, K_IDLE_LINK, K_DHT_REPLICAS, K_LOG_LEVEL,
   K_PEER_ENDPOINT, K_PEER_PUBKEY, K_NAT_UPNP, K_NAT_NATPMP, K_NAT_LAN_CANDS, K_NAT_KEEPALIVE, K_NAT_RELAY_KBPS,
   K_TCP, K_USER, K_VLAN, K_NAT_RELAY_SRC_KBPS, K_NAT_RELAY_TOTAL_KBPS, K_REVOKED,
+  K_BCAST_RATE, K_BCAST_BURST, K_MCAST_QUERIER, K_LAST_ = K_MCAST_QUERIER
 };
-_Static_assert(K_NAT_RELAY_TOTAL_KBPS < 32, "cfg.seen is a 32-bit mask of keys");
+_Static_assert(K_LAST_ < 32, "cfg.seen is a 32-bit mask of keys");
 
 struct key_def {
   enum key_id id;
@@ -57,6 +58,9 @@ static const struct key_def KEYS[] = {
     {K_USER, CFG_SEC_NODE, "user", T_USER, 0, 0, false},
     {K_VLAN, CFG_SEC_NODE, "vlan", T_BOOL, 0, 0, false},
     {K_REVOKED, CFG_SEC_NODE, "revoked", T_PATHLIST, 0, 0, true},
+    {K_BCAST_RATE, CFG_SEC_NODE, "broadcast_rate", T_UINT, 1, 100000, false},
+    {K_BCAST_BURST, CFG_SEC_NODE, "broadcast_burst", T_UINT, 1, 100000, false},
+    {K_MCAST_QUERIER, CFG_SEC_NODE, "multicast_querier", T_BOOL, 0, 0, false},
     {K_PEER_ENDPOINT, CFG_SEC_PEER, "endpoint", T_ADDR, 0, 0, false},
     {K_PEER_PUBKEY, CFG_SEC_PEER, "pubkey", T_PUBKEY, 0, 0, false},
     {K_NAT_UPNP, CFG_SEC_NAT, "upnp", T_BOOL, 0, 0, false},
@@ -106,6 +110,9 @@ int cfg_init(struct cfg *c, const char *dir) {
   c->link_timeout_s = 40;
   c->idle_link_s = 300;
   c->dht_replicas = 4;
+  c->broadcast_rate = 100;
+  c->broadcast_burst = 200;
+  c->mcast_querier = true;
   c->log_level = RL_LOG_INFO;
   c->upnp = true;
   c->natpmp = true;
@@ -348,6 +355,8 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
   case K_NAT_RELAY_KBPS:
   case K_NAT_RELAY_SRC_KBPS:
   case K_NAT_RELAY_TOTAL_KBPS:
+  case K_BCAST_RATE:
+  case K_BCAST_BURST:
     if (parse_uint(v, k->min, k->max, &u) != 0)
       return fail(c, err, errcap, "bad value for '%s': '%s' (expected an integer %u..%u)",
                   k->name, v, k->min, k->max);
@@ -368,6 +377,10 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
       c->relay_source_kbps = u;
     else if (k->id == K_NAT_RELAY_TOTAL_KBPS)
       c->relay_total_kbps = u;
+    else if (k->id == K_BCAST_RATE)
+      c->broadcast_rate = u;
+    else if (k->id == K_BCAST_BURST)
+      c->broadcast_burst = u;
     else
       c->nat_keepalive_s = u;
     return 0;
@@ -384,12 +397,15 @@ static int set_value(struct cfg *c, const struct key_def *k, char *v, char *err,
   case K_NAT_NATPMP:
   case K_TCP:
   case K_VLAN:
+  case K_MCAST_QUERIER:
     if (parse_bool(v, &b) != 0)
       return fail(c, err, errcap, "bad value for '%s': '%s' (expected yes or no)", k->name, v);
     if (k->id == K_TCP)
       c->tcp = b;
     else if (k->id == K_VLAN)
       c->vlan = b;
+    else if (k->id == K_MCAST_QUERIER)
+      c->mcast_querier = b;
     else if (k->id == K_NAT_UPNP)
       c->upnp = b;
     else

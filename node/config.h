@@ -84,6 +84,9 @@ struct cfg {
   unsigned dht_replicas;         /* default 4 */
   int log_level;                 /* enum rl_log_level, default info */
   bool vlan;                     /* accept VLAN-tagged frames from members, default no */
+  unsigned broadcast_rate;       /* overlay broadcasts a second per origin, default 100 */
+  unsigned broadcast_burst;      /* ... in bursts of, default 200 */
+  bool mcast_querier;            /* multicast_querier: IGMP/MLD querier on the TAP, default yes */
   unsigned n_revoked;            /* revoked = FILE[, FILE]: revocations (offline use) */
   char revoked[CFG_MAX_REVOKED][CFG_PATH_MAX];
   /* [peer] */

@@ -53,6 +53,9 @@ int cfg_load_node_config(const struct cfg *c, const struct rl_env *env, uint64_t
   out->relay_total_kbps = c->relay_total_kbps;
   out->tcp_listen = c->tcp;
   out->lan_vlan = c->vlan;
+  out->broadcast_rate = c->broadcast_rate;
+  out->broadcast_burst = c->broadcast_burst;
+  out->mcast_querier = c->mcast_querier;
   out->rekey_ns = (uint64_t)c->rekey_s * NS_PER_S;
   out->idle_link_ns = (uint64_t)c->idle_link_s * NS_PER_S;
   out->dht_replicas = c->dht_replicas;

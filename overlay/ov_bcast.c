@@ -179,6 +179,15 @@ int overlay_broadcast(struct overlay *ov, uint8_t app, const uint8_t *payload, s
   return 0;
 }
 
+unsigned overlay_bcast_room(const struct overlay *ov, uint64_t now) {
+  uint64_t t = NS_PER_S / ov->cfg.bcast_rate;
+  uint64_t tau = (uint64_t)ov->cfg.bcast_burst * t;
+  uint64_t used = ov->bc_tat > now ? ov->bc_tat - now : 0;
+  if (ov->left || !ov->joined || used >= tau)
+    return 0;
+  return (unsigned)((tau - used) / t);
+}
+
 void overlay_bcast_next(struct overlay *ov, uint32_t *epoch, uint32_t *seq) {
   if (!ov->bc_epoch_set) { /* drawn on first use: creating an overlay draws nothing */
     ov->bc_epoch = rl_rand_u32(ov->cfg.env);
@@ -206,7 +215,7 @@ int ov_recv_bcast(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_m
   }
   if (ov->cfg.bcast_check &&
       !ov->cfg.bcast_check(ov->cfg.bcast_ctx, m->src, m->epoch, m->seq, m->app, m->payload,
-                           m->len)) {
+                           m->len, now)) {
     ov->stats.bcast_refused++;
     return RL_EREFUSED;
   }

@@ -82,7 +82,8 @@ struct ov_config {
    * (counted in bcast_refused; not forwarded; its ID stays unseen, so a
    * forged copy cannot shadow the genuine one). NULL accepts all. */
   bool (*bcast_check)(void *ctx, const uint8_t origin[RL_ID_LEN], uint32_t epoch,
-                      uint32_t seq, uint8_t app, const uint8_t *payload, size_t len);
+                      uint32_t seq, uint8_t app, const uint8_t *payload, size_t len,
+                      uint64_t now);
   void *bcast_ctx;
 };
 void ov_config_default(struct ov_config *cfg); /* env is left NULL */
@@ -155,6 +156,10 @@ int overlay_route(struct overlay *ov, const uint8_t key[RL_ID_LEN], int mode,
  * (docs/overlay.md). */
 int overlay_broadcast(struct overlay *ov, uint8_t app, const uint8_t *payload, size_t len,
                       uint64_t now);
+/* How many overlay_broadcast() calls our own rate allows at now (0 when
+ * not in a ring): a caller sending several pieces of one thing sends all
+ * or none. */
+unsigned overlay_bcast_room(const struct overlay *ov, uint64_t now);
 /* The ID the next overlay_broadcast() will carry (a caller that signs its
  * payload binds it to this ID, so copies cannot be re-labelled). */
 void overlay_bcast_next(struct overlay *ov, uint32_t *epoch, uint32_t *seq);
@@ -164,6 +169,7 @@ void overlay_bcast_next(struct overlay *ov, uint32_t *epoch, uint32_t *seq);
  * sender's certificate and signature, crypto/origin.h); PUNCH messages and
  * DHT GETs travel only in it (docs/security.md, finding 2). */
 enum { OV_APP_DHT = 1, OV_APP_E2E = 2, OV_APP_PUNCH = 3, OV_APP_SIGNED = 4,
+       OV_APP_LAN = 5, /* inner app of signed broadcasts: LAN frame pieces (node/core/lan_bcast.c) */
        OV_APP_TEST = 200 };
 
 enum ov_act_kind {

@@ -245,6 +245,17 @@ bool tap_mcast_table_query(struct tap_mcast_table *t, uint64_t now, struct tap_m
  * or-earlier times. */
 uint64_t tap_mcast_table_deadline(const struct tap_mcast_table *t);
 
+/* True when the host wants the group a multicast frame is sent to (fi
+ * from tap_frame_classify(): an IPv4 or IPv6 packet to a multicast
+ * address, matched with the frame's VLAN tags cut to their VLAN IDs) at
+ * now, its membership timer not run out. */
+bool tap_mcast_table_wants(const struct tap_mcast_table *t, const struct tap_frame_info *fi,
+                           uint64_t now);
+
+/* The group a classified frame is sent to, as a membership key (op 0):
+ * true for IPv4 packets to 224.0.0.0/4 and IPv6 packets to ff00::/8. */
+bool tap_mcast_frame_group(const struct tap_frame_info *fi, struct tap_mcast_rec *k);
+
 /* Groups in use (wanted, or left and not yet told). */
 size_t tap_mcast_table_count(const struct tap_mcast_table *t);
 

@@ -221,3 +221,36 @@ size_t tap_mcast_table_count(const struct tap_mcast_table *t) {
     n += t->g[i].used;
   return n;
 }
+
+bool tap_mcast_frame_group(const struct tap_frame_info *fi, struct tap_mcast_rec *k) {
+  memset(k, 0, sizeof(*k));
+  if (fi->ipv4 && (fi->ipv4_dst >> 28) == 0xe) {
+    k->family = 4;
+    k->addr[0] = (uint8_t)(fi->ipv4_dst >> 24);
+    k->addr[1] = (uint8_t)(fi->ipv4_dst >> 16);
+    k->addr[2] = (uint8_t)(fi->ipv4_dst >> 8);
+    k->addr[3] = (uint8_t)fi->ipv4_dst;
+  } else if (fi->ipv6 && fi->ipv6_dst[0] == 0xff) {
+    k->family = 6;
+    memcpy(k->addr, fi->ipv6_dst, TAP_IPV6_LEN);
+  } else {
+    return false;
+  }
+  k->n_vlan = fi->n_vlan < TAP_MAX_VLAN ? fi->n_vlan : TAP_MAX_VLAN;
+  for (unsigned i = 0; i < k->n_vlan; i++) {
+    k->vlan[i].tpid = fi->vlan[i].tpid;
+    k->vlan[i].tci = fi->vlan[i].tci & 0x0fff;
+  }
+  return true;
+}
+
+bool tap_mcast_table_wants(const struct tap_mcast_table *t, const struct tap_frame_info *fi,
+                           uint64_t now) {
+  struct tap_mcast_rec k;
+  if (!tap_mcast_frame_group(fi, &k))
+    return false;
+  for (unsigned i = 0; i < TAP_MCAST_GROUPS_MAX; i++)
+    if (t->g[i].used && t->g[i].member && t->g[i].expires > now && same_key(&t->g[i].key, &k))
+      return true;
+  return false;
+}

@@ -53,6 +53,9 @@ static void test_valid_file(void **state) {
       "link_timeout_s = 45\n"
       "idle_link_s = 120\n"
       "dht_replicas = 6\n"
+      "broadcast_rate = 50\n"
+      "broadcast_burst = 80\n"
+      "multicast_querier = no\n"
       "log_level = debug\r\n"
       "\n"
       "[peer]\n"
@@ -98,13 +101,16 @@ static void test_valid_file(void **state) {
   assert_int_equal(c->link_timeout_s, 45);
   assert_int_equal(c->idle_link_s, 120);
   assert_int_equal(c->dht_replicas, 6);
+  assert_int_equal(c->broadcast_rate, 50);
+  assert_int_equal(c->broadcast_burst, 80);
+  assert_false(c->mcast_querier);
   assert_int_equal(c->log_level, RL_LOG_DEBUG);
 
   assert_int_equal(c->n_peers, 3);
   assert_string_equal(rl_addr_format(&c->peers[0].endpoint, a, sizeof(a)), "203.0.113.5:5000");
   assert_false(c->peers[0].has_pk);
   assert_string_equal(c->peers[0].pubkey_path, "/etc/ringlan/peers/b.pub");
-  assert_int_equal(c->peers[0].line, 26);
+  assert_int_equal(c->peers[0].line, 29);
   assert_true(c->peers[1].has_pk);
   assert_string_equal(c->peers[1].pubkey_path, "");
   for (int i = 0; i < 32; i++)
@@ -137,6 +143,9 @@ static void test_defaults(void **state) {
   assert_int_equal(c->link_timeout_s, 40);
   assert_int_equal(c->idle_link_s, 300);
   assert_int_equal(c->dht_replicas, 4);
+  assert_int_equal(c->broadcast_rate, 100);
+  assert_int_equal(c->broadcast_burst, 200);
+  assert_true(c->mcast_querier);
   assert_int_equal(c->log_level, RL_LOG_INFO);
   assert_true(c->tcp);
   assert_string_equal(c->user, ""); /* CFG_DEFAULT_USER when it exists, at start-up */
@@ -174,6 +183,10 @@ static const struct {
     {HDR " = 3\n", "line 5: missing key before '='"},
     {HDR "tap =\n", "line 5: empty value for 'tap'"},
     {HDR "vlan = maybe\n", "line 5: bad value for 'vlan': 'maybe' (expected yes or no)"},
+    {HDR "broadcast_rate = 0\n", "line 5: bad value for 'broadcast_rate': '0' (expected an "
+     "integer 1..100000)"},
+    {HDR "multicast_querier = 2\n", "line 5: bad value for 'multicast_querier': '2' (expected "
+     "yes or no)"},
     {HDR "listen = 1.2.3.4\n",
      "line 5: bad value for 'listen': '1.2.3.4' (expected IPv4 ADDR:PORT or [IPv6]:PORT, "
      "e.g. 0.0.0.0:42424)"},

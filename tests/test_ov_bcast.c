@@ -219,8 +219,9 @@ static void test_duplicates_window_epoch(void **state) {
  * genuine copy that follows is still taken (a forger cannot shadow it). */
 static unsigned refuse_left;
 static bool check_refuse_some(void *ctx, const uint8_t origin[RL_ID_LEN], uint32_t epoch,
-                              uint32_t seq, uint8_t app, const uint8_t *p, size_t len) {
-  (void)ctx, (void)origin, (void)epoch, (void)seq, (void)app, (void)p, (void)len;
+                              uint32_t seq, uint8_t app, const uint8_t *p, size_t len,
+                              uint64_t now) {
+  (void)ctx, (void)origin, (void)epoch, (void)seq, (void)app, (void)p, (void)len, (void)now;
   if (refuse_left) {
     refuse_left--;
     return false;

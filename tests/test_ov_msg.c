@@ -206,7 +206,7 @@ static void test_bad_inputs(void **state) {
   } cases[] = {
       {{0}, 0, RL_ETRUNC},                 /* empty */
       {{0x00}, 1, RL_EPARSE},              /* type 0 */
-      {{0x0b}, 1, RL_EPARSE},              /* type 11 */
+      {{0x0c}, 1, RL_EPARSE},              /* type 12 */
       {{OV_MSG_HELLO, 0}, 2, RL_ETRUNC},
       {{OV_MSG_GET_PRED, 0}, 2, RL_ETRUNC}, /* trailing byte */
       {{OV_MSG_PRED_REPLY, 0, 17}, 3, RL_EPARSE}, /* 17 successors */

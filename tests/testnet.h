@@ -63,6 +63,8 @@ struct net {
   bool tcp[MAXN];           /* node i accepts TCP (cfg.tcp_listen; test_node_tcp.c routes it) */
   bool pin[MAXN];           /* node i pins its static peer's key to pin_pk[i] */
   bool lan_vlan[MAXN];      /* node i accepts VLAN-tagged frames (cfg.lan_vlan) */
+  bool querier[MAXN];       /* node i is its TAP's IGMP / MLD querier (cfg.mcast_querier) */
+  uint32_t bcast_rate, bcast_burst; /* cfg.broadcast_rate / _burst of every node (0: default) */
   uint8_t pin_pk[MAXN][RL_PK_LEN];
   uint64_t now;
   unsigned delivered;
@@ -125,6 +127,9 @@ static void start_node_cfg(struct net *w, int i, const uint8_t *group_pk, int pe
   cfg.ring_successors = w->ring_successors;
   cfg.tcp_listen = w->tcp[i];
   cfg.lan_vlan = w->lan_vlan[i];
+  cfg.mcast_querier = w->querier[i];
+  cfg.broadcast_rate = w->bcast_rate;
+  cfg.broadcast_burst = w->bcast_burst;
   if (w->no_relay[i])
     cfg.relay_rate_kbps = 0;
   snprintf(cfg.tap_name, sizeof(cfg.tap_name), "rl%d", i);

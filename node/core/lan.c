@@ -1,8 +1,10 @@
 /* The virtual LAN: frames between the TAP device and the links.
  *
  * Unicast frames go to the member whose MAC (derived from its overlay ID)
- * is the destination; broadcast and multicast go to every established link
- * (later: the group's subring). A member may only send frames that claim
+ * is the destination; broadcast and multicast go to every member of the
+ * ring over the overlay's broadcast tree (lan_bcast.c; before the node is
+ * in a ring, to every established link), IGMP / MLD stay on the TAP
+ * segment (lan_mcast.c). A member may only send frames that claim
  * what its certificate grants: its own MAC, its certified virtual IPv4
  * address, and its IPv6 link-local address (from its MAC). A certificate
  * is a claim to one address on the LAN, not to the whole segment, and no
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "node/core/node_internal.h"
+#include "tap/mcast.h"
 #include "tap/tap.h"
 
 #define ETH_HDR 14
@@ -118,15 +121,6 @@ enum lan_verdict lan_frame_check(const struct tap_frame_info *fi, const uint8_t 
   }
 }
 
-/* True when the frame's sender claims only what the peer's cert grants. */
-static bool frame_source_ok(const struct node *n, const struct link *l, const uint8_t *f,
-                            size_t len) {
-  struct tap_frame_info fi;
-  if (tap_frame_classify(f, len, &fi) != 0)
-    return false;
-  return lan_frame_check(&fi, l->mac, l->s.peer_vip, n->cfg.lan_vlan) == LAN_OK;
-}
-
 /* Decrypted plaintext from a link: a frame for the TAP device or a control
  * message for the overlay. */
 void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t len,
@@ -146,8 +140,15 @@ void lan_deliver_frame(struct node *n, struct link *l, const uint8_t *f, size_t 
     n->c.tap_runt++;
     return;
   }
-  if (!frame_source_ok(n, l, f, len)) {
+  struct tap_frame_info fi;
+  if (tap_frame_classify(f, len, &fi) != 0 ||
+      lan_frame_check(&fi, l->mac, l->s.peer_vip, n->cfg.lan_vlan) != LAN_OK) {
     n->c.frame_spoofed++;
+    return;
+  }
+  if (fi.dst_kind != TAP_DST_UNICAST &&
+      (tap_mcast_control(&fi) || !lan_mcast_host_wants(n, &fi, now))) {
+    n->c.bcast_unjoined++; /* (a member not yet in a ring sends on its links) */
     return;
   }
   l->last_data_ns = now;
@@ -185,14 +186,24 @@ int node_recv_tap(struct node *n, const uint8_t *frame, size_t len, uint64_t now
   }
   if (frame[0] & 1) { /* group bit: broadcast or multicast */
     struct tap_frame_info fi;
-    if (tap_frame_classify(frame, len, &fi) == 0 && fi.arp && fi.arp_op == TAP_ARP_REQUEST &&
-        fi.n_vlan == 0) {
+    bool known = tap_frame_classify(frame, len, &fi) == 0;
+    if (known && fi.arp && fi.arp_op == TAP_ARP_REQUEST && fi.n_vlan == 0) {
       /* ARP for a member's virtual IP is answered here, from links and the
        * DHT; the request never floods the group. */
       node_arp_request(n, &fi, now);
       return 0;
     }
-    /* Once per member: on the session that sends to it. */
+    if (known && lan_mcast_from_tap(n, &fi, frame, len, now))
+      return 0; /* IGMP / MLD: of this TAP segment only */
+    if (n->ov && overlay_bcast_room(n->ov, now) > 0)
+      return lan_bcast_send(n, frame, len, now);
+    if (node_in_ring(n)) {
+      n->c.bcast_rate_dropped++; /* in a ring, over our rate */
+      return RL_EAGAIN;
+    }
+    /* Not in a ring yet: once per member we hold a link to, on the
+     * session that sends to it. */
+    n->c.bcast_fallback++;
     for (unsigned i = 0; i < n->n_links; i++) {
       struct link *l = n->links[i];
       if (l->used && l->s.state == SESS_ESTABLISHED && l->s.have_peer &&

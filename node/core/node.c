@@ -78,6 +78,7 @@ struct node *node_new(const struct node_config *cfg, uint64_t now, int *err) {
   pktq_init(&n->udpq, NODE_UDPQ_MAX);
   pktq_init(&n->tapq, NODE_TAPQ_MAX);
   n->started_ns = now;
+  lan_mcast_start(n, now);
   n->next_reap_ns = now + NODE_REAP_EVERY_NS;
   n->next_nat_tick_ns = now + NODE_NAT_TICK_NS;
   nat_obs_init(&n->obs);
@@ -155,6 +156,8 @@ void node_free(struct node *n) {
   node_bday_free(n);
   node_replay_free(n);
   node_routed_free(n);
+  lan_bcast_free(n);
+  lan_mcast_free(n);
   node_dial_free(n);
   hs_identity_wipe(&n->hid);
   sodium_memzero(&n->cfg.key, sizeof(n->cfg.key));
@@ -451,6 +454,8 @@ uint64_t node_next_timer(const struct node *n) {
     t = nt;
   if (n->next_reap_ns < t)
     t = n->next_reap_ns;
+  if (lan_mcast_next_timer(n) < t)
+    t = lan_mcast_next_timer(n);
   if (n->th_n && link_timer(n->th[0]) < t)
     t = link_timer(n->th[0]);
   return t;
@@ -460,6 +465,8 @@ void node_on_timer(struct node *n, uint64_t now) {
   node_ov_on_timer(n, now);
   node_dht_on_timer(n, now);
   node_nat_on_timer(n, now);
+  if (lan_mcast_next_timer(n) <= now)
+    lan_mcast_on_timer(n, now);
   if (now >= n->next_reap_ns)
     reap_idle(n, now);
   /* The links due now, from the top of the timer heap. Handling a link

@@ -94,6 +94,17 @@ struct node_config {
    * loaded again at the next start. */
   const struct revocation *revoked;
   unsigned n_revoked;
+  /* Broadcast and multicast frames (node/core/lan_bcast.c): at most
+   * broadcast_rate overlay broadcasts a second with bursts of
+   * broadcast_burst, ours and every origin's (0: overlay defaults, 100 and
+   * 200; a frame of more than one piece costs one per piece). */
+  uint32_t broadcast_rate, broadcast_burst;
+  /* Be the IGMP / MLD querier of the TAP segment and deliver other
+   * members' multicast only for groups the host joined (node/core/
+   * lan_mcast.c). false (the core's default, for hosts that cannot
+   * answer queries, e.g. simulated ones): every group is delivered. The
+   * daemon turns it on. */
+  bool mcast_querier;
 };
 void node_config_default(struct node_config *cfg);
 

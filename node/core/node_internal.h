@@ -191,6 +191,16 @@ struct node_counters {
   uint64_t revocations, links_expired;
   uint64_t revocations_from_dht; /* learnt from a DHT lookup answer */
   uint64_t revoke_checks_dropped; /* over the signature-check budget */
+  /* broadcast and multicast frames (lan_bcast.c, lan_mcast.c) */
+  uint64_t bcast_out;        /* frames we broadcast over the overlay tree */
+  uint64_t bcast_in;         /* members' frames written to our TAP */
+  uint64_t bcast_bad;        /* copies refused (proof, header, frame check) */
+  uint64_t bcast_unjoined;   /* multicast for a group our host is not in */
+  uint64_t bcast_frag_lost;  /* frames a piece of which never came */
+  uint64_t bcast_too_big;    /* frames over LAN_BC_PIECES_MAX pieces */
+  uint64_t bcast_rate_dropped; /* frames over our broadcast rate */
+  uint64_t bcast_fallback;   /* frames sent on our links (not in a ring yet) */
+  uint64_t mcast_bad;        /* IGMP / MLD from our host that did not parse */
 };
 
 #define NODE_PUNCH_TRIES 5         /* handshake tries per candidate (31 s) */
@@ -402,6 +412,8 @@ struct node {
   struct revoke_set revoked; /* revoked members (node_revoke.c) */
   struct rate_bucket rv_budget; /* checks of revocations from all links */
   uint64_t next_revoke_sync_ns;
+  struct lan_reasm *reasm;   /* LAN_REASM_MAX broadcast frames (lan_bcast.c), on first use */
+  struct tap_mcast_table *mq; /* the host's multicast groups (lan_mcast.c) */
 };
 
 /* Working memory of one call into a node (not on the stack: simulator
@@ -412,6 +424,43 @@ struct node_scratch {
   uint8_t pt[NODE_UDP_MAX];
   uint8_t pkt[NODE_UDP_MAX];
 };
+
+/* lan_bcast.c */
+#define LAN_BC_HDR 14            /* epoch seq nfrag idx total offset */
+#define LAN_BC_PIECES_MAX 4      /* pieces of one frame */
+#define LAN_REASM_MAX 8          /* frames being put together at once */
+#define LAN_REASM_NS (2 * NS_PER_S) /* a frame's pieces arrive within */
+struct lan_bc_hdr {
+  uint32_t epoch, seq;
+  uint8_t nfrag, idx;
+  uint16_t total, off;
+  const uint8_t *piece;
+  size_t len;
+};
+/* Parses and checks a piece header and its length (the even split);
+ * RL_ETRUNC / RL_EPARSE. */
+int lan_bc_hdr_parse(const uint8_t *p, size_t len, struct lan_bc_hdr *h);
+int lan_bcast_send(struct node *n, const uint8_t *frame, size_t len, uint64_t now);
+bool lan_bcast_check(void *ctx, const uint8_t origin[RL_ID_LEN], uint32_t epoch, uint32_t seq,
+                     uint8_t app, const uint8_t *payload, size_t len, uint64_t now);
+void lan_bcast_deliver(struct node *n, const struct ov_action *a, uint64_t now);
+void lan_bcast_free(struct node *n);
+
+/* lan_mcast.c */
+struct tap_frame_info;
+struct tap_mcast_rec;
+void lan_mcast_start(struct node *n, uint64_t now);
+void lan_mcast_free(struct node *n);
+/* An IGMP / MLD frame from our host: consumed (true), memberships noted. */
+bool lan_mcast_from_tap(struct node *n, const struct tap_frame_info *fi, const uint8_t *f,
+                        size_t len, uint64_t now);
+/* Whether a group-addressed frame of another member goes to our host. */
+bool lan_mcast_host_wants(struct node *n, const struct tap_frame_info *fi, uint64_t now);
+uint64_t lan_mcast_next_timer(const struct node *n);
+void lan_mcast_on_timer(struct node *n, uint64_t now);
+/* The groups our host is in (up to cap written); returns how many. */
+size_t lan_mcast_groups(const struct node *n, struct tap_mcast_rec *out, size_t cap,
+                        uint64_t now);
 
 /* link.c */
 #define NODE_TH_NONE UINT32_MAX

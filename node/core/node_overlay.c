@@ -16,6 +16,12 @@ int node_ov_init(struct node *n, uint64_t now) {
   memcpy(oc.self_id, n->hid.id, RL_ID_LEN);
   if (n->cfg.ring_successors)
     oc.n_successors = n->cfg.ring_successors;
+  if (n->cfg.broadcast_rate)
+    oc.bcast_rate = n->cfg.broadcast_rate;
+  if (n->cfg.broadcast_burst)
+    oc.bcast_burst = n->cfg.broadcast_burst;
+  oc.bcast_check = lan_bcast_check;
+  oc.bcast_ctx = n;
   n->ov = overlay_new(&oc);
   if (!n->ov)
     return RL_ENOMEM;
@@ -361,6 +367,9 @@ void node_ov_pump(struct node *n, uint64_t now) {
       break;
     case OV_ACT_RING_CHANGED:
       node_ring_changed(n, now);
+      break;
+    case OV_ACT_BCAST:
+      lan_bcast_deliver(n, a, now);
       break;
     default:
       break;

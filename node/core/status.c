@@ -1,5 +1,6 @@
 /* Status and control answers: JSON (stable field names, docs/cli.md) and
  * human-readable text. Built into caller buffers, no allocation. */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <ringlan/error.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "node/core/node_internal.h"
+#include "tap/mcast.h"
 
 struct sb {
   char *p;
@@ -129,6 +131,52 @@ static void ring_json(struct sb *b, const struct node *n) {
   sb_printf(b, ",\"estimated_n\":%llu},", (unsigned long long)ri.estimated_n);
 }
 
+/* Broadcast and multicast (lan_bcast.c, lan_mcast.c): the overlay tree's
+ * figures, our host's groups, and the certificate's subrings (which do
+ * not carry traffic yet: every group frame uses the whole ring's tree). */
+static void bcast_json(struct sb *b, const struct node *n, uint64_t now) {
+  struct ov_stats st;
+  struct tap_mcast_rec g[TAP_MCAST_GROUPS_MAX];
+  size_t ng = lan_mcast_groups(n, g, TAP_MCAST_GROUPS_MAX, now);
+  memset(&st, 0, sizeof(st));
+  if (n->ov)
+    overlay_stats(n->ov, &st);
+  sb_printf(b,
+            "\"broadcast\":{\"frames_out\":%" PRIu64 ",\"frames_in\":%" PRIu64
+            ",\"bad\":%" PRIu64 ",\"unjoined\":%" PRIu64 ",\"frag_lost\":%" PRIu64
+            ",\"too_big\":%" PRIu64 ",\"rate_dropped\":%" PRIu64 ",\"fallback\":%" PRIu64
+            ",\"tree\":{\"sent\":%" PRIu64 ",\"tx\":%" PRIu64 ",\"delivered\":%" PRIu64
+            ",\"dup\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"rate_dropped\":%" PRIu64
+            ",\"stale\":%" PRIu64 "}},",
+            n->c.bcast_out, n->c.bcast_in, n->c.bcast_bad, n->c.bcast_unjoined,
+            n->c.bcast_frag_lost, n->c.bcast_too_big, n->c.bcast_rate_dropped,
+            n->c.bcast_fallback, st.bcast_sent, st.bcast_tx, st.bcast_delivered, st.bcast_dup,
+            st.bcast_refused, st.bcast_rate_dropped, st.bcast_stale);
+  sb_printf(b, "\"multicast\":{\"querier\":%s,\"groups\":[",
+            n->cfg.mcast_querier ? "true" : "false");
+  for (size_t i = 0; i < ng && i < TAP_MCAST_GROUPS_MAX; i++) {
+    char a[64];
+    if (g[i].family == 4)
+      snprintf(a, sizeof(a), "%u.%u.%u.%u", g[i].addr[0], g[i].addr[1], g[i].addr[2],
+               g[i].addr[3]);
+    else if (!inet_ntop(AF_INET6, g[i].addr, a, sizeof(a)))
+      snprintf(a, sizeof(a), "?");
+    sb_printf(b, "%s{\"group\":\"%s\",\"vlan\":%u}", i ? "," : "", a,
+              g[i].n_vlan ? g[i].vlan[g[i].n_vlan - 1].tci & 0x0fffu : 0u);
+  }
+  sb_printf(b,
+            "],\"joins\":%" PRIu64 ",\"leaves\":%" PRIu64 ",\"timeouts\":%" PRIu64
+            ",\"queries\":%" PRIu64 ",\"bad\":%" PRIu64 "},",
+            n->mq ? n->mq->stats.joins : 0, n->mq ? n->mq->stats.leaves : 0,
+            n->mq ? n->mq->stats.timeouts : 0, n->mq ? n->mq->stats.queries : 0,
+            n->c.mcast_bad);
+  sb_printf(b, "\"subrings\":[");
+  for (unsigned i = 0; i < n->cfg.cert.n_subrings && i < CERT_MAX_SUBRINGS; i++)
+    sb_printf(b, "%s{\"name\":\"%s\",\"joined\":false}", i ? "," : "",
+              n->cfg.cert.subrings[i]);
+  sb_printf(b, "],");
+}
+
 static void nat_json(struct sb *b, const struct node *n) {
   char a[RL_ADDR_STRLEN];
   sb_printf(b, "\"nat\":{\"class\":\"%s\",\"reflexive\":", nat_class_name(n->nat_class));
@@ -178,6 +226,7 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
   }
   sb_printf(&b, "],");
   ring_json(&b, n);
+  bcast_json(&b, n, now);
   nat_json(&b, n);
   sb_printf(&b,
             "\"counters\":{\"udp_in\":%" PRIu64 ",\"udp_bad\":%" PRIu64
@@ -223,10 +272,18 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
             ",\"punch_links_capped\":%" PRIu64 ",\"cands_refused\":%" PRIu64
             ",\"links_refused_full\":%" PRIu64 ",\"routed_replayed\":%" PRIu64
             ",\"ov_dials_capped\":%" PRIu64
-            ",\"bday_over_budget\":%" PRIu64 "}}",
+            ",\"bday_over_budget\":%" PRIu64,
             n->c.routed_unsigned, n->c.routed_bad_origin, n->c.punches_capped, n->c.gets_capped,
             n->c.punch_links_capped, n->c.cands_refused, n->c.links_refused_full,
             n->c.routed_replayed, n->c.ov_dials_capped, n->c.bday_over_budget);
+  sb_printf(&b,
+            ",\"bcast_out\":%" PRIu64 ",\"bcast_in\":%" PRIu64 ",\"bcast_bad\":%" PRIu64
+            ",\"bcast_unjoined\":%" PRIu64 ",\"bcast_frag_lost\":%" PRIu64
+            ",\"bcast_too_big\":%" PRIu64 ",\"bcast_rate_dropped\":%" PRIu64
+            ",\"bcast_fallback\":%" PRIu64 ",\"mcast_bad\":%" PRIu64 "}}",
+            n->c.bcast_out, n->c.bcast_in, n->c.bcast_bad, n->c.bcast_unjoined,
+            n->c.bcast_frag_lost, n->c.bcast_too_big, n->c.bcast_rate_dropped,
+            n->c.bcast_fallback, n->c.mcast_bad);
   return sb_done(&b);
 }
 

@@ -1,4 +1,4 @@
-/* libFuzzer target: origin_open and origin_stamp (crypto/origin.h) on
+/* libFuzzer target: origin_open, origin_parse and origin_stamp (crypto/origin.h) on
  * untrusted bytes, the signed payload of a routed overlay message.
  *
  * Input byte 0: bit 0 picks src (0: the signer's real ID, 1: another), bit
@@ -77,6 +77,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
        ts + ORIGIN_SKEW_MS < rl_unix_ms(&g->b.env, NOW)))
     abort();
   if (rc == 0 && origin_stamp(data + 1, size - 1, &ts) != 0)
+    abort();
+  /* origin_parse (delivery of a copy checked on arrival) reads any input
+   * safely and finds what origin_open accepted. */
+  const uint8_t *cb, *pp;
+  size_t cl, pl;
+  uint8_t app2;
+  int pr = origin_parse(data + 1, size - 1, &app2, &cb, &cl, &pp, &pl);
+  if (pr == 0 && (cb < data + 1 || cb + cl > data + size || pp + pl != data + size))
+    abort();
+  if (rc == 0 && (pr != 0 || app2 != app || pp != p || pl != len))
     abort();
   return 0;
 }
