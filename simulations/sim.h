@@ -170,13 +170,14 @@ struct sim_bcast {
   uint32_t redelivered;   /* a member delivered it twice (it restarted between) */
   uint32_t tx, dup;       /* copies transmitted; copies a member dropped as seen */
   uint32_t qdrop;         /* copies (or deliveries) lost to a full overlay action queue */
+  uint32_t lost;          /* copies lost to a link one end had closed */
   uint32_t lat_max_us;
   uint8_t depth_max;
   uint8_t state;          /* SIM_BC_LIVE, SIM_BC_DONE, SIM_BC_REFUSED, SIM_BC_UNFINISHED */
 };
 enum { SIM_BC_LIVE = 0, SIM_BC_DONE, SIM_BC_REFUSED, SIM_BC_UNFINISHED };
 /* What a model reports about a broadcast (sim_report_bcast). */
-enum { SIM_BC_TX = 1, SIM_BC_DUP, SIM_BC_DELIVER, SIM_BC_QDROP };
+enum { SIM_BC_TX = 1, SIM_BC_DUP, SIM_BC_DELIVER, SIM_BC_QDROP, SIM_BC_LOST };
 
 struct sim_outputs {      /* NULL streams are not written */
   FILE *lookups;          /* lookups.csv */
@@ -279,7 +280,8 @@ void sim_report_frame(struct sim *s, uint32_t flow_id, int path, uint64_t t_sent
 /* bcast: broadcast bcast_id, at node `at`: SIM_BC_TX (the node transmitted
  * `n` copies), SIM_BC_DUP (`n` copies arrived that the node had already
  * taken), SIM_BC_QDROP (the node's overlay dropped `n` actions for it: its
- * action queue was full), SIM_BC_DELIVER (delivered to the node, `n` = its
+ * action queue was full), SIM_BC_LOST (`n` copies lost because the link
+ * they went over was closed at one end), SIM_BC_DELIVER (delivered to the node, `n` = its
  * depth in the tree). */
 void sim_report_bcast(struct sim *s, uint32_t at, uint32_t bcast_id, int what, unsigned n);
 /* Sends a datagram from node as if it had been polled (for models that

@@ -104,8 +104,12 @@ void sim_report_bcast(struct sim *s, uint32_t at, uint32_t id, int what, unsigne
   if (id >= s->n_bc || at >= s->n_nodes)
     return;
   struct sim_bcast *b = &s->bc[id];
-  if (what == SIM_BC_TX || what == SIM_BC_DUP || what == SIM_BC_QDROP) {
-    uint32_t *c = what == SIM_BC_TX ? &b->tx : what == SIM_BC_DUP ? &b->dup : &b->qdrop;
+  uint32_t *c = what == SIM_BC_TX      ? &b->tx
+                : what == SIM_BC_DUP   ? &b->dup
+                : what == SIM_BC_QDROP ? &b->qdrop
+                : what == SIM_BC_LOST  ? &b->lost
+                                       : NULL;
+  if (c) {
     *c += n;
     return;
   }
@@ -160,10 +164,10 @@ static void bc_write(struct sim *s, uint32_t id) {
                                                     : "partial";
   if (!s->out.bcasts)
     return;
-  fprintf(s->out.bcasts, "%u,%.6f,%u,%u,%u,%u,%u,%u,%u,%u,%u,%u,%.3f,%s\n", id,
+  fprintf(s->out.bcasts, "%u,%.6f,%u,%u,%u,%u,%u,%u,%u,%u,%u,%u,%u,%.3f,%s\n", id,
           (double)b->t_send / 1e9, b->origin, b->members, b->delivered, b->departed, b->extra,
-          b->redelivered, b->tx, b->dup, b->qdrop, b->depth_max, (double)b->lat_max_us / 1e3,
-          res);
+          b->redelivered, b->tx, b->dup, b->qdrop, b->lost, b->depth_max,
+          (double)b->lat_max_us / 1e3, res);
 }
 
 void sim_bcast_sweep(struct sim *s, bool final) {
@@ -205,7 +209,8 @@ static double lat_quantile_ms(const struct sim *s, double q) {
 
 void sim_bcast_summary(struct sim *s, FILE *f) {
   uint64_t done = 0, refused = 0, unfinished = 0, full = 0, members = 0, delivered = 0,
-           departed = 0, extra = 0, redelivered = 0, tx = 0, dup = 0, qdrop = 0, n_ref = 0;
+           departed = 0, extra = 0, redelivered = 0, tx = 0, dup = 0, qdrop = 0, lost = 0,
+           n_ref = 0;
   uint32_t depth_max = 0, lat_max_us = 0;
   double cov_min = 1;
   for (uint32_t i = 0; i < s->n_bc; i++) {
@@ -227,6 +232,7 @@ void sim_bcast_summary(struct sim *s, FILE *f) {
     tx += b->tx;
     dup += b->dup;
     qdrop += b->qdrop;
+    lost += b->lost;
     n_ref += b->members + 1;
     full += b->delivered == b->members;
     double cov = b->members ? (double)b->delivered / b->members : 1;
@@ -242,7 +248,7 @@ void sim_bcast_summary(struct sim *s, FILE *f) {
              "\"members\":%llu,\"delivered\":%llu,\"coverage\":%.6f,\"coverage_min\":%.6f,"
              "\"full_coverage\":%llu,\"departed\":%llu,\"coverage_alive\":%.6f,"
              "\"extra\":%llu,\"late\":%llu,\"redelivered\":%llu,\"tx\":%llu,"
-             "\"tx_per_member\":%.6f,\"dup\":%llu,\"dup_per_bcast\":%.3f,\"queue_drop\":%llu",
+             "\"tx_per_member\":%.6f,\"dup\":%llu,\"dup_per_bcast\":%.3f,\"queue_drop\":%llu,\"lost\":%llu",
           s->n_bc, (unsigned long long)refused, (unsigned long long)done,
           (unsigned long long)unfinished, (unsigned long long)members,
           (unsigned long long)delivered, members ? (double)delivered / members : 0.0,
@@ -250,7 +256,8 @@ void sim_bcast_summary(struct sim *s, FILE *f) {
           alive ? (double)delivered / alive : 0.0, (unsigned long long)extra,
           (unsigned long long)s->bc_late, (unsigned long long)redelivered,
           (unsigned long long)tx, members ? (double)tx / members : 0.0,
-          (unsigned long long)dup, done ? (double)dup / done : 0.0, (unsigned long long)qdrop);
+          (unsigned long long)dup, done ? (double)dup / done : 0.0, (unsigned long long)qdrop,
+          (unsigned long long)lost);
   uint64_t nd = s->bc_lat_n; /* one depth per counted delivery */
   fprintf(f, ",\"depth\":{\"mean\":%.4f,\"p50\":%u,\"p99\":%u,\"max\":%u,\"log2_n\":%.4f}",
           nd ? (double)s->bc_depth_sum / nd : 0.0, depth_quantile(s, nd, 0.5),

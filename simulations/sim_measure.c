@@ -292,7 +292,7 @@ void sim_write_headers(struct sim *s) {
     fprintf(s->out.frames, "flow,t_sent_s,path,latency_ms\n");
   if (s->out.bcasts)
     fprintf(s->out.bcasts, "id,t_send_s,origin,members,delivered,departed,extra,redelivered,"
-                           "tx,dup,queue_drop,depth_max,latency_max_ms,result\n");
+                           "tx,dup,queue_drop,lost,depth_max,latency_max_ms,result\n");
   if (s->out.snapshots)
     fprintf(s->out.snapshots, "t_s,nodes_up,nodes_joined,ring_consistent,bytes_out_total,"
                               "bytes_per_node_per_s,events,in_flight,lookups_ok,"

@@ -28,9 +28,12 @@
  * Broadcasts (metric bcast): the origin calls overlay_broadcast() with app
  * OV_APP_TEST and the simulator's broadcast number in the payload's first
  * 4 bytes; the model reports each copy it sends (an OV_MSG_BCAST carrying
- * such a payload), each OV_ACT_BCAST with its depth, and from the
- * overlay's counters each duplicate copy and each action its full queue
- * dropped while handling a copy. */
+ * such a payload), each OV_ACT_BCAST with its depth, each copy lost to a
+ * link that one end had closed (the sender's link went down before the
+ * copy left, or it arrived over a link the receiver had just closed: a
+ * DISCONNECT closes the link at once here, and the CLOSE crosses copies in
+ * flight), and from the overlay's counters each duplicate copy and each
+ * action its full queue dropped while handling a copy. */
 #include <ringlan/error.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,12 +359,14 @@ static int o_recv(void *node, const struct rl_addr *from, const uint8_t *pkt, si
     l->t_rx = now;
     return 0;
   case T_MSG: {
+    uint32_t bc;
     if (!l || l->state != L_UP) {
       ctl(n, from, T_CLOSE); /* stale link on their side */
+      if (bcast_id(pkt + HDR, len - HDR, &bc)) /* we closed it, the copy crossed our CLOSE */
+        sim_report_bcast(n->s, n->idx, bc, SIM_BC_LOST, 1);
       return RL_ESTATE;
     }
     l->t_rx = l->t_use = now;
-    uint32_t bc;
     if (!bcast_id(pkt + HDR, len - HDR, &bc))
       return overlay_recv(n->ov, id, pkt + HDR, len - HDR, now);
     /* A broadcast copy: the overlay's own counters say whether this
@@ -445,8 +450,12 @@ static size_t o_poll(void *node, struct rl_addr *to, uint8_t *buf, size_t cap) {
     switch (a->kind) {
     case OV_ACT_SEND: {
       struct olink *l = link_by_id(n, a->peer);
-      if (!l || l->state != L_UP || a->len > OV_MSG_MAX)
-        break; /* the overlay raced a link going down: dropped */
+      if (!l || l->state != L_UP || a->len > OV_MSG_MAX) {
+        uint32_t bc; /* the overlay raced a link going down: dropped */
+        if (bcast_id(a->data, a->len, &bc))
+          sim_report_bcast(n->s, n->idx, bc, SIM_BC_LOST, 1);
+        break;
+      }
       write_hdr(n, buf, T_MSG);
       memcpy(buf + HDR, a->data, a->len);
       *to = l->ep;
