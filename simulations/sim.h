@@ -91,6 +91,11 @@ struct sim_model {
   int (*recv_port)(void *node, uint16_t port, const struct rl_addr *from, const uint8_t *pkt,
                    size_t len, uint64_t now);
   bool (*has_port)(const void *node, uint16_t port);
+  /* bcast: broadcast a payload of `size` bytes to every ring member as
+   * broadcast number bcast_id; the model reports every copy it transmits,
+   * every duplicate copy a member drops and every delivery with
+   * sim_report_bcast(). Returns 0 or RL_E* (not sent). */
+  int (*bcast)(void *node, uint32_t bcast_id, size_t size, uint64_t now);
   /* Shared per-run context (scratch buffers), made by sim_init when the
    * caller passes no ctx of its own, freed by sim_free. */
   void *(*ctx_new)(void);
@@ -107,6 +112,7 @@ enum sim_ev_kind {
   SIM_EV_PART,      /* node: partition index, arg: 1 = start */
   SIM_EV_FAIL,      /* mass failure */
   SIM_EV_FLOW,      /* start a traffic flow (direct_time) */
+  SIM_EV_BCAST,     /* a random member broadcasts (bcast) */
   SIM_EV_END
 };
 
@@ -149,6 +155,30 @@ enum { SIM_FLOW_DELIVERED = 1, SIM_FLOW_DIRECT = 2 };
 enum { SIM_PATH_PENDING = 0, SIM_PATH_OVERLAY, SIM_PATH_RELAY, SIM_PATH_DIRECT, SIM_PATHS };
 extern const char *const sim_path_names[SIM_PATHS];
 
+/* An overlay broadcast (bcast metric). Members are the joined nodes other
+ * than the origin when it was sent; while the broadcast is live (until
+ * bcast_timeout_s after sending) `bits` holds two bitmaps of n_nodes bits:
+ * member, and got it. */
+struct sim_bcast {
+  uint64_t t_send;
+  uint64_t *bits;         /* NULL once finished */
+  uint32_t origin;
+  uint32_t members;       /* at send time */
+  uint32_t delivered;     /* members that got it within bcast_timeout_s */
+  uint32_t departed;      /* members that went down before getting it */
+  uint32_t extra;         /* deliveries to nodes that were no member at send time */
+  uint32_t redelivered;   /* a member delivered it twice (it restarted between) */
+  uint32_t tx, dup;       /* copies transmitted; copies a member dropped as seen */
+  uint32_t qdrop;         /* copies (or deliveries) lost to a full overlay action queue */
+  uint32_t lost;          /* copies lost to a link one end had closed */
+  uint32_t lat_max_us;
+  uint8_t depth_max;
+  uint8_t state;          /* SIM_BC_LIVE, SIM_BC_DONE, SIM_BC_REFUSED, SIM_BC_UNFINISHED */
+};
+enum { SIM_BC_LIVE = 0, SIM_BC_DONE, SIM_BC_REFUSED, SIM_BC_UNFINISHED };
+/* What a model reports about a broadcast (sim_report_bcast). */
+enum { SIM_BC_TX = 1, SIM_BC_DUP, SIM_BC_DELIVER, SIM_BC_QDROP, SIM_BC_LOST };
+
 struct sim_outputs {      /* NULL streams are not written */
   FILE *lookups;          /* lookups.csv */
   FILE *joins;            /* joins.csv */
@@ -156,6 +186,7 @@ struct sim_outputs {      /* NULL streams are not written */
   FILE *links;            /* links.csv (models with link_types) */
   FILE *flows;            /* flows.csv (models with direct_time) */
   FILE *frames;           /* frames.csv (models with path_latency) */
+  FILE *bcasts;           /* bcasts.csv (models with bcast) */
 };
 
 struct sim_progress {
@@ -195,6 +226,15 @@ struct sim {
   /* frame latencies by path (path_latency), microseconds */
   uint32_t *frame_us[SIM_PATHS];
   uint64_t n_frame[SIM_PATHS], cap_frame[SIM_PATHS], frame_sum_us[SIM_PATHS];
+  /* overlay broadcasts (bcast) */
+  struct sim_rng bc_rng;
+  struct sim_bcast *bc;
+  uint32_t n_bc, cap_bc, bc_swept;
+  uint64_t bc_late;        /* deliveries after a broadcast's window */
+  uint64_t bc_depth_hist[256];
+  uint64_t bc_depth_sum, bc_lat_sum_us, bc_lat_n;
+  uint32_t *bc_lat_hist;   /* 0.1 ms bins up to bcast_timeout_s */
+  uint32_t bc_lat_bins;
   /* trace churn */
   struct sim_trace_ev *trace;
   uint32_t n_trace;
@@ -237,6 +277,13 @@ void sim_report_flow(struct sim *s, uint32_t flow_id, int what);
 /* path_latency: a flow frame that left the source at t_sent (virtual ns),
  * taken in over `path` (SIM_PATH_*), came out of the destination now. */
 void sim_report_frame(struct sim *s, uint32_t flow_id, int path, uint64_t t_sent);
+/* bcast: broadcast bcast_id, at node `at`: SIM_BC_TX (the node transmitted
+ * `n` copies), SIM_BC_DUP (`n` copies arrived that the node had already
+ * taken), SIM_BC_QDROP (the node's overlay dropped `n` actions for it: its
+ * action queue was full), SIM_BC_LOST (`n` copies lost because the link
+ * they went over was closed at one end), SIM_BC_DELIVER (delivered to the node, `n` = its
+ * depth in the tree). */
+void sim_report_bcast(struct sim *s, uint32_t at, uint32_t bcast_id, int what, unsigned n);
 /* Sends a datagram from node as if it had been polled (for models that
  * produce traffic outside poll(), e.g. a graceful leave in destroy). */
 /* sim_send from another source port, with an IP TTL (0: default). */

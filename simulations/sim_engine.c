@@ -344,6 +344,8 @@ static int handle(struct sim *s, const struct sim_ev *ev) {
     return 0;
   case SIM_EV_FLOW:
     return sim_measure_flow_event(s);
+  case SIM_EV_BCAST:
+    return sim_bcast_event(s);
   case SIM_EV_END:
     return 0;
   }

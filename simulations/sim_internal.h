@@ -35,6 +35,14 @@ void sim_flow_sweep(struct sim *s, bool final);
 void sim_flow_summary(struct sim *s, FILE *f);
 void sim_frame_summary(struct sim *s, FILE *f);
 
+/* sim_bcast.c */
+int sim_bcast_init(struct sim *s);            /* first SIM_EV_BCAST, histogram */
+void sim_bcast_free(struct sim *s);
+int sim_bcast_event(struct sim *s);           /* one broadcast, schedule next */
+void sim_bcast_sweep(struct sim *s, bool final);
+void sim_bcast_node_gone(struct sim *s, uint32_t node);
+void sim_bcast_summary(struct sim *s, FILE *f);
+
 /* sim_engine.c */
 int sim_node_up(struct sim *s, uint32_t node);
 void sim_node_down(struct sim *s, uint32_t node, bool graceful);

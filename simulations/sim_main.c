@@ -3,7 +3,8 @@
  *   ringlan-sim SCENARIO [--seed S] [--nodes N] [--duration S] [--out DIR]
  *
  * DIR (default ./sim-out) receives summary.json, lookups.csv, joins.csv,
- * snapshots.csv (all deterministic for a given scenario and seed) and
+ * snapshots.csv (and links.csv, flows.csv, frames.csv, bcasts.csv for the
+ * metrics that need them; all deterministic for a given scenario and seed) and
  * perf.json (wall time, events per second, peak RSS: machine-dependent).
  * Exit status: 0 done, 1 bad usage or scenario, 2 run failed, 3 the
  * scenario's model is not available in this build (summary.json says why). */
@@ -176,6 +177,8 @@ int main(int argc, char **argv) {
     s.out.flows = open_out(out, "flows.csv");
   if ((sc.metrics & SIM_M_PATH_LATENCY) && (model->caps & SIM_M_PATH_LATENCY))
     s.out.frames = open_out(out, "frames.csv");
+  if ((sc.metrics & SIM_M_BCAST) && model->bcast)
+    s.out.bcasts = open_out(out, "bcasts.csv");
   int rc = 2;
   if (!s.out.lookups || !s.out.joins || !s.out.snapshots)
     goto done;
@@ -230,6 +233,8 @@ done:
     fclose(s.out.flows);
   if (s.out.frames)
     fclose(s.out.frames);
+  if (s.out.bcasts)
+    fclose(s.out.bcasts);
   sim_free(&s);
   return rc;
 }

@@ -38,6 +38,8 @@ int sim_measure_init(struct sim *s) {
   if (!rc && s->sc.lookups_per_s > 0 && s->model->lookup)
     rc = sim_push(s, SIM_S_TO_NS(s->sc.lookup_start_s) + next_lookup_gap(s), SIM_EV_LOOKUP,
                   0, 0, 0);
+  if (!rc)
+    rc = sim_bcast_init(s);
   return rc;
 }
 
@@ -52,6 +54,7 @@ void sim_measure_free(struct sim *s) {
   s->lk = NULL;
   s->join_s = NULL;
   s->fl = NULL;
+  sim_bcast_free(s);
 }
 
 static int cmp_id(const void *a, const void *b, void *ctx) {
@@ -206,6 +209,7 @@ void sim_measure_node_gone(struct sim *s, uint32_t idx) {
     s->n_joined--;
   }
   s->order_dirty = true;
+  sim_bcast_node_gone(s, idx);
 }
 
 /* Fraction of joined nodes whose first successor is the true one; -1 when
@@ -238,6 +242,7 @@ static double ring_consistency(struct sim *s) {
 void sim_measure_snapshot(struct sim *s) {
   sim_measure_sweep(s, false);
   sim_flow_sweep(s, false);
+  sim_bcast_sweep(s, false);
   double ring = (s->sc.metrics & SIM_M_RING) ? ring_consistency(s) : -1;
   s->ring_ok_last = ring;
   double dt = (double)(s->now - s->last_snap_t) / 1e9;
@@ -285,6 +290,9 @@ void sim_write_headers(struct sim *s) {
                           "result\n");
   if (s->out.frames)
     fprintf(s->out.frames, "flow,t_sent_s,path,latency_ms\n");
+  if (s->out.bcasts)
+    fprintf(s->out.bcasts, "id,t_send_s,origin,members,delivered,departed,extra,redelivered,"
+                           "tx,dup,queue_drop,lost,depth_max,latency_max_ms,result\n");
   if (s->out.snapshots)
     fprintf(s->out.snapshots, "t_s,nodes_up,nodes_joined,ring_consistent,bytes_out_total,"
                               "bytes_per_node_per_s,events,in_flight,lookups_ok,"
@@ -316,6 +324,7 @@ static unsigned hops_quantile(const struct sim *s, double q) {
 int sim_summary_json(struct sim *s, FILE *f) {
   sim_measure_sweep(s, true);
   sim_flow_sweep(s, true);
+  sim_bcast_sweep(s, true);
   uint64_t up_ns, idle_ns;
   uptime_totals(s, &up_ns, &idle_ns);
   const struct sim_scenario *sc = &s->sc;
@@ -380,6 +389,8 @@ int sim_summary_json(struct sim *s, FILE *f) {
     sim_flow_summary(s, f);
   if (sc->metrics & SIM_M_PATH_LATENCY && s->model->caps & SIM_M_PATH_LATENCY)
     sim_frame_summary(s, f);
+  if (sc->metrics & SIM_M_BCAST && s->model->bcast)
+    sim_bcast_summary(s, f);
   const struct sim_net_stats *st = &s->net.st;
   fprintf(f, ",\"net\":{\"sent\":%llu,\"delivered\":%llu,\"lost\":%llu,\"partitioned\":%llu,"
              "\"unroutable\":%llu,\"nat_out_drop\":%llu,\"nat_in_drop\":%llu,"

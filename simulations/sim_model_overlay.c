@@ -23,11 +23,22 @@
  * The 41-byte header equals what the node core's data channel adds to an
  * overlay message (P_DATA_V2 header 4 + packet ID 4 + tag 16 + control
  * magic 16 + channel 1), so byte counts are comparable; KEEPALIVE, HELLO
- * and CLOSE are 41 bytes (the real handshake is larger). */
+ * and CLOSE are 41 bytes (the real handshake is larger).
+ *
+ * Broadcasts (metric bcast): the origin calls overlay_broadcast() with app
+ * OV_APP_TEST and the simulator's broadcast number in the payload's first
+ * 4 bytes; the model reports each copy it sends (an OV_MSG_BCAST carrying
+ * such a payload), each OV_ACT_BCAST with its depth, each copy lost to a
+ * link that one end had closed (the sender's link went down before the
+ * copy left, or it arrived over a link the receiver had just closed: a
+ * DISCONNECT closes the link at once here, and the CLOSE crosses copies in
+ * flight), and from the overlay's counters each duplicate copy and each
+ * action its full queue dropped while handling a copy. */
 #include <ringlan/error.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "overlay/ov_msg.h"
 #include "overlay/overlay.h"
 #include "simulations/sim.h"
 
@@ -222,6 +233,22 @@ static void write_hdr(const struct onode *n, uint8_t *buf, uint8_t type) {
   memset(buf + 1 + RL_ID_LEN, 0, HDR - 1 - RL_ID_LEN);
 }
 
+static uint32_t get_u32be(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* bcast: the simulator's broadcast number in an overlay message, if it is
+ * a broadcast copy of ours (OV_MSG_BCAST, app OV_APP_TEST, the number in
+ * the payload's first 4 bytes). */
+static bool bcast_id(const uint8_t *msg, size_t len, uint32_t *id) {
+  struct ov_msg m;
+  if (len < OV_BCAST_HDR + 4 || msg[0] != OV_MSG_BCAST || ov_msg_decode(&m, msg, len) ||
+      m.app != OV_APP_TEST || m.len < 4)
+    return false;
+  *id = get_u32be(m.payload);
+  return true;
+}
+
 static void *o_create(void *ctx, struct sim *s, const struct sim_node_init *in, uint64_t now,
                       int *err) {
   (void)ctx;
@@ -331,13 +358,32 @@ static int o_recv(void *node, const struct rl_addr *from, const uint8_t *pkt, si
       link_is_up(n, l, now);
     l->t_rx = now;
     return 0;
-  case T_MSG:
+  case T_MSG: {
+    uint32_t bc;
     if (!l || l->state != L_UP) {
       ctl(n, from, T_CLOSE); /* stale link on their side */
+      if (bcast_id(pkt + HDR, len - HDR, &bc)) /* we closed it, the copy crossed our CLOSE */
+        sim_report_bcast(n->s, n->idx, bc, SIM_BC_LOST, 1);
       return RL_ESTATE;
     }
     l->t_rx = l->t_use = now;
-    return overlay_recv(n->ov, id, pkt + HDR, len - HDR, now);
+    if (!bcast_id(pkt + HDR, len - HDR, &bc))
+      return overlay_recv(n->ov, id, pkt + HDR, len - HDR, now);
+    /* A broadcast copy: the overlay's own counters say whether this
+     * member had taken it already, and whether its action queue
+     * overflowed passing it on. */
+    struct ov_stats before, after;
+    overlay_stats(n->ov, &before);
+    int rc = overlay_recv(n->ov, id, pkt + HDR, len - HDR, now);
+    overlay_stats(n->ov, &after);
+    if (after.bcast_dup != before.bcast_dup)
+      sim_report_bcast(n->s, n->idx, bc, SIM_BC_DUP,
+                       (unsigned)(after.bcast_dup - before.bcast_dup));
+    if (after.dropped_queue != before.dropped_queue)
+      sim_report_bcast(n->s, n->idx, bc, SIM_BC_QDROP,
+                       (unsigned)(after.dropped_queue - before.dropped_queue));
+    return rc;
+  }
   case T_KEEPALIVE:
     if (l) {
       l->t_rx = now;
@@ -404,12 +450,19 @@ static size_t o_poll(void *node, struct rl_addr *to, uint8_t *buf, size_t cap) {
     switch (a->kind) {
     case OV_ACT_SEND: {
       struct olink *l = link_by_id(n, a->peer);
-      if (!l || l->state != L_UP || a->len > OV_MSG_MAX)
-        break; /* the overlay raced a link going down: dropped */
+      if (!l || l->state != L_UP || a->len > OV_MSG_MAX) {
+        uint32_t bc; /* the overlay raced a link going down: dropped */
+        if (bcast_id(a->data, a->len, &bc))
+          sim_report_bcast(n->s, n->idx, bc, SIM_BC_LOST, 1);
+        break;
+      }
       write_hdr(n, buf, T_MSG);
       memcpy(buf + HDR, a->data, a->len);
       *to = l->ep;
       l->t_tx = l->t_use = now;
+      uint32_t bc;
+      if (bcast_id(a->data, a->len, &bc))
+        sim_report_bcast(n->s, n->idx, bc, SIM_BC_TX, 1);
       return HDR + a->len;
     }
     case OV_ACT_CONNECT:
@@ -425,16 +478,16 @@ static size_t o_poll(void *node, struct rl_addr *to, uint8_t *buf, size_t cap) {
       break;
     }
     case OV_ACT_DELIVER:
-      if (a->app == OV_APP_TEST && a->len == 4) {
-        uint32_t cookie = (uint32_t)a->data[0] << 24 | (uint32_t)a->data[1] << 16 |
-                          (uint32_t)a->data[2] << 8 | a->data[3];
-        sim_report_lookup(n->s, n->idx, cookie, a->hops);
-      }
+      if (a->app == OV_APP_TEST && a->len == 4)
+        sim_report_lookup(n->s, n->idx, get_u32be(a->data), a->hops);
       break;
     case OV_ACT_RING_CHANGED:
       check_joined(n);
       break;
-    case OV_ACT_BCAST: /* the overlay model carries no broadcasts */
+    case OV_ACT_BCAST:
+      if (a->app == OV_APP_TEST && a->len >= 4)
+        sim_report_bcast(n->s, n->idx, get_u32be(a->data), SIM_BC_DELIVER, a->hops);
+      break;
     case OV_ACT_NONE:
       break;
     }
@@ -529,11 +582,33 @@ static bool o_succ(const void *node, uint8_t out[SIM_ID_LEN]) {
   return true;
 }
 
+/* bcast: payload = the broadcast's number (4 bytes) and zeros. */
+static int o_bcast(void *node, uint32_t id, size_t size, uint64_t now) {
+  struct onode *n = node;
+  uint8_t p[OV_APP_MAX];
+  if (size < 4 || size > sizeof(p))
+    return RL_EINVAL;
+  memset(p, 0, size);
+  p[0] = (uint8_t)(id >> 24);
+  p[1] = (uint8_t)(id >> 16);
+  p[2] = (uint8_t)(id >> 8);
+  p[3] = (uint8_t)id;
+  struct ov_stats before, after;
+  overlay_stats(n->ov, &before);
+  int rc = overlay_broadcast(n->ov, OV_APP_TEST, p, size, now);
+  overlay_stats(n->ov, &after);
+  if (after.dropped_queue != before.dropped_queue)
+    sim_report_bcast(n->s, n->idx, id, SIM_BC_QDROP,
+                     (unsigned)(after.dropped_queue - before.dropped_queue));
+  return rc;
+}
+
 static void *o_ctx_new(void) { return calloc(1, sizeof(struct octx)); }
 
 const struct sim_model sim_model_overlay = {
     .name = "overlay",
-    .caps = SIM_M_HOPS | SIM_M_LOOKUPS | SIM_M_JOIN_TIME | SIM_M_RING | SIM_M_BYTES,
+    .caps = SIM_M_HOPS | SIM_M_LOOKUPS | SIM_M_JOIN_TIME | SIM_M_RING | SIM_M_BYTES |
+            SIM_M_BCAST,
     .missing = "overlay-only links have no NAT traversal, relays or data traffic; use "
                "model = node",
     .create = o_create,
@@ -546,6 +621,7 @@ const struct sim_model sim_model_overlay = {
     .lookup = o_lookup,
     .id = o_id,
     .succ = o_succ,
+    .bcast = o_bcast,
     .ctx_new = o_ctx_new,
     .ctx_free = free,
 };

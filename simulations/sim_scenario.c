@@ -18,7 +18,7 @@ static const struct {
     {"join_time", SIM_M_JOIN_TIME}, {"ring", SIM_M_RING},
     {"bytes", SIM_M_BYTES},         {"memory", SIM_M_MEMORY},
     {"link_types", SIM_M_LINK_TYPES}, {"direct_time", SIM_M_DIRECT_TIME},
-    {"path_latency", SIM_M_PATH_LATENCY},
+    {"path_latency", SIM_M_PATH_LATENCY}, {"bcast", SIM_M_BCAST},
 };
 #define N_METRICS (sizeof(metric_names) / sizeof(metric_names[0]))
 
@@ -60,6 +60,10 @@ void sim_scenario_default(struct sim_scenario *sc) {
   sc->flows_per_s = 0;
   sc->flow_start_s = 0;
   sc->flow_timeout_s = 30;
+  sc->bcast_rate = 0;
+  sc->bcast_size = 64;
+  sc->bcast_start_s = 0;
+  sc->bcast_timeout_s = 10;
   sc->metrics = SIM_M_HOPS | SIM_M_LOOKUPS | SIM_M_JOIN_TIME | SIM_M_RING | SIM_M_BYTES |
                 SIM_M_MEMORY;
 }
@@ -179,6 +183,12 @@ static const struct key keys[] = {
     {"measure", "flows_per_s", K_DOUBLE, OFF(flows_per_s), 0, 1e6},
     {"measure", "flow_start_s", K_DOUBLE, OFF(flow_start_s), 0, 1e9},
     {"measure", "flow_timeout_s", K_DOUBLE, OFF(flow_timeout_s), 0.001, 1e6},
+    {"measure", "bcast_rate", K_DOUBLE, OFF(bcast_rate), 0, 1e6},
+    /* 4 bytes carry the broadcast's number; 1300 is OV_APP_MAX. */
+    {"measure", "bcast_size", K_U32, OFF(bcast_size), 4, 1300},
+    {"measure", "bcast_start_s", K_DOUBLE, OFF(bcast_start_s), 0, 1e9},
+    /* At most a minute: latencies are kept in 0.1 ms bins up to it. */
+    {"measure", "bcast_timeout_s", K_DOUBLE, OFF(bcast_timeout_s), 0.001, 60},
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -517,6 +527,11 @@ int sim_scenario_check(const struct sim_scenario *sc, char *err, size_t errcap) 
   if (sc->hairpin) {
     snprintf(err, errcap, "hairpin = true is not modelled yet (NAT boxes never hairpin)");
     return RL_EUNSUP;
+  }
+  if (sc->bcast_rate > 0 && (sc->bcast_size < 4 || sc->bcast_size > 1300 ||
+                             !(sc->bcast_timeout_s >= 0.001 && sc->bcast_timeout_s <= 60))) {
+    snprintf(err, errcap, "bcast_size must be 4..1300 and bcast_timeout_s 0.001..60");
+    return RL_EINVAL;
   }
   if (sc->fail_at_s >= 0 && sc->fail_fraction <= 0) {
     snprintf(err, errcap, "fail_at_s needs fail_fraction > 0");

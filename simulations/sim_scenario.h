@@ -50,6 +50,7 @@ enum sim_metric {
   SIM_M_LINK_TYPES = 1u << 6,   /* direct / relay / overlay pairs */
   SIM_M_DIRECT_TIME = 1u << 7,  /* first frame -> direct link time */
   SIM_M_PATH_LATENCY = 1u << 8, /* frame latency by path: direct/relay/overlay */
+  SIM_M_BCAST = 1u << 9,        /* overlay broadcasts: coverage, depth, cost, latency */
 };
 
 struct sim_partition {
@@ -102,6 +103,10 @@ struct sim_scenario {
   double flows_per_s;       /* direct_time: new traffic flows per second */
   double flow_start_s;
   double flow_timeout_s;
+  double bcast_rate;        /* bcast: broadcasts per second, whole network (Poisson) */
+  uint32_t bcast_size;      /* payload bytes per broadcast (4..1300) */
+  double bcast_start_s;
+  double bcast_timeout_s;   /* deliveries after this count as late, not covered */
   uint32_t metrics;         /* enum sim_metric bits */
 };
 
