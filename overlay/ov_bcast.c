@@ -128,16 +128,25 @@ static void send_copy(struct overlay *ov, struct ov_msg *m, const uint8_t child[
   ov->stats.bcast_tx++;
 }
 
-/* Hands m on to our ring links inside (self, limit), each with the arc up
- * to the next one. m->hops is already the receivers' depth. */
+/* Hands m on to our links inside (self, limit), each child with the arc
+ * up to the next child. The children are the closest usable link in each
+ * power-of-two distance from us (as Chord's fingers: at most 160, about
+ * log2 N): a member with thousands of links (a bootstrap node everybody
+ * keeps a link to) hands each copy to a few dozen children, not to every
+ * link at once, which overflowed the action queue (OV_QUEUE_MAX) and cut
+ * off the arcs of the copies that did not fit (simulator, N = 10^4: 94 %
+ * coverage). The arcs still partition (self, limit), so every member in it
+ * gets the copy once. m->hops is already the receivers' depth. */
 static void fan_out(struct overlay *ov, struct ov_msg *m, const uint8_t limit[RL_ID_LEN]) {
   const uint8_t *self = ov->self.id;
   unsigned n = ov->n_links, at = ov_link_upper(ov, self);
   const struct ov_link *prev = NULL;
+  int prev_bits = -1;
   if (at == n)
     at = 0; /* we have the highest ID: clockwise goes on from the lowest */
   for (unsigned step = 0; step < n; step++, at = (at + 1) % n) {
     const struct ov_link *l = &ov->links[at];
+    uint8_t d[RL_ID_LEN];
     if (ring_eq(l->id, self))
       continue;
     /* Clockwise from self: once outside the arc, every later link is. */
@@ -145,9 +154,14 @@ static void fan_out(struct overlay *ov, struct ov_msg *m, const uint8_t limit[RL
       break;
     if (!ov_link_usable(l))
       continue;
+    ring_distance(self, l->id, d);
+    int bits = ring_bitlen(d);
+    if (bits == prev_bits)
+      continue; /* a closer link of this distance is a child already */
     if (prev)
       send_copy(ov, m, prev->id, l->id);
     prev = l;
+    prev_bits = bits;
   }
   if (prev)
     send_copy(ov, m, prev->id, limit);
