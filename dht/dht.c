@@ -51,6 +51,7 @@ struct dht *dht_new(const struct dht_config *cfg, int *err) {
   }
   d->next_txid = rl_rand_u32(cfg->env);
   d->next_sweep = RL_TIME_NEVER; /* armed by the first timer-relevant call */
+  d->settle_at = RL_TIME_NEVER;
   if (err)
     *err = 0;
   return d;
@@ -467,6 +468,62 @@ void dht_ring_changed(struct dht *d, const struct ov_ring_info *ri, uint64_t now
   }
   if (d->next_sweep == RL_TIME_NEVER)
     d->next_sweep = now + DHT_SWEEP_NS;
+  if (d->n_retry)
+    dht_retry_arm(d, now); /* the ring moved: wait until it is still */
+}
+
+/* ---- hand-overs that did not reach the owner ---- */
+
+/* A hand-over (a REPLICATE routed to a record's key) that arrived at a
+ * node whose own view says another node owns the key, holding the record
+ * already: routed while the ring was converging, it ended at the wrong
+ * node (in revocation.sh under load, a member that had owned a record in
+ * its early view of the ring handed it over and its overlay delivered it
+ * back to itself, and the record's member stayed unresolvable for ~25 s,
+ * until the periodic pass). Sending it on at once could bounce between
+ * two nodes that each think the other owns the key, so the key is noted
+ * and handed over again once the ring has been still for DHT_SETTLE_NS
+ * (no later than DHT_SETTLE_MAX_NS after the first note). */
+void dht_retry_arm(struct dht *d, uint64_t now) {
+  if (d->settle_at == RL_TIME_NEVER)
+    d->settle_first = now;
+  d->settle_at = now + DHT_SETTLE_NS;
+  if (d->settle_at > d->settle_first + DHT_SETTLE_MAX_NS)
+    d->settle_at = d->settle_first + DHT_SETTLE_MAX_NS;
+}
+
+void dht_retry_note(struct dht *d, const uint8_t key[DHT_KEY_LEN], uint64_t now) {
+  for (unsigned i = 0; i < d->n_retry; i++)
+    if (memcmp(d->retry[i], key, DHT_KEY_LEN) == 0)
+      return;
+  if (d->n_retry >= DHT_RETRY_MAX) {
+    d->st.retry_dropped++; /* the periodic pass will do it */
+    return;
+  }
+  memcpy(d->retry[d->n_retry++], key, DHT_KEY_LEN);
+  dht_retry_arm(d, now);
+}
+
+static void retry_run(struct dht *d, uint64_t now) {
+  uint8_t buf[DHT_REC_MAX];
+  unsigned n = d->n_retry;
+  d->n_retry = 0;
+  d->settle_at = RL_TIME_NEVER;
+  for (unsigned i = 0; i < n && d->ring.joined; i++) {
+    int len = d->store->ops->get(d->store, d->retry[i], buf, sizeof(buf));
+    if (len <= 0)
+      continue;
+    d->st.retried++;
+    if (dht_ring_owns(d, &d->ring, d->retry[i])) {
+      dht_push_replicas(d, d->retry[i], buf, (size_t)len, NULL);
+    } else {
+      struct dht_msg m = {.type = DHT_MSG_REPLICATE, .txid = dht_txid(d), .rec = buf,
+                          .rec_len = (size_t)len};
+      if (dht_q_route(d, d->retry[i], OV_ROUTE_OWNER, &m) == 0)
+        d->st.replicate_sent++;
+    }
+  }
+  (void)now;
 }
 
 void dht_leave(struct dht *d, uint64_t now) {
@@ -476,7 +533,7 @@ void dht_leave(struct dht *d, uint64_t now) {
 /* ---- timers ---- */
 
 uint64_t dht_next_timer(const struct dht *d) {
-  uint64_t t = d->next_sweep;
+  uint64_t t = d->next_sweep < d->settle_at ? d->next_sweep : d->settle_at;
   for (size_t i = 0; i < d->n_pend; i++)
     if (d->pend[i].deadline < t)
       t = d->pend[i].deadline;
@@ -494,6 +551,8 @@ uint64_t dht_next_timer(const struct dht *d) {
 void dht_on_timer(struct dht *d, uint64_t now) {
   dht_get_timer(d, now);
   dht_own_timer(d, now);
+  if (d->settle_at <= now)
+    retry_run(d, now);
   if (d->next_sweep <= now) {
     /* Drops expired records and re-replicates the rest. */
     walk_store(d, &d->ring, false, d->ring.joined, now);

@@ -44,6 +44,12 @@
 #define DHT_STORE_ATTEMPTS 3
 #define DHT_STORE_RETRY_NS (30 * NS_PER_S) /* after a burst of attempts failed */
 #define DHT_SWEEP_NS (60 * NS_PER_S)       /* drop expired records */
+/* A hand-over that ended at the wrong node is tried again this long after
+ * the ring last changed, no later than DHT_SETTLE_MAX_NS after it was
+ * noted (dht.c, dht_retry_note); at most DHT_RETRY_MAX keys at a time. */
+#define DHT_SETTLE_NS (3 * NS_PER_S)
+#define DHT_SETTLE_MAX_NS (10 * NS_PER_S)
+#define DHT_RETRY_MAX 64
 #define DHT_CACHE_TTL_NS (60 * NS_PER_S)   /* lookup results and replica hints */
 #define DHT_CACHE_MAX 64
 #define DHT_PENDING_MAX 64                 /* concurrent dht_get()s */
@@ -157,6 +163,9 @@ struct dht_stats {
   uint64_t rejected_full;     /* store bound reached */
   uint64_t expired_dropped;   /* removed by the sweep */
   uint64_t replicate_sent;
+  uint64_t handed_on;
+  uint64_t retried;           /* hand-overs tried again (DHT_SETTLE_NS) */
+  uint64_t retry_dropped;     /* ... not noted: list full (the periodic pass does them) */         /* delivered to us, not ours by our ring view: sent on */
   uint64_t gets_ok, gets_not_found, gets_timeout;
   uint64_t own_acked;         /* STORE_ACK OK for own records */
   uint64_t msgs_bad;          /* undecodable or unexpected messages */

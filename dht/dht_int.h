@@ -36,6 +36,7 @@ struct dht_pending {          /* one running dht_get() */
   unsigned attempts;          /* requests sent so far */
   uint64_t deadline;
   uint8_t n_cand, next_cand;  /* EXACT targets to try before OWNER routes */
+  bool routed;                /* a request went to the key's owner (OWNER mode) */
   uint8_t cand[DHT_MAX_REPLICAS][RL_ID_LEN];
 };
 
@@ -86,6 +87,11 @@ struct dht {
   } rev_txid[DHT_REV_TXIDS];
   unsigned rev_txid_next;
   uint64_t next_sweep;
+  /* Keys whose hand-over ended at a node that is not the owner (dht.c,
+   * dht_retry_note): handed over again at settle_at. */
+  uint8_t retry[DHT_RETRY_MAX][DHT_KEY_LEN];
+  unsigned n_retry;
+  uint64_t settle_at, settle_first; /* RL_TIME_NEVER: nothing to retry */
   struct dht_stats st;
 };
 
@@ -124,5 +130,8 @@ void dht_push_replicas(struct dht *d, const uint8_t key[DHT_KEY_LEN],
 void dht_own_publish(struct dht *d, struct dht_own *o, uint64_t now);
 void dht_own_timer(struct dht *d, uint64_t now);
 void dht_get_timer(struct dht *d, uint64_t now);
+
+void dht_retry_arm(struct dht *d, uint64_t now);
+void dht_retry_note(struct dht *d, const uint8_t key[DHT_KEY_LEN], uint64_t now);
 
 #endif

@@ -23,6 +23,16 @@ static bool rec_key(const uint8_t *rec, size_t len, uint8_t key[DHT_KEY_LEN]) {
   return true;
 }
 
+/* DEBUG traces name keys and members by their first 4 bytes. */
+static void dbg(struct dht *d, const char *what, const uint8_t key[DHT_KEY_LEN],
+                const uint8_t *who, int status) {
+  if (!RL_LOG_ENABLED(d->cfg.env, RL_LOG_DEBUG))
+    return;
+  rl_logf(d->cfg.env, RL_LOG_DEBUG, "dht: %s key %02x%02x%02x%02x %s %02x%02x%02x%02x: %d", what,
+          key[0], key[1], key[2], key[3], who ? "peer" : "-", who ? who[0] : 0, who ? who[1] : 0,
+          who ? who[2] : 0, who ? who[3] : 0, status);
+}
+
 /* ---- accepting records ---- */
 
 struct accept_buf {
@@ -205,6 +215,7 @@ void dht_own_publish(struct dht *d, struct dht_own *o, uint64_t now) {
   if (dht_ring_owns(d, &d->ring, r->key)) {
     /* We are the owner of our own key: store here, push to replicas. */
     st = dht_accept(d, buf, (size_t)n, now, &is_new, &held);
+    dbg(d, "PUBLISH here", r->key, NULL, st);
     if (st == DHT_ST_OK) {
       if (is_new)
         dht_push_replicas(d, r->key, buf, (size_t)n, NULL);
@@ -226,6 +237,7 @@ void dht_own_publish(struct dht *d, struct dht_own *o, uint64_t now) {
   m.txid = o->txid = dht_txid(d);
   m.rec = buf;
   m.rec_len = (size_t)n;
+  dbg(d, "PUBLISH to owner", r->key, NULL, (int)o->attempts);
   dht_q_route(d, r->key, OV_ROUTE_OWNER, &m);
   free(r);
   o->attempts++;
@@ -336,6 +348,7 @@ static void on_store_ack(struct dht *d, const uint8_t src[RL_ID_LEN],
     d->st.msgs_bad++; /* late duplicate or unsolicited */
     return;
   }
+  dbg(d, "STORE ack", m->key, src, m->status);
   switch (m->status) {
   case DHT_ST_OK:
     o->acked = true;
@@ -439,10 +452,14 @@ static void cand_tried(struct dht *d, struct dht_pending *p, const uint8_t id[RL
 static void get_send(struct dht *d, struct dht_pending *p, uint64_t now) {
   struct dht_msg m = {.type = DHT_MSG_GET, .txid = p->txid};
   memcpy(m.key, p->key, DHT_KEY_LEN);
-  if (p->next_cand < p->n_cand)
+  if (p->next_cand < p->n_cand) {
+    dbg(d, "GET to", p->key, p->cand[p->next_cand], (int)p->attempts);
     dht_q_route(d, p->cand[p->next_cand++], OV_ROUTE_EXACT, &m);
-  else
+  } else {
+    dbg(d, "GET to owner", p->key, NULL, (int)p->attempts);
     dht_q_route(d, p->key, OV_ROUTE_OWNER, &m);
+    p->routed = true;
+  }
   p->attempts++;
   p->deadline = now + d->cfg.rpc_timeout_ns;
 }
@@ -450,6 +467,7 @@ static void get_send(struct dht *d, struct dht_pending *p, uint64_t now) {
 static void get_finish(struct dht *d, size_t i, int status, const uint8_t *rec,
                        size_t len) {
   struct dht_pending *p = &d->pend[i];
+  dbg(d, "GET done", p->key, NULL, status);
   if (status == 0)
     d->st.gets_ok++;
   else if (status == RL_ENOENT)
@@ -491,6 +509,7 @@ int dht_get(struct dht *d, const uint8_t key[DHT_KEY_LEN], uint32_t cookie, uint
      * or our view of the ring is not everyone's yet (nat_pairs.sh: such
      * local misses kept a member unresolvable). */
     n = local_live(d, key, buf, now);
+    dbg(d, "GET as owner", key, NULL, n);
     if (n > 0 || d->ring.n_succ == 0) {
       if (n > 0)
         d->st.gets_ok++;
@@ -592,6 +611,7 @@ static void on_get_reply(struct dht *d, const uint8_t src[RL_ID_LEN],
     return;
   }
   learn_hints(d, m->key, m, now);
+  dbg(d, "GET reply", m->key, src, m->status);
   struct dht_pending *p = &d->pend[i];
   struct cert rc_cert;
   if (m->status == DHT_ST_OK && m->rec_len && (r = malloc(sizeof(*r)))) {
@@ -617,10 +637,18 @@ static void on_get_reply(struct dht *d, const uint8_t src[RL_ID_LEN],
   cand_tried(d, p, src);
   for (unsigned j = 0; j < m->n_replicas; j++)
     cand_add(d, p, m->replicas[j]);
-  if (p->next_cand < p->n_cand && p->attempts < d->cfg.get_attempts)
+  if (p->next_cand < p->n_cand && p->attempts < d->cfg.get_attempts) {
     get_send(d, p, now);
-  else
+  } else if (!p->routed) {
+    /* Only nodes we named ourselves were asked (our successors, hints from
+     * earlier answers): they may be stale (the ring moved since, the key's
+     * holder changed). "Not found" is the owner's to say: ask it, once,
+     * even past the attempt budget. */
+    p->next_cand = p->n_cand;
+    get_send(d, p, now);
+  } else {
     get_finish(d, i, RL_ENOENT, NULL, 0);
+  }
 }
 
 /* ---- requests from other nodes ---- */
@@ -632,10 +660,40 @@ static void on_get(struct dht *d, const uint8_t src[RL_ID_LEN], const struct dht
   int n = local_live(d, m->key, buf, now);
   memcpy(a.key, m->key, DHT_KEY_LEN);
   a.status = n > 0 ? DHT_ST_OK : DHT_ST_NOT_FOUND;
+  dbg(d, "GET answered", m->key, src, a.status);
   a.rec = n > 0 ? buf : NULL;
   a.rec_len = n > 0 ? (size_t)n : 0;
-  a.n_replicas = (uint8_t)dht_replica_set(d, &d->ring, a.replicas);
+  /* Our replica set is the key's only if we own the key: a node asked
+   * for a key it does not own (a stale hint, a FINAL hop while the ring
+   * moves) names nobody, or the asker would keep asking our successors
+   * for a key that lives elsewhere (revocation.sh: a lookup asked four
+   * such "replicas" and answered "not found" for a member that had
+   * published 8 s before). */
+  a.n_replicas = dht_ring_owns(d, &d->ring, m->key)
+                     ? (uint8_t)dht_replica_set(d, &d->ring, a.replicas)
+                     : 0;
   dht_q_route(d, src, OV_ROUTE_EXACT, &a);
+}
+
+/* A record the overlay delivered to us as the key's owner while our own
+ * view of the ring says another node owns it. It happens while the ring
+ * converges: a member that just joined knows few others, believes its
+ * bootstrap node is the successor of most keys and marks its messages
+ * FINAL to it, which then delivers whatever its own view says (overlay
+ * ov_recv_routed). Kept here, such a record sat where no lookup looks
+ * until the next anti-entropy pass (DHT_SWEEP_NS, 60 s), and the
+ * publisher, acknowledged, did not send it again: a member just joined
+ * was unresolvable for up to a minute (revocation.sh, seen 2 of 42 runs
+ * under load). So we route it on to the owner we know of (a REPLICATE,
+ * handled there as a hand-over). Once per new record: cannot loop. */
+static void hand_on(struct dht *d, const uint8_t key[DHT_KEY_LEN], const uint8_t *rec,
+                    size_t len) {
+  struct dht_msg m = {.type = DHT_MSG_REPLICATE, .txid = dht_txid(d), .rec = rec, .rec_len = len};
+  dbg(d, "handed on", key, NULL, 0);
+  if (dht_q_route(d, key, OV_ROUTE_OWNER, &m) == 0) {
+    d->st.replicate_sent++;
+    d->st.handed_on++;
+  }
 }
 
 static void on_store(struct dht *d, const uint8_t src[RL_ID_LEN], const struct dht_msg *m,
@@ -647,16 +705,21 @@ static void on_store(struct dht *d, const uint8_t src[RL_ID_LEN], const struct d
     return;
   }
   a.status = (uint8_t)dht_accept(d, m->rec, m->rec_len, now, &is_new, &a.seq);
+  dbg(d, is_new ? "STORE new" : "STORE", a.key, src, a.status);
   /* The overlay delivered the STORE to us as the key's owner: we hold the
-   * primary copy and fill the replica set. */
-  if (is_new)
+   * primary copy and fill the replica set; or, if our view of the ring
+   * says we are not the owner, we hand it on (hand_on). */
+  if (is_new && dht_ring_owns(d, &d->ring, a.key))
     dht_push_replicas(d, a.key, m->rec, m->rec_len, NULL);
+  else if (a.status == DHT_ST_OK && d->ring.joined && !dht_ring_owns(d, &d->ring, a.key))
+    hand_on(d, a.key, m->rec, m->rec_len);
   a.n_replicas = (uint8_t)dht_replica_set(d, &d->ring, a.replicas);
   dht_q_route(d, src, OV_ROUTE_EXACT, &a);
 }
 
 static void on_replicate(struct dht *d, const uint8_t src[RL_ID_LEN],
-                         const struct dht_msg *m, uint64_t now) {
+                         const uint8_t target[RL_ID_LEN], const struct dht_msg *m,
+                         uint64_t now) {
   uint8_t key[DHT_KEY_LEN], buf[DHT_REC_MAX];
   uint64_t held;
   bool is_new;
@@ -666,6 +729,7 @@ static void on_replicate(struct dht *d, const uint8_t src[RL_ID_LEN],
     return;
   }
   st = dht_accept(d, m->rec, m->rec_len, now, &is_new, &held);
+  dbg(d, is_new ? "REPLICATE new" : "REPLICATE", key, src, st);
   if (st == DHT_ST_STALE && (n = local_live(d, key, buf, now)) > 0) {
     /* Anti-entropy: the sender pushed an older version than ours (it kept
      * a copy from before a ring change). Send ours back so the holder of
@@ -677,16 +741,27 @@ static void on_replicate(struct dht *d, const uint8_t src[RL_ID_LEN],
       d->st.replicate_sent++;
   }
   /* Handed over to us as the new owner: fill our replica set. Only when
-   * the record was new to us, so pushes always terminate. */
+   * the record was new to us, so pushes always terminate. A hand-over
+   * (routed to the key, not to us as a replica) that our view says is
+   * not ours goes on to the owner we know of (hand_on). */
   if (is_new && dht_ring_owns(d, &d->ring, key))
     dht_push_replicas(d, key, m->rec, m->rec_len, NULL);
+  else if (d->ring.joined && memcmp(target, key, DHT_KEY_LEN) == 0 &&
+           !dht_ring_owns(d, &d->ring, key) && (st == DHT_ST_OK || st == DHT_ST_STALE)) {
+    if (is_new)
+      hand_on(d, key, m->rec, m->rec_len);
+    else
+      dht_retry_note(d, key, now); /* held already: maybe our own, come back */
+  }
 }
 
 int dht_recv(struct dht *d, const uint8_t src[RL_ID_LEN], const uint8_t key[RL_ID_LEN],
              const uint8_t *payload, size_t len, uint64_t now) {
   struct dht_msg m;
   int rc = dht_msg_decode(&m, payload, len);
-  (void)key; /* every message names the key it is about itself */
+  /* Every message names the key it is about itself; key (the routed
+   * target) tells a hand-over (routed to the record's key) from a replica
+   * push (routed to us). */
   if (rc < 0) {
     d->st.msgs_bad++;
     return rc;
@@ -705,7 +780,7 @@ int dht_recv(struct dht *d, const uint8_t src[RL_ID_LEN], const uint8_t key[RL_I
     on_get_reply(d, src, &m, now);
     break;
   case DHT_MSG_REPLICATE:
-    on_replicate(d, src, &m, now);
+    on_replicate(d, src, key, &m, now);
     break;
   }
   return 0;

@@ -18,6 +18,7 @@
 
 #include "dht/dht.h"
 #include "dht/dht_int.h"
+#include "dht/msg.h"
 #include "tests/dht_fixture.h"
 
 #define N 16
@@ -48,6 +49,10 @@ struct net {
   uint64_t delivered, lost;
   struct result res[MAX_RESULTS];
   struct dht_action act;    /* big: kept off the stack */
+  /* The next misroute_n messages routed to a key's owner end at node
+   * misroute_to instead, as a FINAL hop does while the ring converges. */
+  int misroute_to;
+  unsigned misroute_n;
 };
 
 static int id_cmp_idx(const struct net *t, unsigned a, unsigned b) {
@@ -116,11 +121,17 @@ static void ring_info_of(const struct net *t, unsigned m, struct ov_ring_info *r
 
 static void deliver(struct net *t, unsigned from, const struct dht_action *a) {
   int dst = a->mode == OV_ROUTE_OWNER ? owner_of(t, a->key) : by_id(t, a->key);
+  if (a->mode == OV_ROUTE_OWNER && t->misroute_n > 0) {
+    t->misroute_n--;
+    dst = t->misroute_to;
+  }
   if (dst < 0 || t->mute[dst] || t->outside[from]) {
     t->lost++;
     return;
   }
   t->delivered++;
+  if (getenv("DHT_TRACE"))
+    fprintf(stderr, "deliver %u -> %d mode %d type %u\n", from, dst, a->mode, a->data[0]);
   assert_true(a->len <= OV_APP_MAX);
   dht_recv(t->d[dst], t->m[from].id, a->key, a->data, a->len, t->now);
 }
@@ -1103,6 +1114,128 @@ static void test_owner_without_copy_asks_replicas(void **state) {
   net_free(t);
 }
 
+/* A STORE that ends at a node whose view says another node owns the key
+ * (a new member's FINAL hop to its bootstrap node while the ring
+ * converges) is handed on to the owner at once: the record is at the
+ * owner and its replicas, and resolvable, without waiting for the
+ * anti-entropy pass (60 s). Before the fix it stayed at the wrong node
+ * (and that node's successors) until then. */
+static void test_misrouted_store_handed_on(void **state) {
+  (void)state;
+  struct net *t = net_new(4, DHT_RECORD_TTL_S, N);
+  uint8_t key[DHT_KEY_LEN];
+  struct dht_stats st;
+  vip_key(6, key); /* member 6's VIP record */
+  int owner = owner_of(t, key);
+  assert_true(owner >= 0);
+  /* The node half a ring away from the owner. */
+  unsigned pos = 0;
+  for (unsigned i = 0; i < N; i++)
+    if (t->order[i] == (unsigned)owner)
+      pos = i;
+  unsigned wrong = t->order[(pos + N / 2) % N];
+  assert_true(wrong != (unsigned)owner && wrong != 6);
+  t->misroute_to = (int)wrong;
+  t->misroute_n = 1;
+  assert_int_equal(dht_put_own(t->d[6], DHT_REC_VIP, NULL, 0, t->now), 0);
+  pump(t);
+  assert_int_equal(t->misroute_n, 0);
+  dht_stats(t->d[wrong], &st);
+  assert_int_equal(st.handed_on, 1);
+  /* The owner and its 3 successors hold it (the wrong node too). */
+  for (unsigned j = 0; j < 4; j++) {
+    unsigned m = t->order[(pos + j) % N];
+    uint8_t buf[DHT_REC_MAX];
+    if (t->s[m]->ops->get(t->s[m], key, buf, sizeof(buf)) <= 0)
+      fail_msg("replica %u (node %u) lacks the record", j, m);
+  }
+  /* Resolvable from the owner's predecessor's side, within no time. */
+  unsigned asker = t->order[(pos + N - 3) % N];
+  struct result *r = get_from(t, asker, key, 20, 2 * NS_PER_S);
+  assert_int_equal(r->status, 0);
+  net_free(t);
+}
+
+/* A hand-over that ends at a node which already holds the record and does
+ * not own the key (its own hand-over delivered back to it by its overlay
+ * while the ring converged) is tried again once the ring has been still
+ * for DHT_SETTLE_NS: the owner gets the record and fills its replicas,
+ * and the first try does not bounce. */
+static void test_handover_back_to_sender_retried(void **state) {
+  (void)state;
+  struct net *t = net_new(4, DHT_RECORD_TTL_S, N);
+  uint8_t key[DHT_KEY_LEN], rec[DHT_REC_MAX], msg[DHT_MSG_MAX];
+  struct dht_stats st;
+  publish_all(t);
+  vip_key(3, key);
+  int owner = owner_of(t, key);
+  unsigned pos = 0;
+  for (unsigned i = 0; i < N; i++)
+    if (t->order[i] == (unsigned)owner)
+      pos = i;
+  /* Only a node far from the key still holds the record. */
+  unsigned h = t->order[(pos + N / 2) % N];
+  int len = t->s[owner]->ops->get(t->s[owner], key, rec, sizeof(rec));
+  assert_true(len > 0);
+  for (unsigned i = 0; i < N; i++)
+    if (i != h)
+      (void)t->s[i]->ops->del(t->s[i], key);
+  assert_int_equal(t->s[h]->ops->put(t->s[h], key, rec, (size_t)len), 0);
+  /* Its own hand-over comes back to it (routed to the key). */
+  struct dht_msg m = {.type = DHT_MSG_REPLICATE, .txid = 9, .rec = rec, .rec_len = (size_t)len};
+  int n = dht_msg_encode(&m, msg, sizeof(msg));
+  assert_true(n > 0);
+  uint64_t d0 = t->delivered;
+  assert_int_equal(dht_recv(t->d[h], t->m[h].id, key, msg, (size_t)n, t->now), 0);
+  pump(t);
+  assert_int_equal(t->delivered, d0); /* nothing sent at once */
+  advance(t, DHT_SETTLE_NS + NS_PER_S);
+  dht_stats(t->d[h], &st);
+  assert_int_equal(st.retried, 1);
+  for (unsigned j = 0; j < 4; j++) {
+    unsigned x = t->order[(pos + j) % N];
+    if (t->s[x]->ops->get(t->s[x], key, rec, sizeof(rec)) <= 0)
+      fail_msg("replica %u (node %u) lacks the record after the retry", j, x);
+  }
+  net_free(t);
+}
+
+/* Replica hints learnt from earlier answers can be stale (the ring moved,
+ * the key's record went elsewhere): when every hinted node says "not
+ * found", the owner is asked before the lookup says so. Before, four
+ * stale hints used the attempt budget and a member published seconds
+ * earlier was "not found" (revocation.sh). And a node asked for a key it
+ * does not own names no replicas. */
+static void test_stale_hints_then_owner(void **state) {
+  (void)state;
+  struct net *t = net_new(4, DHT_RECORD_TTL_S, N);
+  uint8_t key[DHT_KEY_LEN];
+  publish_all(t);
+  vip_key(9, key);
+  int owner = owner_of(t, key);
+  unsigned pos = 0, asker;
+  for (unsigned i = 0; i < N; i++)
+    if (t->order[i] == (unsigned)owner)
+      pos = i;
+  /* An asker whose successor list (8) ends before the key. */
+  asker = t->order[(pos + N - 10) % N];
+  /* Hints at four nodes half a ring away: none holds the key. */
+  struct dht_cent *c = dht_cache_slot(t->d[asker], key, t->now);
+  assert_non_null(c);
+  c->n_hint = 0;
+  for (unsigned j = 0; j < 4; j++)
+    memcpy(c->hint[c->n_hint++], t->m[t->order[(pos + N / 2 + j) % N]].id, RL_ID_LEN);
+  c->hint_until = t->now + 60 * NS_PER_S;
+  /* Only the owner holds it. */
+  for (unsigned i = 0; i < N; i++)
+    if (i != (unsigned)owner)
+      (void)t->s[i]->ops->del(t->s[i], key);
+  struct result *r = get_from(t, asker, key, 21, 10 * NS_PER_S);
+  assert_int_equal(r->status, 0);
+  assert_memory_equal(r->rec.value, t->m[9].id, RL_ID_LEN);
+  net_free(t);
+}
+
 /* Graceful leave hands every record to the successor. */
 static void test_leave_hands_over(void **state) {
   (void)state;
@@ -1290,6 +1423,9 @@ int main(void) {
       cmocka_unit_test(test_get_falls_back_to_replicas),
       cmocka_unit_test(test_owner_without_copy_asks_replicas),
       cmocka_unit_test(test_leave_hands_over),
+      cmocka_unit_test(test_misrouted_store_handed_on),
+      cmocka_unit_test(test_handover_back_to_sender_retried),
+      cmocka_unit_test(test_stale_hints_then_owner),
       cmocka_unit_test(test_churn),
       cmocka_unit_test(test_store_full_counted),
       cmocka_unit_test(test_publish_before_join),

@@ -175,6 +175,27 @@ static void bcast_json(struct sb *b, const struct node *n, uint64_t now) {
     sb_printf(b, "%s{\"name\":\"%s\",\"joined\":false}", i ? "," : "",
               n->cfg.cert.subrings[i]);
   sb_printf(b, "],");
+/* The DHT as this member sees it: what it holds and how it went. */
+static void dht_json(struct sb *b, const struct node *n) {
+  struct dht_stats st;
+  if (!n->dht) {
+    sb_printf(b, "\"dht\":null,");
+    return;
+  }
+  dht_stats(n->dht, &st);
+  sb_printf(b,
+            "\"dht\":{\"records\":%" PRIu64 ",\"stored\":%" PRIu64 ",\"same_again\":%" PRIu64
+            ",\"rejected_invalid\":%" PRIu64 ",\"rejected_expired\":%" PRIu64
+            ",\"rejected_stale\":%" PRIu64 ",\"rejected_conflict\":%" PRIu64
+            ",\"rejected_full\":%" PRIu64 ",\"expired_dropped\":%" PRIu64
+            ",\"replicate_sent\":%" PRIu64 ",\"handed_on\":%" PRIu64 ",\"retried\":%" PRIu64 ",\"gets_ok\":%" PRIu64
+            ",\"gets_not_found\":%" PRIu64 ",\"gets_timeout\":%" PRIu64
+            ",\"own_acked\":%" PRIu64 ",\"msgs_bad\":%" PRIu64 ",\"queue_dropped\":%" PRIu64
+            ",\"revocations_stored\":%" PRIu64 "},",
+            st.records, st.stored, st.same_again, st.rejected_invalid, st.rejected_expired,
+            st.rejected_stale, st.rejected_conflict, st.rejected_full, st.expired_dropped,
+            st.replicate_sent, st.handed_on, st.retried, st.gets_ok, st.gets_not_found, st.gets_timeout, st.own_acked,
+            st.msgs_bad, st.queue_dropped, st.revocations_stored);
 }
 
 static void nat_json(struct sb *b, const struct node *n) {
@@ -226,6 +247,7 @@ int node_status_json(const struct node *n, uint64_t now, char *buf, size_t cap) 
   }
   sb_printf(&b, "],");
   ring_json(&b, n);
+  dht_json(&b, n);
   bcast_json(&b, n, now);
   nat_json(&b, n);
   sb_printf(&b,

@@ -29,6 +29,7 @@
 #   T_KEEP=1  keep the temp dir (keys, configs, daemon logs) after the run
 #   T_KEEP_ON_FAIL=1  keep it only when the test fails
 #   T_QUIET=1 less chatter
+#   T_LOG_LEVEL=debug  every daemon's log_level (default: the daemon's, info)
 #
 # Every daemon must exit 0 on SIGTERM, and a sanitizer report in any daemon
 # log fails the test (so RL_BUILD=build-asan checks the daemon under ASan).
@@ -58,10 +59,23 @@ t_fail() {
   printf '\nFAIL [%s]: %s\n' "${T_NAME:-test}" "$msg" >&2
   local nodes=("$@")
   [ ${#nodes[@]} -gt 0 ] || nodes=("${!T_NODE_NS[@]}")
+  # Every running member's view of the ring, one line each (IDs cut to 8).
+  printf -- '---- ring views (id: pred < id < successors)\n' >&2
+  for n in "${!T_NODE_NS[@]}"; do
+    t_alive "$n" 2>/dev/null || continue
+    status_json "$n" 2>/dev/null | jq -r --arg n "$n" '"\($n) \(.id[0:8]) joined=\(.ring.joined): \((.ring.predecessor // "-")[0:8]) < \(.id[0:8]) < \([(.ring.successors // [])[][0:8]] | join(" "))"' >&2 ||
+      echo "$n (no answer to status)" >&2
+  done
   for n in "${nodes[@]}"; do
     if t_alive "$n"; then
-      printf -- '---- %s: links in status --json\n' "$n" >&2
-      status_json "$n" 2>/dev/null | jq -c '.links[]?' >&2 || echo "(no answer)" >&2
+      printf -- '---- %s: ring and links in status --json\n' "$n" >&2
+      if status_json "$n" >"$T_DIR/.fail.status" 2>/dev/null; then
+        jq -c '{id: .id[0:8], ring: (.ring // {} | {joined, pred: (.predecessor // "")[0:8],
+                succ: [(.successors // [])[][0:8]]})}' "$T_DIR/.fail.status" >&2 || true
+        jq -c '.links[]?' "$T_DIR/.fail.status" >&2 || true
+      else
+        echo "(no answer to status)" >&2
+      fi
     fi
     for f in "$T_DIR/$n".log*; do
       [ -f "$f" ] || continue
@@ -288,6 +302,7 @@ t_config() {
     echo "tap = $(t_tapname "$n")"
     echo "control = $T_DIR/$n.sock"
     echo "state = $T_DIR/$n.state"
+    [ -z "${T_LOG_LEVEL:-}" ] || echo "log_level = $T_LOG_LEVEL"
     [ -z "${T_CONF_EXTRA:-}" ] || printf '%s\n' "$T_CONF_EXTRA"
     for p in "$@"; do
       echo
