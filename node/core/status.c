@@ -175,6 +175,8 @@ static void bcast_json(struct sb *b, const struct node *n, uint64_t now) {
     sb_printf(b, "%s{\"name\":\"%s\",\"joined\":false}", i ? "," : "",
               n->cfg.cert.subrings[i]);
   sb_printf(b, "],");
+}
+
 /* The DHT as this member sees it: what it holds and how it went. */
 static void dht_json(struct sb *b, const struct node *n) {
   struct dht_stats st;
