@@ -15,6 +15,7 @@ int cli_up(int argc, char **argv);          /* node/cli_up.c */
 int cli_status(int argc, char **argv);      /* node/cli_control.c */
 int cli_lookup(int argc, char **argv);      /* node/cli_control.c */
 int cli_peers(int argc, char **argv);       /* node/cli_control.c */
+int cli_subring(int argc, char **argv);     /* node/cli_control.c */
 int cli_revoke(int argc, char **argv);      /* node/cli_control.c */
 
 /* Shared helpers (node/cli_util.c). */

@@ -194,6 +194,16 @@ int cli_peers(int argc, char **argv) {
                                         : run(argc, argv, "peers", true);
 }
 
+/* ringlan subring list [--json]: the rings this member broadcasts in. */
+int cli_subring(int argc, char **argv) {
+  if (argc < 1 || strcmp(argv[0], "list") || !known_opts(argc - 1, argv + 1, 0)) {
+    fprintf(stderr, "usage: ringlan subring list [--json] [--config NODE.conf | --control PATH]\n");
+    return 2;
+  }
+  return cli_flag(argc - 1, argv + 1, "--json") ? run(argc - 1, argv + 1, "subrings json", false)
+                                                : run(argc - 1, argv + 1, "subrings", false);
+}
+
 /* ringlan revoke FILE: the daemon applies, stores and spreads it. */
 int cli_revoke(int argc, char **argv) {
   const char *path;

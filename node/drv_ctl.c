@@ -78,6 +78,10 @@ void drv_ctl_request(void *ctx, struct ctl_client *cl, const char *line) {
     reply_rendered(d, cl, node_status_text, now);
   } else if (!strcmp(line, "status json")) {
     reply_rendered(d, cl, node_status_json, now);
+  } else if (!strcmp(line, "subrings")) {
+    reply_rendered(d, cl, node_subrings_text, now);
+  } else if (!strcmp(line, "subrings json")) {
+    reply_rendered(d, cl, node_subrings_json, now);
   } else if (!strcmp(line, "peers") || !strcmp(line, "peers json")) {
     reply_rendered(d, cl, node_peers_json, now);
   } else if (!strncmp(line, "lookup ", 7)) {
@@ -107,7 +111,7 @@ void drv_ctl_request(void *ctx, struct ctl_client *cl, const char *line) {
   } else {
     char msg[CTL_REQUEST_MAX + 96];
     snprintf(msg, sizeof(msg), "unknown request '%s' (expected status, status json, peers, "
-             "peers json, lookup X or revoke R)", line);
+             "peers json, subrings, subrings json, lookup X or revoke R)", line);
     reply_error(cl, msg);
   }
 }

@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"status", cli_status, "status [--json] [--config NODE.conf | --control PATH]"},
     {"lookup", cli_lookup, "lookup VIP|ID [--config NODE.conf | --control PATH]"},
     {"peers", cli_peers, "peers [--json] [--config NODE.conf | --control PATH]"},
+    {"subring", cli_subring, "subring list [--json] [--config NODE.conf | --control PATH]"},
     {"revoke", cli_revoke, "revoke NODE.rev [--config NODE.conf | --control PATH]"},
     {"dc-check", cli_dc_check, "dc-check FILE.vec [--verbose]"},
 };

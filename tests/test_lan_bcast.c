@@ -414,6 +414,46 @@ static void test_igmp_never_crosses(void **state) {
   free_ring(w);
 }
 
+/* ringlan subring list: the group's ring (joined, its size estimate, the
+ * frames broadcast) and the certificate's subrings (not carried yet). */
+static void test_subrings_listed(void **state) {
+  (void)state;
+  struct net *w = ring(0, 0, -1);
+  char js[2048], txt[2048];
+  uint8_t f[NODE_FRAME_MAX];
+  size_t len = udp_frame(f, w, 2, BCAST_MAC, w->cert[2].vip, 0x647fffff, 80, 7);
+  assert_int_equal(node_recv_tap(w->node[2], f, len, w->now), 0);
+  assert_true(node_subrings_json(w->node[2], w->now, js, sizeof(js)) > 0);
+  assert_non_null(strstr(js, "{\"subrings\":[{\"name\":\"lab\",\"kind\":\"group\",\"joined\":true,"
+                             "\"size_estimate\":"));
+  assert_non_null(strstr(js, "\"frames_out\":1,"));
+  const char *p = strstr(js, "\"size_estimate\":");
+  unsigned long est = strtoul(p + strlen("\"size_estimate\":"), NULL, 10);
+  assert_true(est >= MAXN / 2 && est <= MAXN * 2); /* an estimate of 12 */
+  assert_true(node_subrings_text(w->node[2], w->now, txt, sizeof(txt)) > 0);
+  assert_non_null(strstr(txt, "lab"));
+  free_ring(w);
+  /* A member whose certificate names subrings, before it is in a ring. */
+  struct net *v = calloc(1, sizeof(*v));
+  struct prng gp = {5};
+  struct rl_env genv = {.rand = prng_rand, .rand_ctx = &gp};
+  v->now = T0;
+  assert_int_equal(id_generate(&v->group, &genv), 0);
+  make_member(v, 0, &v->group, "lab", 0x64400001);
+  v->cert[0].n_subrings = 2;
+  snprintf(v->cert[0].subrings[0], sizeof(v->cert[0].subrings[0]), "physics");
+  snprintf(v->cert[0].subrings[1], sizeof(v->cert[0].subrings[1]), "cluster-a");
+  assert_int_equal(cert_sign(&v->cert[0], &v->group), 0);
+  start_node_cfg(v, 0, v->group.pk, -1, -1);
+  assert_true(node_subrings_json(v->node[0], v->now, js, sizeof(js)) > 0);
+  assert_string_equal(js, "{\"subrings\":[{\"name\":\"lab\",\"kind\":\"group\",\"joined\":false,"
+                          "\"size_estimate\":0,\"frames_out\":0,\"frames_in\":0},"
+                          "{\"name\":\"physics\",\"kind\":\"certificate\",\"joined\":false},"
+                          "{\"name\":\"cluster-a\",\"kind\":\"certificate\",\"joined\":false}]}");
+  teardown(v);
+  free(v);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_broadcast_reaches_every_member_once),
@@ -422,6 +462,7 @@ int main(void) {
       cmocka_unit_test(test_sender_rate),
       cmocka_unit_test(test_multicast_follows_host_membership),
       cmocka_unit_test(test_igmp_never_crosses),
+      cmocka_unit_test(test_subrings_listed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,6 +169,13 @@ void node_leave(struct node *n, uint64_t now_ns);
  * as human-readable text. Returns the length written or RL_ETOOBIG. */
 int node_status_json(const struct node *n, uint64_t now_ns, char *buf, size_t cap);
 int node_status_text(const struct node *n, uint64_t now_ns, char *buf, size_t cap);
+/* The rings this member broadcasts in (ringlan subring list): the group's
+ * own ring (every member, joined once the node is in it, with the ring's
+ * size estimate and broadcast counts) and the subrings its certificate
+ * names (not carried in this version: joined false). JSON
+ * {"subrings":[...]} or a text table. */
+int node_subrings_json(const struct node *n, uint64_t now_ns, char *buf, size_t cap);
+int node_subrings_text(const struct node *n, uint64_t now_ns, char *buf, size_t cap);
 
 /* Asynchronous control requests (ringlan lookup / peers). The answer comes
  * back as a JSON object from node_poll_control() with the same cookie. */

@@ -131,6 +131,48 @@ static void ring_json(struct sb *b, const struct node *n) {
   sb_printf(b, ",\"estimated_n\":%llu},", (unsigned long long)ri.estimated_n);
 }
 
+/* The group's ring and the certificate's subrings, as a JSON array. */
+static void subrings_list(struct sb *b, const struct node *n) {
+  struct ov_ring_info ri;
+  memset(&ri, 0, sizeof(ri));
+  if (n->ov)
+    overlay_ring_info(n->ov, &ri);
+  sb_printf(b,
+            "[{\"name\":\"%s\",\"kind\":\"group\",\"joined\":%s,\"size_estimate\":%llu,"
+            "\"frames_out\":%" PRIu64 ",\"frames_in\":%" PRIu64 "}",
+            n->cfg.cert.group, ri.joined ? "true" : "false",
+            (unsigned long long)(ri.joined ? ri.estimated_n : 0), n->c.bcast_out, n->c.bcast_in);
+  for (unsigned i = 0; i < n->cfg.cert.n_subrings && i < CERT_MAX_SUBRINGS; i++)
+    sb_printf(b, ",{\"name\":\"%s\",\"kind\":\"certificate\",\"joined\":false}",
+              n->cfg.cert.subrings[i]);
+  sb_printf(b, "]");
+}
+
+int node_subrings_json(const struct node *n, uint64_t now, char *buf, size_t cap) {
+  struct sb b = {buf, cap, 0, false};
+  (void)now;
+  sb_printf(&b, "{\"subrings\":");
+  subrings_list(&b, n);
+  sb_printf(&b, "}");
+  return sb_done(&b);
+}
+
+int node_subrings_text(const struct node *n, uint64_t now, char *buf, size_t cap) {
+  struct sb b = {buf, cap, 0, false};
+  struct ov_ring_info ri;
+  (void)now;
+  memset(&ri, 0, sizeof(ri));
+  if (n->ov)
+    overlay_ring_info(n->ov, &ri);
+  sb_printf(&b, "%-24s %-12s %-7s %s\n", "NAME", "KIND", "JOINED", "SIZE");
+  sb_printf(&b, "%-24s %-12s %-7s %llu\n", n->cfg.cert.group, "group",
+            ri.joined ? "yes" : "no", (unsigned long long)(ri.joined ? ri.estimated_n : 0));
+  for (unsigned i = 0; i < n->cfg.cert.n_subrings && i < CERT_MAX_SUBRINGS; i++)
+    sb_printf(&b, "%-24s %-12s %-7s %s\n", n->cfg.cert.subrings[i], "certificate", "no",
+              "- (subrings do not carry traffic in this version)");
+  return sb_done(&b);
+}
+
 /* Broadcast and multicast (lan_bcast.c, lan_mcast.c): the overlay tree's
  * figures, our host's groups, and the certificate's subrings (which do
  * not carry traffic yet: every group frame uses the whole ring's tree). */
@@ -170,11 +212,9 @@ static void bcast_json(struct sb *b, const struct node *n, uint64_t now) {
             n->mq ? n->mq->stats.joins : 0, n->mq ? n->mq->stats.leaves : 0,
             n->mq ? n->mq->stats.timeouts : 0, n->mq ? n->mq->stats.queries : 0,
             n->c.mcast_bad);
-  sb_printf(b, "\"subrings\":[");
-  for (unsigned i = 0; i < n->cfg.cert.n_subrings && i < CERT_MAX_SUBRINGS; i++)
-    sb_printf(b, "%s{\"name\":\"%s\",\"joined\":false}", i ? "," : "",
-              n->cfg.cert.subrings[i]);
-  sb_printf(b, "],");
+  sb_printf(b, "\"subrings\":");
+  subrings_list(b, n);
+  sb_printf(b, ",");
 }
 
 /* The DHT as this member sees it: what it holds and how it went. */
