@@ -271,6 +271,14 @@ for n in "${ALL[@]}"; do
 done
 JOIN_FIG="${#ALL[@]} joined after $(secs "$t0" "$t_joined") s, ring consistent after $(secs "$t0" "$t_ring") s"
 t_say "join: $JOIN_FIG"
+# `ringlan subring list --json` on a member behind the symmetric NAT: the
+# group's ring, joined, with a size estimate of the 14 (within a factor 2).
+SUBR=$(ip netns exec "${T_NODE_NS[sy]}" timeout 8 "$RL_BIN" subring list --json --control "$T_DIR/sy.sock") ||
+  t_fail "ringlan subring list failed on sy" sy
+jq -e --argjson n "${#ALL[@]}" '.subrings[0] | .kind == "group" and .joined == true and
+      .size_estimate >= ($n / 2) and .size_estimate <= ($n * 2)' <<<"$SUBR" >/dev/null ||
+  t_fail "subring list on sy: $SUBR" sy
+t_say "subring list on sy: $(jq -c '.subrings[0]' <<<"$SUBR")"
 LANBC=$(ip -n "$(t_nsname pr)" -4 -o addr show dev "$(t_tapname pr)" | awk '{for (i = 1; i < NF; i++) if ($i == "brd") print $(i + 1)}')
 [ "$LANBC" = 100.127.255.255 ] || t_fail "pr's TAP has broadcast address '${LANBC}', expected 100.127.255.255 (the /10's)"
 
