@@ -211,9 +211,15 @@ void overlay_bcast_next(struct overlay *ov, uint32_t *epoch, uint32_t *seq) {
   *seq = ov->bc_seq;
 }
 
+/* Whether rate_take() would succeed now, without taking. */
+static bool rate_room(uint64_t tat, uint64_t now, uint32_t rate, uint32_t burst) {
+  uint64_t t = NS_PER_S / rate;
+  return (tat > now ? tat : now) + t - now <= (uint64_t)burst * t;
+}
+
 int ov_recv_bcast(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_msg *m,
                   uint64_t now) {
-  (void)from;
+  struct ov_link *fl = ov_link_find(ov, from);
   if (ring_eq(m->src, ov->self.id)) {
     ov->stats.bcast_dup++; /* our own, come back round a stale arc */
     return 0;
@@ -227,11 +233,21 @@ int ov_recv_bcast(struct overlay *ov, const uint8_t from[RL_ID_LEN], struct ov_m
       ov->stats.bcast_stale++;
     return 0;
   }
-  if (ov->cfg.bcast_check &&
-      !ov->cfg.bcast_check(ov->cfg.bcast_ctx, m->src, m->epoch, m->seq, m->app, m->payload,
-                           m->len, now)) {
-    ov->stats.bcast_refused++;
-    return RL_EREFUSED;
+  if (ov->cfg.bcast_check) {
+    /* A link that brought more refused copies than OV_BCAST_BAD_RATE a
+     * second is not checked for a while: the check (a signature) is the
+     * cost a forger makes us pay. Honest links are refused rarely. */
+    if (fl && !rate_room(fl->bc_bad_tat, now, OV_BCAST_BAD_RATE, OV_BCAST_BAD_BURST)) {
+      ov->stats.bcast_link_dropped++;
+      return RL_EREFUSED;
+    }
+    if (!ov->cfg.bcast_check(ov->cfg.bcast_ctx, m->src, m->epoch, m->seq, m->app, m->payload,
+                             m->len, now)) {
+      ov->stats.bcast_refused++;
+      if (fl)
+        (void)rate_take(&fl->bc_bad_tat, now, OV_BCAST_BAD_RATE, OV_BCAST_BAD_BURST);
+      return RL_EREFUSED;
+    }
   }
   if (!o && !(o = origin_add(ov, m->src)))
     return RL_ENOMEM;

@@ -32,6 +32,7 @@ struct ov_link {
   bool ours;              /* we emitted OV_ACT_CONNECT for it */
   uint8_t want;           /* OV_WANT_* */
   bool in_ring;           /* the peer is known to be a ring member */
+  uint64_t bc_bad_tat;    /* refused broadcast copies it brought (GCRA, ov_bcast.c) */
 };
 /* Routing, shortcuts, healing and repair use only links to known ring
  * members. A link is up at the bootstrap node before the joiner on the

@@ -236,6 +236,9 @@ struct ov_stats {
    * the seen window; copies for which a child link was not up. */
   uint64_t bcast_sent, bcast_tx, bcast_delivered, bcast_dup, bcast_refused,
       bcast_rate_dropped, bcast_stale;
+  /* copies from a link over its budget of refused ones (OV_BCAST_BAD_RATE):
+   * dropped unchecked */
+  uint64_t bcast_link_dropped;
 };
 void overlay_stats(const struct overlay *ov, struct ov_stats *out);
 

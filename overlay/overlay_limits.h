@@ -77,5 +77,11 @@
 /* Broadcast: origins whose seen window and rate we keep (least recently
  * heard evicted first; ~70 bytes each, allocated as origins appear). */
 #define OV_BCAST_ORIGINS 1024
+/* Broadcast copies a link may bring that bcast_check refuses: 10 a second,
+ * bursts of 20 (GCRA per link). Past it, copies from that link are dropped
+ * without a check (bcast_link_dropped): a member that floods forged copies
+ * costs its neighbours at most this many signature checks. */
+#define OV_BCAST_BAD_RATE 10
+#define OV_BCAST_BAD_BURST 20
 
 #endif

@@ -264,6 +264,52 @@ static void test_refused_copy_does_not_shadow(void **state) {
   net_free(net);
 }
 
+/* A link that keeps bringing copies the check refuses (a member forging
+ * copies under others' names) gets OV_BCAST_BAD_BURST checks, then
+ * OV_BCAST_BAD_RATE a second; its further copies are dropped unchecked.
+ * Copies from other links are checked and taken as before. */
+static unsigned checks;
+static bool check_count_refuse(void *ctx, const uint8_t origin[RL_ID_LEN], uint32_t epoch,
+                               uint32_t seq, uint8_t app, const uint8_t *p, size_t len,
+                               uint64_t now) {
+  (void)ctx, (void)origin, (void)epoch, (void)app, (void)p, (void)len, (void)now;
+  checks++;
+  return seq < 1000; /* seqs from 1000 on are "forged" */
+}
+
+static void test_forging_link_checked_at_budget(void **state) {
+  (void)state;
+  struct ov_config cfg;
+  ov_config_default(&cfg);
+  cfg.bcast_check = check_count_refuse;
+  struct net *net = net_new(4, 8, &cfg);
+  build_ring(net, 4);
+  run_until(net, net->now + 30 * NS_PER_S);
+  uint8_t lim[RL_ID_LEN];
+  memcpy(lim, net->id[1], RL_ID_LEN);
+  ring_add_pow2(lim, 0, lim);
+  struct ov_stats st;
+  checks = 0;
+  /* 200 forged copies from node 2 within one instant: 20 checked. */
+  for (uint32_t k = 0; k < 200; k++)
+    assert_int_equal(feed(net->ov[1], net->id[2], net->id[3], 5, 1000 + k, lim, net->now),
+                     RL_EREFUSED);
+  assert_int_equal(checks, OV_BCAST_BAD_BURST);
+  overlay_stats(net->ov[1], &st);
+  assert_int_equal(st.bcast_refused, OV_BCAST_BAD_BURST);
+  assert_int_equal(st.bcast_link_dropped, 200 - OV_BCAST_BAD_BURST);
+  /* A genuine copy from another link is checked and taken. */
+  net->n_dl = 0;
+  assert_int_equal(feed(net->ov[1], net->id[0], net->id[3], 5, 7, lim, net->now), 0);
+  assert_int_equal(n_bcast(net, 1), 1);
+  /* One second later node 2 has OV_BCAST_BAD_RATE more checks. */
+  checks = 0;
+  for (uint32_t k = 0; k < 100; k++)
+    (void)feed(net->ov[1], net->id[2], net->id[3], 5, 2000 + k, lim, net->now + NS_PER_S);
+  assert_int_equal(checks, OV_BCAST_BAD_RATE);
+  net_free(net);
+}
+
 /* Rate: our own broadcasts stop at the burst (then refill at the rate);
  * receivers hold a flooding origin to rate, burst plus a second. */
 static void test_rate_limits(void **state) {
@@ -439,6 +485,7 @@ int main(void) {
       cmocka_unit_test(test_alone_and_unjoined),
       cmocka_unit_test(test_duplicates_window_epoch),
       cmocka_unit_test(test_refused_copy_does_not_shadow),
+      cmocka_unit_test(test_forging_link_checked_at_budget),
       cmocka_unit_test(test_rate_limits),
       cmocka_unit_test(test_tree_64),
       cmocka_unit_test(test_tree_256),

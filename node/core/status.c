@@ -189,11 +189,11 @@ static void bcast_json(struct sb *b, const struct node *n, uint64_t now) {
             ",\"too_big\":%" PRIu64 ",\"rate_dropped\":%" PRIu64 ",\"fallback\":%" PRIu64
             ",\"tree\":{\"sent\":%" PRIu64 ",\"tx\":%" PRIu64 ",\"delivered\":%" PRIu64
             ",\"dup\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"rate_dropped\":%" PRIu64
-            ",\"stale\":%" PRIu64 "}},",
+            ",\"stale\":%" PRIu64 ",\"link_dropped\":%" PRIu64 "}},",
             n->c.bcast_out, n->c.bcast_in, n->c.bcast_bad, n->c.bcast_unjoined,
             n->c.bcast_frag_lost, n->c.bcast_too_big, n->c.bcast_rate_dropped,
             n->c.bcast_fallback, st.bcast_sent, st.bcast_tx, st.bcast_delivered, st.bcast_dup,
-            st.bcast_refused, st.bcast_rate_dropped, st.bcast_stale);
+            st.bcast_refused, st.bcast_rate_dropped, st.bcast_stale, st.bcast_link_dropped);
   sb_printf(b, "\"multicast\":{\"querier\":%s,\"groups\":[",
             n->cfg.mcast_querier ? "true" : "false");
   for (size_t i = 0; i < ng && i < TAP_MCAST_GROUPS_MAX; i++) {
