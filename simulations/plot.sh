@@ -10,7 +10,10 @@
 # second over time), link_types (links.csv, node model only),
 # direct_time_cdf (flows.csv, node model only), path_latency_cdf (frames.csv:
 # frame latency by direct / relay / overlay path, node model only), each as .png and .svg. Compare: path_length_vs_n (mean hops and 0.5*log2 N against N),
-# lookup_failure (failure fraction per run), memory_per_node (perf.json).
+# lookup_failure (failure fraction per run), memory_per_node (perf.json),
+# bcast_vs_n (broadcasts: transmissions / (N - 1), coverage, mean and max
+# depth against log2 N). One run with bcasts.csv: bcast_over_time
+# (coverage of each broadcast and its deepest delivery against send time).
 # Also ring_over_time (snapshots.csv ring consistency, e.g. for partitions).
 # Plots a metric only when its file has data, and says which it skipped.
 set -euo pipefail
@@ -106,6 +109,17 @@ plot $cmd" "$out"
   else
     echo "skip path_latency_cdf: no frames.csv (metric path_latency, node model)"
   fi
+  if [ -s "$d/bcasts.csv" ] && [ "$(wc -l <"$d/bcasts.csv")" -gt 1 ]; then
+    # coverage = delivered / members; finished broadcasts only
+    awk -F, 'NR>1 && $15!="unfinished" && $4>0 {print $2","$5/$4","$13}' "$d/bcasts.csv" >"$tmp/bc.csv"
+    render bcast_over_time "set xlabel 'send time (virtual s)'; set ylabel 'coverage (delivered / members)'
+set y2label 'deepest delivery (hops)'; set y2tics; set ytics nomirror; set yrange [0:1.05]; set y2range [0:*]
+set key bottom right
+plot '$tmp/bc.csv' using 1:2 with points pt 7 ps 0.5 title 'coverage', \
+     '' using 1:3 axes x1y2 with points pt 1 ps 0.5 title 'max depth'" "$out"
+  else
+    echo "skip bcast_over_time: no bcasts.csv (metric bcast, overlay model)"
+  fi
   if [ -s "$d/links.csv" ] && [ "$(wc -l <"$d/links.csv")" -gt 1 ]; then
     render link_types "set xlabel 'virtual time (s)'; set ylabel 'established link ends'
 plot '$d/links.csv' using 1:3 with lines lw 2 title 'direct', '' using 1:4 with lines lw 2 title 'relay', \
@@ -123,6 +137,7 @@ compare() {
   trap 'rm -rf "$tmp"' RETURN
   : >"$tmp/n.csv"
   : >"$tmp/mem.csv"
+  : >"$tmp/bc.csv"
   local i=0
   for d in "$@"; do
     local s=$d/summary.json p=$d/perf.json
@@ -135,6 +150,11 @@ compare() {
     [ -n "$hm" ] && echo "$n,$hm" >>"$tmp/n.csv"
     [ -n "$tot" ] && [ "$tot" != 0 ] && echo "$i,$(awk -v o="$ok" -v t="$tot" 'BEGIN{print 1-o/t}'),$(basename "$d")" >>"$tmp/fail.csv"
     [ -s "$p" ] && echo "$n,$(json_num "$p" peak_kb_per_node)" >>"$tmp/mem.csv"
+    if grep -q '"bcast":{' "$s"; then
+      local b
+      b=$(grep -o '"bcast":{.*' "$s")
+      echo "$n,$(json_num <(echo "$b") tx_per_member),$(json_num <(echo "$b") coverage),$(grep -o '"depth":{[^}]*' <<<"$b" | grep -o '"mean":[0-9.]*' | cut -d: -f2),$(grep -o '"depth":{[^}]*' <<<"$b" | grep -o '"max":[0-9.]*' | cut -d: -f2)" >>"$tmp/bc.csv"
+    fi
     i=$((i + 1))
   done
   if [ -s "$tmp/n.csv" ]; then
@@ -146,6 +166,14 @@ plot '$tmp/ns.csv' using 1:2 with linespoints lw 2 title 'measured', 0.5*log(x)/
     render lookup_failure "set ylabel 'failed lookups (fraction)'; set style fill solid 0.5; set boxwidth 0.6
 set yrange [0:*]; set xtics rotate by -30
 plot '$tmp/fail.csv' using 1:2:xtic(3) with boxes title 'failure fraction per run'" "$out"
+  fi
+  if [ -s "$tmp/bc.csv" ]; then
+    sort -t, -k1,1n "$tmp/bc.csv" >"$tmp/bcs.csv"
+    render bcast_vs_n "set xlabel 'N (members)'; set ylabel 'depth (hops)'; set logscale x
+set y2label 'tx / (N - 1), coverage'; set y2tics; set ytics nomirror; set y2range [0:1.1]; set yrange [0:*]
+plot '$tmp/bcs.csv' using 1:4 with linespoints lw 2 title 'mean depth', '' using 1:5 with linespoints lw 2 title 'max depth', \
+     log(x)/log(2) lw 1 dt 2 title 'log2 N', \
+     '' using 1:2 axes x1y2 with linespoints lw 2 title 'tx / (N - 1)', '' using 1:3 axes x1y2 with linespoints lw 2 title 'coverage'" "$out"
   fi
   if [ -s "$tmp/mem.csv" ]; then
     sort -t, -k1,1n "$tmp/mem.csv" >"$tmp/ms.csv"
