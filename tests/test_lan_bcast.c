@@ -397,6 +397,126 @@ static void test_multicast_follows_host_membership(void **state) {
   free_ring(w);
 }
 
+/* IPv6: the host's MLDv2 report (from its link-local address, with the
+ * Router Alert hop-by-hop option, as Linux sends it) joins ff0e::1:2 (a
+ * global group); a UDP datagram to it from another member reaches the
+ * host only after that, and one to ff02::fb (link-local, mDNS) always. */
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t s) {
+  for (size_t i = 0; i + 1 < n; i += 2)
+    s += (uint32_t)p[i] << 8 | p[i + 1];
+  if (n & 1)
+    s += (uint32_t)p[n - 1] << 8;
+  return s;
+}
+static uint16_t fold(uint32_t s) {
+  while (s >> 16)
+    s = (s & 0xffff) + (s >> 16);
+  return (uint16_t)~s;
+}
+/* IPv6 header (+ hop-by-hop Router Alert when hbh) and an upper-layer
+ * message of proto with its checksum at csum_off filled in. */
+static size_t ipv6_frame(uint8_t *f, struct net *w, int i, const uint8_t dst[16], bool hbh,
+                         uint8_t proto, const uint8_t *msg, size_t mlen, size_t csum_off) {
+  uint8_t src[16];
+  node_tap_mac(w->node[i], f + 6);
+  tap_ipv6_link_local(f + 6, src);
+  f[0] = 0x33, f[1] = 0x33, memcpy(f + 2, dst + 12, 4);
+  f[12] = 0x86, f[13] = 0xdd;
+  uint8_t *ip = f + 14;
+  size_t ext = hbh ? 8 : 0, plen = ext + mlen;
+  memset(ip, 0, 40 + ext);
+  ip[0] = 0x60;
+  ip[4] = (uint8_t)(plen >> 8), ip[5] = (uint8_t)plen;
+  ip[6] = hbh ? 0 : proto;
+  ip[7] = 1;
+  memcpy(ip + 8, src, 16);
+  memcpy(ip + 24, dst, 16);
+  if (hbh)
+    ip[40] = proto, ip[42] = 5, ip[43] = 2; /* Router Alert (MLD), then PadN */
+  if (hbh)
+    ip[46] = 1, ip[47] = 0;
+  uint8_t *m = ip + 40 + ext;
+  memcpy(m, msg, mlen);
+  m[csum_off] = m[csum_off + 1] = 0;
+  uint8_t ph[40] = {0};
+  memcpy(ph, src, 16);
+  memcpy(ph + 16, dst, 16);
+  ph[34] = (uint8_t)(mlen >> 8), ph[35] = (uint8_t)mlen, ph[39] = proto;
+  uint16_t c = fold(sum16(m, mlen, sum16(ph, 40, 0)));
+  m[csum_off] = (uint8_t)(c >> 8), m[csum_off + 1] = (uint8_t)c;
+  return 14 + 40 + plen;
+}
+
+static size_t mld2_report(uint8_t *f, struct net *w, int i, uint8_t rtype, const uint8_t g[16]) {
+  static const uint8_t MLD2_ROUTERS[16] = {0xff, 0x02, [15] = 0x16};
+  uint8_t msg[8 + 20] = {TAP_ICMP6_MLD2_REPORT, 0, 0, 0, 0, 0, 0, 1, rtype, 0, 0, 0};
+  memcpy(msg + 12, g, 16);
+  return ipv6_frame(f, w, i, MLD2_ROUTERS, true, 58, msg, sizeof(msg), 2);
+}
+
+static size_t udp6_frame(uint8_t *f, struct net *w, int i, const uint8_t g[16], uint32_t tag) {
+  uint8_t u[8 + 16] = {0x14, 0xe9, 0x14, 0xe9, 0, 24};
+  for (int k = 0; k < 4; k++)
+    u[8 + k] = (uint8_t)(tag >> (24 - 8 * k));
+  return ipv6_frame(f, w, i, g, false, 17, u, sizeof(u), 6);
+}
+
+static unsigned got6(struct net *w, int i, uint32_t tag) {
+  uint8_t out[NODE_FRAME_MAX];
+  size_t len;
+  unsigned n = 0;
+  while ((len = node_poll_tap(w->node[i], out, sizeof(out))) > 0)
+    if (len >= 14 + 40 + 12 && out[12] == 0x86 && out[13] == 0xdd && out[14 + 6] == 17 &&
+        ((uint32_t)out[62] << 24 | (uint32_t)out[63] << 16 | (uint32_t)out[64] << 8 | out[65]) == tag)
+      n++;
+  return n;
+}
+
+static void test_ipv6_multicast_follows_mld(void **state) {
+  (void)state;
+  const int host = 4, from = 8;
+  struct net *w = ring(0, 0, host);
+  static const uint8_t G[16] = {0xff, 0x0e, [13] = 1, [15] = 2};     /* ff0e::1:2 */
+  static const uint8_t MDNS6[16] = {0xff, 0x02, [15] = 0xfb};        /* ff02::fb */
+  uint8_t f[NODE_FRAME_MAX];
+  char js[16384];
+  size_t len = udp6_frame(f, w, from, G, 0xd0000001);
+  assert_int_equal(node_recv_tap(w->node[from], f, len, w->now), 0);
+  run_until(w, w->now + 200 * NS_PER_MS);
+  assert_int_equal(got6(w, host, 0xd0000001), 0);
+  assert_int_equal(got6(w, 1, 0xd0000001), 1); /* no querier there: every group */
+  /* MLDv2 CHANGE_TO_EXCLUDE({}) = join. */
+  len = mld2_report(f, w, host, TAP_MCAST_TO_EX, G);
+  assert_int_equal(node_recv_tap(w->node[host], f, len, w->now), 0);
+  assert_int_equal(w->node[host]->c.mcast_bad, 0);
+  assert_true(node_status_json(w->node[host], w->now, js, sizeof(js)) > 0);
+  assert_non_null(strstr(js, "{\"group\":\"ff0e::1:2\",\"vlan\":0}"));
+  len = udp6_frame(f, w, from, G, 0xd0000002);
+  assert_int_equal(node_recv_tap(w->node[from], f, len, w->now), 0);
+  len = udp6_frame(f, w, from, MDNS6, 0xd0000003);
+  assert_int_equal(node_recv_tap(w->node[from], f, len, w->now), 0);
+  run_until(w, w->now + 200 * NS_PER_MS);
+  uint8_t out[NODE_FRAME_MAX];
+  unsigned a = 0, b = 0;
+  while ((len = node_poll_tap(w->node[host], out, sizeof(out))) > 0) {
+    if (len < 66 || out[12] != 0x86 || out[14 + 6] != 17)
+      continue;
+    uint32_t t = (uint32_t)out[62] << 24 | (uint32_t)out[63] << 16 | (uint32_t)out[64] << 8 | out[65];
+    a += t == 0xd0000002;
+    b += t == 0xd0000003;
+  }
+  assert_int_equal(a, 1);
+  assert_int_equal(b, 1);
+  /* CHANGE_TO_INCLUDE({}) = leave. */
+  len = mld2_report(f, w, host, TAP_MCAST_TO_IN, G);
+  assert_int_equal(node_recv_tap(w->node[host], f, len, w->now), 0);
+  len = udp6_frame(f, w, from, G, 0xd0000004);
+  assert_int_equal(node_recv_tap(w->node[from], f, len, w->now), 0);
+  run_until(w, w->now + 200 * NS_PER_MS);
+  assert_int_equal(got6(w, host, 0xd0000004), 0);
+  free_ring(w);
+}
+
 /* Membership frames of a member's segment are dropped when they come from
  * a member not yet in a ring (which sends group frames on its links). */
 static void test_igmp_never_crosses(void **state) {
@@ -463,6 +583,7 @@ int main(void) {
       cmocka_unit_test(test_multicast_follows_host_membership),
       cmocka_unit_test(test_igmp_never_crosses),
       cmocka_unit_test(test_subrings_listed),
+      cmocka_unit_test(test_ipv6_multicast_follows_mld),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
