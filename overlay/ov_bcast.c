@@ -62,7 +62,7 @@ enum { SEEN_NEW = 0, SEEN_DUP, SEEN_STALE };
 
 /* Read-only: has this ID been taken? o may be NULL (origin never heard). */
 static int seen_test(const struct ov_borigin *o, uint32_t epoch, uint32_t seq) {
-  if (!o || o->epoch != epoch)
+  if (!o || !o->epoch_set || o->epoch != epoch)
     return SEEN_NEW; /* a new epoch is a restarted origin */
   int32_t ahead = (int32_t)(seq - o->top);
   if (ahead > 0)
@@ -74,7 +74,11 @@ static int seen_test(const struct ov_borigin *o, uint32_t epoch, uint32_t seq) {
 }
 
 static void seen_mark(struct ov_borigin *o, uint32_t epoch, uint32_t seq) {
-  if (o->epoch != epoch) {
+  /* A slot new to this origin starts a window at seq whatever the epoch
+   * (a fresh slot's zeroed epoch must not pass for epoch 0 with top 0: a
+   * copy of epoch 0 far below seq 0 wrote past the window; fuzz_ov_msg). */
+  if (!o->epoch_set || o->epoch != epoch) {
+    o->epoch_set = true;
     o->epoch = epoch;
     o->top = seq;
     memset(o->win, 0, sizeof(o->win));
@@ -104,7 +108,8 @@ static void seen_mark(struct ov_borigin *o, uint32_t epoch, uint32_t seq) {
     return;
   }
   uint32_t d = (uint32_t)-ahead;
-  o->win[d / 64] |= 1ULL << (d % 64);
+  if (d < OV_BCAST_WINDOW) /* (seen_test called it stale otherwise) */
+    o->win[d / 64] |= 1ULL << (d % 64);
 }
 
 /* GCRA: one broadcast costs 1/rate seconds of credit, at most `burst`

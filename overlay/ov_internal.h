@@ -124,6 +124,7 @@ struct overlay {
 struct ov_borigin {
   uint8_t id[RL_ID_LEN];
   uint32_t epoch, top;        /* highest seq seen in this epoch */
+  bool epoch_set;             /* a copy of it was taken (epoch, top, win valid) */
   uint64_t win[OV_BCAST_WINDOW / 64]; /* bit d: seq top - d seen */
   uint64_t tat;               /* rate: GCRA theoretical arrival time */
   uint64_t used;              /* last broadcast from it (eviction) */

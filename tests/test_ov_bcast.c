@@ -264,6 +264,32 @@ static void test_refused_copy_does_not_shadow(void **state) {
   net_free(net);
 }
 
+/* The first copy of an origin with epoch 0 and a seq far below 0 (found
+ * by fuzz_ov_msg: a fresh origin slot's zeroed epoch passed for "epoch 0,
+ * top 0" and the copy's bit was written 2^24 words past the window; under
+ * ASan a heap overflow, in the daemon memory corruption from one crafted
+ * message). Now the first copy of any epoch starts the window at its seq. */
+static void test_epoch0_far_below_first_copy(void **state) {
+  (void)state;
+  struct net *net = net_new(4, 9, NULL);
+  build_ring(net, 4);
+  run_until(net, net->now + 30 * NS_PER_S);
+  uint8_t lim[RL_ID_LEN];
+  memcpy(lim, net->id[1], RL_ID_LEN);
+  ring_add_pow2(lim, 0, lim);
+  net->n_dl = 0;
+  assert_int_equal(feed(net->ov[1], net->id[2], net->id[3], 0, 0xff000000u, lim, net->now), 0);
+  assert_int_equal(n_bcast(net, 1), 1);
+  assert_int_equal(feed(net->ov[1], net->id[2], net->id[3], 0, 0xff000000u, lim, net->now), 0);
+  assert_int_equal(n_bcast(net, 1), 1); /* the same ID again: a duplicate */
+  assert_int_equal(feed(net->ov[1], net->id[2], net->id[3], 0, 0xff000001u, lim, net->now), 0);
+  assert_int_equal(n_bcast(net, 1), 2);
+  struct ov_stats st;
+  overlay_stats(net->ov[1], &st);
+  assert_int_equal(st.bcast_dup, 1);
+  net_free(net);
+}
+
 /* A link that keeps bringing copies the check refuses (a member forging
  * copies under others' names) gets OV_BCAST_BAD_BURST checks, then
  * OV_BCAST_BAD_RATE a second; its further copies are dropped unchecked.
@@ -486,6 +512,7 @@ int main(void) {
       cmocka_unit_test(test_duplicates_window_epoch),
       cmocka_unit_test(test_refused_copy_does_not_shadow),
       cmocka_unit_test(test_forging_link_checked_at_budget),
+      cmocka_unit_test(test_epoch0_far_below_first_copy),
       cmocka_unit_test(test_rate_limits),
       cmocka_unit_test(test_tree_64),
       cmocka_unit_test(test_tree_256),

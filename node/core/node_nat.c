@@ -1079,15 +1079,20 @@ static void use_relay(struct node *n, struct link *e, struct link *r, uint64_t s
 static void recruit_relay(struct node *n, const uint8_t id[RL_ID_LEN], const struct link *e,
                           uint64_t now) {
   const struct neigh_info *ni = neigh_find(n, id);
-  unsigned asked = 0;
-  for (unsigned i = 0; ni && i < ni->n && asked < 2; i++) {
+  uint8_t pick[2][RL_ID_LEN];
+  unsigned k = 0;
+  /* Chosen first, asked after: node_retry_direct may answer from the DHT
+   * cache at once and store that member's neighbours, which can move the
+   * neighbour cache (realloc) under ni (ASan, test_node_ring, 2026-12-03). */
+  for (unsigned i = 0; ni && i < ni->n && k < 2; i++) {
     const uint8_t *nb = ni->nb[i].id;
     if (memcmp(nb, id, RL_ID_LEN) == 0 || memcmp(nb, n->hid.id, RL_ID_LEN) == 0 ||
         refused_by(e, nb) || direct_up(n, nb))
       continue;
-    node_retry_direct(n, nb, now);
-    asked++;
+    memcpy(pick[k++], nb, RL_ID_LEN);
   }
+  for (unsigned i = 0; i < k; i++)
+    node_retry_direct(n, pick[i], now);
 }
 
 static void choose_relay(struct node *n, struct link *e, uint64_t now) {
