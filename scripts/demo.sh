@@ -21,7 +21,8 @@
 # common home router); symmetric = masquerade fully-random (a new port per
 # destination). Every member's config names only alice's address as
 # `bootstrap`. Then: ring status, a DHT lookup, a ping between every pair of
-# members over the virtual LAN 100.64.0.0/10, and each link's path:
+# members over the virtual LAN 100.64.0.0/10, each link's path, and a UDP
+# broadcast that reaches every member once over the ring's broadcast tree:
 #   direct  - UDP straight to the peer (punched through NATs when needed),
 #   relay   - through a member both are linked to (cone <-> symmetric,
 #             symmetric <-> symmetric cannot punch),
@@ -143,6 +144,21 @@ for from in "${NODES[@]}"; do
     case $res in "0% loss"*) ;; *) fail=1 ;; esac
   done
 done
+
+step "A broadcast: frank (symmetric NAT) sends one UDP datagram to the LAN's broadcast address"
+# It goes to every member once over the ring's broadcast tree, signed by
+# frank and checked by each member (docs/protocol.md, "LAN broadcast
+# pieces"), whether or not they hold a link to frank.
+bc_in() { status_json "$1" | jq -r '.broadcast.frames_in // 0'; }
+declare -A BC0
+for n in "${NODES[@]}"; do BC0[$n]=$(bc_in "$n" || echo 0); done
+t_in f python3 -S -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1); s.sendto(b"hello, LAN", ("100.127.255.255", 9))' || true
+sleep 1
+for n in "${NODES[@]}"; do
+  [ "$n" = frank ] && continue
+  printf '  %-6s broadcast frames written to its TAP: +%s\n' "$n" $(( $(bc_in "$n" || echo 0) - ${BC0[$n]} ))
+done
+t_in f "$RL_BIN" subring list --control "$T_DIR/frank.sock" 2>&1 | sed 's/^/  /' || true
 
 step "ringlan status of frank (behind the symmetric NAT)"
 t_in f "$RL_BIN" status --control "$T_DIR/frank.sock" 2>&1 | sed 's/^/  /' || true
