@@ -215,6 +215,23 @@ static void test_duplicates_window_epoch(void **state) {
   net_free(net);
 }
 
+/* A settled ring of 4 (seed, optional check hook) and lim: the arc limit
+ * of a copy handed to node 1 by its predecessor (just past node 1). */
+static struct net *ring4(uint64_t seed,
+                         bool (*check)(void *, const uint8_t *, uint32_t, uint32_t, uint8_t,
+                                       const uint8_t *, size_t, uint64_t),
+                         uint8_t lim[RL_ID_LEN]) {
+  struct ov_config cfg;
+  ov_config_default(&cfg);
+  cfg.bcast_check = check;
+  struct net *net = net_new(4, seed, &cfg);
+  build_ring(net, 4);
+  run_until(net, net->now + 30 * NS_PER_S);
+  memcpy(lim, net->id[1], RL_ID_LEN);
+  ring_add_pow2(lim, 0, lim);
+  return net;
+}
+
 /* The check hook runs first; a refused copy leaves its ID unseen, so the
  * genuine copy that follows is still taken (a forger cannot shadow it). */
 static unsigned refuse_left;
@@ -231,15 +248,8 @@ static bool check_refuse_some(void *ctx, const uint8_t origin[RL_ID_LEN], uint32
 
 static void test_refused_copy_does_not_shadow(void **state) {
   (void)state;
-  struct ov_config cfg;
-  ov_config_default(&cfg);
-  cfg.bcast_check = check_refuse_some;
-  struct net *net = net_new(4, 6, &cfg);
-  build_ring(net, 4);
-  run_until(net, net->now + 30 * NS_PER_S);
   uint8_t lim[RL_ID_LEN];
-  memcpy(lim, net->id[1], RL_ID_LEN);
-  ring_add_pow2(lim, 0, lim);
+  struct net *net = ring4(6, check_refuse_some, lim);
   net->n_dl = 0;
   refuse_left = 1;
   assert_int_equal(feed(net->ov[1], net->id[2], net->id[3], 5, 5, lim, net->now), RL_EREFUSED);
@@ -271,12 +281,8 @@ static void test_refused_copy_does_not_shadow(void **state) {
  * message). Now the first copy of any epoch starts the window at its seq. */
 static void test_epoch0_far_below_first_copy(void **state) {
   (void)state;
-  struct net *net = net_new(4, 9, NULL);
-  build_ring(net, 4);
-  run_until(net, net->now + 30 * NS_PER_S);
   uint8_t lim[RL_ID_LEN];
-  memcpy(lim, net->id[1], RL_ID_LEN);
-  ring_add_pow2(lim, 0, lim);
+  struct net *net = ring4(9, NULL, lim);
   net->n_dl = 0;
   assert_int_equal(feed(net->ov[1], net->id[2], net->id[3], 0, 0xff000000u, lim, net->now), 0);
   assert_int_equal(n_bcast(net, 1), 1);
@@ -305,15 +311,8 @@ static bool check_count_refuse(void *ctx, const uint8_t origin[RL_ID_LEN], uint3
 
 static void test_forging_link_checked_at_budget(void **state) {
   (void)state;
-  struct ov_config cfg;
-  ov_config_default(&cfg);
-  cfg.bcast_check = check_count_refuse;
-  struct net *net = net_new(4, 8, &cfg);
-  build_ring(net, 4);
-  run_until(net, net->now + 30 * NS_PER_S);
   uint8_t lim[RL_ID_LEN];
-  memcpy(lim, net->id[1], RL_ID_LEN);
-  ring_add_pow2(lim, 0, lim);
+  struct net *net = ring4(8, check_count_refuse, lim);
   struct ov_stats st;
   checks = 0;
   /* 200 forged copies from node 2 within one instant: 20 checked. */
